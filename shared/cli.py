@@ -1,0 +1,189 @@
+"""The `quartet` command line (SPEC §10)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import re
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+import psycopg
+
+from shared import rules
+from shared.implementations import IMPLEMENTATIONS, UnknownImplementation, resolve
+
+
+class UsageError(Exception):
+    """Bad arguments or input: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port {text!r}") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535, got {value}")
+    return value
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid worker count {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"workers must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="quartet", description="Quartet: one API contract, four frameworks.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                     parser_class=_Parser)
+
+    serve = commands.add_parser(
+        "serve", help="run an implementation under its production server",
+        description="Run IMPL under its production server (uvicorn for fastapi and litestar, "
+                    "gunicorn for flask and drf). Without DATABASE_URL an embedded PostgreSQL "
+                    "is started, migrated and loaded with demo data.")
+    serve.add_argument("impl", metavar="IMPL", choices=list(IMPLEMENTATIONS),
+                       help="one of: " + ", ".join(IMPLEMENTATIONS))
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
+
+    db = commands.add_parser("db", help="database schema and data",
+                             description="Manage the shared database.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION",
+                                    parser_class=_Parser)
+    db_commands.add_parser("migrate", help="apply pending schema migrations",
+                           description="Apply pending migrations of the shared schema.")
+    seed = db_commands.add_parser("seed", help="load data", description="Load data.")
+    seed.add_argument("--demo", action="store_true", required=True,
+                      help="load the demo users, project and tasks")
+
+    admin = commands.add_parser(
+        "create-admin", help="create an administrator",
+        description="Create an administrator. The password comes from QUARTET_ADMIN_PASSWORD, "
+                    "or is asked for.")
+    admin.add_argument("--email", required=True, help="the administrator's email")
+    admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
+    return parser
+
+
+def _database_url(*, for_serve: bool = False) -> str:
+    """DATABASE_URL, or the embedded server's (started, migrated, demo-seeded on first start)."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    from shared import demo, embedded_pg
+    from shared.migrate import migrate
+
+    server_url = embedded_pg.start()
+    url = embedded_pg.ensure_database(server_url)
+    migrate(url)
+    if for_serve and demo.seed_if_empty(url):
+        print("Loaded the demo data into the embedded database.", file=sys.stderr)
+    return url
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from shared import demo, serve
+    from shared.settings import SettingsError, get_settings
+
+    impl = resolve(args.impl)
+    try:
+        get_settings()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    embedded = not os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = _database_url(for_serve=True)
+    base = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    print(f"\nQuartet · {impl.name} under {impl.server} · {base}", file=sys.stderr)
+    print(f"  interactive docs   {base}/docs", file=sys.stderr)
+    print(f"  OpenAPI document   {base}/openapi.json", file=sys.stderr)
+    print(f"  API                {base}/api/v1", file=sys.stderr)
+    if embedded:
+        print(f"  database           embedded PostgreSQL ({os.environ['DATABASE_URL']})",
+              file=sys.stderr)
+        print(f"  demo sign-in       {demo.credentials_line()}", file=sys.stderr)
+    print("", file=sys.stderr)
+    serve.run(impl, args.host, args.port, args.workers)
+    return 0
+
+
+def _migrate(_: argparse.Namespace) -> int:
+    from shared.migrate import migrate
+
+    applied = migrate(_database_url())
+    print(f"applied {', '.join(applied)}" if applied else "the schema is up to date")
+    return 0
+
+
+def _seed(_: argparse.Namespace) -> int:
+    from shared import demo
+
+    url = _database_url()
+    if demo.seed_if_empty(url):
+        print(f"loaded the demo data; {demo.credentials_line()}")
+    else:
+        print("the database already has users; demo data not loaded")
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from shared import users
+
+    email = args.email.strip().lower()
+    if len(email) > rules.EMAIL_MAX_LENGTH or not re.fullmatch(rules.EMAIL_PATTERN, email):
+        raise UsageError(f"invalid email address {args.email!r}")
+    if not 1 <= len(args.display_name) <= rules.DISPLAY_NAME_MAX_LENGTH:
+        raise UsageError("display name must be 1-100 characters")
+    password = os.environ.get("QUARTET_ADMIN_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise UsageError("set QUARTET_ADMIN_PASSWORD or run in a terminal to be asked")
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise UsageError("the passwords do not match")
+    if not rules.PASSWORD_MIN_LENGTH <= len(password) <= rules.PASSWORD_MAX_LENGTH:
+        raise UsageError(
+            f"password must be {rules.PASSWORD_MIN_LENGTH}-{rules.PASSWORD_MAX_LENGTH} characters")
+    try:
+        user_id = users.create_user(_database_url(), email, args.display_name, password,
+                                    is_admin=True)
+    except users.EmailTaken:
+        print(f"quartet: error: a user with email {email} already exists", file=sys.stderr)
+        return 1
+    print(f"created administrator {email} ({user_id})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handlers = {"serve": _serve, "create-admin": _create_admin}
+    handler = handlers.get(args.command) or {"migrate": _migrate, "seed": _seed}[args.db_command]
+    try:
+        return handler(args)
+    except (UsageError, UnknownImplementation) as exc:
+        print(f"quartet: error: {exc}", file=sys.stderr)
+        return 2
+    except psycopg.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"quartet: error: cannot reach the database: {first_line}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""A real PostgreSQL the project starts and stops itself when DATABASE_URL is unset.
+
+It is the server bundled in the `pgserver` wheel (PostgreSQL 16), so a machine with only Python
+needs nothing else. The cluster lives in a per-user data directory and listens on a Unix socket
+inside it; the process that started it stops it on exit."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import platformdirs
+import psycopg
+from psycopg import sql
+
+from shared.database import with_database
+
+DEFAULT_DATABASE = "quartet"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("quartet")) / "pgdata"
+
+
+def start(data_dir: Path | None = None, *, cleanup: str = "stop") -> str:
+    """Start (or join) the embedded server; return a URL of its `postgres` database.
+
+    cleanup: 'stop' stops the server when the last process using it exits; 'delete' also removes
+    the data directory (throwaway clusters for tests)."""
+    import pgserver  # imported late: only needed when no DATABASE_URL is given
+
+    # pgserver asks platformdirs for a runtime dir it never needs; its warning is noise.
+    warnings.filterwarnings("ignore", module="platformdirs")
+    path = data_dir or default_data_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(path, cleanup_mode=cleanup)
+    return server.get_uri("postgres")
+
+
+def ensure_database(server_url: str, name: str = DEFAULT_DATABASE) -> str:
+    """Create database `name` on the server if missing; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(server_url, name)

@@ -1,0 +1,76 @@
+"""RFC 9457 problem details as SPEC §1 shapes them, independent of any framework."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+# RFC 9110 reason phrases; Python 3.12's http.HTTPStatus still says "Unprocessable Entity" and
+# "Request Entity Too Large", so the table is spelled out here once.
+TITLES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
+# Default sentences, so the same situation reads the same in every implementation.
+DETAILS: dict[int, str] = {
+    400: "The request body is not valid JSON.",
+    401: "Not authenticated.",
+    403: "You do not have permission to perform this action.",
+    404: "The requested resource was not found.",
+    405: "The method is not allowed for this resource.",
+    409: "The request conflicts with the current state of the resource.",
+    412: "The resource has changed since it was last fetched.",
+    413: "The request body is larger than 1 MiB.",
+    415: "The request body has an unsupported content type.",
+    422: "Request validation failed.",
+    500: "An unexpected error occurred.",
+    503: "The service is not ready.",
+}
+
+# The closed set of errors[].type values (SPEC §1, contract/DECISIONS.md).
+ERROR_TYPES = frozenset({
+    "missing", "extra_forbidden", "string_too_short", "string_too_long",
+    "string_pattern_mismatch", "int_parsing", "uuid_parsing", "date_parsing", "enum",
+    "greater_than_equal", "less_than_equal", "bool_parsing", "invalid_type", "too_long",
+    "not_unique", "invalid_reference", "invalid_cursor",
+})
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def title_for(status: int) -> str:
+    return TITLES.get(status) or ("Internal Server Error" if status >= 500 else "Bad Request")
+
+
+def problem(status: int, detail: str | None = None,
+            errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title_for(status),
+        "status": status,
+        "detail": detail or DETAILS.get(status, title_for(status) + "."),
+    }
+    if status == 422:
+        body["errors"] = errors or []
+    return body
+
+
+def field_error(loc: list[str | int], type_: str, msg: str) -> dict[str, Any]:
+    assert type_ in ERROR_TYPES, type_
+    return {"loc": loc, "type": type_, "msg": msg}

@@ -1,0 +1,58 @@
+"""Run an implementation under its production server, in this process (so SIGTERM reaches the
+server directly and the embedded database, if any, is stopped when it exits)."""
+
+from __future__ import annotations
+
+import os
+
+from shared.implementations import Implementation
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def run(impl: Implementation, host: str, port: int, workers: int) -> None:
+    if impl.server == "uvicorn":
+        _run_uvicorn(impl, host, port, workers)
+    else:
+        _run_gunicorn(impl, host, port, workers)
+
+
+def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        impl.target,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        access_log=os.environ.get("ACCESS_LOG", "1") != "0",
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+def _run_gunicorn(impl: Implementation, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    class _Application(WSGIApplication):
+        def __init__(self) -> None:
+            self.app_uri = impl.target
+            super().__init__(usage=None, prog="quartet serve")
+
+        def load_config(self) -> None:
+            self.cfg.set("bind", [f"{host}:{port}"])
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", int(os.environ.get("GUNICORN_THREADS", "8")))
+            self.cfg.set("graceful_timeout", GRACEFUL_SHUTDOWN_SECONDS)
+            self.cfg.set("loglevel", os.environ.get("LOG_LEVEL", "info").lower())
+            if os.environ.get("ACCESS_LOG", "1") != "0":
+                self.cfg.set("accesslog", "-")
+
+        def load_config_from_file(self, filename: str) -> None:  # no config files: CLI decides
+            return None
+
+    _Application().run()

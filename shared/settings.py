@@ -1,0 +1,90 @@
+"""Settings from the environment, the same names in all four implementations (SPEC §9)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+DEV_SECRET_KEY = "quartet-development-secret-key-do-not-use-in-production"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def _int(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be positive, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None
+    secret_key: str
+    cors_origins: tuple[str, ...]
+    access_token_ttl_seconds: int
+    llm_base_url: str | None
+    llm_model: str
+    llm_api_key: str | None
+    llm_timeout_seconds: float
+    notify_webhook_url: str | None
+    environment: str
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def check(self) -> None:
+        """Refuse a configuration that must never serve traffic."""
+        if self.is_production and self.secret_key == DEV_SECRET_KEY:
+            raise SettingsError(
+                "SECRET_KEY is the development default; set a secret of your own in production"
+            )
+        if len(self.secret_key.encode()) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 bytes (HS256 key length)")
+
+
+def load_settings() -> Settings:
+    origins = os.environ.get("CORS_ORIGINS", "")
+    return Settings(
+        database_url=os.environ.get("DATABASE_URL") or None,
+        secret_key=os.environ.get("SECRET_KEY") or DEV_SECRET_KEY,
+        cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        access_token_ttl_seconds=_int("ACCESS_TOKEN_TTL_SECONDS", 1800),
+        llm_base_url=os.environ.get("LLM_BASE_URL") or None,
+        llm_model=os.environ.get("LLM_MODEL") or "quartet-fake",
+        llm_api_key=os.environ.get("LLM_API_KEY") or None,
+        llm_timeout_seconds=_float("LLM_TIMEOUT_SECONDS", 30.0),
+        notify_webhook_url=os.environ.get("NOTIFY_WEBHOOK_URL") or None,
+        environment=(os.environ.get("QUARTET_ENV") or "development").strip().lower(),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once and checked."""
+    settings = load_settings()
+    settings.check()
+    return settings

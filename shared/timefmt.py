@@ -1,0 +1,16 @@
+"""The one wire format for timestamps and dates (SPEC §1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+
+def format_timestamp(value: datetime) -> str:
+    """RFC 3339 in UTC, always six fractional digits and a `Z`: 2026-11-22T09:30:00.123456Z."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes have no place on the wire")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def format_date(value: date) -> str:
+    return value.isoformat()
