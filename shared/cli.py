@@ -98,11 +98,11 @@ def _database_url(*, for_serve: bool = False) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     from shared import demo, serve
-    from shared.settings import SettingsError, get_settings
+    from shared.settings import SettingsError, load_settings
 
     impl = resolve(args.impl)
     try:
-        get_settings()
+        load_settings().check()  # not get_settings(): its cache would miss DATABASE_URL below
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     embedded = not os.environ.get("DATABASE_URL")

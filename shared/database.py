@@ -3,7 +3,7 @@ a Unix socket directory as `?host=/path`."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 
 def normalise(url: str) -> str:
@@ -14,9 +14,42 @@ def normalise(url: str) -> str:
     return "postgresql://" + rest
 
 
+# libpq URL parameters asyncpg takes under another name; the rest of libpq's runtime parameters
+# (application_name, options' GUCs, ...) are server settings to asyncpg.
+_ASYNCPG_RENAMED = {"sslmode": "ssl"}
+_ASYNCPG_KEPT = {"host", "port", "ssl", "user", "password", "database",
+                 "prepared_statement_cache_size"}
+
+
 def sqlalchemy_url(url: str, driver: str) -> str:
-    """E.g. driver='asyncpg' → `postgresql+asyncpg://...`."""
-    return normalise(url).replace("postgresql://", f"postgresql+{driver}://", 1)
+    """E.g. driver='asyncpg' → `postgresql+asyncpg://...`, with the query parameters that driver
+    understands (see `sqlalchemy_connect_args` for the ones it takes separately)."""
+    plain = normalise(url)
+    if driver == "asyncpg":
+        parts = urlsplit(plain)
+        query = [(_ASYNCPG_RENAMED.get(key, key), value)
+                 for key, value in parse_qsl(parts.query, keep_blank_values=True)]
+        query = [(key, value) for key, value in query if key in _ASYNCPG_KEPT]
+        plain = parts._replace(query=urlencode(query, safe="/")).geturl()
+    return plain.replace("postgresql://", f"postgresql+{driver}://", 1)
+
+
+def sqlalchemy_connect_args(url: str, driver: str) -> dict[str, object]:
+    """`connect_args` for create_engine: libpq runtime parameters asyncpg takes as
+    server_settings (application_name, ...). Empty for libpq-based drivers."""
+    if driver != "asyncpg":
+        return {}
+    query = parse_qsl(urlsplit(normalise(url)).query, keep_blank_values=True)
+    args: dict[str, object] = {}
+    settings: dict[str, str] = {}
+    for key, value in query:
+        if key == "connect_timeout":  # asyncpg wants a number, and calls it `timeout`
+            args["timeout"] = float(value)
+        elif _ASYNCPG_RENAMED.get(key, key) not in _ASYNCPG_KEPT:
+            settings[key] = value
+    if settings:
+        args["server_settings"] = settings
+    return args
 
 
 def connection_parts(url: str) -> dict[str, str]:

@@ -2,26 +2,40 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from functools import cache
+
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from shared.settings import load_settings
 
 MIN_LENGTH = 15  # NIST SP 800-63B, single-factor passwords
 MAX_LENGTH = 128
 
-# RFC 9106's second recommended option (64 MiB, t=3, p=4), argon2-cffi's default profile.
-_hasher = PasswordHasher()
 
-# Verified when an email is unknown, so both failures take the same time.
-_DUMMY_HASH = _hasher.hash("quartet-timing-equaliser-password")
+@cache
+def _hasher() -> PasswordHasher:
+    """RFC 9106's low-memory option (64 MiB, t=3, p=4) — or minimal cost under the test profile.
+
+    Verification always uses the parameters stored in the hash itself."""
+    if load_settings().password_hash_profile == "test":
+        return PasswordHasher.from_parameters(profiles.CHEAPEST)
+    return PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified when an email is unknown, so both failures cost the same time."""
+    return _hasher().hash("quartet-timing-equaliser-password")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when `password` matches; constant work whether or not the user exists."""
+    """True when `password` matches; the same work whether or not the user exists."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher().verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False

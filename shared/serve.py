@@ -4,6 +4,7 @@ server directly and the embedded database, if any, is stopped when it exits)."""
 from __future__ import annotations
 
 import os
+import signal
 
 from shared.implementations import Implementation
 
@@ -20,6 +21,10 @@ def run(impl: Implementation, host: str, port: int, workers: int) -> None:
 def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    # uvicorn re-raises the signal that stopped it once it has shut down gracefully; under the
+    # default SIGTERM disposition that kills the process (status -15). A graceful stop is a
+    # success (SPEC §9: exit 0), so the re-raised SIGTERM is absorbed here.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         impl.target,
         factory=True,
@@ -45,7 +50,8 @@ def _run_gunicorn(impl: Implementation, host: str, port: int, workers: int) -> N
         def load_config(self) -> None:
             self.cfg.set("bind", [f"{host}:{port}"])
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
+            # gthread, but closing its listeners as soon as a graceful stop begins (see the module).
+            self.cfg.set("worker_class", "shared.gunicorn_worker.GracefulThreadWorker")
             self.cfg.set("threads", int(os.environ.get("GUNICORN_THREADS", "8")))
             self.cfg.set("graceful_timeout", GRACEFUL_SHUTDOWN_SECONDS)
             self.cfg.set("loglevel", os.environ.get("LOG_LEVEL", "info").lower())

@@ -8,6 +8,11 @@ from functools import lru_cache
 
 DEV_SECRET_KEY = "quartet-development-secret-key-do-not-use-in-production"
 
+# "standard": argon2id at RFC 9106's low-memory parameters. "test": argon2id at minimal cost, for
+# test suites that create hundreds of users (the hash format is the same, so hashes made under
+# either profile verify everywhere). Like Django's fast test hashers, never for production.
+PASSWORD_HASH_PROFILES = ("standard", "test")
+
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
@@ -51,6 +56,7 @@ class Settings:
     llm_timeout_seconds: float
     notify_webhook_url: str | None
     environment: str
+    password_hash_profile: str
 
     @property
     def is_production(self) -> bool:
@@ -62,6 +68,11 @@ class Settings:
             raise SettingsError(
                 "SECRET_KEY is the development default; set a secret of your own in production"
             )
+        if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
+            raise SettingsError(
+                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}")
+        if self.is_production and self.password_hash_profile != "standard":
+            raise SettingsError("PASSWORD_HASH_PROFILE=test is for test suites, not production")
         if len(self.secret_key.encode()) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 bytes (HS256 key length)")
 
@@ -79,6 +90,7 @@ def load_settings() -> Settings:
         llm_timeout_seconds=_float("LLM_TIMEOUT_SECONDS", 30.0),
         notify_webhook_url=os.environ.get("NOTIFY_WEBHOOK_URL") or None,
         environment=(os.environ.get("QUARTET_ENV") or "development").strip().lower(),
+        password_hash_profile=(os.environ.get("PASSWORD_HASH_PROFILE") or "standard").strip(),
     )
 
 
