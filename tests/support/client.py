@@ -1,0 +1,85 @@
+"""An httpx client that holds every response it receives to the contract.
+
+There is no opt-out: a test that wants to look at a non-conforming response cannot, because the
+response never reaches it — `send()` raises AssertionError naming the operation, the status,
+the violations (with JSON pointers) and a trimmed body. Streamed responses (`stream=True`) are
+checked for status and headers when they arrive; their bodies are the caller's to read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from support.contract import Contract, trim
+
+DEFAULT_TIMEOUT = 30.0
+
+
+class ContractViolation(AssertionError):
+    """A response that does not conform to contract/openapi.yaml."""
+
+
+class ContractClient(httpx.Client):
+    def __init__(self, base_url: str, *, contract: Contract | None = None,
+                 token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 **kwargs: Any) -> None:
+        headers = dict(kwargs.pop("headers", None) or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        super().__init__(base_url=base_url, timeout=timeout, headers=headers, **kwargs)
+        self.contract = contract or Contract.load()
+        self.token = token
+        self._children: list[ContractClient] = []
+
+    def authed(self, token: str) -> ContractClient:
+        """A client for the same server that sends `Authorization: Bearer <token>`."""
+        child = ContractClient(str(self.base_url), contract=self.contract, token=token,
+                               timeout=self.timeout)
+        self._children.append(child)
+        return child
+
+    def anonymous(self) -> ContractClient:
+        """A client for the same server without credentials."""
+        child = ContractClient(str(self.base_url), contract=self.contract, timeout=self.timeout)
+        self._children.append(child)
+        return child
+
+    def close(self) -> None:
+        for child in self._children:
+            child.close()
+        self._children.clear()
+        super().close()
+
+    def send(self, request: httpx.Request, *, stream: bool = False,
+             **kwargs: Any) -> httpx.Response:
+        response = super().send(request, stream=stream, **kwargs)
+        if not stream:
+            response.read()
+        self.check(response, body_read=not stream)
+        return response
+
+    def check(self, response: httpx.Response, *, body_read: bool = True) -> None:
+        request = response.request
+        where, violations = self.contract.violations(
+            method=request.method, path=request.url.path, status=response.status_code,
+            headers=response.headers, body=response.content if body_read else b"",
+            body_read=body_read)
+        if violations:
+            raise ContractViolation(describe(where, response, violations, body_read))
+
+
+def describe(where: str, response: httpx.Response, violations: list[str],
+             body_read: bool = True) -> str:
+    request = response.request
+    lines = [f"response violates the contract: {request.method} {request.url} → "
+             f"{response.status_code}", f"  matched: {where}"]
+    lines += [f"  - {v}" for v in violations]
+    if body_read:
+        body = response.content.decode("utf-8", "replace")
+        lines.append(f"  content-type: {response.headers.get('content-type')!r}")
+        lines.append(f"  body: {trim(body) if body else '(empty)'}")
+    if request.content:
+        lines.append(f"  request body: {trim(request.content.decode('utf-8', 'replace'), 300)}")
+    return "\n".join(lines)

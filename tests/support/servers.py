@@ -1,0 +1,319 @@
+"""Real PostgreSQL and real production servers for the suite, started as the user would start
+them: `quartet db migrate`, `quartet create-admin` and `quartet serve IMPL` as subprocesses.
+
+Reusable on purpose: besides the one server per implementation of the `server` fixture, tests
+start extra ones (two servers on one database, a server with a dead DATABASE_URL, a server
+behind a counting proxy) with `start_server()`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+from psycopg import sql
+
+from shared.database import normalise, with_database
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# A fixed key, the same for every server of a session: tokens and cursors minted by one
+# implementation must work on the others (SPEC §1, "Interchangeable").
+TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789"
+CORS_ORIGIN = "https://allowed.example"
+ACCESS_TOKEN_TTL_SECONDS = 1800
+STARTUP_TIMEOUT_SECONDS = 60.0
+# quartet serve gives in-flight requests 30 s (shared.serve.GRACEFUL_SHUTDOWN_SECONDS).
+SHUTDOWN_TIMEOUT_SECONDS = 40.0
+
+# Settings a developer's shell may carry that would change what the servers do.
+_SCRUBBED_ENV = ("DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "ACCESS_TOKEN_TTL_SECONDS",
+                 "LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY", "LLM_TIMEOUT_SECONDS",
+                 "NOTIFY_WEBHOOK_URL", "QUARTET_ENV", "QUARTET_ADMIN_PASSWORD", "LOG_LEVEL",
+                 "ACCESS_LOG", "PASSWORD_HASH_PROFILE")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def base_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(overrides)
+    return env
+
+
+def server_env(database_url: str, **overrides: str) -> dict[str, str]:
+    """The environment every suite server runs with (see the fixture docs in conftest.py)."""
+    settings = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "CORS_ORIGINS": CORS_ORIGIN,
+        "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+        "LOG_LEVEL": "warning",
+        "ACCESS_LOG": "0",
+        # Minimal-cost argon2id (same hash format): the suite creates hundreds of users, and at
+        # production cost each one is two half-second hashes on a loaded 2-core machine.
+        "PASSWORD_HASH_PROFILE": "test",
+    }
+    return base_env(**{**settings, **overrides})
+
+
+def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120.0,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `quartet ARGS` (as `python -m shared.cli`) and return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", *args], cwd=REPO_ROOT, env=env or base_env(),
+        capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def cli_ok(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    done = cli(*args, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"quartet {' '.join(args)} exited {done.returncode}:\n"
+                           f"{done.stdout}{done.stderr}")
+    return done
+
+
+# -------------------------------------------------------------------- PostgreSQL
+
+
+class PostgresCluster:
+    """A PostgreSQL server the suite creates its databases on: an embedded throwaway cluster
+    (one per session), or the server of QUARTET_TEST_DATABASE_URL."""
+
+    def __init__(self, admin_url: str, *, embedded: bool) -> None:
+        self.admin_url = normalise(admin_url)
+        self.embedded = embedded
+        self._created: list[str] = []
+
+    @classmethod
+    def embedded_cluster(cls, data_dir: Path) -> PostgresCluster:
+        from shared import embedded_pg
+
+        url = embedded_pg.start(data_dir, cleanup="delete")
+        with psycopg.connect(url, autocommit=True) as conn:
+            # A throwaway cluster: durability buys nothing, speed does.
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
+            conn.execute("SELECT pg_reload_conf()")
+        return cls(url, embedded=True)
+
+    @classmethod
+    def from_environment(cls, tmp_dir: Path) -> PostgresCluster:
+        url = os.environ.get("QUARTET_TEST_DATABASE_URL")
+        if url:
+            return cls(url, embedded=False)
+        return cls.embedded_cluster(tmp_dir / "pgdata")
+
+    def create_database(self, prefix: str = "quartet_test") -> str:
+        """A new, empty database; its URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self._created.append(name)
+        return with_database(self.admin_url, name)
+
+    def drop_databases(self) -> None:
+        """Drop what this session created (matters on an external server only)."""
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            for name in self._created:
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                             .format(sql.Identifier(name)))
+        self._created.clear()
+
+
+def prepare_database(database_url: str) -> tuple[str, str]:
+    """`quartet db migrate` and `quartet create-admin` on a database; the admin's credentials."""
+    email = f"admin-{uuid.uuid4().hex[:12]}@example.com"
+    password = f"admin-password-{uuid.uuid4().hex}"
+    env = base_env(DATABASE_URL=database_url)
+    cli_ok("db", "migrate", env=env)
+    cli_ok("create-admin", "--email", email, "--display-name", "Suite Admin",
+           env={**env, "QUARTET_ADMIN_PASSWORD": password})
+    return email, password
+
+
+# -------------------------------------------------------------------- servers
+
+_RUNNING: set[ServerProcess] = set()
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+class ServerProcess:
+    """`quartet serve IMPL` on a free port of 127.0.0.1, output captured to a log file."""
+
+    def __init__(self, impl: str, database_url: str, *, env: dict[str, str] | None = None,
+                 port: int | None = None) -> None:
+        self.impl = impl
+        self.database_url = database_url
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = server_env(database_url, **(env or {}))
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+            prefix=f"quartet-{impl}-{self.port}-", suffix=".log", delete=False)
+        self.log_path = Path(self._log.name)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, *, wait: bool = True) -> ServerProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "serve", self.impl, "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True)  # Ctrl-C is the suite's to handle
+        _RUNNING.add(self)
+        if wait:
+            self.wait_healthy()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
+
+    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while True:
+                code = self.process.poll()
+                if code is not None:
+                    _RUNNING.discard(self)
+                    raise ServerStartError(
+                        f"quartet serve {self.impl} exited with status {code} before answering "
+                        f"/healthz; its output ends with:\n{self.log_tail()}")
+                try:
+                    if client.get(f"{self.base_url}/healthz").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    tail = self.log_tail()
+                    self.stop()
+                    raise ServerStartError(
+                        f"quartet serve {self.impl} did not answer /healthz within {timeout:.0f}"
+                        f" s; its output ends with:\n{tail}")
+                time.sleep(0.1)
+
+    def terminate(self) -> None:
+        """SIGTERM: the graceful shutdown (SPEC §9)."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float = SHUTDOWN_TIMEOUT_SECONDS) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self, timeout: float = SHUTDOWN_TIMEOUT_SECONDS) -> int | None:
+        """SIGTERM and wait; SIGKILL the server's process group if it does not exit."""
+        if self.process is None:
+            return None
+        self.terminate()
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            code = self.process.wait(10)
+        _RUNNING.discard(self)
+        self._log.close()
+        self.log_path.unlink(missing_ok=True)  # read log_tail() before stop() if you need it
+        return code
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_server(impl: str, database_url: str, *, env: dict[str, str] | None = None,
+                 port: int | None = None, wait: bool = True) -> ServerProcess:
+    """Start `quartet serve IMPL` on `database_url` (stop it with `.stop()` or `with`)."""
+    return ServerProcess(impl, database_url, env=env, port=port).start(wait=wait)
+
+
+@atexit.register
+def _kill_leftovers() -> None:  # a crashed session must not leave servers behind
+    for server in list(_RUNNING):
+        if server.process is not None and server.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.process.pid, signal.SIGKILL)
+
+
+# -------------------------------------------------------------------- what tests see
+
+
+@dataclass
+class Server:
+    """The `server` fixture's value: one implementation's running server (or a remote one)."""
+
+    impl: str  # implementation name, or "remote" with --base-url
+    base_url: str
+    database_url: str | None  # None in --base-url mode
+    admin_email: str
+    admin_password: str
+    process: ServerProcess | None = None
+    _admin_token: str | None = field(default=None, repr=False)
+
+    @property
+    def is_remote(self) -> bool:
+        return self.process is None
+
+
+class ServerPool:
+    """One server per implementation per session, each on a fresh database, started lazily."""
+
+    def __init__(self, cluster_factory: Callable[[], PostgresCluster]) -> None:
+        self.cluster = cluster_factory  # the PostgresCluster, started on first call
+        self._servers: dict[str, Server] = {}
+        self._failures: dict[str, str] = {}
+
+    def get(self, impl: str) -> Server:
+        if impl in self._failures:  # one slow failure per implementation, not one per test
+            raise ServerStartError(f"(failed earlier) {self._failures[impl]}")
+        if impl not in self._servers:
+            try:
+                cluster = self.cluster()
+                database_url = cluster.create_database(f"quartet_test_{impl}")
+                email, password = prepare_database(database_url)
+                process = start_server(impl, database_url)
+            except Exception as exc:
+                self._failures[impl] = str(exc)
+                raise
+            self._servers[impl] = Server(impl, process.base_url, database_url, email, password,
+                                         process)
+        return self._servers[impl]
+
+    def stop_all(self) -> None:
+        for server in self._servers.values():
+            if server.process is not None:
+                server.process.stop()
+        self._servers.clear()
+

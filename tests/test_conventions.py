@@ -1,0 +1,304 @@
+"""Cross-cutting HTTP conventions (SPEC §1, DECISIONS "Errors" order of checks, "Operations"):
+request ids, security headers, CORS, 404/405, 413, 415, 400, and 401 before validation."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from shared.problems import MAX_BODY_BYTES
+from support.client import ContractClient
+from support.factories import Account
+from support.problems import assert_problem
+from support.servers import CORS_ORIGIN
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                     r"[0-9a-fA-F]{12}$")
+FOREIGN_ORIGIN = "https://evil.example"
+SOME_ID = "0b7e1f52-95c4-4b0e-9a53-3d1b6f0c2a11"
+
+
+@pytest.fixture
+def user(make_user) -> Account:
+    return make_user()
+
+
+def _tokens(value: str | None) -> set[str]:
+    return {part.strip().lower() for part in (value or "").split(",") if part.strip()}
+
+
+# ------------------------------------------------------------------ X-Request-ID
+
+
+@pytest.mark.parametrize("request_id", ["abc", "Req-1.2_3", "x" * 128, "0" * 1])
+def test_valid_request_id_is_echoed(api: ContractClient, user: Account, request_id: str) -> None:
+    headers = {"X-Request-ID": request_id}
+    assert api.get("/healthz", headers=headers).headers["x-request-id"] == request_id
+    assert api.get("/api/v1/nope", headers=headers).headers["x-request-id"] == request_id
+    assert user.client.get("/api/v1/me", headers=headers).headers["x-request-id"] == request_id
+
+
+@pytest.mark.parametrize("request_id", ["x" * 129, "has space", "semi;colon", "ümlaut", "a/b",
+                                        ""])
+def test_invalid_request_id_is_replaced_by_a_uuid(api: ContractClient, request_id: str) -> None:
+    response = api.get("/healthz", headers={"X-Request-ID": request_id.encode("utf-8")})
+    echoed = response.headers["x-request-id"]
+    assert echoed != request_id
+    assert UUID_RE.match(echoed), echoed
+
+
+def test_missing_request_id_gets_a_fresh_uuid(api: ContractClient) -> None:
+    first = api.get("/healthz").headers["x-request-id"]
+    second = api.get("/healthz").headers["x-request-id"]
+    assert UUID_RE.match(first) and UUID_RE.match(second)
+    assert first != second
+
+
+# ------------------------------------------------------------------ security headers
+
+
+def _assorted_responses(api: ContractClient, user: Account) -> Iterator[httpx.Response]:
+    yield api.get("/healthz")
+    yield api.get("/readyz")
+    yield user.client.get("/api/v1/me")  # 200
+    project = user.client.post("/api/v1/projects", json={"name": "Headers"})
+    yield project  # 201
+    yield user.client.get(f"/api/v1/projects/{project.json()['id']}",
+                          headers={"If-None-Match": project.headers["etag"]})  # 304
+    yield user.client.delete(f"/api/v1/projects/{project.json()['id']}")  # 204
+    yield api.get("/api/v1/does-not-exist")  # 404
+    yield api.put("/api/v1/me")  # 405
+    yield api.get("/api/v1/me")  # 401
+    yield user.client.get("/api/v1/projects", params={"limit": "0"})  # 422
+    yield user.client.post("/api/v1/projects", content=b"{", headers={
+        "Content-Type": "application/json"})  # 400
+    yield user.client.post("/api/v1/projects", content=b"x", headers={
+        "Content-Type": "text/plain"})  # 415
+    yield api.get("/openapi.json")
+    yield api.get("/docs")
+    yield api.options("/api/v1/projects", headers={"Origin": CORS_ORIGIN,
+                                                   "Access-Control-Request-Method": "POST"})
+
+
+def test_every_response_carries_the_security_headers(api: ContractClient, user: Account) -> None:
+    seen = set()
+    for response in _assorted_responses(api, user):
+        seen.add(response.status_code)
+        where = f"{response.request.method} {response.request.url.path} → {response.status_code}"
+        assert response.headers.get_list("cache-control") == ["no-store"], where
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"], where
+        assert len(response.headers.get_list("x-request-id")) == 1, where
+    assert {200, 201, 204, 304, 400, 401, 404, 405, 415, 422} <= seen
+
+
+# ------------------------------------------------------------------ CORS
+
+
+def test_cors_allowed_origin_on_a_simple_request(api: ContractClient, user: Account) -> None:
+    project = user.client.post("/api/v1/projects", json={"name": "CORS"},
+                               headers={"Origin": CORS_ORIGIN})
+    for response in (project, api.get("/healthz", headers={"Origin": CORS_ORIGIN}),
+                     api.get("/api/v1/me", headers={"Origin": CORS_ORIGIN})):  # 401 too
+        where = f"{response.request.method} {response.request.url.path} → {response.status_code}"
+        assert response.headers.get("access-control-allow-origin") == CORS_ORIGIN, where
+        exposed = _tokens(response.headers.get("access-control-expose-headers"))
+        assert {"etag", "location", "x-request-id"} <= exposed, (where, exposed)
+        # No credentials: never `true` (a bearer token is not a cookie).
+        assert response.headers.get("access-control-allow-credentials") != "true", where
+
+
+def test_cors_preflight_from_an_allowed_origin(api: ContractClient) -> None:
+    response = api.options(f"/api/v1/tasks/{SOME_ID}", headers={
+        "Origin": CORS_ORIGIN,
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "Authorization, If-Match, Content-Type",
+    })
+    assert 200 <= response.status_code < 300, response.status_code  # no token on a preflight
+    assert response.headers.get("access-control-allow-origin") == CORS_ORIGIN
+    methods = _tokens(response.headers.get("access-control-allow-methods"))
+    assert "patch" in methods, methods
+    allowed = _tokens(response.headers.get("access-control-allow-headers"))
+    # `*` would not cover Authorization (Fetch standard), so the names must be listed.
+    assert {"authorization", "if-match", "content-type"} <= allowed, allowed
+    assert response.headers.get("access-control-allow-credentials") != "true"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+def test_cors_preflight_allows_every_contract_method(api: ContractClient, method: str) -> None:
+    response = api.options("/api/v1/projects", headers={
+        "Origin": CORS_ORIGIN, "Access-Control-Request-Method": method})
+    assert 200 <= response.status_code < 300
+    assert method.lower() in _tokens(response.headers.get("access-control-allow-methods"))
+
+
+def test_cors_foreign_origin_gets_no_allow_origin(api: ContractClient, user: Account) -> None:
+    simple = user.client.get("/api/v1/me", headers={"Origin": FOREIGN_ORIGIN})
+    assert simple.status_code == 200
+    assert "access-control-allow-origin" not in simple.headers
+    preflight = api.options("/api/v1/projects", headers={
+        "Origin": FOREIGN_ORIGIN, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Authorization"})
+    assert "access-control-allow-origin" not in preflight.headers, preflight.headers
+
+
+# ------------------------------------------------------------------ 404 / 405
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/nope", "/api/v2/projects",
+                                  "/api/v1/projects/", "/api/v1/me/", "/api/v1/tasks",
+                                  f"/api/v1/tasks/{SOME_ID}/nope", "/api/v1/comments"])
+def test_unknown_path_is_a_404_problem(api: ContractClient, user: Account, path: str) -> None:
+    assert_problem(api.get(path), 404)  # before authentication
+    assert_problem(user.client.get(path), 404)
+    assert_problem(user.client.post(path, json={}), 404)
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), [
+    ("PUT", "/api/v1/projects", {"GET", "POST"}),
+    ("DELETE", "/api/v1/me", {"GET"}),
+    ("POST", "/healthz", {"GET"}),
+    ("GET", "/api/v1/auth/token", {"POST"}),
+    ("POST", f"/api/v1/tasks/{SOME_ID}", {"GET", "PATCH", "DELETE"}),
+    ("GET", f"/api/v1/comments/{SOME_ID}", {"PATCH", "DELETE"}),
+    ("PATCH", f"/api/v1/projects/{SOME_ID}/members/{SOME_ID}", {"PUT", "DELETE"}),
+])
+def test_wrong_method_is_a_405_with_allow(api: ContractClient, user: Account, method: str,
+                                          path: str, allowed: set[str]) -> None:
+    for client in (api, user.client):  # 405 comes before authentication
+        response = client.request(method, path)
+        assert_problem(response, 405)
+        listed = {m.upper() for m in _tokens(response.headers.get("allow"))}
+        assert allowed <= listed, (response.headers.get("allow"), allowed)
+        assert method not in listed
+
+
+# ------------------------------------------------------------------ 413
+
+
+def _json_body_of(size: int) -> bytes:
+    """A valid createProject body of exactly `size` bytes (the description is too long)."""
+    skeleton = json.dumps({"name": "big", "description": ""}).encode()
+    body = json.dumps({"name": "big", "description": "d" * (size - len(skeleton))}).encode()
+    assert len(body) == size
+    return body
+
+
+def test_body_over_one_mib_is_413(api: ContractClient, user: Account) -> None:
+    body = _json_body_of(MAX_BODY_BYTES + 1)
+    headers = {"Content-Type": "application/json"}
+    assert_problem(user.client.post("/api/v1/projects", content=body, headers=headers), 413)
+    # Before authentication (DECISIONS: 413 is check 2, 401 check 3).
+    assert_problem(api.post("/api/v1/projects", content=body, headers=headers), 413)
+
+
+def test_chunked_body_over_one_mib_is_413(user: Account) -> None:
+    body = _json_body_of(MAX_BODY_BYTES + 1)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start:start + 64 * 1024]
+
+    response = user.client.post("/api/v1/projects", content=chunks(),
+                                headers={"Content-Type": "application/json"})
+    assert "content-length" not in response.request.headers
+    assert_problem(response, 413)
+
+
+def test_body_just_under_one_mib_is_validated_not_refused(user: Account) -> None:
+    body = _json_body_of(MAX_BODY_BYTES - 1024)
+    response = user.client.post("/api/v1/projects", content=body,
+                                headers={"Content-Type": "application/json"})
+    assert_problem(response, 422)  # description > 2000 characters, not 413
+    assert (["body", "description"], "string_too_long") in [
+        (e["loc"], e["type"]) for e in response.json()["errors"]]
+
+
+# ------------------------------------------------------------------ 415
+
+
+@pytest.mark.parametrize(("content_type", "content"), [
+    ("text/plain", b'{"name": "x"}'),
+    ("application/x-www-form-urlencoded", b"name=x"),
+    ("multipart/form-data; boundary=b", b'--b\r\nContent-Disposition: form-data; name="name"'
+                                        b'\r\n\r\nx\r\n--b--\r\n'),
+    ("application/merge-patch+json", b'{"name": "x"}'),
+    ("application/vnd.api+json", b'{"name": "x"}'),
+    (None, b'{"name": "x"}'),
+])
+def test_json_endpoint_refuses_other_media_types(user: Account, content_type: str | None,
+                                                 content: bytes) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = user.client.build_request("POST", "/api/v1/projects", content=content,
+                                        headers=headers)
+    if content_type is None:
+        request.headers.pop("Content-Type", None)  # httpx adds none for bytes; be sure
+    assert_problem(user.client.send(request), 415)
+
+
+def test_json_with_charset_parameter_is_accepted(user: Account) -> None:
+    response = user.client.post("/api/v1/projects", content=b'{"name": "charset"}',
+                                headers={"Content-Type": "application/json; charset=utf-8"})
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize(("content_type", "content"), [
+    ("application/json", b'{"username": "a@example.com", "password": "x"}'),
+    ("multipart/form-data; boundary=b", b'--b\r\nContent-Disposition: form-data; '
+                                        b'name="username"\r\n\r\na@example.com\r\n--b\r\n'
+                                        b'Content-Disposition: form-data; name="password"'
+                                        b'\r\n\r\nxxxxxxxxxxxxxxxxxx\r\n--b--\r\n'),
+    ("text/plain", b"username=a@example.com&password=x"),
+])
+def test_token_endpoint_accepts_only_a_form(api: ContractClient, content_type: str,
+                                            content: bytes) -> None:
+    response = api.post("/api/v1/auth/token", content=content,
+                        headers={"Content-Type": content_type})
+    assert_problem(response, 415)
+
+
+# ------------------------------------------------------------------ 400
+
+
+@pytest.mark.parametrize("content", [b"{", b'{"name": "x"', b'{"name": "x"} trailing',
+                                     b"{'name': 'x'}", b"\xff\xfe"])
+def test_malformed_json_is_400(user: Account, content: bytes) -> None:
+    response = user.client.post("/api/v1/projects", content=content,
+                                headers={"Content-Type": "application/json"})
+    assert_problem(response, 400)
+
+
+def test_malformed_json_on_patch_is_400(user: Account) -> None:
+    project = user.client.post("/api/v1/projects", json={"name": "patch me"}).json()
+    response = user.client.patch(f"/api/v1/projects/{project['id']}", content=b"[1,",
+                                 headers={"Content-Type": "application/json"})
+    assert_problem(response, 400)
+
+
+# ------------------------------------------------------------------ 401 before validation
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs"), [
+    ("POST", "/api/v1/projects", {"json": {"name": 5, "bogus": True}}),
+    ("POST", "/api/v1/projects", {"content": b"{", "headers": {
+        "Content-Type": "application/json"}}),
+    ("POST", "/api/v1/projects", {"content": b"x", "headers": {"Content-Type": "text/plain"}}),
+    ("GET", "/api/v1/tasks/not-a-uuid", {}),
+    ("GET", "/api/v1/projects", {"params": {"limit": "0", "cursor": "garbage"}}),
+    ("PATCH", f"/api/v1/tasks/{SOME_ID}", {"json": {"status": "nope"}}),
+    ("DELETE", "/api/v1/comments/42", {}),
+])
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt", "Basic dXNlcjpwYXNz",
+                                           "Bearer"])
+def test_authentication_comes_before_validation(api: ContractClient, method: str, path: str,
+                                                kwargs: dict, authorization: str | None) -> None:
+    headers = dict(kwargs.pop("headers", {}))
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    response = api.request(method, path, headers=headers, **kwargs)
+    assert_problem(response, 401)
+    assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
+

@@ -1,0 +1,99 @@
+"""GET /openapi.json — the document the framework generates from the code — says what
+contract/openapi.yaml says (SPEC §9), after `support.normalise` removes spelling differences
+(its docstring lists exactly what is normalised away and why)."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+
+from openapi_spec_validator import validate
+
+from support.client import ContractClient
+from support.contract import Contract
+from support.normalise import normalise, render
+from support.servers import Server
+
+
+def differences(expected: dict, actual: dict, label: str) -> list[str]:
+    found = []
+    for key in sorted(set(expected) | set(actual)):
+        if key not in actual:
+            found.append(f"--- {key}: in the contract, missing from {label}")
+        elif key not in expected:
+            found.append(f"+++ {key}: served by {label}, not in the contract")
+        elif expected[key] != actual[key]:
+            found.append("\n".join(difflib.unified_diff(
+                render(expected[key]), render(actual[key]), fromfile=f"contract  {key}",
+                tofile=f"{label}  {key}", lineterm="", n=4)))
+    return found
+
+
+def test_generated_document_is_valid_openapi(api: ContractClient) -> None:
+    document = api.get("/openapi.json").json()
+    assert str(document.get("openapi", "")).startswith("3."), document.get("openapi")
+    validate(document)
+
+
+def test_generated_document_matches_the_contract(api: ContractClient, contract: Contract,
+                                                 server: Server) -> None:
+    generated = api.get("/openapi.json").json()
+    found = differences(normalise(contract.document), normalise(generated),
+                        f"{server.impl} /openapi.json")
+    assert not found, (f"{len(found)} operation(s) of {server.impl}'s /openapi.json differ from "
+                       f"contract/openapi.yaml (- contract, + generated):\n\n"
+                       + "\n\n".join(found))
+
+
+# ------------------------------------------------------------------ the normaliser itself
+
+
+def _respelled(document: dict) -> dict:
+    """The contract as a generator might spell it: nullable via anyOf, names moved, docs gone."""
+    doc = copy.deepcopy(document)
+    schemas = doc["components"]["schemas"]
+    task = schemas["Task"]
+    task["properties"]["due_date"] = {"anyOf": [{"type": "string", "format": "date"},
+                                                {"type": "null"}], "title": "Due Date"}
+    task["properties"]["assignee"] = {"oneOf": [{"$ref": "#/components/schemas/UserSummary"},
+                                                {"type": "null"}]}
+    task["required"] = list(reversed(task["required"]))
+    schemas["TaskOutput"] = schemas.pop("Task")
+    doc = _rename_ref(doc, "#/components/schemas/Task", "#/components/schemas/TaskOutput")
+    for path_item in doc["paths"].values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                operation.pop("description", None)
+                operation["operationId"] = "generated_" + operation.get("operationId", "")
+                for param in operation.get("parameters", []):
+                    if "name" in param and param.get("in") == "header":
+                        param["name"] = param["name"].upper()
+    return doc
+
+
+def _rename_ref(node: object, old: str, new: str) -> object:
+    if isinstance(node, dict):
+        return {k: (new if k == "$ref" and v == old else _rename_ref(v, old, new))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rename_ref(v, old, new) for v in node]
+    return node
+
+
+def test_normaliser_ignores_spelling(contract: Contract) -> None:
+    assert differences(normalise(contract.document), normalise(_respelled(contract.document)),
+                       "respelled") == []
+
+
+def test_normaliser_reports_real_drift(contract: Contract) -> None:
+    drifted = copy.deepcopy(contract.document)
+    drifted["components"]["schemas"]["TaskCreate"]["properties"]["title"]["maxLength"] = 201
+    drifted["paths"]["/api/v1/me"]["get"]["responses"].pop("401")
+    del drifted["paths"]["/healthz"]
+    found = differences(normalise(contract.document), normalise(drifted), "drifted")
+    text = "\n".join(found)
+    assert "missing from drifted" in text and "GET /healthz" in text
+    assert any("POST /api/v1/projects/{project_id}/tasks" in block
+               and '+      "maxLength": 201,' in block for block in found)
+    assert any("GET /api/v1/me" in block and '-  "401": {' in block for block in found)
+    assert len(found) == 3
