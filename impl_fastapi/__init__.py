@@ -1,0 +1,1 @@
+"""Taskboard on FastAPI: the reference implementation of the Quartet contract."""

@@ -1,0 +1,103 @@
+"""The application factory: `uvicorn --factory impl_fastapi.app:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from impl_fastapi.db import create_engine, create_sessionmaker
+from impl_fastapi.errors import UnhandledErrorMiddleware, register_exception_handlers
+from impl_fastapi.middleware import (
+    BodySizeLimitMiddleware,
+    ProblemCORSMiddleware,
+    StandardHeadersMiddleware,
+)
+from impl_fastapi.openapi import DESCRIPTION, install_openapi
+from impl_fastapi.routes import (
+    activity,
+    auth,
+    comments,
+    health,
+    labels,
+    members,
+    projects,
+    tasks,
+    users,
+)
+from shared.httputil import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE,
+)
+from shared.settings import Settings, SettingsError, get_settings
+
+TAGS = [
+    {"name": "auth", "description": "Access tokens (OAuth2 password grant, JWT HS256)."},
+    {"name": "users", "description": "User accounts."},
+    {"name": "projects", "description": "Projects; the caller's role and task counts included."},
+    {"name": "members", "description": "Project membership and roles."},
+    {"name": "labels", "description": "Per-project labels."},
+    {"name": "tasks", "description": "Tasks of a project."},
+    {"name": "comments", "description": "Comments on tasks."},
+    {"name": "activity", "description": "Per-project audit trail of every change."},
+    {"name": "operations", "description": "Liveness and readiness probes (no token)."},
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.database_url is None:
+        raise SettingsError("DATABASE_URL is not set")
+    # Creating the engine does not connect: the app starts with the database down, and
+    # /readyz reports it until it is back.
+    engine = create_engine(settings.database_url)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Taskboard",
+        version="1.0.0",
+        summary="Quartet's Taskboard API, FastAPI implementation.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+        redirect_slashes=False,  # `/api/v1/projects/` is an unknown path (404), not a redirect
+    )
+    app.state.settings = settings
+
+    for module in (auth, users, projects, members, labels, tasks, comments, activity, health):
+        app.include_router(module.router)
+
+    register_exception_handlers(app)
+    install_openapi(app)
+
+    # add_middleware wraps: the last added is outermost. Standard headers outermost so every
+    # answer carries them (CORS preflights included); CORS outside the size limit and the
+    # catch-all so a browser can read those answers too.
+    app.add_middleware(BodySizeLimitMiddleware)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(
+        ProblemCORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=list(CORS_ALLOW_METHODS),
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        allow_credentials=False,
+        max_age=CORS_MAX_AGE,
+    )
+    app.add_middleware(StandardHeadersMiddleware)
+    return app

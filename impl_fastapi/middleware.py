@@ -1,0 +1,86 @@
+"""Pure ASGI middleware (no BaseHTTPMiddleware: it buffers, breaks streaming and contextvars)."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from impl_fastapi.errors import problem_response
+from shared.httputil import REQUEST_ID_HEADER, SECURITY_HEADERS, request_id
+from shared.problems import MAX_BODY_BYTES
+
+
+class StandardHeadersMiddleware:
+    """X-Request-ID, Cache-Control: no-store and X-Content-Type-Options: nosniff on every
+    response, errors and CORS preflights included. Outermost, so nothing escapes it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        extra = {REQUEST_ID_HEADER: rid, **SECURITY_HEADERS}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in extra.items():
+                    headers[name] = value
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodySizeLimitMiddleware:
+    """413 for request bodies over MAX_BODY_BYTES: at once when Content-Length says so, else
+    when a streamed (chunked) body crosses the limit while it is being read."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await problem_response(413)(scope, receive, send)
+            return
+
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException passes through FastAPI's body reading unchanged and is
+                    # answered by the problem handler in errors.py.
+                    raise HTTPException(413)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight is a problem+json 400 like every other
+    error (Starlette answers it in text/plain)."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        headers = {name: value for name, value in response.headers.items()
+                   if name not in ("content-type", "content-length")}
+        return problem_response(
+            response.status_code,
+            "CORS preflight refused: the origin, method or headers are not allowed.",
+            headers=headers)

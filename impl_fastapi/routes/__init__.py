@@ -1,0 +1,1 @@
+"""One APIRouter per resource; handlers parse, call a service, and shape the HTTP answer."""

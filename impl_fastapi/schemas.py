@@ -1,0 +1,453 @@
+"""Pydantic v2 models of the wire format: request bodies (strict, no unknown fields), responses,
+enums, and the problem-details shapes documented in the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import (
+    MISSING,
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
+
+from shared import rules
+from shared.timefmt import format_timestamp
+
+# ---------------------------------------------------------------------------- wire types
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(format_timestamp, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _json_string(value: object) -> object:
+    """FastAPI validates the decoded JSON in Python mode, where strict UUID/date/enum fields
+    would refuse the strings JSON carries them as. Those fields are lax, and this check puts
+    strictness back: the JSON value must be a string."""
+    if isinstance(value, str):
+        return value
+    raise PydanticCustomError("invalid_type", "Input should be a string")
+
+
+def _iso_date_string(value: object) -> object:
+    if not isinstance(value, str):
+        raise PydanticCustomError("invalid_type", "Input should be a string")
+    if not _DATE.fullmatch(value):
+        raise PydanticCustomError("date_parsing", "Input should be a date in YYYY-MM-DD format")
+    return value
+
+
+def _distinct(items: list[Any]) -> list[Any]:
+    if len(set(items)) != len(items):
+        raise PydanticCustomError("not_unique", "List items must be unique")
+    return items
+
+
+JsonUUID = Annotated[UUID, Strict(False), BeforeValidator(_json_string)]
+# YYYY-MM-DD only (lax date parsing would take `0` or a datetime), in bodies and query strings.
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
+
+Email = Annotated[
+    str,
+    StringConstraints(to_lower=True, max_length=rules.EMAIL_MAX_LENGTH,
+                      pattern=rules.EMAIL_PATTERN),
+]
+DisplayName = Annotated[str, Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
+Password = Annotated[
+    str, Field(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)
+]
+ProjectName = Annotated[str, Field(min_length=1, max_length=200)]
+ProjectDescription = Annotated[str, Field(max_length=2000)]
+LabelName = Annotated[str, Field(min_length=1, max_length=50)]
+Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
+TaskTitle = Annotated[str, Field(min_length=1, max_length=200)]
+TaskDescription = Annotated[str, Field(max_length=10000)]
+CommentBody = Annotated[str, Field(min_length=1, max_length=5000)]
+LabelIds = Annotated[
+    list[JsonUUID],
+    Field(max_length=20, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_distinct),
+]
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    editor = "editor"
+    owner = "owner"
+
+    @property
+    def rank(self) -> int:
+        return _ROLE_RANK[self]
+
+
+_ROLE_RANK = {Role.viewer: 0, Role.editor: 1, Role.owner: 2}
+
+
+class TaskStatus(StrEnum):
+    todo = "todo"
+    in_progress = "in_progress"
+    done = "done"
+
+
+class TaskPriority(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    urgent = "urgent"
+
+
+class TaskSort(StrEnum):
+    newest = "-created_at"
+    oldest = "created_at"
+    due_date = "due_date"
+    due_date_desc = "-due_date"
+    priority = "priority"
+    priority_desc = "-priority"
+
+
+class ActivityVerb(StrEnum):
+    project_created = "project.created"
+    project_updated = "project.updated"
+    member_added = "member.added"
+    member_updated = "member.updated"
+    member_removed = "member.removed"
+    label_created = "label.created"
+    label_deleted = "label.deleted"
+    task_created = "task.created"
+    task_updated = "task.updated"
+    task_deleted = "task.deleted"
+    comment_created = "comment.created"
+    comment_updated = "comment.updated"
+    comment_deleted = "comment.deleted"
+
+
+class ActivityTargetType(StrEnum):
+    project = "project"
+    member = "member"
+    label = "label"
+    task = "task"
+    comment = "comment"
+
+
+class TokenType(StrEnum):
+    bearer = "bearer"
+
+
+class HealthStatus(StrEnum):
+    ok = "ok"
+
+
+JsonRole = Annotated[Role, Strict(False), BeforeValidator(_json_string)]
+JsonTaskStatus = Annotated[TaskStatus, Strict(False), BeforeValidator(_json_string)]
+JsonTaskPriority = Annotated[TaskPriority, Strict(False), BeforeValidator(_json_string)]
+
+# ---------------------------------------------------------------------------- base classes
+
+
+class RequestBody(BaseModel):
+    """Strict JSON types; unknown fields are an error; server-owned fields do not exist here."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+T = TypeVar("T")
+
+
+class Page(ResponseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class ItemList(ResponseModel, Generic[T]):
+    items: list[T]
+
+
+# ---------------------------------------------------------------------------- auth
+
+
+class TokenRequest(BaseModel):
+    """The OAuth2 password grant form. Form fields are strings, so no strict mode is needed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grant_type: Annotated[str, Field(pattern=r"^password$")] = "password"
+    username: str
+    password: str
+    scope: str = ""
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: TokenType
+    expires_in: int
+
+
+# ---------------------------------------------------------------------------- users
+
+
+class UserSummary(ResponseModel):
+    id: UUID
+    email: Email
+    display_name: DisplayName
+
+
+class User(UserSummary):
+    is_admin: bool
+    created_at: Timestamp
+
+
+class UserCreate(RequestBody):
+    email: Email
+    display_name: DisplayName
+    password: Password
+    is_admin: bool = False
+
+
+class UserPage(Page[User]):
+    pass
+
+
+# ---------------------------------------------------------------------------- projects
+
+
+class TaskCounts(ResponseModel):
+    todo: Annotated[int, Field(ge=0)]
+    in_progress: Annotated[int, Field(ge=0)]
+    done: Annotated[int, Field(ge=0)]
+
+
+class Project(ResponseModel):
+    id: UUID
+    name: ProjectName
+    description: ProjectDescription
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: Annotated[int, Field(ge=1)]
+    my_role: Role
+    task_counts: TaskCounts
+
+
+class ProjectCreate(RequestBody):
+    name: ProjectName
+    description: ProjectDescription = ""
+
+
+class ProjectUpdate(RequestBody):
+    """Absent fields are unchanged (MISSING never reaches model_dump)."""
+
+    name: ProjectName | MISSING = MISSING
+    description: ProjectDescription | MISSING = MISSING
+
+
+class ProjectPage(Page[Project]):
+    pass
+
+
+# ---------------------------------------------------------------------------- members
+
+
+class Member(ResponseModel):
+    user: UserSummary
+    role: Role
+    added_at: Timestamp
+
+
+class MemberList(ItemList[Member]):
+    pass
+
+
+class MemberPut(RequestBody):
+    role: JsonRole
+
+
+# ---------------------------------------------------------------------------- labels
+
+
+class Label(ResponseModel):
+    id: UUID
+    name: LabelName
+    color: Color
+
+
+class LabelCreate(RequestBody):
+    name: LabelName
+    color: Color
+
+
+class LabelList(ItemList[Label]):
+    pass
+
+
+# ---------------------------------------------------------------------------- tasks
+
+
+class Task(ResponseModel):
+    id: UUID
+    project_id: UUID
+    title: TaskTitle
+    description: TaskDescription
+    status: TaskStatus
+    priority: TaskPriority
+    assignee: UserSummary | None
+    labels: list[Label]
+    due_date: date | None
+    created_by: UserSummary
+    created_at: Timestamp
+    updated_at: Timestamp
+    version: Annotated[int, Field(ge=1)]
+    comment_count: Annotated[int, Field(ge=0)]
+
+
+class TaskCreate(RequestBody):
+    title: TaskTitle
+    description: TaskDescription = ""
+    status: JsonTaskStatus = TaskStatus.todo
+    priority: JsonTaskPriority = TaskPriority.medium
+    assignee_id: JsonUUID | None = None
+    due_date: IsoDate | None = None
+    label_ids: LabelIds = []
+
+
+class TaskUpdate(RequestBody):
+    """Absent = unchanged (MISSING); `null` clears assignee_id / due_date."""
+
+    title: TaskTitle | MISSING = MISSING
+    description: TaskDescription | MISSING = MISSING
+    status: JsonTaskStatus | MISSING = MISSING
+    priority: JsonTaskPriority | MISSING = MISSING
+    assignee_id: JsonUUID | None | MISSING = MISSING
+    due_date: IsoDate | None | MISSING = MISSING
+    label_ids: LabelIds | MISSING = MISSING
+
+
+class TaskPage(Page[Task]):
+    pass
+
+
+# ---------------------------------------------------------------------------- comments
+
+
+class Comment(ResponseModel):
+    id: UUID
+    task_id: UUID
+    author: UserSummary
+    body: CommentBody
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class CommentCreate(RequestBody):
+    body: CommentBody
+
+
+class CommentUpdate(RequestBody):
+    body: CommentBody
+
+
+class CommentPage(Page[Comment]):
+    pass
+
+
+# ---------------------------------------------------------------------------- activity
+
+
+# [old, new]: any JSON values (pydantic would add an empty `items: {}` for list[Any]).
+OldAndNew = Annotated[
+    list[Any],
+    Field(min_length=2, max_length=2),
+    WithJsonSchema({"type": "array", "minItems": 2, "maxItems": 2}),
+]
+
+
+class Activity(ResponseModel):
+    id: UUID
+    project_id: UUID
+    actor: UserSummary
+    verb: ActivityVerb
+    target_type: ActivityTargetType
+    target_id: UUID
+    changes: dict[str, OldAndNew]
+    created_at: Timestamp
+
+
+class ActivityPage(Page[Activity]):
+    pass
+
+
+# ---------------------------------------------------------------------------- operations
+
+
+class Health(BaseModel):
+    status: HealthStatus
+
+
+# ---------------------------------------------------------------------------- problems
+# Documentation of the error bodies; errors.py builds them with shared.problems.
+
+
+class ProblemType(StrEnum):
+    about_blank = "about:blank"
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    type: ProblemType
+    title: str
+    status: Annotated[int, Field(ge=400, le=599)]
+    detail: str
+
+
+class ErrorType(StrEnum):
+    """The closed vocabulary of `errors[].type` (shared.problems.ERROR_TYPES)."""
+
+    missing = "missing"
+    extra_forbidden = "extra_forbidden"
+    invalid_type = "invalid_type"
+    string_too_short = "string_too_short"
+    string_too_long = "string_too_long"
+    string_pattern_mismatch = "string_pattern_mismatch"
+    uuid_parsing = "uuid_parsing"
+    date_parsing = "date_parsing"
+    int_parsing = "int_parsing"
+    enum = "enum"
+    greater_than_equal = "greater_than_equal"
+    less_than_equal = "less_than_equal"
+    bool_parsing = "bool_parsing"
+    too_long = "too_long"
+    not_unique = "not_unique"
+    invalid_reference = "invalid_reference"
+    invalid_cursor = "invalid_cursor"
+
+
+class ValidationError(BaseModel):
+    loc: Annotated[list[str | int], Field(min_length=1)]
+    type: ErrorType
+    msg: str
+
+
+class ValidationProblem(Problem):
+    """A 422 problem; lists every violation."""
+
+    errors: list[ValidationError]

@@ -1,0 +1,94 @@
+"""Comments on tasks. Visibility follows the task's project membership."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from impl_fastapi import models
+from impl_fastapi.errors import Forbidden, NotFound
+from impl_fastapi.pagination import TIMESTAMP, UUID_KEY, Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, CommentCreate, CommentUpdate, Role
+from impl_fastapi.security import require_role
+from impl_fastapi.services import activity
+from shared.cursors import scope
+from shared.settings import Settings
+
+Comment = models.Comment
+_OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID_KEY)))
+
+
+async def _project_of_task(session: AsyncSession, task_id: UUID) -> UUID:
+    project_id = await session.scalar(select(models.Task.project_id)
+                                      .where(models.Task.id == task_id))
+    if project_id is None:
+        raise NotFound()
+    return project_id
+
+
+async def _load(session: AsyncSession, comment_id: UUID) -> tuple[models.Comment, UUID]:
+    """The comment (author loaded) and its task's project id."""
+    row = (await session.execute(
+        select(Comment, models.Task.project_id)
+        .join(models.Task, models.Task.id == Comment.task_id)
+        .where(Comment.id == comment_id)
+        .options(joinedload(Comment.author))
+        .execution_options(populate_existing=True))).first()
+    if row is None:
+        raise NotFound()
+    return row[0], row[1]
+
+
+async def list_comments(session: AsyncSession, settings: Settings, user: models.User,
+                        task_id: UUID, params: PageParams) -> Page[models.Comment]:
+    await require_role(session, await _project_of_task(session, task_id), user, Role.viewer)
+    statement = (select(Comment).where(Comment.task_id == task_id)
+                 .options(joinedload(Comment.author)))
+    return await paginate(session, statement, _OLDEST_FIRST, params,
+                          scope("comments", task_id=task_id), settings)
+
+
+async def create_comment(session: AsyncSession, user: models.User, task_id: UUID,
+                         body: CommentCreate) -> models.Comment:
+    project_id = await _project_of_task(session, task_id)
+    await require_role(session, project_id, user, Role.viewer)  # every member may comment
+    comment = models.Comment(task_id=task_id, author_id=user.id, body=body.body)
+    session.add(comment)
+    await session.flush()
+    activity.record(session, project_id=project_id, actor=user,
+                    verb=ActivityVerb.comment_created, target_type=ActivityTargetType.comment,
+                    target_id=comment.id)
+    await session.flush()
+    return (await _load(session, comment.id))[0]
+
+
+async def update_comment(session: AsyncSession, user: models.User, comment_id: UUID,
+                         body: CommentUpdate) -> models.Comment:
+    comment, project_id = await _load(session, comment_id)
+    await require_role(session, project_id, user, Role.viewer)
+    if comment.author_id != user.id:
+        raise Forbidden("Only the author can edit a comment.")
+    if comment.body == body.body:
+        return comment
+    activity.record(session, project_id=project_id, actor=user,
+                    verb=ActivityVerb.comment_updated, target_type=ActivityTargetType.comment,
+                    target_id=comment_id, changes={"body": [comment.body, body.body]})
+    comment.body = body.body
+    comment.updated_at = func.now()
+    await session.flush()
+    return (await _load(session, comment_id))[0]
+
+
+async def delete_comment(session: AsyncSession, user: models.User, comment_id: UUID) -> None:
+    comment, project_id = await _load(session, comment_id)
+    role = await require_role(session, project_id, user, Role.viewer)
+    if comment.author_id != user.id and role != Role.owner:
+        raise Forbidden("Only the author or a project owner can delete a comment.")
+    await session.delete(comment)
+    activity.record(session, project_id=project_id, actor=user,
+                    verb=ActivityVerb.comment_deleted, target_type=ActivityTargetType.comment,
+                    target_id=comment_id)
+    await session.flush()

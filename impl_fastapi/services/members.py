@@ -1,0 +1,96 @@
+"""Project membership. Every change runs under the project row lock, so two concurrent requests
+can never both remove (or demote) "one of two" owners and leave none."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from impl_fastapi import models
+from impl_fastapi.errors import Conflict, NotFound
+from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
+from impl_fastapi.security import require_role
+from impl_fastapi.services import activity
+
+_LAST_OWNER = "A project must keep at least one owner."
+
+
+async def _owner_count(session: AsyncSession, project_id: UUID) -> int:
+    return await session.scalar(
+        select(func.count()).select_from(models.ProjectMember)
+        .where(models.ProjectMember.project_id == project_id,
+               models.ProjectMember.role == Role.owner)) or 0
+
+
+async def _membership(session: AsyncSession, project_id: UUID,
+                      user_id: UUID) -> models.ProjectMember | None:
+    return await session.scalar(
+        select(models.ProjectMember)
+        .where(models.ProjectMember.project_id == project_id,
+               models.ProjectMember.user_id == user_id)
+        .options(joinedload(models.ProjectMember.user)))
+
+
+async def list_members(session: AsyncSession, user: models.User,
+                       project_id: UUID) -> list[models.ProjectMember]:
+    await require_role(session, project_id, user, Role.viewer)
+    result = await session.scalars(
+        select(models.ProjectMember)
+        .join(models.ProjectMember.user)
+        .where(models.ProjectMember.project_id == project_id)
+        .options(joinedload(models.ProjectMember.user))
+        .order_by(models.User.display_name, models.User.id))
+    return list(result)
+
+
+async def put_member(session: AsyncSession, actor: models.User, project_id: UUID,
+                     user_id: UUID, role: Role) -> tuple[models.ProjectMember, bool]:
+    """Add the user with `role` or set their role; True when the user was added."""
+    await require_role(session, project_id, actor, Role.owner, lock="update")
+    if await session.get(models.User, user_id) is None:
+        raise NotFound("No such user.")
+    member = await _membership(session, project_id, user_id)
+    if member is None:
+        session.add(models.ProjectMember(project_id=project_id, user_id=user_id, role=role))
+        activity.record(session, project_id=project_id, actor=actor,
+                        verb=ActivityVerb.member_added, target_type=ActivityTargetType.member,
+                        target_id=user_id)
+        await session.flush()
+        added = await _membership(session, project_id, user_id)
+        assert added is not None
+        return added, True
+    if member.role != role:
+        if member.role == Role.owner and await _owner_count(session, project_id) == 1:
+            raise Conflict(_LAST_OWNER)
+        activity.record(session, project_id=project_id, actor=actor,
+                        verb=ActivityVerb.member_updated, target_type=ActivityTargetType.member,
+                        target_id=user_id, changes={"role": [member.role, role.value]})
+        member.role = role.value
+        await session.flush()
+    return member, False
+
+
+async def remove_member(session: AsyncSession, actor: models.User, project_id: UUID,
+                        user_id: UUID) -> None:
+    await require_role(session, project_id, actor, Role.owner, lock="update")
+    member = await _membership(session, project_id, user_id)
+    if member is None:
+        raise NotFound("No such member.")
+    if member.role == Role.owner and await _owner_count(session, project_id) == 1:
+        raise Conflict(_LAST_OWNER)
+    await session.delete(member)
+    # One statement for all of the member's tasks: unassigned, and their representation changed.
+    await session.execute(
+        update(models.Task)
+        .where(models.Task.project_id == project_id, models.Task.assignee_id == user_id)
+        .values(assignee_id=None, version=models.Task.version + 1, updated_at=func.now())
+        .execution_options(synchronize_session=False))
+    activity.record(session, project_id=project_id, actor=actor, verb=ActivityVerb.member_removed,
+                    target_type=ActivityTargetType.member, target_id=user_id)
+    await session.flush()
+
+
+__all__ = ["list_members", "put_member", "remove_member"]

@@ -1,0 +1,111 @@
+"""Projects, seen through the caller's membership (role and task counts included)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, delete, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import with_expression
+
+from impl_fastapi import models
+from impl_fastapi.errors import NotFound, PreconditionFailed
+from impl_fastapi.pagination import TIMESTAMP, UUID_KEY, Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.schemas import (
+    ActivityTargetType,
+    ActivityVerb,
+    ProjectCreate,
+    ProjectUpdate,
+    Role,
+    TaskStatus,
+)
+from impl_fastapi.security import require_role
+from impl_fastapi.services import activity
+from shared.changes import diff
+from shared.cursors import scope
+from shared.httputil import if_match_fails
+from shared.settings import Settings
+
+_NEWEST_FIRST = Keyset((Key(models.Project.created_at, TIMESTAMP), Key(models.Project.id, UUID_KEY)),
+                       descending=True)
+
+
+def _visible_projects(user_id: UUID) -> Select[Any]:
+    """Projects the user is a member of, with `my_role` and `task_counts` in the same query
+    (a LATERAL aggregate per project row: no extra query per page)."""
+    task = models.Task
+    counts = (
+        select(*(func.count().filter(task.status == status.value).label(status.value)
+                 for status in TaskStatus))
+        .where(task.project_id == models.Project.id)
+        .lateral("task_counts"))
+    return (
+        select(models.Project)
+        .join(models.ProjectMember, (models.ProjectMember.project_id == models.Project.id)
+              & (models.ProjectMember.user_id == user_id))
+        .join(counts, true())
+        .options(with_expression(models.Project.my_role, models.ProjectMember.role),
+                 with_expression(models.Project.todo_count, counts.c.todo),
+                 with_expression(models.Project.in_progress_count, counts.c.in_progress),
+                 with_expression(models.Project.done_count, counts.c.done))
+        .execution_options(populate_existing=True))
+
+
+async def _load(session: AsyncSession, user: models.User, project_id: UUID) -> models.Project:
+    project = await session.scalar(
+        _visible_projects(user.id).where(models.Project.id == project_id))
+    if project is None:
+        raise NotFound()
+    return project
+
+
+async def list_projects(session: AsyncSession, settings: Settings, user: models.User,
+                        params: PageParams) -> Page[models.Project]:
+    return await paginate(session, _visible_projects(user.id), _NEWEST_FIRST, params,
+                          scope("projects", user_id=user.id), settings)
+
+
+async def get_project(session: AsyncSession, user: models.User,
+                      project_id: UUID) -> models.Project:
+    return await _load(session, user, project_id)
+
+
+async def create_project(session: AsyncSession, user: models.User,
+                         body: ProjectCreate) -> models.Project:
+    project = models.Project(name=body.name, description=body.description, created_by=user.id)
+    session.add(project)
+    await session.flush()  # the id comes from the database
+    session.add(models.ProjectMember(project_id=project.id, user_id=user.id, role=Role.owner))
+    activity.record(session, project_id=project.id, actor=user, verb=ActivityVerb.project_created,
+                    target_type=ActivityTargetType.project, target_id=project.id)
+    await session.flush()
+    return await _load(session, user, project.id)
+
+
+async def update_project(session: AsyncSession, user: models.User, project_id: UUID,
+                         body: ProjectUpdate, if_match: str | None) -> models.Project:
+    await require_role(session, project_id, user, Role.owner, lock="update")
+    project = await _load(session, user, project_id)
+    if if_match_fails(if_match, project.version):
+        raise PreconditionFailed()
+    requested = body.model_dump()
+    changes = diff({"name": project.name, "description": project.description}, requested)
+    if changes:
+        for field, (_, new) in changes.items():
+            setattr(project, field, new)
+        project.version += 1
+        project.updated_at = func.now()
+        activity.record(session, project_id=project_id, actor=user,
+                        verb=ActivityVerb.project_updated,
+                        target_type=ActivityTargetType.project, target_id=project_id,
+                        changes=changes)
+        await session.flush()
+        project = await _load(session, user, project_id)
+    return project
+
+
+async def delete_project(session: AsyncSession, user: models.User, project_id: UUID) -> None:
+    await require_role(session, project_id, user, Role.owner, lock="update")
+    # Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE).
+    await session.execute(delete(models.Project).where(models.Project.id == project_id))

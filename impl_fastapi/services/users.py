@@ -1,0 +1,54 @@
+"""User accounts."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from anyio import to_thread
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impl_fastapi import models
+from impl_fastapi.errors import Conflict, Forbidden, NotFound
+from impl_fastapi.pagination import TEXT, UUID_KEY, Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.schemas import UserCreate
+from shared.cursors import scope
+from shared.httputil import like_escape
+from shared.passwords import hash_password
+from shared.settings import Settings
+
+_BY_NAME = Keyset((Key(models.User.display_name, TEXT), Key(models.User.id, UUID_KEY)))
+
+
+async def create_user(session: AsyncSession, actor: models.User, body: UserCreate) -> models.User:
+    if not actor.is_admin:
+        raise Forbidden("Only administrators can create users.")
+    password_hash = await to_thread.run_sync(hash_password, body.password)  # CPU-bound
+    # ON CONFLICT: a duplicate (emails are stored lower-cased) is a 409, also under a race.
+    user = await session.scalar(
+        insert(models.User)
+        .values(email=body.email, display_name=body.display_name, password_hash=password_hash,
+                is_admin=body.is_admin)
+        .on_conflict_do_nothing(index_elements=[models.User.email])
+        .returning(models.User))
+    if user is None:
+        raise Conflict("A user with this email already exists.")
+    return user
+
+
+async def list_users(session: AsyncSession, settings: Settings, q: str | None,
+                     params: PageParams) -> Page[models.User]:
+    statement = select(models.User)
+    if q is not None:
+        prefix = like_escape(q.lower()) + "%"
+        statement = statement.where(or_(models.User.email.like(prefix, escape="\\"),
+                                        func.lower(models.User.display_name).like(prefix, escape="\\")))
+    return await paginate(session, statement, _BY_NAME, params, scope("users", q=q), settings)
+
+
+async def get_user(session: AsyncSession, user_id: UUID) -> models.User:
+    user = await session.get(models.User, user_id)
+    if user is None:
+        raise NotFound()
+    return user
