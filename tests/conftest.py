@@ -44,9 +44,10 @@ Fixtures
     test with --base-url.
 ``pg_cluster``  the ``PostgresCluster`` the databases live on; skips with --base-url.
 ``server_pool``  the session's ``ServerPool`` (``.get(impl)``); skips with --base-url.
-``peer_impl``  requesting it parametrizes the test over ordered pairs ``(server.impl,
-    peer_impl)`` of different selected implementations (ids ``[fastapi-litestar]``), or the
-    pair ``(impl, impl)`` when only one is selected (cross-implementation tests).
+``peer_impl``  requesting it parametrizes the test over a ring of ordered pairs ``(server.impl,
+    peer_impl)`` of the selected implementations (ids ``[fastapi-litestar]``; both directions
+    when two are selected), or the pair ``(impl, impl)`` when only one is selected
+    (cross-implementation tests).
 
 Helpers: ``support.problems.assert_problem(response, status)`` and ``error_set(response)``;
 ``support.factories.expect(response, *statuses)``, ``Account``, ``login``.
@@ -112,8 +113,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     impls: list[str] = metafunc.config.quartet_impls  # type: ignore[attr-defined]
     if "peer_impl" in metafunc.fixturenames:
-        # Ordered pairs of different implementations; with one, the pair (it, it).
-        pairs = [(a, b) for a in impls for b in impls if a != b] or [(a, a) for a in impls]
+        # A ring of ordered pairs: each implementation writes for the next and reads what the
+        # previous wrote — both directions when two are selected, every implementation as
+        # writer and as reader with more, in len(impls) server starts instead of n·(n-1).
+        # With one implementation, the pair (it, it) proves the mechanism.
+        pairs = [(a, impls[(i + 1) % len(impls)]) for i, a in enumerate(impls)]
         metafunc.parametrize(["server", "peer_impl"], pairs, indirect=["server"],
                              ids=[f"{a}-{b}" for a, b in pairs], scope="session")
     elif "server" in metafunc.fixturenames:

@@ -89,11 +89,15 @@ def walk(client: httpx.Client, url: str, params: dict[str, Any] | list | None = 
 def walk_pages(client: httpx.Client, url: str, params: dict[str, Any] | list | None = None,
                *, limit: int | None = None, max_pages: int = 200) -> list[list[dict[str, Any]]]:
     base = _param_list(params)
+    # A cursor among the params is where the walk starts; it is replaced page by page, never
+    # sent twice (a repeated single-valued parameter is not part of the contract).
+    starts_at = [value for key, value in base if key == "cursor"]
+    base = [(key, value) for key, value in base if key != "cursor"]
     if limit is not None:
         base.append(("limit", str(limit)))
     page_size = limit if limit is not None else 20
     pages: list[list[dict[str, Any]]] = []
-    cursor = None
+    cursor = starts_at[-1] if starts_at else None
     for _ in range(max_pages):
         query = base + ([("cursor", cursor)] if cursor is not None else [])
         response = client.get(url, params=query)

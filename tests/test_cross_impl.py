@@ -1,8 +1,9 @@
 """Interchangeable (SPEC §1, §5): implementations share one database, tokens and cursors.
 
-For each ordered pair (A, B) of the selected implementations, a server of B is started on A's
-database: what is written through A reads identically through B, a token minted by A works on
-B, a cursor from A's list continues B's same list, a user created through A logs in through B.
+For each ordered pair (A, B) of a ring over the selected implementations (both directions when
+two are selected), a server of B is started on A's database: what is written through A reads
+identically through B, a token minted by A works on B, a cursor from A's list continues B's
+same list, a user created through A logs in through B.
 With one implementation selected, B is a second server of the same one on the same database —
 the mechanism (no in-process state) is proved all the same.
 """
