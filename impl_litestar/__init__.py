@@ -1,0 +1,1 @@
+"""Taskboard on Litestar: msgspec Structs, Controllers, Litestar DI and guards, async SQLAlchemy."""

@@ -1,0 +1,107 @@
+"""The generated OpenAPI document: where it is served, and the Litestar defaults it overrides.
+
+- Swagger UI at /docs and the document at /openapi.json, rather than Litestar's /schema/*. The
+  OpenAPI router lives under /docs because Litestar gives it a catch-all `/{path:str}` that
+  answers unknown paths with an HTML 404 (and turns a POST to an unknown path into a 405); at
+  the root it would swallow the app's own 404s. /openapi.json is served by `openapi_document`.
+- Errors are documented as the contract's problem+json responses (`problem_responses`), and the
+  `400 ValidationException` Litestar adds to every operation with parameters is removed
+  (`ContractOperation`): validation answers 422 here.
+- Request Structs that forbid unknown fields say `additionalProperties: false`
+  (`StrictStructSchemaPlugin`); Litestar's Struct plugin does not emit it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, get
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import (
+    Components,
+    License,
+    OAuthFlow,
+    OAuthFlows,
+    Operation,
+    SecurityScheme,
+    Tag,
+)
+from litestar.plugins import OpenAPISchemaPlugin
+
+from impl_litestar.schemas import Problem, ValidationProblem
+from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
+
+SECURITY_SCHEME = "OAuth2PasswordBearer"
+BEARER: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem+json error responses an operation documents (its contract entry's list)."""
+    return {
+        status: ResponseSpec(
+            data_container=ValidationProblem if status == 422 else Problem,
+            media_type=PROBLEM_MEDIA_TYPE, generate_examples=False,
+            description=TITLES[status])
+        for status in statuses
+    }
+
+
+NOT_MODIFIED = ResponseSpec(data_container=None, generate_examples=False,
+                            description="Not Modified: If-None-Match matched; no body.")
+
+
+@dataclass
+class ContractOperation(Operation):
+    """Drops the `400 Validation Exception` response Litestar documents for any operation with
+    parameters or a body, unless the operation documents its own problem+json 400."""
+
+    def __post_init__(self) -> None:
+        bad_request = (self.responses or {}).get("400")
+        content = getattr(bad_request, "content", None) or {}
+        if bad_request is not None and PROBLEM_MEDIA_TYPE not in content:
+            del self.responses["400"]
+
+
+class StrictStructSchemaPlugin(StructSchemaPlugin):
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Any:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        info = msgspec.inspect.type_info(field_definition.type_)
+        if getattr(info, "forbid_unknown_fields", False):
+            schema.additional_properties = False
+        return schema
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Taskboard",
+        version="1.0.0",
+        summary="Projects, members, labels, tasks, comments and activity for a browser "
+                "single-page app.",
+        description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "
+                    "matches contract/openapi.yaml.",
+        license=License(name="MIT", identifier="MIT"),
+        path="/docs",
+        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        components=Components(security_schemes={
+            SECURITY_SCHEME: SecurityScheme(
+                type="oauth2",
+                description="JWT (HS256) from POST /api/v1/auth/token.",
+                flows=OAuthFlows(password=OAuthFlow(token_url="/api/v1/auth/token", scopes={})),
+            )}),
+        tags=[Tag(name=name) for name in ("auth", "users", "projects", "members", "labels",
+                                           "tasks", "comments", "activity", "operations")],
+        use_handler_docstrings=True,
+    )
+
+
+SCHEMA_PLUGINS: list[OpenAPISchemaPlugin] = [StrictStructSchemaPlugin()]
+
+
+@get("/openapi.json", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """The generated document at the root, where the contract suite and clients expect it."""
+    return request.app.openapi_schema.to_schema()

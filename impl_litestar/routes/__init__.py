@@ -1,0 +1,1 @@
+"""One Controller per resource; each handler carries the contract's operationId."""
