@@ -1,0 +1,1 @@
+"""Taskboard on Django REST Framework: the Quartet contract as a Django project."""

@@ -1,0 +1,236 @@
+"""Django models over the shared schema (shared/migrations/0001_core.sql owns the DDL).
+
+Every model is `managed = False`: Django never creates, alters or migrates these tables, and
+tests/test_models_match_schema.py checks each model against the live table. Values the
+database generates (ids, timestamps, `version`, `priority_rank`, `activity.seq`) are declared
+with `db_default` / as generated fields, so Django leaves them to the database on INSERT and
+reads them back with RETURNING. Foreign keys say what the schema's ON DELETE does
+(DB_CASCADE / DB_SET_NULL), so deletes are one statement and the database cascades. Field constraints (`max_length`, validators) repeat the
+schema's CHECKs so that serializers and the generated OpenAPI document carry them.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.functions import RandomUUID
+from django.core.validators import MinLengthValidator, RegexValidator
+from django.db import models
+from django.db.models.functions import Now
+
+from shared import rules
+
+EMAIL_VALIDATOR = RegexValidator(rules.EMAIL_PATTERN)
+COLOR_VALIDATOR = RegexValidator(r"^#[0-9A-Fa-f]{6}$")
+NOT_EMPTY = MinLengthValidator(1)
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    OWNER = "owner"
+
+
+class TaskStatus(models.TextChoices):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class TaskPriority(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Verb(models.TextChoices):
+    PROJECT_CREATED = "project.created"
+    PROJECT_UPDATED = "project.updated"
+    MEMBER_ADDED = "member.added"
+    MEMBER_UPDATED = "member.updated"
+    MEMBER_REMOVED = "member.removed"
+    LABEL_CREATED = "label.created"
+    LABEL_DELETED = "label.deleted"
+    TASK_CREATED = "task.created"
+    TASK_UPDATED = "task.updated"
+    TASK_DELETED = "task.deleted"
+    COMMENT_CREATED = "comment.created"
+    COMMENT_UPDATED = "comment.updated"
+    COMMENT_DELETED = "comment.deleted"
+
+
+class TargetType(models.TextChoices):
+    PROJECT = "project"
+    MEMBER = "member"
+    LABEL = "label"
+    TASK = "task"
+    COMMENT = "comment"
+
+
+def _uuid_pk() -> models.UUIDField:
+    return models.UUIDField(primary_key=True, db_default=RandomUUID(), editable=False)
+
+
+def _created_now() -> models.DateTimeField:
+    return models.DateTimeField(db_default=Now(), editable=False)
+
+
+class IdentityField(models.BigIntegerField):
+    """A `GENERATED ALWAYS AS IDENTITY` column: never written by Django, read back on INSERT."""
+
+    generated = True
+    db_returning = True
+    referenced_fields: frozenset[str] = frozenset()
+
+
+class User(models.Model):
+    """A Taskboard account. Not django.contrib.auth's user: the schema is shared/'s, and the
+    API authenticates with its own JWTs (impl_drf.security)."""
+
+    id = _uuid_pk()
+    email = models.TextField(unique=True, max_length=rules.EMAIL_MAX_LENGTH,
+                             validators=[EMAIL_VALIDATOR])
+    display_name = models.TextField(max_length=rules.DISPLAY_NAME_MAX_LENGTH,
+                                    validators=[NOT_EMPTY], db_collation="C")
+    password_hash = models.TextField()
+    is_admin = models.BooleanField(db_default=False)
+    created_at = _created_now()
+
+    # DRF's IsAuthenticated asks the request's user this; any User on a request is signed in.
+    is_authenticated = True
+
+    class Meta:
+        managed = False
+        db_table = "users"
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Project(models.Model):
+    id = _uuid_pk()
+    name = models.TextField(max_length=200, validators=[NOT_EMPTY])
+    description = models.TextField(max_length=2000, db_default="")
+    created_by = models.ForeignKey(User, models.DO_NOTHING, db_column="created_by",
+                                   related_name="+")
+    created_at = _created_now()
+    updated_at = models.DateTimeField(db_default=Now())
+    version = models.IntegerField(db_default=1)
+    members = models.ManyToManyField(User, through="Membership", related_name="projects")
+
+    class Meta:
+        managed = False
+        db_table = "projects"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    pk = models.CompositePrimaryKey("project_id", "user_id")
+    project = models.ForeignKey(Project, models.DB_CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, models.DB_CASCADE, related_name="memberships")
+    role = models.TextField(choices=Role.choices)
+    added_at = _created_now()
+
+    class Meta:
+        managed = False
+        db_table = "project_members"
+
+
+class Label(models.Model):
+    id = _uuid_pk()
+    project = models.ForeignKey(Project, models.DB_CASCADE, related_name="labels")
+    name = models.TextField(max_length=50, validators=[NOT_EMPTY], db_collation="C")
+    color = models.TextField(validators=[COLOR_VALIDATOR])
+    created_at = _created_now()
+
+    class Meta:
+        managed = False
+        db_table = "labels"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Task(models.Model):
+    id = _uuid_pk()
+    project = models.ForeignKey(Project, models.DB_CASCADE, related_name="tasks")
+    title = models.TextField(max_length=200, validators=[NOT_EMPTY])
+    description = models.TextField(max_length=10000, db_default="")
+    status = models.TextField(choices=TaskStatus.choices, db_default=TaskStatus.TODO)
+    priority = models.TextField(choices=TaskPriority.choices, db_default=TaskPriority.MEDIUM)
+    # The migration defines the rank; this expression only mirrors it so Django knows the
+    # column is generated (never written). managed=False: Django never emits it as DDL.
+    priority_rank = models.GeneratedField(
+        expression=models.Case(
+            models.When(priority=TaskPriority.LOW, then=models.Value(0)),
+            models.When(priority=TaskPriority.MEDIUM, then=models.Value(1)),
+            models.When(priority=TaskPriority.HIGH, then=models.Value(2)),
+            default=models.Value(3),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+        null=True,  # the column has no NOT NULL, though the CASE always yields a value
+    )
+    assignee = models.ForeignKey(User, models.DB_SET_NULL, null=True, related_name="+")
+    due_date = models.DateField(null=True)
+    created_by = models.ForeignKey(User, models.DO_NOTHING, db_column="created_by",
+                                   related_name="+")
+    created_at = _created_now()
+    updated_at = models.DateTimeField(db_default=Now())
+    version = models.IntegerField(db_default=1)
+    labels = models.ManyToManyField(Label, through="TaskLabel", related_name="tasks")
+
+    class Meta:
+        managed = False
+        db_table = "tasks"
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TaskLabel(models.Model):
+    pk = models.CompositePrimaryKey("task_id", "label_id")
+    task = models.ForeignKey(Task, models.DB_CASCADE)
+    label = models.ForeignKey(Label, models.DB_CASCADE)
+
+    class Meta:
+        managed = False
+        db_table = "task_labels"
+
+
+class Comment(models.Model):
+    id = _uuid_pk()
+    task = models.ForeignKey(Task, models.DB_CASCADE, related_name="comments")
+    author = models.ForeignKey(User, models.DO_NOTHING, related_name="+")
+    body = models.TextField(max_length=5000, validators=[NOT_EMPTY])
+    created_at = _created_now()
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        managed = False
+        db_table = "comments"
+
+
+class Activity(models.Model):
+    id = _uuid_pk()
+    seq = IdentityField(unique=True)
+    project = models.ForeignKey(Project, models.DB_CASCADE, related_name="activity")
+    actor = models.ForeignKey(User, models.DO_NOTHING, related_name="+")
+    verb = models.TextField(choices=Verb.choices)
+    target_type = models.TextField(choices=TargetType.choices)
+    target_id = models.UUIDField()
+    changes = models.JSONField(db_default={})
+    created_at = _created_now()
+
+    class Meta:
+        managed = False
+        db_table = "activity"
+
+    @classmethod
+    def record(cls, project_id, actor: User, verb: Verb, target_type: TargetType, target_id,
+               changes: dict | None = None) -> Activity:
+        """Append an entry; call inside the transaction that made the change (SPEC §6)."""
+        return cls.objects.create(project_id=project_id, actor=actor, verb=verb,
+                                  target_type=target_type, target_id=target_id,
+                                  changes=changes or {})

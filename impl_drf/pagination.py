@@ -1,0 +1,147 @@
+"""Keyset pagination over shared.cursors, as a DRF pagination class.
+
+Ordered by a unique key (the last key is the id), fetch `limit + 1` rows, continue strictly
+after the last row's key. Cursors carry the key values in JSON form — timestamps in the wire
+format, dates as YYYY-MM-DD, uuids as strings, ints — and the scope of the list, so a cursor
+minted by any implementation pages here (impl_fastapi/pagination.py uses the same keys).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import F, Q, QuerySet
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+
+from impl_drf.errors import invalid
+from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
+from shared.settings import get_settings
+from shared.timefmt import format_timestamp
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """A key value to and from its JSON form in a cursor."""
+
+    dump: Callable[[Any], Any]
+    load: Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("expected an integer")
+    return value
+
+
+TIMESTAMP = Codec(format_timestamp, lambda v: dt.datetime.fromisoformat(_text(v)))
+DATE = Codec(lambda v: v.isoformat(), lambda v: dt.date.fromisoformat(_text(v)))
+UUID = Codec(str, lambda v: uuid.UUID(_text(v)))
+TEXT = Codec(str, _text)
+INT = Codec(int, _int)
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    field: str
+    codec: Codec
+    nullable: bool = False  # NULLs sort last in both directions
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """Sort keys, the last one unique (the id), all in one direction."""
+
+    keys: tuple[Key, ...]
+    descending: bool = False
+
+    def order_by(self) -> list[Any]:
+        return [F(key.field).desc(nulls_last=key.nullable or None) if self.descending
+                else F(key.field).asc(nulls_last=key.nullable or None) for key in self.keys]
+
+    def after(self, values: Sequence[Any]) -> Q:
+        """Rows strictly after `values` in this order."""
+        first, *rest = self.keys
+        if first.nullable:
+            if values[0] is None:  # inside the trailing NULL block: only the id moves
+                return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
+            return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
+        return self._beyond(self.keys, values)
+
+    def _beyond(self, keys: Sequence[Key], values: Sequence[Any]) -> Q:
+        """(k1, k2, ...) > (v1, v2, ...) lexicographically (< when descending)."""
+        lookup = "lt" if self.descending else "gt"
+        condition = Q()
+        equal = Q()
+        for key, value in zip(keys, values, strict=True):
+            condition |= equal & Q(**{f"{key.field}__{lookup}": value})
+            equal &= Q(**{key.field: value})
+        return condition
+
+    def dump(self, row: Any) -> list[Any]:
+        values = []
+        for key in self.keys:
+            value = getattr(row, key.field)
+            values.append(None if value is None else key.codec.dump(value))
+        return values
+
+    def load(self, raw: list[Any]) -> list[Any]:
+        if len(raw) != len(self.keys):
+            raise ValueError("wrong number of key values")
+        return [None if value is None and key.nullable else key.codec.load(value)
+                for key, value in zip(self.keys, raw, strict=True)]
+
+
+class KeysetPagination(BasePagination):
+    """`{"items": [...], "next_cursor": ...}` pages of a view's queryset.
+
+    The view provides `keyset` (or `get_keyset()`), `cursor_scope()` and the validated
+    `limit`/`cursor` query values (impl_drf.serializers.PageQuerySerializer)."""
+
+    next_cursor: str | None = None
+
+    def paginate_queryset(self, queryset: QuerySet, request: Any, view: Any = None) -> list[Any]:
+        settings = get_settings()
+        keyset: Keyset = view.get_keyset()
+        scope_id = view.cursor_scope()
+        limit = view.validated_query["limit"]
+        cursor = view.validated_query.get("cursor")
+        if cursor is not None:
+            try:
+                values = keyset.load(decode_cursor(cursor, scope_id, settings))
+            except (InvalidCursor, ValueError, TypeError):
+                raise invalid("query", "cursor", "invalid_cursor",
+                              "The cursor is malformed or belongs to another list.") from None
+            queryset = queryset.filter(keyset.after(values))
+        rows = list(queryset.order_by(*keyset.order_by())[: limit + 1])
+        if len(rows) > limit:
+            rows = rows[:limit]
+            self.next_cursor = encode_cursor(scope_id, keyset.dump(rows[-1]), settings)
+        return rows
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        return Response({"items": data, "next_cursor": self.next_cursor})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["items", "next_cursor"],
+            "properties": {
+                "items": schema,
+                "next_cursor": {"type": ["string", "null"],
+                                "description": "Cursor of the next page; null on the last page."},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return []  # `limit` and `cursor` are documented by the view's query serializer

@@ -1,0 +1,39 @@
+"""Bearer-token authentication over the shared JWTs (shared.tokens): a token minted by any
+Quartet implementation authenticates here, and the other way round."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from impl_drf.models import User
+from shared.settings import get_settings
+from shared.tokens import InvalidToken, bearer_token, read_token
+
+INVALID_TOKEN_DETAIL = "Could not validate credentials"
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    """`Authorization: Bearer <JWT>` (scheme case-insensitive).
+
+    No header (or another scheme) leaves the request anonymous, and IsAuthenticated answers
+    401 "Not authenticated"; a bad, expired or foreign token, or one for a user who no longer
+    exists, is a 401 at once. `authenticate_header` makes DRF answer 401 with
+    `WWW-Authenticate: Bearer` instead of 403 (it asks the first authentication class)."""
+
+    def authenticate(self, request: Request) -> tuple[User, str] | None:
+        token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+        if token is None:
+            return None
+        try:
+            user_id = read_token(token, get_settings())
+        except InvalidToken:
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN_DETAIL) from None
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN_DETAIL)
+        return user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"

@@ -1,0 +1,302 @@
+"""Serializers: request bodies and query strings in (strict, explicit fields), resources out.
+
+Request bodies derive from `StrictSerializer` and use the strict fields of impl_drf.fields, so
+unknown keys and lax types are rejected the same way everywhere. Output serializers are
+read-only ModelSerializers with explicit field lists; the rows they render come from
+impl_drf.queries with their relations and aggregates already loaded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models as django_models
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from impl_drf import models
+from impl_drf.fields import (
+    ChoiceQueryField,
+    DateQueryField,
+    IntegerQueryField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictDateField,
+    StrictListField,
+    StrictSerializer,
+    StrictUUIDField,
+    TimestampField,
+    UUIDQueryField,
+)
+from shared import rules
+from shared.problems import ERROR_TYPES
+
+COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
+MAX_LABELS_PER_TASK = 20
+
+# --------------------------------------------------------------------------- request bodies
+
+
+class TokenRequestSerializer(StrictSerializer):
+    """OAuth2 password grant form (`username` is the email)."""
+
+    grant_type = StrictCharField(required=False, pattern=r"^password$")
+    username = StrictCharField()
+    password = StrictCharField()
+    scope = StrictCharField(required=False)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # An HTML form sends an empty input as `name=`: that field was not filled in.
+        if hasattr(data, "items"):
+            data = {key: value for key, value in data.items() if value != ""}
+        return super().to_internal_value(data)
+
+
+class UserCreateSerializer(StrictSerializer):
+    email = StrictCharField(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)
+    display_name = StrictCharField(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)
+    password = StrictCharField(min_length=rules.PASSWORD_MIN_LENGTH,
+                               max_length=rules.PASSWORD_MAX_LENGTH)
+    is_admin = StrictBooleanField(default=False)
+
+
+class ProjectCreateSerializer(StrictSerializer):
+    name = StrictCharField(min_length=1, max_length=200)
+    description = StrictCharField(max_length=2000, default="")
+
+
+class ProjectUpdateSerializer(StrictSerializer):
+    """Absent fields are unchanged."""
+
+    name = StrictCharField(min_length=1, max_length=200, required=False)
+    description = StrictCharField(max_length=2000, required=False)
+
+
+class MemberPutSerializer(StrictSerializer):
+    role = StrictChoiceField(choices=models.Role.choices)
+
+
+class LabelCreateSerializer(StrictSerializer):
+    name = StrictCharField(min_length=1, max_length=50)
+    color = StrictCharField(pattern=COLOR_PATTERN)
+
+
+class TaskCreateSerializer(StrictSerializer):
+    title = StrictCharField(min_length=1, max_length=200)
+    description = StrictCharField(max_length=10000, default="")
+    status = StrictChoiceField(choices=models.TaskStatus.choices, default=models.TaskStatus.TODO)
+    priority = StrictChoiceField(choices=models.TaskPriority.choices,
+                                 default=models.TaskPriority.MEDIUM)
+    assignee_id = StrictUUIDField(allow_null=True, default=None)
+    due_date = StrictDateField(allow_null=True, default=None)
+    label_ids = StrictListField(child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK,
+                                unique=True, default=list)
+
+
+class TaskUpdateSerializer(StrictSerializer):
+    """Any subset of the create fields: absent = unchanged, null clears."""
+
+    title = StrictCharField(min_length=1, max_length=200, required=False)
+    description = StrictCharField(max_length=10000, required=False)
+    status = StrictChoiceField(choices=models.TaskStatus.choices, required=False)
+    priority = StrictChoiceField(choices=models.TaskPriority.choices, required=False)
+    assignee_id = StrictUUIDField(allow_null=True, required=False)
+    due_date = StrictDateField(allow_null=True, required=False)
+    label_ids = StrictListField(child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK,
+                                unique=True, required=False)
+
+
+class CommentWriteSerializer(StrictSerializer):
+    body = StrictCharField(min_length=1, max_length=5000)
+
+
+# --------------------------------------------------------------------------- query strings
+# Unknown query parameters are ignored (plain Serializers, not StrictSerializer).
+
+
+class PageQuerySerializer(serializers.Serializer):
+    limit = IntegerQueryField(min_value=1, max_value=100, default=20, help_text="Page size.")
+    cursor = StrictCharField(required=False, help_text="`next_cursor` of the previous page.")
+
+
+class UserListQuerySerializer(PageQuerySerializer):
+    q = StrictCharField(min_length=1, max_length=100, required=False,
+                        help_text="Case-insensitive prefix of the email or the display name.")
+
+
+class TaskSort(django_models.TextChoices):
+    NEWEST = "-created_at"
+    OLDEST = "created_at"
+    DUE_SOONEST = "due_date"
+    DUE_LATEST = "-due_date"
+    PRIORITY_LOWEST = "priority"
+    PRIORITY_HIGHEST = "-priority"
+
+
+class TaskListQuerySerializer(PageQuerySerializer):
+    status = serializers.ListField(child=serializers.ChoiceField(models.TaskStatus.choices),
+                                   required=False, help_text="Any of these statuses.")
+    priority = serializers.ListField(child=serializers.ChoiceField(models.TaskPriority.choices),
+                                     required=False, help_text="Any of these priorities.")
+    assignee_id = UUIDQueryField(required=False, help_text="Assigned to this user.")
+    label_id = UUIDQueryField(required=False, help_text="Has this label.")
+    due_before = DateQueryField(required=False, help_text="Due strictly before this date.")
+    q = StrictCharField(min_length=1, max_length=100, required=False,
+                        help_text="Case-insensitive substring of the title.")
+    sort = ChoiceQueryField(TaskSort.choices, default=TaskSort.NEWEST,
+                                   help_text="Sort order.")
+
+
+# --------------------------------------------------------------------------- resources
+
+
+class ResourceSerializer(serializers.ModelSerializer):
+    """Output only. Timestamps in the one wire format."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        django_models.DateTimeField: TimestampField,
+        django_models.DateField: StrictDateField,
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.read_only = True
+
+
+class UserSummarySerializer(ResourceSerializer):
+    class Meta:
+        model = models.User
+        fields = ["id", "email", "display_name"]
+
+
+class UserSerializer(ResourceSerializer):
+    class Meta:
+        model = models.User
+        fields = ["id", "email", "display_name", "is_admin", "created_at"]
+
+
+class TokenSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.ChoiceField(choices=[("bearer", "bearer")])
+    expires_in = serializers.IntegerField()
+
+
+class TaskCountsSerializer(serializers.Serializer):
+    todo = serializers.IntegerField(source="todo_count", min_value=0)
+    in_progress = serializers.IntegerField(source="in_progress_count", min_value=0)
+    done = serializers.IntegerField(source="done_count", min_value=0)
+
+
+class ProjectSerializer(ResourceSerializer):
+    """A project as the caller sees it: `my_role` and `task_counts` are annotations
+    (impl_drf.queries.projects_for)."""
+
+    my_role = serializers.ChoiceField(choices=models.Role.choices)
+    task_counts = TaskCountsSerializer(source="*")
+
+    class Meta:
+        model = models.Project
+        fields = ["id", "name", "description", "created_at", "updated_at", "version",
+                  "my_role", "task_counts"]
+        extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
+
+
+class MemberSerializer(ResourceSerializer):
+    user = UserSummarySerializer()
+
+    class Meta:
+        model = models.Membership
+        fields = ["user", "role", "added_at"]
+
+
+@extend_schema_serializer(many=False)  # an envelope, though it answers a `list` action
+class MemberListSerializer(serializers.Serializer):
+    items = MemberSerializer(many=True, help_text="By display name, then user id.")
+
+
+class LabelSerializer(ResourceSerializer):
+    class Meta:
+        model = models.Label
+        fields = ["id", "name", "color"]
+
+
+@extend_schema_serializer(many=False)
+class LabelListSerializer(serializers.Serializer):
+    items = LabelSerializer(many=True, help_text="By name, then id.")
+
+
+class TaskSerializer(ResourceSerializer):
+    project_id = serializers.UUIDField()
+    assignee = UserSummarySerializer(allow_null=True)
+    labels = LabelSerializer(many=True)
+    created_by = UserSummarySerializer()
+    comment_count = serializers.IntegerField(min_value=0)
+
+    class Meta:
+        model = models.Task
+        fields = ["id", "project_id", "title", "description", "status", "priority", "assignee",
+                  "labels", "due_date", "created_by", "created_at", "updated_at", "version",
+                  "comment_count"]
+        extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
+
+
+class CommentSerializer(ResourceSerializer):
+    task_id = serializers.UUIDField()
+    author = UserSummarySerializer()
+
+    class Meta:
+        model = models.Comment
+        fields = ["id", "task_id", "author", "body", "created_at", "updated_at"]
+
+
+@extend_schema_field({"type": "object",
+                      "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}})
+class ChangesField(serializers.JSONField):
+    """`{field: [old, new]}`, values in request form (shared.changes.diff)."""
+
+
+class ActivitySerializer(ResourceSerializer):
+    project_id = serializers.UUIDField()
+    actor = UserSummarySerializer()
+    changes = ChangesField()
+
+    class Meta:
+        model = models.Activity
+        fields = ["id", "project_id", "actor", "verb", "target_type", "target_id", "changes",
+                  "created_at"]
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[("ok", "ok")])
+
+
+# --------------------------------------------------------------------------- problems (docs)
+
+
+@extend_schema_field({"type": ["string", "integer"]})
+class LocPartField(serializers.JSONField):
+    """A field name or a list index."""
+
+
+class ProblemSerializer(serializers.Serializer):
+    """RFC 9457 problem details (`application/problem+json`)."""
+
+    type = serializers.ChoiceField(choices=[("about:blank", "about:blank")])
+    title = serializers.CharField()
+    status = serializers.IntegerField(min_value=400, max_value=599)
+    detail = serializers.CharField()
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    loc = serializers.ListField(child=LocPartField(), min_length=1)
+    type = serializers.ChoiceField(choices=sorted((t, t) for t in ERROR_TYPES))
+    msg = serializers.CharField()
+
+
+class ValidationProblemSerializer(ProblemSerializer):
+    """A 422 problem; lists every violation."""
+
+    errors = ValidationErrorSerializer(many=True)

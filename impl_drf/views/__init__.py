@@ -1,0 +1,1 @@
+"""API views, one module per resource (wired in impl_drf.urls)."""

@@ -1,0 +1,34 @@
+"""/api/v1/projects/{project_id}/activity (SPEC §6)."""
+
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from impl_drf import queries
+from impl_drf.openapi import problems
+from impl_drf.pagination import INT, Key, Keyset
+from impl_drf.serializers import ActivitySerializer, PageQuerySerializer
+from impl_drf.views.base import KeysetListMixin, ProjectScopedViewSet
+
+
+class ActivityViewSet(KeysetListMixin, ProjectScopedViewSet):
+    serializer_class = ActivitySerializer
+    query_serializer_classes = {"list": PageQuerySerializer}
+    # Newest first in the order entries were recorded (seq is an identity column).
+    keyset = Keyset((Key("seq", INT),), descending=True)
+    cursor_list_name = "activity"
+    schema_tags = ["activity"]
+
+    def cursor_params(self) -> dict:
+        return {"project_id": self.kwargs["project_id"]}
+
+    @extend_schema(operation_id="listActivity", summary="List the activity of a project",
+                   parameters=[PageQuerySerializer],
+                   responses={200: ActivitySerializer(many=True), **problems(401, 404, 422)})
+    def list(self, request: Request, project_id: uuid.UUID) -> Response:
+        page = self.paginate_queryset(queries.activity_of(self.get_project()))
+        return self.get_paginated_response(ActivitySerializer(page, many=True).data)
