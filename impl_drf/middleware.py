@@ -1,14 +1,12 @@
 """Middleware for what every request and response needs (SPEC §1).
 
 Django middleware, listed in settings.MIDDLEWARE outermost first: request id and security
-headers, CORS, the 1 MiB body limit. One WSGI middleware (impl_drf.wsgi) below Django:
-ChunkedBodyBuffer, for bodies without a Content-Length."""
+headers, CORS, the 1 MiB body limit. Below Django (impl_drf.wsgi), shared.wsgi's
+BufferChunkedBody gives chunked bodies a Content-Length."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -24,7 +22,7 @@ from shared.httputil import (
     SECURITY_HEADERS,
     request_id,
 )
-from shared.problems import MAX_BODY_BYTES
+from shared.wsgi import body_too_large, discard_body
 from shared.settings import get_settings
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -80,18 +78,15 @@ class BodySizeLimitMiddleware:
 
     DRF's parsers read the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
     alone would not stop a large JSON body; the declared Content-Length is checked here (a
-    chunked body was measured by ChunkedBodyBuffer), and RequestDataTooBig (raised by Django
+    chunked body was measured by shared.wsgi.BufferChunkedBody), and RequestDataTooBig (raised by Django
     while reading form bodies) is answered as 413 too instead of Django's 400."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        declared = request.META.get("CONTENT_LENGTH") or ""
-        if request.META.get(BODY_TOO_LARGE_KEY):
-            return problem_response(413)
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            _discard(request.META["wsgi.input"], int(declared))
+        if body_too_large(request.META):
+            discard_body(request.META)  # so the client reads the 413, not a reset
             return problem_response(413)
         return self.get_response(request)
 
@@ -100,49 +95,3 @@ class BodySizeLimitMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return problem_response(413)
         return None
-
-
-# --------------------------------------------------------------------------- WSGI level
-
-BODY_TOO_LARGE_KEY = "quartet.body_too_large"
-# A refused body is still read (and thrown away) up to this size, so that the client, which
-# is still sending it, gets to read the 413 instead of a reset connection.
-_DISCARD_LIMIT = 16 * MAX_BODY_BYTES
-_CHUNK = 64 * 1024
-
-
-def _discard(stream: Any, length: int) -> None:
-    remaining = min(length, _DISCARD_LIMIT)
-    while remaining > 0:
-        data = stream.read(min(_CHUNK, remaining))
-        if not data:
-            break
-        remaining -= len(data)
-
-
-class ChunkedBodyBuffer:
-    """WSGI middleware: a body sent without Content-Length (chunked) is read here, up to the
-    1 MiB limit, and handed to Django with its length — Django reads no body at all when
-    CONTENT_LENGTH is missing. Over the limit it is marked for BodySizeLimitMiddleware's 413."""
-
-    def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
-        self.application = application
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
-        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if chunked and not environ.get("CONTENT_LENGTH"):
-            stream = environ["wsgi.input"]
-            body = bytearray()
-            while len(body) <= MAX_BODY_BYTES:
-                data = stream.read(_CHUNK)
-                if not data:
-                    break
-                body += data
-            if len(body) > MAX_BODY_BYTES:
-                _discard(stream, _DISCARD_LIMIT)
-                environ[BODY_TOO_LARGE_KEY] = True
-            else:
-                environ["wsgi.input"] = io.BytesIO(bytes(body))
-                environ["CONTENT_LENGTH"] = str(len(body))
-        return self.application(environ, start_response)
