@@ -1,0 +1,1 @@
+"""Taskboard on Flask + flask-smorest: synchronous WSGI under gunicorn's threaded workers."""

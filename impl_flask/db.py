@@ -1,0 +1,94 @@
+"""The engine (one per worker process), the request's session and its transaction.
+
+One session per request, kept on `g` and closed when the app context ends. The transaction is
+decided in one place, `transactional`: every API view is wrapped by it (TransactionalView), so
+the commit happens after the handler returned and its response was serialised, but before the
+response leaves — a failed commit is a 500, never a success for a change that did not happen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, current_app, g
+from flask.views import MethodView
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.database import sqlalchemy_url
+
+# gunicorn runs GUNICORN_THREADS (default 8) threads per worker: one connection each, plus
+# headroom for bursts. Scale with workers, not with a bigger pool.
+POOL_SIZE = 10
+POOL_MAX_OVERFLOW = 5
+# Also the readiness budget (SPEC §9: /readyz answers 503 when the database does not answer
+# within 2 s): a connection that takes longer to open is a failure anyway.
+TIMEOUT_SECONDS = 2
+
+_EXTENSION = "taskboard.db"
+
+
+def init_app(app: Flask, database_url: str) -> None:
+    """Lazy: no connection is made before the first query, so the app starts without a database."""
+    engine = create_engine(
+        sqlalchemy_url(database_url, "psycopg"),
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_MAX_OVERFLOW,
+        pool_pre_ping=True,  # a restarted database costs one retry, not a 500
+        connect_args={"connect_timeout": TIMEOUT_SECONDS},
+    )
+    # expire_on_commit=False: responses are serialised from the objects after the commit.
+    app.extensions[_EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def session() -> Session:
+    """The request's session, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[_EXTENSION]()
+    return g.db_session
+
+
+def _close_session(_: BaseException | None) -> None:
+    db_session: Session | None = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()  # rolls back whatever `transactional` did not commit
+
+
+def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Commit when the view returns, roll back when it raises."""
+
+    @wraps(view)
+    def run_in_transaction(*args: Any, **kwargs: Any) -> Any:
+        db_session = session()
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            db_session.rollback()
+            raise
+        db_session.commit()
+        return response
+
+    return run_in_transaction
+
+
+class TransactionalView(MethodView):
+    """The base of every API view: one transaction around parsing, handler and serialisation."""
+
+    decorators = [transactional]
+
+
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the constraint an INSERT/UPDATE ran into (psycopg's diagnostics)."""
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+
+
+def ping() -> None:
+    """Raise unless the database answers within TIMEOUT_SECONDS."""
+    engine: Engine = current_app.extensions[_EXTENSION].kw["bind"]
+    with engine.connect() as connection:
+        connection.execute(text(f"SET LOCAL statement_timeout = {TIMEOUT_SECONDS * 1000}"))
+        connection.execute(text("SELECT 1"))
+        connection.rollback()

@@ -1,0 +1,61 @@
+"""Request/response hooks that apply to every request (SPEC §1): request id, CORS, body limit,
+and the headers every response carries — errors, 404/405, preflights and docs included."""
+
+from __future__ import annotations
+
+
+from flask import Response, current_app, g, request
+from flask_smorest import abort
+
+from shared.httputil import (CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS,
+                             CORS_MAX_AGE, REQUEST_ID_HEADER, SECURITY_HEADERS, request_id)
+from shared.wsgi import body_too_large, discard_body
+from shared.settings import get_settings
+
+
+def assign_request_id() -> None:
+    g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER))
+
+
+def _is_preflight() -> bool:
+    return (request.method == "OPTIONS" and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers)
+
+
+def answer_preflight() -> Response | None:
+    """A CORS preflight is answered here, whatever the path: 204, and the CORS headers when the
+    origin is allowed (added by `add_standard_headers`)."""
+    if _is_preflight():
+        return current_app.response_class(status=204)
+    return None
+
+
+def enforce_body_limit() -> None:
+    """413 for a body over MAX_BODY_BYTES, before authentication (contract order), whether
+    Content-Length says so or shared.wsgi.BufferChunkedBody counted it."""
+    if request.routing_exception is not None:
+        return  # unknown path or method: the router's 404/405 come first
+    if body_too_large(request.environ):
+        discard_body(request.environ)  # so the client reads the 413, not a reset
+        abort(413)
+
+
+def add_standard_headers(response: Response) -> Response:
+    if response.status_code in (204, 304):
+        del response.headers["Content-Type"]  # no body, no media type (Flask adds a default)
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id") or request_id(
+        request.headers.get(REQUEST_ID_HEADER))
+    response.headers.update(SECURITY_HEADERS)
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        response.vary.add("Origin")
+        if origin in get_settings().cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            if _is_preflight():
+                response.headers["Access-Control-Allow-Methods"] = ", ".join(CORS_ALLOW_METHODS)
+                response.headers["Access-Control-Allow-Headers"] = ", ".join(CORS_ALLOW_HEADERS)
+                response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
+            else:
+                response.headers["Access-Control-Expose-Headers"] = ", ".join(
+                    CORS_EXPOSE_HEADERS)
+    return response

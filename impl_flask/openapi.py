@@ -1,0 +1,111 @@
+"""flask-smorest's Api and Blueprint, set up so the generated OpenAPI 3.1 document says what
+contract/openapi.yaml says.
+
+- Error responses are problem details (`application/problem+json`, Problem/ValidationProblem)
+  registered once per status; `@blp.problems(401, 404, ...)` documents an operation's errors
+  with `alt_response`, and flask-smorest's catch-all `default` error response is switched off.
+- Every Blueprint parses with errors.ContractParser (the contract's 415/400/422).
+- apispec learns what the marshmallow plugin cannot infer: the uuid path converter's schema
+  (`format: uuid`, where werkzeug's int converter would add `minimum: 0`), `uniqueItems` from
+  the Unique validator, and the shapes of an error `loc` and of activity `changes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+import apispec
+import apispec.ext.marshmallow
+import flask_smorest
+import marshmallow as ma
+
+from impl_flask import errors, fields, schemas
+from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PUBLIC: dict[str, Any] = {"security": []}  # `@blp.doc(**PUBLIC)`: no token needed
+
+ETAG_HEADER = {"description": 'Strong entity tag, the resource\'s `version` in quotes ("3").',
+               "required": True, "schema": {"type": "string", "pattern": r'^"[0-9]+"$'}}
+LOCATION_HEADER = {"description": "Absolute path of the created resource (no scheme or host).",
+                   "required": True, "schema": {"type": "string"}}
+
+
+def response_name(status: int) -> str:
+    """The component name flask-smorest uses for a status (`@blp.arguments` refers to 422's)."""
+    return HTTPStatus(status).name
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = schemas.ProblemSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None  # each operation lists its own error statuses
+
+    def _init_spec(self, **kwargs: Any) -> None:
+        super()._init_spec(marshmallow_plugin=MarshmallowPlugin(), **kwargs)
+        self.register_converter(errors.UUIDConverter,
+                                lambda _: {"type": "string", "format": "uuid"})
+
+    def _register_error_handlers(self) -> None:
+        """errors.init_app installs the one handler; flask-smorest's is not wanted."""
+
+    def _register_responses(self) -> None:
+        for status, title in TITLES.items():
+            schema = (schemas.ValidationProblemSchema if status == 422
+                      else schemas.ProblemSchema)
+            self.spec.components.response(response_name(status), {
+                "description": title,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+            }, lazy=True)
+        self.spec.components.response(response_name(304), {
+            "description": "Not Modified: If-None-Match matched the current ETag. No body.",
+            "headers": {"ETag": ETAG_HEADER},
+        }, lazy=True)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = errors.ContractParser()
+
+    def problems(self, *statuses: int) -> Callable[[F], F]:
+        """Document the problem responses an operation can answer."""
+
+        def decorator(func: F) -> F:
+            for status in statuses:
+                func = self.alt_response(status, response=response_name(status))(func)
+            return func
+
+        return decorator
+
+
+# ---------------------------------------------------------------------------- apispec attributes
+
+
+class MarshmallowPlugin(apispec.ext.marshmallow.MarshmallowPlugin):
+    """apispec's plugin with the attribute functions below (added before any schema is
+    converted: flask-smorest resolves its response components while the spec is created)."""
+
+    def init_spec(self, spec: apispec.APISpec) -> None:
+        super().init_spec(spec)
+        for function in (_unique_items, _loc_items, _changes_pairs):
+            self.converter.add_attribute_function(function)
+
+
+def _unique_items(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
+    if any(isinstance(v, fields.Unique) for v in field.validators):
+        return {"uniqueItems": True}
+    return {}
+
+
+def _loc_items(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
+    if isinstance(field, fields.Loc):
+        return {"items": {"type": ["string", "integer"]}}
+    return {}
+
+
+def _changes_pairs(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
+    if isinstance(field, fields.Changes):
+        return {"additionalProperties": {"type": "array", "description": "[old, new]",
+                                         "minItems": 2, "maxItems": 2}}
+    return {}

@@ -1,0 +1,9 @@
+"""One flask-smorest Blueprint per resource; app.create_app registers them all."""
+
+from __future__ import annotations
+
+from impl_flask.routes import (activity, auth, comments, health, labels, members, projects,
+                               tasks, users)
+
+BLUEPRINTS = [auth.blp, users.blp, projects.blp, members.blp, labels.blp, tasks.blp,
+              comments.blp, activity.blp, health.blp]

@@ -1,0 +1,30 @@
+"""POST /api/v1/auth/token — the OAuth2 password grant (SPEC §2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from impl_flask.db import TransactionalView
+from impl_flask.openapi import PUBLIC, Blueprint
+from impl_flask.schemas import TokenRequestSchema, TokenSchema
+from impl_flask.security import public
+from impl_flask.services import users
+from impl_flask.settings import API_PREFIX
+
+blp = Blueprint("auth", __name__, url_prefix=API_PREFIX,
+                description="Access tokens (OAuth2 password grant, JWT HS256).")
+
+
+@blp.route("/auth/token")
+@public
+class AccessTokens(TransactionalView):
+    @blp.doc(operationId="createToken", **PUBLIC)
+    @blp.arguments(TokenRequestSchema, location="form")
+    @blp.response(200, TokenSchema)
+    @blp.problems(401, 413, 415, 422, 500)
+    def post(self, form: dict[str, Any]) -> dict[str, Any]:
+        """Get an access token
+
+        `username` is the email. An unknown email and a wrong password give the same 401.
+        """
+        return users.create_token(form["username"], form["password"])

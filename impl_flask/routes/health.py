@@ -1,0 +1,44 @@
+"""Liveness and readiness probes (SPEC §9): outside /api/v1, no token."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import abort
+from sqlalchemy.exc import SQLAlchemyError
+
+from impl_flask import db
+from impl_flask.openapi import PUBLIC, Blueprint
+from impl_flask.schemas import HealthSchema
+
+blp = Blueprint("operations", __name__,
+                description="Liveness and readiness probes (no token).")
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.doc(operationId="getHealth", **PUBLIC)
+    @blp.response(200, HealthSchema)
+    @blp.problems(500)
+    def get(self) -> dict[str, str]:
+        """Liveness
+
+        The process is up. Does not touch the database.
+        """
+        return {"status": "ok"}
+
+
+@blp.route("/readyz")
+class Readiness(MethodView):
+    @blp.doc(operationId="getReadiness", **PUBLIC)
+    @blp.response(200, HealthSchema)
+    @blp.problems(500, 503)
+    def get(self) -> dict[str, str]:
+        """Readiness
+
+        200 when the database answers within 2 seconds, else 503.
+        """
+        try:
+            db.ping()
+        except SQLAlchemyError:
+            abort(503, message="The database did not answer in time.")
+        return {"status": "ok"}

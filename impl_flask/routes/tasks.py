@@ -1,0 +1,90 @@
+"""Tasks (SPEC §4)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Response
+
+from impl_flask.conditional import etag_header, not_modified
+from impl_flask.db import TransactionalView
+from impl_flask.models import Task
+from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
+from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, TaskCreateSchema,
+                                TaskPageSchema, TaskQuerySchema, TaskSchema, TaskUpdateSchema)
+from impl_flask.services import tasks
+from impl_flask.settings import API_PREFIX
+
+blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX, description="Tasks of a project.")
+
+
+@blp.route("/projects/<uuid:project_id>/tasks")
+class ProjectTasks(TransactionalView):
+    @blp.doc(operationId="createTask")
+    @blp.arguments(TaskCreateSchema)
+    @blp.response(201, TaskSchema, headers={"Location": LOCATION_HEADER, "ETag": ETAG_HEADER})
+    @blp.problems(400, 401, 403, 404, 413, 415, 422, 500)
+    def post(self, data: dict[str, Any], project_id: uuid.UUID) -> tuple[Task, dict[str, str]]:
+        """Create a task (editor+)
+
+        `assignee_id` must be a member and `label_ids` labels of this project, else 422
+        `invalid_reference`.
+        """
+        task = tasks.create_task(project_id, data)
+        return task, {"Location": f"{API_PREFIX}/tasks/{task.id}", **etag_header(task.version)}
+
+    @blp.doc(operationId="listTasks")
+    @blp.arguments(TaskQuerySchema, location="query")
+    @blp.response(200, TaskPageSchema)
+    @blp.problems(401, 404, 422, 500)
+    def get(self, query: dict[str, Any], project_id: uuid.UUID) -> dict[str, Any]:
+        """List and filter the tasks of a project
+
+        Filters combine with AND; repeated `status` / `priority` values are any-of.
+        """
+        return tasks.list_tasks(project_id, **query)
+
+
+@blp.route("/tasks/<uuid:task_id>")
+class TaskById(TransactionalView):
+    @blp.doc(operationId="getTask")
+    @blp.arguments(IfNoneMatchSchema, location="headers")
+    @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
+    @blp.alt_response(304, response=response_name(304))
+    @blp.problems(401, 404, 422, 500)
+    def get(self, conditions: dict[str, Any],
+            task_id: uuid.UUID) -> Response | tuple[Task, dict[str, str]]:
+        """Get a task
+
+        Members of its project only (404 otherwise).
+        """
+        task = tasks.get_task(task_id)
+        unchanged = not_modified(conditions.get("if_none_match"), task.version)
+        return unchanged or (task, etag_header(task.version))
+
+    @blp.doc(operationId="updateTask")
+    @blp.arguments(TaskUpdateSchema)
+    @blp.arguments(IfMatchSchema, location="headers")
+    @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
+    @blp.problems(400, 401, 403, 404, 412, 413, 415, 422, 500)
+    def patch(self, changes: dict[str, Any], conditions: dict[str, Any],
+              task_id: uuid.UUID) -> tuple[Task, dict[str, str]]:
+        """Update a task (editor+)
+
+        Absent fields are unchanged, `null` clears `assignee_id` / `due_date`, `label_ids`
+        replaces the set.
+        """
+        task = tasks.update_task(task_id, changes, conditions.get("if_match"))
+        return task, etag_header(task.version)
+
+    @blp.doc(operationId="deleteTask")
+    @blp.arguments(IfMatchSchema, location="headers")
+    @blp.response(204)
+    @blp.problems(401, 403, 404, 412, 422, 500)
+    def delete(self, conditions: dict[str, Any], task_id: uuid.UUID) -> None:
+        """Delete a task (editor+)
+
+        Its comments go with it.
+        """
+        tasks.delete_task(task_id, conditions.get("if_match"))

@@ -1,0 +1,52 @@
+"""Labels (SPEC §4): names unique per project, case-insensitively."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask_smorest import abort
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from impl_flask import db
+from impl_flask.models import Label, Task, task_labels
+from impl_flask.security import require_role
+from impl_flask.services.activity import record
+
+
+def list_labels(project_id: uuid.UUID) -> list[Label]:
+    require_role(project_id)
+    return list(db.session().scalars(
+        select(Label).where(Label.project_id == project_id).order_by(Label.name, Label.id)).all())
+
+
+def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
+    require_role(project_id, "editor")
+    session = db.session()
+    label = Label(project_id=project_id, name=name, color=color)
+    session.add(label)
+    try:
+        session.flush()  # the unique index on (project_id, lower(name)) decides, race-free
+    except IntegrityError as error:
+        if db.violated_constraint(error) != "labels_project_name_ci_key":
+            raise
+        abort(409, message="A label with this name already exists in the project.")
+    record(project_id, "label.created", "label", label.id)
+    return label
+
+
+def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
+    """Takes the label off its tasks; each of them changes version (its labels changed)."""
+    require_role(project_id, "editor")
+    session = db.session()
+    label = session.scalar(select(Label).where(Label.id == label_id,
+                                               Label.project_id == project_id))
+    if label is None:
+        abort(404)
+    session.execute(
+        update(Task).where(Task.id.in_(select(task_labels.c.task_id)
+                                       .where(task_labels.c.label_id == label_id)))
+        .values(version=Task.version + 1, updated_at=func.now())
+        .execution_options(synchronize_session=False))
+    session.delete(label)  # task_labels rows go by ON DELETE CASCADE
+    record(project_id, "label.deleted", "label", label_id)

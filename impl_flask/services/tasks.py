@@ -1,0 +1,204 @@
+"""Tasks (SPEC §4): editors create, update and delete; every member reads and filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from flask_smorest import abort
+from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, tuple_
+
+from impl_flask import db, pagination, queries
+from impl_flask.models import Label, ProjectMember, Task, task_labels
+from impl_flask.security import current_user, require_role
+from impl_flask.services.activity import record
+from shared.changes import diff
+from shared.httputil import if_match_fails, like_escape
+from shared.problems import field_error
+
+
+def _load(task_id: uuid.UUID) -> Task | None:
+    return db.session().scalar(queries.tasks().where(Task.id == task_id))
+
+
+def _visible(task_id: uuid.UUID, minimum: str = "viewer", *, lock: bool = False) -> uuid.UUID:
+    """The task's project id, once the caller may see (404) and act (403) on it. `lock` holds
+    the task's row until the commit, so an If-Match check and the change it guards are atomic."""
+    query = select(Task.project_id).where(Task.id == task_id)
+    project_id = db.session().scalar(query.with_for_update() if lock else query)
+    if project_id is None:
+        abort(404)
+    require_role(project_id, minimum)
+    return project_id
+
+
+def _referenced_labels(project_id: uuid.UUID, assignee_id: uuid.UUID | None,
+                       label_ids: Sequence[uuid.UUID]) -> list[Label]:
+    """The labels named by `label_ids`; 422 invalid_reference for an assignee who is not a
+    member or a label that is not this project's (every one of them listed)."""
+    session = db.session()
+    errors = []
+    if assignee_id is not None and session.get(ProjectMember, (project_id, assignee_id)) is None:
+        errors.append(field_error(["body", "assignee_id"], "invalid_reference",
+                                  "The assignee is not a member of the project"))
+    labels = {label.id: label for label in session.scalars(
+        select(Label).where(Label.project_id == project_id, Label.id.in_(label_ids)))}
+    errors.extend(field_error(["body", "label_ids", index], "invalid_reference",
+                              "The label does not belong to the project")
+                  for index, label_id in enumerate(label_ids) if label_id not in labels)
+    if errors:
+        abort(422, errors=errors)
+    return [labels[label_id] for label_id in label_ids]
+
+
+def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
+    require_role(project_id, "editor")
+    labels = _referenced_labels(project_id, data["assignee_id"], data["label_ids"])
+    session = db.session()
+    task = Task(project_id=project_id, title=data["title"], description=data["description"],
+                status=data["status"], priority=data["priority"],
+                assignee_id=data["assignee_id"], due_date=data["due_date"],
+                created_by_id=current_user().id, labels=labels)
+    session.add(task)
+    session.flush()
+    record(project_id, "task.created", "task", task.id)
+    session.flush()
+    created = _load(task.id)
+    assert created is not None
+    return created
+
+
+def get_task(task_id: uuid.UUID) -> Task:
+    _visible(task_id)
+    task = _load(task_id)
+    assert task is not None
+    return task
+
+
+def _request_form(task: Task) -> dict[str, Any]:
+    """The task's updatable fields as a PATCH body would spell them (activity `changes`)."""
+    return {
+        "title": task.title, "description": task.description, "status": task.status,
+        "priority": task.priority,
+        "assignee_id": str(task.assignee_id) if task.assignee_id else None,
+        "due_date": task.due_date.isoformat() if task.due_date else None,
+        "label_ids": sorted(str(label.id) for label in task.labels),
+    }
+
+
+def _as_request_form(changes: dict[str, Any]) -> dict[str, Any]:
+    form = dict(changes)
+    if "assignee_id" in form:
+        form["assignee_id"] = str(form["assignee_id"]) if form["assignee_id"] else None
+    if "due_date" in form:
+        form["due_date"] = form["due_date"].isoformat() if form["due_date"] else None
+    if "label_ids" in form:
+        form["label_ids"] = sorted(str(label_id) for label_id in form["label_ids"])
+    return form
+
+
+def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Task:
+    """Absent fields stay; a PATCH that changes nothing answers without a new version."""
+    project_id = _visible(task_id, "editor", lock=True)
+    labels = _referenced_labels(project_id, changes.get("assignee_id"),
+                                changes.get("label_ids", []))
+    task = _load(task_id)
+    assert task is not None
+    if if_match_fails(if_match, task.version):
+        abort(412)
+    changed = diff(_request_form(task), _as_request_form(changes))
+    if not changed:
+        return task
+    for field in changed:
+        if field == "label_ids":
+            task.labels = labels
+        else:
+            setattr(task, field, changes[field])
+    task.version += 1
+    task.updated_at = func.now()
+    record(project_id, "task.updated", "task", task.id, changed)
+    db.session().flush()
+    updated = _load(task_id)
+    assert updated is not None
+    return updated
+
+
+def delete_task(task_id: uuid.UUID, if_match: str | None) -> None:
+    project_id = _visible(task_id, "editor", lock=True)
+    version = db.session().scalar(select(Task.version).where(Task.id == task_id))
+    if if_match_fails(if_match, version or 0):
+        abort(412)
+    db.session().execute(delete(Task).where(Task.id == task_id))
+    record(project_id, "task.deleted", "task", task_id)
+
+
+# ---------------------------------------------------------------------------- the list
+
+
+def _sort(sort: str) -> tuple[list[Any], Any]:
+    """ORDER BY and the cursor key of a row, per sort (DECISIONS "Ordering"); ties by id in the
+    direction of the sort."""
+    descending = sort.startswith("-")
+    field = sort.lstrip("-")
+    tie = Task.id.desc() if descending else Task.id.asc()
+    if field == "created_at":
+        column = Task.created_at.desc() if descending else Task.created_at.asc()
+        return [column, tie], lambda t: [pagination.ts_key(t.created_at), str(t.id)]
+    if field == "priority":
+        column = Task.priority_rank.desc() if descending else Task.priority_rank.asc()
+        return [column, tie], lambda t: [t.priority_rank, str(t.id)]
+    # Tasks without a due date come last in both directions.
+    column = (Task.due_date.desc() if descending else Task.due_date.asc()).nulls_last()
+    return [column, tie], lambda t: [pagination.date_key(t.due_date), str(t.id)]
+
+
+def _after(sort: str, start: list[Any]) -> ColumnElement[bool]:
+    """Rows strictly after the cursor's row in the sort's order."""
+    descending = sort.startswith("-")
+    field = sort.lstrip("-")
+    if field != "due_date":
+        column = Task.created_at if field == "created_at" else Task.priority_rank
+        row, at = tuple_(column, Task.id), tuple_(*start)
+        return row < at if descending else row > at
+    due, task_id = start
+    beyond_id = Task.id < task_id if descending else Task.id > task_id
+    if due is None:  # already in the trailing undated rows
+        return and_(Task.due_date.is_(None), beyond_id)
+    beyond_due = Task.due_date < due if descending else Task.due_date > due
+    return or_(beyond_due, and_(Task.due_date == due, beyond_id), Task.due_date.is_(None))
+
+
+def list_tasks(project_id: uuid.UUID, *, status: list[str] | None = None,
+               priority: list[str] | None = None, assignee_id: uuid.UUID | None = None,
+               label_id: uuid.UUID | None = None, due_before: dt.date | None = None,
+               q: str | None = None, sort: str, limit: int,
+               cursor: str | None = None) -> dict[str, Any]:
+    require_role(project_id)
+    scope_id = pagination.scope(
+        "tasks", project_id=project_id, status=status, priority=priority,
+        assignee_id=assignee_id, label_id=label_id, due_before=due_before, q=q, sort=sort)
+    field = sort.lstrip("-")
+    first_key = {"created_at": pagination.timestamp, "priority": pagination.as_int,
+                 "due_date": pagination.date_or_none}[field]
+    start = pagination.after(cursor, scope_id, first_key, pagination.as_uuid)
+    order, key = _sort(sort)
+    query = queries.tasks().where(Task.project_id == project_id).order_by(*order).limit(limit + 1)
+    if status:
+        query = query.where(Task.status.in_(status))
+    if priority:
+        query = query.where(Task.priority.in_(priority))
+    if assignee_id is not None:
+        query = query.where(Task.assignee_id == assignee_id)
+    if label_id is not None:
+        query = query.where(exists().where(task_labels.c.task_id == Task.id,
+                                           task_labels.c.label_id == label_id))
+    if due_before is not None:
+        query = query.where(Task.due_date < due_before)
+    if q is not None:
+        query = query.where(Task.title.ilike(f"%{like_escape(q)}%", escape="\\"))
+    if start is not None:
+        query = query.where(_after(sort, start))
+    rows = db.session().scalars(query).unique().all()
+    return pagination.page(rows, limit, scope_id, key)

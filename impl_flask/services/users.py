@@ -1,0 +1,67 @@
+"""Tokens and users (SPEC §2)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_smorest import abort
+from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from impl_flask import db, pagination
+from impl_flask.models import User
+from impl_flask.security import CHALLENGE, current_user
+from shared.httputil import like_escape
+from shared.passwords import hash_password, verify_password
+from shared.settings import get_settings
+from shared.tokens import issue_token
+
+
+def create_token(username: str, password: str) -> dict[str, Any]:
+    """The same 401 for an unknown email and a wrong password (and the same argon2 work)."""
+    user = db.session().scalar(select(User).where(User.email == username.lower()))
+    if not verify_password(user.password_hash if user else None, password):
+        abort(401, message="Incorrect email or password", headers=CHALLENGE)
+    assert user is not None
+    settings = get_settings()
+    return {"access_token": issue_token(user.id, settings), "token_type": "bearer",
+            "expires_in": settings.access_token_ttl_seconds}
+
+
+def create_user(email: str, display_name: str, password: str, is_admin: bool) -> User:
+    if not current_user().is_admin:
+        abort(403, message="Only administrators can create users.")
+    session = db.session()
+    user = User(email=email.lower(), display_name=display_name,
+                password_hash=hash_password(password), is_admin=is_admin)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        if db.violated_constraint(error) != "users_email_key":
+            raise
+        abort(409, message="A user with this email already exists.")
+    return user
+
+
+def get_user(user_id: uuid.UUID) -> User:
+    user = db.session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def list_users(q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """By display_name then id; `q` is a case-insensitive prefix of the email or the name."""
+    scope_id = pagination.scope("users", q=q)
+    start = pagination.after(cursor, scope_id, pagination.as_str, pagination.as_uuid)
+    query = select(User).order_by(User.display_name, User.id).limit(limit + 1)
+    if q is not None:
+        prefix = like_escape(q.lower()) + "%"
+        query = query.where(or_(User.email.like(prefix, escape="\\"),
+                                func.lower(User.display_name).like(prefix, escape="\\")))
+    if start is not None:
+        query = query.where(tuple_(User.display_name, User.id) > tuple_(*start))
+    rows = db.session().scalars(query).all()
+    return pagination.page(rows, limit, scope_id, lambda u: [u.display_name, str(u.id)])
