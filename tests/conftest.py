@@ -73,6 +73,9 @@ from support.servers import (PostgresCluster, Server, ServerPool, ServerProcess,
 
 REMOTE = "remote"
 
+# tests/helpers.py holds fixtures shared by the behaviour tests (e.g. `people`).
+pytest_plugins = ["helpers"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("quartet", "Quartet contract suite")

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, people, activity, assert_status, assert_timestamp, comment_url, etag, get_json, problem_json,
-    project_url, random_id, summary, task_url,
+from helpers import (
+    API,
+    activity,
+    assert_status,
+    assert_timestamp,
+    comment_url,
+    etag,
+    get_json,
+    problem_json,
+    project_url,
+    random_id,
+    summary,
+    task_url,
 )
 
 

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, people, assert_errors, assert_status, assert_timestamp, comment_url, get_json, problem_json,
-    random_id, summary, task_url, walk,
+from helpers import (
+    API,
+    assert_errors,
+    assert_status,
+    assert_timestamp,
+    comment_url,
+    get_json,
+    problem_json,
+    random_id,
+    summary,
+    task_url,
+    walk,
 )
 
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, people, assert_errors, assert_status, etag, get_json, problem_json, project_url, random_id,
+from helpers import (
+    API,
+    assert_errors,
+    assert_status,
+    etag,
+    get_json,
+    problem_json,
+    project_url,
+    random_id,
     task_url,
 )
 

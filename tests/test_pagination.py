@@ -7,9 +7,20 @@ import json
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, people, PRIORITY_RANK, assert_errors, assert_status, first_page, get_json, ids, project_url,
-    random_id, task_url, unique, walk, walk_pages,
+from helpers import (
+    API,
+    PRIORITY_RANK,
+    assert_errors,
+    assert_status,
+    first_page,
+    get_json,
+    ids,
+    project_url,
+    random_id,
+    task_url,
+    unique,
+    walk,
+    walk_pages,
 )
 
 CURSOR_ERROR = (("query", "cursor"), "invalid_cursor")

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, people, assert_errors, assert_status, assert_timestamp, comment_url, etag, get_json,
-    problem_json, project_url, random_id, task_url, unique, walk,
+from helpers import (
+    API,
+    assert_errors,
+    assert_status,
+    assert_timestamp,
+    comment_url,
+    etag,
+    get_json,
+    problem_json,
+    project_url,
+    random_id,
+    task_url,
+    unique,
+    walk,
 )
 
 PROJECTS = f"{API}/projects"

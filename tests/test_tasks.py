@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, people, assert_errors, assert_status, assert_timestamp, etag, get_json, problem_json,
-    project_url, random_id, summary, task_url,
+from helpers import (
+    API,
+    assert_errors,
+    assert_status,
+    assert_timestamp,
+    etag,
+    get_json,
+    problem_json,
+    project_url,
+    random_id,
+    summary,
+    task_url,
 )
 
 

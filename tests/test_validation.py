@@ -11,9 +11,20 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers import (  # noqa: F401 - people is a fixture
-    API, first_page, people, activity, assert_errors, assert_status, comment_url, get_json, problem_json, project_url,
-    random_id, task_url, unique, walk,
+from helpers import (
+    API,
+    first_page,
+    activity,
+    assert_errors,
+    assert_status,
+    comment_url,
+    get_json,
+    problem_json,
+    project_url,
+    random_id,
+    task_url,
+    unique,
+    walk,
 )
 
 
