@@ -68,7 +68,7 @@ INT = Codec(int, _load_int)
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    column: Any  # an ORM attribute, e.g. models.Task.created_at
+    column: Any  # an ORM attribute, e.g. orm.Task.created_at
     codec: Codec
     nullable: bool = False  # NULLs sort last in both directions
 

@@ -14,11 +14,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_fastapi import models
 from impl_fastapi.db import Session
 from impl_fastapi.errors import Forbidden, NotFound, Unauthorized
 from impl_fastapi.schemas import Role
 from impl_fastapi.settings import SettingsDep
+from shared import orm
 from shared.tokens import InvalidToken, bearer_token, read_token
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -35,26 +35,26 @@ class BearerToken(OAuth2PasswordBearer):
 bearer = BearerToken(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", auto_error=False)
 
 async def authenticate(token: Annotated[str | None, Depends(bearer)], session: Session,
-                       settings: SettingsDep) -> models.User:
+                       settings: SettingsDep) -> orm.User:
     if token is None:
         raise Unauthorized("Not authenticated")
     try:
         user_id = read_token(token, settings)
     except InvalidToken:
         raise Unauthorized() from None
-    user = await session.get(models.User, user_id)
+    user = await session.get(orm.User, user_id)
     if user is None:  # deleted since the token was issued
         raise Unauthorized()
     return user
 
 
-CurrentUser = Annotated[models.User, Depends(authenticate)]
+CurrentUser = Annotated[orm.User, Depends(authenticate)]
 
 
 ProjectLock = Literal["update", "share"]
 
 
-async def require_role(session: AsyncSession, project_id: UUID, user: models.User,
+async def require_role(session: AsyncSession, project_id: UUID, user: orm.User,
                        minimum: Role = Role.viewer, *, lock: ProjectLock | None = None) -> Role:
     """The caller's role in the project: 404 when not a member (no existence leak), 403 when
     below `minimum`.
@@ -64,13 +64,13 @@ async def require_role(session: AsyncSession, project_id: UUID, user: models.Use
     writes that rely on the membership staying as read (a task's assignee must be a member)."""
     if lock is not None:
         locked = await session.scalar(
-            select(models.Project.id).where(models.Project.id == project_id)
+            select(orm.Project.id).where(orm.Project.id == project_id)
             .with_for_update(read=lock == "share"))
         if locked is None:
             raise NotFound()
     role = await session.scalar(
-        select(models.ProjectMember.role).where(models.ProjectMember.project_id == project_id,
-                                                models.ProjectMember.user_id == user.id))
+        select(orm.ProjectMember.role).where(orm.ProjectMember.project_id == project_id,
+                                                orm.ProjectMember.user_id == user.id))
     if role is None:
         raise NotFound()
     if Role(role).rank < minimum.rank:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
-from impl_flask.models import Comment, Project, ProjectMember, Task
+from shared.orm import Comment, Project, ProjectMember, Task
 
 
 def _task_count(status: str) -> Any:

@@ -15,8 +15,8 @@ from flask_smorest import abort
 from sqlalchemy import select
 
 from impl_flask import db
-from impl_flask.models import Project, ProjectMember, User
 from impl_flask.settings import API_PREFIX
+from shared.orm import Project, ProjectMember, User
 from shared.settings import get_settings
 from shared.tokens import InvalidToken, bearer_token, read_token
 

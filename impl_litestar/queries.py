@@ -25,16 +25,6 @@ from impl_litestar.errors import (
     RequestValidationFailed,
     invalid_reference,
 )
-from impl_litestar.models import (
-    Activity,
-    Comment,
-    Label,
-    Project,
-    ProjectMember,
-    Task,
-    User,
-    task_labels,
-)
 from impl_litestar.pagination import (
     DATE,
     INT,
@@ -51,6 +41,16 @@ from impl_litestar.schemas import ActivityTargetType, ActivityVerb, Role, TaskSo
 from shared.changes import diff
 from shared.cursors import scope
 from shared.httputil import if_match_fails, like_escape
+from shared.orm import (
+    Activity,
+    Comment,
+    Label,
+    Project,
+    ProjectMember,
+    Task,
+    User,
+    task_labels,
+)
 
 # ---------------------------------------------------------------------------------- activity
 

@@ -16,8 +16,7 @@ import msgspec
 from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from impl_litestar import models
-from shared import rules
+from shared import orm, rules
 from shared.timefmt import format_date, format_timestamp
 
 # -------------------------------------------------------------------------------- field types
@@ -141,7 +140,7 @@ class UserSummary(Struct):
     display_name: DisplayName
 
     @classmethod
-    def of(cls, user: models.User) -> UserSummary:
+    def of(cls, user: orm.User) -> UserSummary:
         return cls(id=user.id, email=user.email, display_name=user.display_name)
 
 
@@ -153,7 +152,7 @@ class User(Struct):
     created_at: Timestamp
 
     @classmethod
-    def of(cls, user: models.User) -> User:
+    def of(cls, user: orm.User) -> User:
         return cls(id=user.id, email=user.email, display_name=user.display_name,
                    is_admin=user.is_admin, created_at=format_timestamp(user.created_at))
 
@@ -195,7 +194,7 @@ class Project(Struct):
     task_counts: TaskCounts
 
     @classmethod
-    def of(cls, project: models.Project, my_role: str, counts: TaskCounts) -> Project:
+    def of(cls, project: orm.Project, my_role: str, counts: TaskCounts) -> Project:
         return cls(id=project.id, name=project.name, description=project.description,
                    created_at=format_timestamp(project.created_at),
                    updated_at=format_timestamp(project.updated_at),
@@ -220,7 +219,7 @@ class Member(Struct):
     added_at: Timestamp
 
     @classmethod
-    def of(cls, member: models.ProjectMember) -> Member:
+    def of(cls, member: orm.ProjectMember) -> Member:
         return cls(user=UserSummary.of(member.user), role=Role(member.role),
                    added_at=format_timestamp(member.added_at))
 
@@ -242,7 +241,7 @@ class Label(Struct):
     color: Color
 
     @classmethod
-    def of(cls, label: models.Label) -> Label:
+    def of(cls, label: orm.Label) -> Label:
         return cls(id=label.id, name=label.name, color=label.color)
 
 
@@ -275,7 +274,7 @@ class Task(Struct):
     comment_count: Count
 
     @classmethod
-    def of(cls, task: models.Task, comment_count: int) -> Task:
+    def of(cls, task: orm.Task, comment_count: int) -> Task:
         return cls(
             id=task.id, project_id=task.project_id, title=task.title,
             description=task.description, status=TaskStatus(task.status),
@@ -311,7 +310,7 @@ class TaskUpdate(RequestBody):
     label_ids: LabelIds | UnsetType = UNSET
 
 
-def task_fields(task: models.Task) -> dict[str, Any]:
+def task_fields(task: orm.Task) -> dict[str, Any]:
     """A task's writable fields in request form: what an activity entry's `changes` compares."""
     return {
         "title": task.title,
@@ -336,7 +335,7 @@ class Comment(Struct):
     updated_at: Timestamp
 
     @classmethod
-    def of(cls, comment: models.Comment) -> Comment:
+    def of(cls, comment: orm.Comment) -> Comment:
         return cls(id=comment.id, task_id=comment.task_id, author=UserSummary.of(comment.author),
                    body=comment.body, created_at=format_timestamp(comment.created_at),
                    updated_at=format_timestamp(comment.updated_at))
@@ -369,7 +368,7 @@ class Activity(Struct):
     created_at: Timestamp
 
     @classmethod
-    def of(cls, entry: models.Activity) -> Activity:
+    def of(cls, entry: orm.Activity) -> Activity:
         return cls(id=entry.id, project_id=entry.project_id, actor=UserSummary.of(entry.actor),
                    verb=ActivityVerb(entry.verb), target_type=ActivityTargetType(entry.target_type),
                    target_id=entry.target_id, changes=entry.changes,

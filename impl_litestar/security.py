@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impl_litestar import queries
 from impl_litestar.db import request_session
 from impl_litestar.errors import unauthorized
-from impl_litestar.models import User
 from impl_litestar.schemas import Role
 from shared import passwords, tokens
+from shared.orm import User
 from shared.settings import get_settings
 
 

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from impl_fastapi import models
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
@@ -15,6 +14,7 @@ from impl_fastapi.schemas import Comment, CommentCreate, CommentPage, CommentUpd
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import comments
 from impl_fastapi.settings import SettingsDep
+from shared import orm
 
 router = APIRouter(prefix="/api/v1", tags=["comments"], route_class=ContractRoute,
                    dependencies=AUTHENTICATED)
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["comments"], route_class=ContractRout
             summary="List the comments of a task", response_model=CommentPage,
             responses=problem_responses(401, 404, 422, 500))
 async def list_comments(task_id: UUID, page: PageQuery, user: CurrentUser, session: Session,
-                        settings: SettingsDep) -> Page[models.Comment]:
+                        settings: SettingsDep) -> Page[orm.Comment]:
     return await comments.list_comments(session, settings, user, task_id, page)
 
 
@@ -33,7 +33,7 @@ async def list_comments(task_id: UUID, page: PageQuery, user: CurrentUser, sessi
              response_model=Comment,
              responses=problem_responses(400, 401, 404, 413, 415, 422, 500))
 async def create_comment(task_id: UUID, body: CommentCreate, user: CurrentUser,
-                         session: Session, response: Response) -> models.Comment:
+                         session: Session, response: Response) -> orm.Comment:
     comment = await comments.create_comment(session, user, task_id, body)
     response.headers["Location"] = f"/api/v1/comments/{comment.id}"
     return comment
@@ -43,7 +43,7 @@ async def create_comment(task_id: UUID, body: CommentCreate, user: CurrentUser,
               summary="Edit a comment (author only)", response_model=Comment,
               responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500))
 async def update_comment(comment_id: UUID, body: CommentUpdate, user: CurrentUser,
-                         session: Session) -> models.Comment:
+                         session: Session) -> orm.Comment:
     return await comments.update_comment(session, user, comment_id, body)
 
 

@@ -6,13 +6,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from impl_fastapi import models
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
 from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import Label, LabelCreate, LabelList
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import labels
+from shared import orm
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/labels", tags=["labels"],
                    route_class=ContractRoute,
@@ -30,7 +30,7 @@ async def list_labels(project_id: UUID, user: CurrentUser, session: Session) -> 
              status_code=status.HTTP_201_CREATED, response_model=Label,
              responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500))
 async def create_label(project_id: UUID, body: LabelCreate, user: CurrentUser, session: Session,
-                       response: Response) -> models.Label:
+                       response: Response) -> orm.Label:
     label = await labels.create_label(session, user, project_id, body)
     response.headers["Location"] = f"/api/v1/projects/{project_id}/labels/{label.id}"
     return label

@@ -6,13 +6,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from impl_fastapi import models
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
 from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import Member, MemberList, MemberPut
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import members
+from shared import orm
 
 router = APIRouter(prefix="/api/v1/projects/{project_id}/members", tags=["members"],
                    route_class=ContractRoute,
@@ -31,7 +31,7 @@ async def list_members(project_id: UUID, user: CurrentUser, session: Session) ->
             responses={201: {"model": Member, "description": "Added"}}
             | problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500))
 async def put_member(project_id: UUID, user_id: UUID, body: MemberPut, user: CurrentUser,
-                     session: Session, response: Response) -> models.ProjectMember:
+                     session: Session, response: Response) -> orm.ProjectMember:
     member, added = await members.put_member(session, user, project_id, user_id, body.role)
     if added:
         response.status_code = status.HTTP_201_CREATED

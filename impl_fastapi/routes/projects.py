@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from impl_fastapi import models
 from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
@@ -16,6 +15,7 @@ from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpd
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import projects
 from impl_fastapi.settings import SettingsDep
+from shared import orm
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"], route_class=ContractRoute,
                    dependencies=AUTHENTICATED)
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/api/v1/projects", tags=["projects"], route_class=Con
              status_code=status.HTTP_201_CREATED, response_model=Project,
              responses=problem_responses(400, 401, 413, 415, 422, 500))
 async def create_project(body: ProjectCreate, user: CurrentUser, session: Session,
-                         response: Response) -> models.Project:
+                         response: Response) -> orm.Project:
     project = await projects.create_project(session, user, body)
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
     set_etag(response, project.version)
@@ -35,7 +35,7 @@ async def create_project(body: ProjectCreate, user: CurrentUser, session: Sessio
 @router.get("", operation_id="listProjects", summary="List the caller's projects",
             response_model=ProjectPage, responses=problem_responses(401, 422, 500))
 async def list_projects(user: CurrentUser, session: Session, settings: SettingsDep,
-                        page: PageQuery) -> Page[models.Project]:
+                        page: PageQuery) -> Page[orm.Project]:
     return await projects.list_projects(session, settings, user, page)
 
 
@@ -43,7 +43,7 @@ async def list_projects(user: CurrentUser, session: Session, settings: SettingsD
             response_model=Project,
             responses=NOT_MODIFIED | problem_responses(401, 404, 422, 500))
 async def get_project(project_id: UUID, user: CurrentUser, session: Session, response: Response,
-                      if_none_match: IfNoneMatch = None) -> models.Project | Response:
+                      if_none_match: IfNoneMatch = None) -> orm.Project | Response:
     project = await projects.get_project(session, user, project_id)
     if (unchanged := not_modified(if_none_match, project.version)) is not None:
         return unchanged
@@ -56,7 +56,7 @@ async def get_project(project_id: UUID, user: CurrentUser, session: Session, res
               responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500))
 async def update_project(project_id: UUID, body: ProjectUpdate, user: CurrentUser,
                          session: Session, response: Response,
-                         if_match: IfMatch = None) -> models.Project:
+                         if_match: IfMatch = None) -> orm.Project:
     project = await projects.update_project(session, user, project_id, body, if_match)
     set_etag(response, project.version)
     return project

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from impl_fastapi import models
 from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
@@ -27,6 +26,7 @@ from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import tasks
 from impl_fastapi.services.tasks import TaskFilters
 from impl_fastapi.settings import SettingsDep
+from shared import orm
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"], route_class=ContractRoute,
                    dependencies=AUTHENTICATED)
@@ -50,7 +50,7 @@ def task_filters(
              response_model=Task,
              responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500))
 async def create_task(project_id: UUID, body: TaskCreate, user: CurrentUser, session: Session,
-                      response: Response) -> models.Task:
+                      response: Response) -> orm.Task:
     task = await tasks.create_task(session, user, project_id, body)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     set_etag(response, task.version)
@@ -62,14 +62,14 @@ async def create_task(project_id: UUID, body: TaskCreate, user: CurrentUser, ses
             responses=problem_responses(401, 404, 422, 500))
 async def list_tasks(project_id: UUID, filters: Annotated[TaskFilters, Depends(task_filters)],
                      page: PageQuery, user: CurrentUser, session: Session,
-                     settings: SettingsDep) -> Page[models.Task]:
+                     settings: SettingsDep) -> Page[orm.Task]:
     return await tasks.list_tasks(session, settings, user, project_id, filters, page)
 
 
 @router.get("/tasks/{task_id}", operation_id="getTask", summary="Get a task", response_model=Task,
             responses=NOT_MODIFIED | problem_responses(401, 404, 422, 500))
 async def get_task(task_id: UUID, user: CurrentUser, session: Session, response: Response,
-                   if_none_match: IfNoneMatch = None) -> models.Task | Response:
+                   if_none_match: IfNoneMatch = None) -> orm.Task | Response:
     task = await tasks.get_task(session, user, task_id)
     if (unchanged := not_modified(if_none_match, task.version)) is not None:
         return unchanged
@@ -81,7 +81,7 @@ async def get_task(task_id: UUID, user: CurrentUser, session: Session, response:
               response_model=Task,
               responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500))
 async def update_task(task_id: UUID, body: TaskUpdate, user: CurrentUser, session: Session,
-                      response: Response, if_match: IfMatch = None) -> models.Task:
+                      response: Response, if_match: IfMatch = None) -> orm.Task:
     task = await tasks.update_task(session, user, task_id, body, if_match)
     set_etag(response, task.version)
     return task

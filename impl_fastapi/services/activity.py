@@ -9,30 +9,30 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from impl_fastapi import models
 from impl_fastapi.pagination import INT, Key, Keyset, Page, PageParams, paginate
 from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
 from impl_fastapi.security import require_role
+from shared import orm
 from shared.cursors import scope
 from shared.settings import Settings
 
 # Newest first: `seq` is the commit-independent order entries were written in.
-_NEWEST_FIRST = Keyset((Key(models.Activity.seq, INT),), descending=True)
+_NEWEST_FIRST = Keyset((Key(orm.Activity.seq, INT),), descending=True)
 
 
-def record(session: AsyncSession, *, project_id: UUID, actor: models.User, verb: ActivityVerb,
+def record(session: AsyncSession, *, project_id: UUID, actor: orm.User, verb: ActivityVerb,
            target_type: ActivityTargetType, target_id: UUID,
            changes: dict[str, list[Any]] | None = None) -> None:
-    session.add(models.Activity(project_id=project_id, actor_id=actor.id, verb=verb.value,
+    session.add(orm.Activity(project_id=project_id, actor_id=actor.id, verb=verb.value,
                                 target_type=target_type.value, target_id=target_id,
                                 changes=changes or {}))
 
 
-async def list_activity(session: AsyncSession, settings: Settings, user: models.User,
-                        project_id: UUID, params: PageParams) -> Page[models.Activity]:
+async def list_activity(session: AsyncSession, settings: Settings, user: orm.User,
+                        project_id: UUID, params: PageParams) -> Page[orm.Activity]:
     await require_role(session, project_id, user, Role.viewer)
-    statement = (select(models.Activity)
-                 .where(models.Activity.project_id == project_id)
-                 .options(joinedload(models.Activity.actor)))
+    statement = (select(orm.Activity)
+                 .where(orm.Activity.project_id == project_id)
+                 .options(joinedload(orm.Activity.actor)))
     return await paginate(session, statement, _NEWEST_FIRST, params,
                           scope("activity", project_id=project_id), settings)

@@ -6,9 +6,9 @@ from anyio import to_thread
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_fastapi import models
 from impl_fastapi.errors import Unauthorized
 from impl_fastapi.schemas import Token, TokenType
+from shared import orm
 from shared.passwords import verify_password
 from shared.settings import Settings
 from shared.tokens import issue_token
@@ -16,7 +16,7 @@ from shared.tokens import issue_token
 
 async def issue_access_token(session: AsyncSession, settings: Settings, email: str,
                              password: str) -> Token:
-    user = await session.scalar(select(models.User).where(models.User.email == email.lower()))
+    user = await session.scalar(select(orm.User).where(orm.User.email == email.lower()))
     # argon2 is CPU-bound (tens of ms): off the event loop. An unknown email is verified
     # against a dummy hash, so both failures cost the same time and read the same.
     valid = await to_thread.run_sync(verify_password, user.password_hash if user else None,

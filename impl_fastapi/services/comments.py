@@ -8,32 +8,32 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from impl_fastapi import models
 from impl_fastapi.errors import Forbidden, NotFound
 from impl_fastapi.pagination import TIMESTAMP, UUID_KEY, Key, Keyset, Page, PageParams, paginate
 from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, CommentCreate, CommentUpdate, Role
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
+from shared import orm
 from shared.cursors import scope
 from shared.settings import Settings
 
-Comment = models.Comment
+Comment = orm.Comment
 _OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID_KEY)))
 
 
 async def _project_of_task(session: AsyncSession, task_id: UUID) -> UUID:
-    project_id = await session.scalar(select(models.Task.project_id)
-                                      .where(models.Task.id == task_id))
+    project_id = await session.scalar(select(orm.Task.project_id)
+                                      .where(orm.Task.id == task_id))
     if project_id is None:
         raise NotFound()
     return project_id
 
 
-async def _load(session: AsyncSession, comment_id: UUID) -> tuple[models.Comment, UUID]:
+async def _load(session: AsyncSession, comment_id: UUID) -> tuple[orm.Comment, UUID]:
     """The comment (author loaded) and its task's project id."""
     row = (await session.execute(
-        select(Comment, models.Task.project_id)
-        .join(models.Task, models.Task.id == Comment.task_id)
+        select(Comment, orm.Task.project_id)
+        .join(orm.Task, orm.Task.id == Comment.task_id)
         .where(Comment.id == comment_id)
         .options(joinedload(Comment.author))
         .execution_options(populate_existing=True))).first()
@@ -42,8 +42,8 @@ async def _load(session: AsyncSession, comment_id: UUID) -> tuple[models.Comment
     return row[0], row[1]
 
 
-async def list_comments(session: AsyncSession, settings: Settings, user: models.User,
-                        task_id: UUID, params: PageParams) -> Page[models.Comment]:
+async def list_comments(session: AsyncSession, settings: Settings, user: orm.User,
+                        task_id: UUID, params: PageParams) -> Page[orm.Comment]:
     await require_role(session, await _project_of_task(session, task_id), user, Role.viewer)
     statement = (select(Comment).where(Comment.task_id == task_id)
                  .options(joinedload(Comment.author)))
@@ -51,11 +51,11 @@ async def list_comments(session: AsyncSession, settings: Settings, user: models.
                           scope("comments", task_id=task_id), settings)
 
 
-async def create_comment(session: AsyncSession, user: models.User, task_id: UUID,
-                         body: CommentCreate) -> models.Comment:
+async def create_comment(session: AsyncSession, user: orm.User, task_id: UUID,
+                         body: CommentCreate) -> orm.Comment:
     project_id = await _project_of_task(session, task_id)
     await require_role(session, project_id, user, Role.viewer)  # every member may comment
-    comment = models.Comment(task_id=task_id, author_id=user.id, body=body.body)
+    comment = orm.Comment(task_id=task_id, author_id=user.id, body=body.body)
     session.add(comment)
     await session.flush()
     activity.record(session, project_id=project_id, actor=user,
@@ -65,8 +65,8 @@ async def create_comment(session: AsyncSession, user: models.User, task_id: UUID
     return (await _load(session, comment.id))[0]
 
 
-async def update_comment(session: AsyncSession, user: models.User, comment_id: UUID,
-                         body: CommentUpdate) -> models.Comment:
+async def update_comment(session: AsyncSession, user: orm.User, comment_id: UUID,
+                         body: CommentUpdate) -> orm.Comment:
     comment, project_id = await _load(session, comment_id)
     await require_role(session, project_id, user, Role.viewer)
     if comment.author_id != user.id:
@@ -82,7 +82,7 @@ async def update_comment(session: AsyncSession, user: models.User, comment_id: U
     return (await _load(session, comment_id))[0]
 
 
-async def delete_comment(session: AsyncSession, user: models.User, comment_id: UUID) -> None:
+async def delete_comment(session: AsyncSession, user: orm.User, comment_id: UUID) -> None:
     comment, project_id = await _load(session, comment_id)
     role = await require_role(session, project_id, user, Role.viewer)
     if comment.author_id != user.id and role != Role.owner:

@@ -9,52 +9,52 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from impl_fastapi import models
 from impl_fastapi.errors import Conflict, NotFound
 from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
+from shared import orm
 
 _LAST_OWNER = "A project must keep at least one owner."
 
 
 async def _owner_count(session: AsyncSession, project_id: UUID) -> int:
     return await session.scalar(
-        select(func.count()).select_from(models.ProjectMember)
-        .where(models.ProjectMember.project_id == project_id,
-               models.ProjectMember.role == Role.owner)) or 0
+        select(func.count()).select_from(orm.ProjectMember)
+        .where(orm.ProjectMember.project_id == project_id,
+               orm.ProjectMember.role == Role.owner)) or 0
 
 
 async def _membership(session: AsyncSession, project_id: UUID,
-                      user_id: UUID) -> models.ProjectMember | None:
+                      user_id: UUID) -> orm.ProjectMember | None:
     return await session.scalar(
-        select(models.ProjectMember)
-        .where(models.ProjectMember.project_id == project_id,
-               models.ProjectMember.user_id == user_id)
-        .options(joinedload(models.ProjectMember.user)))
+        select(orm.ProjectMember)
+        .where(orm.ProjectMember.project_id == project_id,
+               orm.ProjectMember.user_id == user_id)
+        .options(joinedload(orm.ProjectMember.user)))
 
 
-async def list_members(session: AsyncSession, user: models.User,
-                       project_id: UUID) -> list[models.ProjectMember]:
+async def list_members(session: AsyncSession, user: orm.User,
+                       project_id: UUID) -> list[orm.ProjectMember]:
     await require_role(session, project_id, user, Role.viewer)
     result = await session.scalars(
-        select(models.ProjectMember)
-        .join(models.ProjectMember.user)
-        .where(models.ProjectMember.project_id == project_id)
-        .options(joinedload(models.ProjectMember.user))
-        .order_by(models.User.display_name, models.User.id))
+        select(orm.ProjectMember)
+        .join(orm.ProjectMember.user)
+        .where(orm.ProjectMember.project_id == project_id)
+        .options(joinedload(orm.ProjectMember.user))
+        .order_by(orm.User.display_name, orm.User.id))
     return list(result)
 
 
-async def put_member(session: AsyncSession, actor: models.User, project_id: UUID,
-                     user_id: UUID, role: Role) -> tuple[models.ProjectMember, bool]:
+async def put_member(session: AsyncSession, actor: orm.User, project_id: UUID,
+                     user_id: UUID, role: Role) -> tuple[orm.ProjectMember, bool]:
     """Add the user with `role` or set their role; True when the user was added."""
     await require_role(session, project_id, actor, Role.owner, lock="update")
-    if await session.get(models.User, user_id) is None:
+    if await session.get(orm.User, user_id) is None:
         raise NotFound("No such user.")
     member = await _membership(session, project_id, user_id)
     if member is None:
-        session.add(models.ProjectMember(project_id=project_id, user_id=user_id, role=role))
+        session.add(orm.ProjectMember(project_id=project_id, user_id=user_id, role=role))
         activity.record(session, project_id=project_id, actor=actor,
                         verb=ActivityVerb.member_added, target_type=ActivityTargetType.member,
                         target_id=user_id)
@@ -73,7 +73,7 @@ async def put_member(session: AsyncSession, actor: models.User, project_id: UUID
     return member, False
 
 
-async def remove_member(session: AsyncSession, actor: models.User, project_id: UUID,
+async def remove_member(session: AsyncSession, actor: orm.User, project_id: UUID,
                         user_id: UUID) -> None:
     await require_role(session, project_id, actor, Role.owner, lock="update")
     member = await _membership(session, project_id, user_id)
@@ -84,9 +84,9 @@ async def remove_member(session: AsyncSession, actor: models.User, project_id: U
     await session.delete(member)
     # One statement for all of the member's tasks: unassigned, and their representation changed.
     await session.execute(
-        update(models.Task)
-        .where(models.Task.project_id == project_id, models.Task.assignee_id == user_id)
-        .values(assignee_id=None, version=models.Task.version + 1, updated_at=func.now())
+        update(orm.Task)
+        .where(orm.Task.project_id == project_id, orm.Task.assignee_id == user_id)
+        .values(assignee_id=None, version=orm.Task.version + 1, updated_at=func.now())
         .execution_options(synchronize_session=False))
     activity.record(session, project_id=project_id, actor=actor, verb=ActivityVerb.member_removed,
                     target_type=ActivityTargetType.member, target_id=user_id)

@@ -9,7 +9,6 @@ from sqlalchemy import Select, delete, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_expression
 
-from impl_fastapi import models
 from impl_fastapi.errors import NotFound, PreconditionFailed
 from impl_fastapi.pagination import TIMESTAMP, UUID_KEY, Key, Keyset, Page, PageParams, paginate
 from impl_fastapi.schemas import (
@@ -22,69 +21,70 @@ from impl_fastapi.schemas import (
 )
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
+from shared import orm
 from shared.changes import diff
 from shared.cursors import scope
 from shared.httputil import if_match_fails
 from shared.settings import Settings
 
-_NEWEST_FIRST = Keyset((Key(models.Project.created_at, TIMESTAMP), Key(models.Project.id, UUID_KEY)),
+_NEWEST_FIRST = Keyset((Key(orm.Project.created_at, TIMESTAMP), Key(orm.Project.id, UUID_KEY)),
                        descending=True)
 
 
 def _visible_projects(user_id: UUID) -> Select[Any]:
     """Projects the user is a member of, with `my_role` and `task_counts` in the same query
     (a LATERAL aggregate per project row: no extra query per page)."""
-    task = models.Task
+    task = orm.Task
     counts = (
         select(*(func.count().filter(task.status == status.value).label(status.value)
                  for status in TaskStatus))
-        .where(task.project_id == models.Project.id)
+        .where(task.project_id == orm.Project.id)
         .lateral("task_counts"))
     return (
-        select(models.Project)
-        .join(models.ProjectMember, (models.ProjectMember.project_id == models.Project.id)
-              & (models.ProjectMember.user_id == user_id))
+        select(orm.Project)
+        .join(orm.ProjectMember, (orm.ProjectMember.project_id == orm.Project.id)
+              & (orm.ProjectMember.user_id == user_id))
         .join(counts, true())
-        .options(with_expression(models.Project.my_role, models.ProjectMember.role),
-                 with_expression(models.Project.todo_count, counts.c.todo),
-                 with_expression(models.Project.in_progress_count, counts.c.in_progress),
-                 with_expression(models.Project.done_count, counts.c.done))
+        .options(with_expression(orm.Project.my_role, orm.ProjectMember.role),
+                 with_expression(orm.Project.todo_count, counts.c.todo),
+                 with_expression(orm.Project.in_progress_count, counts.c.in_progress),
+                 with_expression(orm.Project.done_count, counts.c.done))
         .execution_options(populate_existing=True))
 
 
-async def _load(session: AsyncSession, user: models.User, project_id: UUID) -> models.Project:
+async def _load(session: AsyncSession, user: orm.User, project_id: UUID) -> orm.Project:
     project = await session.scalar(
-        _visible_projects(user.id).where(models.Project.id == project_id))
+        _visible_projects(user.id).where(orm.Project.id == project_id))
     if project is None:
         raise NotFound()
     return project
 
 
-async def list_projects(session: AsyncSession, settings: Settings, user: models.User,
-                        params: PageParams) -> Page[models.Project]:
+async def list_projects(session: AsyncSession, settings: Settings, user: orm.User,
+                        params: PageParams) -> Page[orm.Project]:
     return await paginate(session, _visible_projects(user.id), _NEWEST_FIRST, params,
                           scope("projects", user_id=user.id), settings)
 
 
-async def get_project(session: AsyncSession, user: models.User,
-                      project_id: UUID) -> models.Project:
+async def get_project(session: AsyncSession, user: orm.User,
+                      project_id: UUID) -> orm.Project:
     return await _load(session, user, project_id)
 
 
-async def create_project(session: AsyncSession, user: models.User,
-                         body: ProjectCreate) -> models.Project:
-    project = models.Project(name=body.name, description=body.description, created_by=user.id)
+async def create_project(session: AsyncSession, user: orm.User,
+                         body: ProjectCreate) -> orm.Project:
+    project = orm.Project(name=body.name, description=body.description, created_by=user.id)
     session.add(project)
     await session.flush()  # the id comes from the database
-    session.add(models.ProjectMember(project_id=project.id, user_id=user.id, role=Role.owner))
+    session.add(orm.ProjectMember(project_id=project.id, user_id=user.id, role=Role.owner))
     activity.record(session, project_id=project.id, actor=user, verb=ActivityVerb.project_created,
                     target_type=ActivityTargetType.project, target_id=project.id)
     await session.flush()
     return await _load(session, user, project.id)
 
 
-async def update_project(session: AsyncSession, user: models.User, project_id: UUID,
-                         body: ProjectUpdate, if_match: str | None) -> models.Project:
+async def update_project(session: AsyncSession, user: orm.User, project_id: UUID,
+                         body: ProjectUpdate, if_match: str | None) -> orm.Project:
     await require_role(session, project_id, user, Role.owner, lock="update")
     project = await _load(session, user, project_id)
     if if_match_fails(if_match, project.version):
@@ -105,7 +105,7 @@ async def update_project(session: AsyncSession, user: models.User, project_id: U
     return project
 
 
-async def delete_project(session: AsyncSession, user: models.User, project_id: UUID) -> None:
+async def delete_project(session: AsyncSession, user: orm.User, project_id: UUID) -> None:
     await require_role(session, project_id, user, Role.owner, lock="update")
     # Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE).
-    await session.execute(delete(models.Project).where(models.Project.id == project_id))
+    await session.execute(delete(orm.Project).where(orm.Project.id == project_id))

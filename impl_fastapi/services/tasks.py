@@ -11,7 +11,6 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
-from impl_fastapi import models
 from impl_fastapi.errors import InvalidReference, NotFound, PreconditionFailed
 from impl_fastapi.pagination import (
     DATE,
@@ -36,12 +35,13 @@ from impl_fastapi.schemas import (
 )
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
+from shared import orm
 from shared.changes import diff
 from shared.cursors import scope
 from shared.httputil import if_match_fails, like_escape
 from shared.settings import Settings
 
-Task = models.Task
+Task = orm.Task
 _ID = Key(Task.id, UUID_KEY)
 _SORTS: dict[TaskSort, Keyset] = {
     TaskSort.newest: Keyset((Key(Task.created_at, TIMESTAMP), _ID), descending=True),
@@ -68,7 +68,7 @@ def _tasks() -> Select[Any]:
     """Tasks with everything their representation embeds, in a fixed number of statements
     whatever the page size: users joined, labels in one SELECT ... IN, the comment count as a
     correlated subquery."""
-    comment_count = (select(func.count()).where(models.Comment.task_id == Task.id)
+    comment_count = (select(func.count()).where(orm.Comment.task_id == Task.id)
                      .correlate(Task).scalar_subquery())
     return (select(Task)
             .options(joinedload(Task.assignee), joinedload(Task.created_by),
@@ -76,7 +76,7 @@ def _tasks() -> Select[Any]:
             .execution_options(populate_existing=True))
 
 
-async def _load(session: AsyncSession, task_id: UUID) -> models.Task:
+async def _load(session: AsyncSession, task_id: UUID) -> orm.Task:
     task = await session.scalar(_tasks().where(Task.id == task_id))
     if task is None:
         raise NotFound()
@@ -90,7 +90,7 @@ async def _project_of(session: AsyncSession, task_id: UUID) -> UUID:
     return project_id
 
 
-async def _lock(session: AsyncSession, task_id: UUID) -> models.Task:
+async def _lock(session: AsyncSession, task_id: UUID) -> orm.Task:
     """The task, row-locked until commit, so If-Match is checked against the version the
     update is applied to."""
     task = await session.scalar(
@@ -101,22 +101,22 @@ async def _lock(session: AsyncSession, task_id: UUID) -> models.Task:
 
 
 async def _check_references(session: AsyncSession, project_id: UUID, assignee_id: UUID | None,
-                            label_ids: list[UUID] | None) -> list[models.Label]:
+                            label_ids: list[UUID] | None) -> list[orm.Label]:
     """422 invalid_reference for an assignee who is not a member or a label of another
     project; returns the labels, in request order."""
     bad: list[tuple[str | int, ...]] = []
     if assignee_id is not None:
         is_member = await session.scalar(
-            select(models.ProjectMember.user_id)
-            .where(models.ProjectMember.project_id == project_id,
-                   models.ProjectMember.user_id == assignee_id))
+            select(orm.ProjectMember.user_id)
+            .where(orm.ProjectMember.project_id == project_id,
+                   orm.ProjectMember.user_id == assignee_id))
         if is_member is None:
             bad.append(("body", "assignee_id"))
-    labels: dict[UUID, models.Label] = {}
+    labels: dict[UUID, orm.Label] = {}
     if label_ids:
         found = await session.scalars(
-            select(models.Label)
-            .where(models.Label.project_id == project_id, models.Label.id.in_(label_ids)))
+            select(orm.Label)
+            .where(orm.Label.project_id == project_id, orm.Label.id.in_(label_ids)))
         labels = {label.id: label for label in found}
         bad.extend(("body", "label_ids", index)
                    for index, label_id in enumerate(label_ids) if label_id not in labels)
@@ -125,7 +125,7 @@ async def _check_references(session: AsyncSession, project_id: UUID, assignee_id
     return [labels[label_id] for label_id in label_ids or []]
 
 
-def _request_form(task: models.Task) -> dict[str, Any]:
+def _request_form(task: orm.Task) -> dict[str, Any]:
     """The task's fields as a PATCH body would spell them (the `changes` vocabulary)."""
     return {
         "title": task.title,
@@ -138,9 +138,9 @@ def _request_form(task: models.Task) -> dict[str, Any]:
     }
 
 
-async def list_tasks(session: AsyncSession, settings: Settings, user: models.User,
+async def list_tasks(session: AsyncSession, settings: Settings, user: orm.User,
                      project_id: UUID, filters: TaskFilters,
-                     params: PageParams) -> Page[models.Task]:
+                     params: PageParams) -> Page[orm.Task]:
     await require_role(session, project_id, user, Role.viewer)
     statement = _tasks().where(Task.project_id == project_id)
     if filters.status:
@@ -150,7 +150,7 @@ async def list_tasks(session: AsyncSession, settings: Settings, user: models.Use
     if filters.assignee_id is not None:
         statement = statement.where(Task.assignee_id == filters.assignee_id)
     if filters.label_id is not None:
-        statement = statement.where(Task.labels.any(models.Label.id == filters.label_id))
+        statement = statement.where(Task.labels.any(orm.Label.id == filters.label_id))
     if filters.due_before is not None:
         statement = statement.where(Task.due_date < filters.due_before)  # NULL never matches
     if filters.q is not None:
@@ -162,16 +162,16 @@ async def list_tasks(session: AsyncSession, settings: Settings, user: models.Use
     return await paginate(session, statement, _SORTS[filters.sort], params, list_scope, settings)
 
 
-async def get_task(session: AsyncSession, user: models.User, task_id: UUID) -> models.Task:
+async def get_task(session: AsyncSession, user: orm.User, task_id: UUID) -> orm.Task:
     await require_role(session, await _project_of(session, task_id), user, Role.viewer)
     return await _load(session, task_id)
 
 
-async def create_task(session: AsyncSession, user: models.User, project_id: UUID,
-                      body: TaskCreate) -> models.Task:
+async def create_task(session: AsyncSession, user: orm.User, project_id: UUID,
+                      body: TaskCreate) -> orm.Task:
     await require_role(session, project_id, user, Role.editor, lock="share")
     labels = await _check_references(session, project_id, body.assignee_id, body.label_ids)
-    task = models.Task(project_id=project_id, title=body.title, description=body.description,
+    task = orm.Task(project_id=project_id, title=body.title, description=body.description,
                        status=body.status.value, priority=body.priority.value,
                        assignee_id=body.assignee_id, due_date=body.due_date,
                        created_by_id=user.id, labels=labels)
@@ -183,8 +183,8 @@ async def create_task(session: AsyncSession, user: models.User, project_id: UUID
     return await _load(session, task.id)
 
 
-async def update_task(session: AsyncSession, user: models.User, task_id: UUID, body: TaskUpdate,
-                      if_match: str | None) -> models.Task:
+async def update_task(session: AsyncSession, user: orm.User, task_id: UUID, body: TaskUpdate,
+                      if_match: str | None) -> orm.Task:
     project_id = await _project_of(session, task_id)
     await require_role(session, project_id, user, Role.editor, lock="share")
     requested = body.model_dump(mode="json")  # only the fields present (absent = MISSING)
@@ -212,7 +212,7 @@ async def update_task(session: AsyncSession, user: models.User, task_id: UUID, b
     return await _load(session, task_id)
 
 
-async def delete_task(session: AsyncSession, user: models.User, task_id: UUID,
+async def delete_task(session: AsyncSession, user: orm.User, task_id: UUID,
                       if_match: str | None) -> None:
     project_id = await _project_of(session, task_id)
     await require_role(session, project_id, user, Role.editor, lock="share")

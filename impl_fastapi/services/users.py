@@ -9,46 +9,46 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_fastapi import models
 from impl_fastapi.errors import Conflict, Forbidden, NotFound
 from impl_fastapi.pagination import TEXT, UUID_KEY, Key, Keyset, Page, PageParams, paginate
 from impl_fastapi.schemas import UserCreate
+from shared import orm
 from shared.cursors import scope
 from shared.httputil import like_escape
 from shared.passwords import hash_password
 from shared.settings import Settings
 
-_BY_NAME = Keyset((Key(models.User.display_name, TEXT), Key(models.User.id, UUID_KEY)))
+_BY_NAME = Keyset((Key(orm.User.display_name, TEXT), Key(orm.User.id, UUID_KEY)))
 
 
-async def create_user(session: AsyncSession, actor: models.User, body: UserCreate) -> models.User:
+async def create_user(session: AsyncSession, actor: orm.User, body: UserCreate) -> orm.User:
     if not actor.is_admin:
         raise Forbidden("Only administrators can create users.")
     password_hash = await to_thread.run_sync(hash_password, body.password)  # CPU-bound
     # ON CONFLICT: a duplicate (emails are stored lower-cased) is a 409, also under a race.
     user = await session.scalar(
-        insert(models.User)
+        insert(orm.User)
         .values(email=body.email, display_name=body.display_name, password_hash=password_hash,
                 is_admin=body.is_admin)
-        .on_conflict_do_nothing(index_elements=[models.User.email])
-        .returning(models.User))
+        .on_conflict_do_nothing(index_elements=[orm.User.email])
+        .returning(orm.User))
     if user is None:
         raise Conflict("A user with this email already exists.")
     return user
 
 
 async def list_users(session: AsyncSession, settings: Settings, q: str | None,
-                     params: PageParams) -> Page[models.User]:
-    statement = select(models.User)
+                     params: PageParams) -> Page[orm.User]:
+    statement = select(orm.User)
     if q is not None:
         prefix = like_escape(q.lower()) + "%"
-        statement = statement.where(or_(models.User.email.like(prefix, escape="\\"),
-                                        func.lower(models.User.display_name).like(prefix, escape="\\")))
+        statement = statement.where(or_(orm.User.email.like(prefix, escape="\\"),
+                                        func.lower(orm.User.display_name).like(prefix, escape="\\")))
     return await paginate(session, statement, _BY_NAME, params, scope("users", q=q), settings)
 
 
-async def get_user(session: AsyncSession, user_id: UUID) -> models.User:
-    user = await session.get(models.User, user_id)
+async def get_user(session: AsyncSession, user_id: UUID) -> orm.User:
+    user = await session.get(orm.User, user_id)
     if user is None:
         raise NotFound()
     return user

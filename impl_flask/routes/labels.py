@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 from impl_flask.db import TransactionalView
-from impl_flask.models import Label
 from impl_flask.openapi import LOCATION_HEADER, Blueprint
 from impl_flask.schemas import LabelCreateSchema, LabelListSchema, LabelSchema
 from impl_flask.services import labels
 from impl_flask.settings import API_PREFIX
+from shared.orm import Label
 
 blp = Blueprint("labels", __name__, url_prefix=API_PREFIX, description="Per-project labels.")
 

@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 from impl_flask.db import TransactionalView
-from impl_flask.models import ProjectMember
 from impl_flask.openapi import LOCATION_HEADER, Blueprint
 from impl_flask.schemas import MemberListSchema, MemberPutSchema, MemberSchema
 from impl_flask.services import members
 from impl_flask.settings import API_PREFIX
+from shared.orm import ProjectMember
 
 blp = Blueprint("members", __name__, url_prefix=API_PREFIX,
                 description="Project membership and roles.")

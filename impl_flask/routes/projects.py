@@ -9,13 +9,13 @@ from flask import Response
 
 from impl_flask.conditional import etag_header, not_modified
 from impl_flask.db import TransactionalView
-from impl_flask.models import Project
 from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
 from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, PageQuerySchema,
                                 ProjectCreateSchema, ProjectPageSchema, ProjectSchema,
                                 ProjectUpdateSchema)
 from impl_flask.services import projects
 from impl_flask.settings import API_PREFIX
+from shared.orm import Project
 
 blp = Blueprint("projects", __name__, url_prefix=API_PREFIX,
                 description="Projects; the caller's role and task counts are part of each.")

@@ -9,12 +9,12 @@ from flask import Response
 
 from impl_flask.conditional import etag_header, not_modified
 from impl_flask.db import TransactionalView
-from impl_flask.models import Task
 from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
 from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, TaskCreateSchema,
                                 TaskPageSchema, TaskQuerySchema, TaskSchema, TaskUpdateSchema)
 from impl_flask.services import tasks
 from impl_flask.settings import API_PREFIX
+from shared.orm import Task
 
 blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX, description="Tasks of a project.")
 

@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from impl_flask.db import TransactionalView
-from impl_flask.models import User
 from impl_flask.openapi import LOCATION_HEADER, Blueprint
 from impl_flask.schemas import UserCreateSchema, UserPageSchema, UserQuerySchema, UserSchema
 from impl_flask.security import current_user
 from impl_flask.services import users
 from impl_flask.settings import API_PREFIX
+from shared.orm import User
 
 blp = Blueprint("users", __name__, url_prefix=API_PREFIX, description="User accounts.")
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from impl_flask import db, pagination
-from impl_flask.models import Activity
 from impl_flask.security import current_user, require_role
+from shared.orm import Activity
 
 
 def record(project_id: uuid.UUID, verb: str, target_type: str, target_id: uuid.UUID,

@@ -11,9 +11,9 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import joinedload
 
 from impl_flask import db, pagination
-from impl_flask.models import Comment, Task
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
+from shared.orm import Comment, Task
 
 
 def _task_project(task_id: uuid.UUID) -> uuid.UUID:

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from impl_flask import db
-from impl_flask.models import Label, Task, task_labels
 from impl_flask.security import require_role
 from impl_flask.services.activity import record
+from shared.orm import Label, Task, task_labels
 
 
 def list_labels(project_id: uuid.UUID) -> list[Label]:

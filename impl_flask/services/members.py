@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from impl_flask import db
-from impl_flask.models import ProjectMember, Task, User
 from impl_flask.security import require_role
 from impl_flask.services.activity import record
+from shared.orm import ProjectMember, Task, User
 
 
 def list_members(project_id: uuid.UUID) -> list[ProjectMember]:

@@ -9,11 +9,11 @@ from flask_smorest import abort
 from sqlalchemy import delete, func, tuple_
 
 from impl_flask import db, pagination, queries
-from impl_flask.models import Project, ProjectMember
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
 from shared.changes import diff
 from shared.httputil import if_match_fails
+from shared.orm import Project, ProjectMember
 
 
 def _load(project_id: uuid.UUID) -> Project:

@@ -11,11 +11,11 @@ from flask_smorest import abort
 from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, tuple_
 
 from impl_flask import db, pagination, queries
-from impl_flask.models import Label, ProjectMember, Task, task_labels
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
 from shared.changes import diff
 from shared.httputil import if_match_fails, like_escape
+from shared.orm import Label, ProjectMember, Task, task_labels
 from shared.problems import field_error
 
 

@@ -10,9 +10,9 @@ from sqlalchemy import func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from impl_flask import db, pagination
-from impl_flask.models import User
 from impl_flask.security import CHALLENGE, current_user
 from shared.httputil import like_escape
+from shared.orm import User
 from shared.passwords import hash_password, verify_password
 from shared.settings import get_settings
 from shared.tokens import issue_token

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import models, queries
+from impl_litestar import queries
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.schemas import (
@@ -18,6 +18,7 @@ from impl_litestar.schemas import (
     Role,
 )
 from impl_litestar.security import ProjectAccess, project_role
+from shared import orm
 from shared.httputil import etag, if_none_match_hits
 
 
@@ -34,7 +35,7 @@ class ProjectController(Controller):
           operation_class=ContractOperation,
           responses=problem_responses(400, 401, 413, 415, 422, 500))
     async def create_project(self, data: ProjectCreate, db_session: AsyncSession,
-                             current_user: models.User) -> Response[Project]:
+                             current_user: orm.User) -> Response[Project]:
         """The caller becomes its owner."""
         project = await queries.create_project(db_session, current_user, data)
         return with_etag(queries.project_out(project), 201,
@@ -43,7 +44,7 @@ class ProjectController(Controller):
     @get("/", operation_id="listProjects", summary="List the caller's projects",
          operation_class=ContractOperation,
          responses=problem_responses(401, 422, 500))
-    async def list_projects(self, db_session: AsyncSession, current_user: models.User,
+    async def list_projects(self, db_session: AsyncSession, current_user: orm.User,
                             limit: Limit = DEFAULT_LIMIT,
                             cursor: Cursor = None) -> Page[Project]:
         """Newest first."""

@@ -9,11 +9,12 @@ from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import models, queries
+from impl_litestar import queries
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.schemas import Page, User, UserCreate
 from impl_litestar.security import admin_only, hash_password
+from shared import orm
 
 
 class UserController(Controller):
@@ -23,7 +24,7 @@ class UserController(Controller):
 
     @get("/me", operation_id="getMe", summary="The caller", operation_class=ContractOperation,
          responses=problem_responses(401, 500))
-    async def get_me(self, current_user: models.User) -> User:
+    async def get_me(self, current_user: orm.User) -> User:
         return User.of(current_user)
 
     @post("/users", operation_id="createUser", summary="Create a user (admins only)",
