@@ -121,10 +121,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         # writer and as reader with more, in len(impls) server starts instead of n·(n-1).
         # With one implementation, the pair (it, it) proves the mechanism.
         pairs = [(a, impls[(i + 1) % len(impls)]) for i, a in enumerate(impls)]
-        metafunc.parametrize(["server", "peer_impl"], pairs, indirect=["server"],
-                             ids=[f"{a}-{b}" for a, b in pairs], scope="session")
+        metafunc.parametrize(
+            ["server", "peer_impl"],
+            [pytest.param(a, b, id=f"{a}-{b}", marks=_same_worker(a)) for a, b in pairs],
+            indirect=["server"], scope="session")
     elif "server" in metafunc.fixturenames:
-        metafunc.parametrize("server", impls, indirect=True, ids=impls, scope="session")
+        metafunc.parametrize(
+            "server", [pytest.param(i, id=i, marks=_same_worker(i)) for i in impls],
+            indirect=True, scope="session")
+
+
+def _same_worker(impl: str) -> pytest.MarkDecorator:
+    """Under pytest-xdist (`--dist loadgroup`), all of one implementation's tests run in one
+    worker: one server and one database per implementation, implementations in parallel."""
+    return pytest.mark.xdist_group(impl)
 
 
 @pytest.hookimpl(trylast=True)
