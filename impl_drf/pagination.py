@@ -8,9 +8,7 @@ minted by any implementation pages here (impl_fastapi/pagination.py uses the sam
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,36 +17,8 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from impl_drf.errors import invalid
-from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
+from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor
 from shared.settings import get_settings
-from shared.timefmt import format_timestamp
-
-
-@dataclass(frozen=True, slots=True)
-class Codec:
-    """A key value to and from its JSON form in a cursor."""
-
-    dump: Callable[[Any], Any]
-    load: Callable[[Any], Any]
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
-def _int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("expected an integer")
-    return value
-
-
-TIMESTAMP = Codec(format_timestamp, lambda v: dt.datetime.fromisoformat(_text(v)))
-DATE = Codec(lambda v: v.isoformat(), lambda v: dt.date.fromisoformat(_text(v)))
-UUID = Codec(str, lambda v: uuid.UUID(_text(v)))
-TEXT = Codec(str, _text)
-INT = Codec(int, _int)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,21 +4,18 @@ the wire format, dates as YYYY-MM-DD, uuids as strings), so every implementation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
-from uuid import UUID
 
 from fastapi import Depends, Query
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import InvalidCursor
+from shared.cursors import Codec, decode_cursor, encode_cursor
 from shared.cursors import InvalidCursor as MalformedCursor
-from shared.cursors import decode_cursor, encode_cursor
 from shared.settings import Settings
-from shared.timefmt import format_timestamp
 
 T = TypeVar("T")
 
@@ -37,33 +34,6 @@ def page_params(
 
 
 PageQuery = Annotated[PageParams, Depends(page_params)]
-
-
-@dataclass(frozen=True, slots=True)
-class Codec:
-    """A key value to and from its JSON form in a cursor."""
-
-    dump: Callable[[Any], Any]
-    load: Callable[[Any], Any]
-
-
-def _load_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
-def _load_int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("expected an integer")
-    return value
-
-
-TIMESTAMP = Codec(format_timestamp, lambda v: datetime.fromisoformat(_load_text(v)))
-DATE = Codec(lambda v: v.isoformat(), lambda v: date.fromisoformat(_load_text(v)))
-UUID_KEY = Codec(str, lambda v: UUID(_load_text(v)))
-TEXT = Codec(str, _load_text)
-INT = Codec(int, _load_int)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,21 +5,18 @@ cursor minted by one works on the others."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar.params import Parameter
 from sqlalchemy import ColumnElement, Select, and_, or_, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.errors import RequestValidationFailed
-from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
+from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor
 from shared.problems import field_error
 from shared.settings import get_settings
-from shared.timefmt import format_timestamp
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -37,33 +34,6 @@ Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[str | None, Parameter(
     description="`next_cursor` of the previous page; valid only for the same list, filters "
                 "and sort.")]
-
-
-@dataclass(frozen=True, slots=True)
-class Codec:
-    """A key value to and from its JSON form inside a cursor."""
-
-    dump: Callable[[Any], Any]
-    load: Callable[[Any], Any]
-
-
-def _text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
-
-
-def _int(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("expected an integer")
-    return value
-
-
-TIMESTAMP = Codec(format_timestamp, lambda v: datetime.fromisoformat(_text(v)))
-DATE = Codec(date.isoformat, lambda v: date.fromisoformat(_text(v)))
-UUID_KEY = Codec(str, lambda v: UUID(_text(v)))
-TEXT = Codec(str, _text)
-INT = Codec(int, _int)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,17 @@ another list (or the same list filtered differently) is refused instead of pagin
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from shared.settings import Settings
+from shared.timefmt import format_timestamp
 
 JsonScalar = str | int | float | bool | None
 
@@ -74,3 +78,36 @@ def decode_cursor(cursor: str, scope_id: str, settings: Settings) -> list[JsonSc
     if not isinstance(data, dict) or data.get("s") != scope_id or not isinstance(data.get("k"), list):
         raise InvalidCursor("cursor belongs to another list")
     return data["k"]
+
+
+# --------------------------------------------------------------------------- key values
+# How each kind of sort key travels inside a cursor (DECISIONS.md: timestamps as wire strings,
+# dates as YYYY-MM-DD, uuids as strings, ints). One table, so every implementation's cursors
+# carry the same JSON and are interchangeable.
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """A key value to and from its JSON form in a cursor."""
+
+    dump: Callable[[Any], Any]
+    load: Callable[[Any], Any]
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("expected an integer")
+    return value
+
+
+TIMESTAMP = Codec(format_timestamp, lambda v: dt.datetime.fromisoformat(_text(v)))
+DATE = Codec(dt.date.isoformat, lambda v: dt.date.fromisoformat(_text(v)))
+UUID = Codec(str, lambda v: uuid.UUID(_text(v)))
+TEXT = Codec(str, _text)
+INT = Codec(int, _int)

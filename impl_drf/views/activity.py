@@ -10,9 +10,10 @@ from rest_framework.response import Response
 
 from impl_drf import queries
 from impl_drf.openapi import problems
-from impl_drf.pagination import INT, Key, Keyset
+from impl_drf.pagination import Key, Keyset
 from impl_drf.serializers import ActivitySerializer, PageQuerySerializer
 from impl_drf.views.base import KeysetListMixin, ProjectScopedViewSet
+from shared.cursors import INT
 
 
 class ActivityViewSet(KeysetListMixin, ProjectScopedViewSet):

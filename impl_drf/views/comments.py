@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from impl_drf import queries, repository
 from impl_drf.models import Comment, Task
 from impl_drf.openapi import problems
-from impl_drf.pagination import TIMESTAMP, UUID, Key, Keyset
+from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import HasProjectRole, IsCommentAuthorOrOwner
 from impl_drf.serializers import CommentSerializer, CommentWriteSerializer, PageQuerySerializer
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
+from shared.cursors import TIMESTAMP, UUID
 
 
 class TaskCommentViewSet(KeysetListMixin, ContractViewSet):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from impl_drf import queries, repository
 from impl_drf.models import Role
 from impl_drf.openapi import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, problems
-from impl_drf.pagination import TIMESTAMP, UUID, Key, Keyset
+from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import HasProjectRole
 from impl_drf.serializers import (
     PageQuerySerializer,
@@ -21,6 +21,7 @@ from impl_drf.serializers import (
     ProjectUpdateSerializer,
 )
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
+from shared.cursors import TIMESTAMP, UUID
 from shared.httputil import etag, if_none_match_hits
 
 

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from impl_drf import queries, repository
 from impl_drf.models import Role, Task
 from impl_drf.openapi import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, problems
-from impl_drf.pagination import DATE, INT, TIMESTAMP, UUID, Key, Keyset
+from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import HasProjectRole
 from impl_drf.serializers import (
     TaskCreateSerializer,
@@ -23,6 +23,7 @@ from impl_drf.serializers import (
     TaskUpdateSerializer,
 )
 from impl_drf.views.base import ContractViewSet, KeysetListMixin, ProjectScopedViewSet
+from shared.cursors import DATE, INT, TIMESTAMP, UUID
 from shared.httputil import etag, if_none_match_hits
 
 _BY_ID = Key("id", UUID)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from impl_drf import queries, repository
 from impl_drf.models import User
 from impl_drf.openapi import problems
-from impl_drf.pagination import TEXT, UUID, Key, Keyset
+from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import IsAdmin
 from impl_drf.serializers import (
     UserCreateSerializer,
@@ -20,6 +20,7 @@ from impl_drf.serializers import (
     UserSerializer,
 )
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
+from shared.cursors import TEXT, UUID
 
 
 class MeViewSet(ContractViewSet):

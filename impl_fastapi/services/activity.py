@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from impl_fastapi.pagination import INT, Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
 from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
 from impl_fastapi.security import require_role
 from shared import orm
-from shared.cursors import scope
+from shared.cursors import INT, scope
 from shared.settings import Settings
 
 # Newest first: `seq` is the commit-independent order entries were written in.

@@ -9,12 +9,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from impl_fastapi.errors import Forbidden, NotFound
-from impl_fastapi.pagination import TIMESTAMP, UUID_KEY, Key, Keyset, Page, PageParams, paginate
-from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, CommentCreate, CommentUpdate, Role
+from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.schemas import (
+    ActivityTargetType,
+    ActivityVerb,
+    CommentCreate,
+    CommentUpdate,
+    Role,
+)
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
-from shared.cursors import scope
+from shared.cursors import TIMESTAMP, scope
+from shared.cursors import UUID as UUID_KEY
 from shared.settings import Settings
 
 Comment = orm.Comment

@@ -12,17 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from impl_fastapi.errors import InvalidReference, NotFound, PreconditionFailed
-from impl_fastapi.pagination import (
-    DATE,
-    INT,
-    TIMESTAMP,
-    UUID_KEY,
-    Key,
-    Keyset,
-    Page,
-    PageParams,
-    paginate,
-)
+from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
 from impl_fastapi.schemas import (
     ActivityTargetType,
     ActivityVerb,
@@ -37,7 +27,8 @@ from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
 from shared.changes import diff
-from shared.cursors import scope
+from shared.cursors import DATE, INT, TIMESTAMP, scope
+from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
 from shared.settings import Settings
 
