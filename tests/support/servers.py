@@ -31,7 +31,7 @@ from shared.database import normalise, with_database
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A fixed key, the same for every server of a session: tokens and cursors minted by one
 # implementation must work on the others (SPEC §1, "Interchangeable").
-TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789"
+TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789abcdef"
 CORS_ORIGIN = "https://allowed.example"
 ACCESS_TOKEN_TTL_SECONDS = 1800
 STARTUP_TIMEOUT_SECONDS = 60.0
