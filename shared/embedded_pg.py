@@ -27,10 +27,11 @@ def start(data_dir: Path | None = None, *, cleanup: str = "stop") -> str:
 
     cleanup: 'stop' stops the server when the last process using it exits; 'delete' also removes
     the data directory (throwaway clusters for tests)."""
+    # pgserver keeps its lock file in the user runtime dir, which it looks up on import; without
+    # XDG_RUNTIME_DIR platformdirs falls back to /tmp/runtime-UID and warns. The fallback is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver  # imported late: only needed when no DATABASE_URL is given
 
-    # pgserver asks platformdirs for a runtime dir it never needs; its warning is noise.
-    warnings.filterwarnings("ignore", module="platformdirs")
     path = data_dir or default_data_dir()
     path.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(path, cleanup_mode=cleanup)
