@@ -281,10 +281,15 @@ class LocPartField(serializers.JSONField):
     """A field name or a list index."""
 
 
+# Named in SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES: both enums sit on a field called `type`.
+PROBLEM_TYPES = [("about:blank", "about:blank")]
+VALIDATION_ERROR_TYPES = sorted((t, t) for t in ERROR_TYPES)
+
+
 class ProblemSerializer(serializers.Serializer):
     """RFC 9457 problem details (`application/problem+json`)."""
 
-    type = serializers.ChoiceField(choices=[("about:blank", "about:blank")])
+    type = serializers.ChoiceField(choices=PROBLEM_TYPES)
     title = serializers.CharField()
     status = serializers.IntegerField(min_value=400, max_value=599)
     detail = serializers.CharField()
@@ -292,7 +297,7 @@ class ProblemSerializer(serializers.Serializer):
 
 class ValidationErrorSerializer(serializers.Serializer):
     loc = serializers.ListField(child=LocPartField(), min_length=1)
-    type = serializers.ChoiceField(choices=sorted((t, t) for t in ERROR_TYPES))
+    type = serializers.ChoiceField(choices=VALIDATION_ERROR_TYPES)
     msg = serializers.CharField()
 
 

@@ -120,6 +120,8 @@ SPECTACULAR_SETTINGS = {
         "TaskPriority": "impl_drf.models.TaskPriority",
         "ActivityVerb": "impl_drf.models.Verb",
         "ActivityTargetType": "impl_drf.models.TargetType",
+        "ProblemType": "impl_drf.serializers.PROBLEM_TYPES",
+        "ValidationErrorType": "impl_drf.serializers.VALIDATION_ERROR_TYPES",
     },
     # Every path parameter of the API is a UUID (impl_drf.urls' `id` converter).
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "string", "format": "uuid"}},
