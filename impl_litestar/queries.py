@@ -25,12 +25,13 @@ from impl_litestar.errors import (
     RequestValidationFailed,
     invalid_reference,
 )
-from impl_litestar.pagination import Key, Keyset, PageParams, Window, paginate
+from impl_litestar.pagination import PageParams, Window, paginate
 from impl_litestar.schemas import ActivityTargetType, ActivityVerb, Role, TaskSort, task_fields
 from shared.changes import diff
 from shared.cursors import DATE, INT, TEXT, TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
+from shared.keyset import Key, Keyset
 from shared.orm import (
     Activity,
     Comment,

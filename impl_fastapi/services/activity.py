@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
 from impl_fastapi.security import require_role
 from shared import orm
 from shared.cursors import INT, scope
+from shared.keyset import Key, Keyset
 from shared.settings import Settings
 
 # Newest first: `seq` is the commit-independent order entries were written in.

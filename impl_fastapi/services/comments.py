@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from impl_fastapi.errors import Forbidden, NotFound
-from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.schemas import (
     ActivityTargetType,
     ActivityVerb,
@@ -22,6 +22,7 @@ from impl_fastapi.services import activity
 from shared import orm
 from shared.cursors import TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
+from shared.keyset import Key, Keyset
 from shared.settings import Settings
 
 Comment = orm.Comment

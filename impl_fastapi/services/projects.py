@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_expression
 
 from impl_fastapi.errors import NotFound, PreconditionFailed
-from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.schemas import (
     ActivityTargetType,
     ActivityVerb,
@@ -26,6 +26,7 @@ from shared.changes import diff
 from shared.cursors import TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails
+from shared.keyset import Key, Keyset
 from shared.settings import Settings
 
 _NEWEST_FIRST = Keyset((Key(orm.Project.created_at, TIMESTAMP), Key(orm.Project.id, UUID_KEY)),

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from impl_fastapi.errors import InvalidReference, NotFound, PreconditionFailed
-from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.schemas import (
     ActivityTargetType,
     ActivityVerb,
@@ -30,6 +30,7 @@ from shared.changes import diff
 from shared.cursors import DATE, INT, TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
+from shared.keyset import Key, Keyset
 from shared.settings import Settings
 
 Task = orm.Task

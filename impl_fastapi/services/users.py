@@ -10,12 +10,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import Conflict, Forbidden, NotFound
-from impl_fastapi.pagination import Key, Keyset, Page, PageParams, paginate
+from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.schemas import UserCreate
 from shared import orm
 from shared.cursors import TEXT, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import like_escape
+from shared.keyset import Key, Keyset
 from shared.passwords import hash_password
 from shared.settings import Settings
 

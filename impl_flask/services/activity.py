@@ -8,9 +8,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from impl_flask import db, pagination
+from impl_flask import db
+from impl_flask.pagination import paginate
 from impl_flask.security import current_user, require_role
+from shared.cursors import INT, scope
+from shared.keyset import Key, Keyset
 from shared.orm import Activity
+
+_NEWEST_FIRST = Keyset((Key(Activity.seq, INT),), descending=True)
 
 
 def record(project_id: uuid.UUID, verb: str, target_type: str, target_id: uuid.UUID,
@@ -23,11 +28,6 @@ def record(project_id: uuid.UUID, verb: str, target_type: str, target_id: uuid.U
 def list_activity(project_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     """Newest first: `seq` is the commit-independent order entries were recorded in."""
     require_role(project_id)
-    scope_id = pagination.scope("activity", project_id=project_id)
-    start = pagination.after(cursor, scope_id, pagination.as_int)
     query = (select(Activity).where(Activity.project_id == project_id)
-             .options(joinedload(Activity.actor)).order_by(Activity.seq.desc()).limit(limit + 1))
-    if start is not None:
-        query = query.where(Activity.seq < start[0])
-    rows = db.session().scalars(query).all()
-    return pagination.page(rows, limit, scope_id, lambda a: [a.seq])
+             .options(joinedload(Activity.actor)))
+    return paginate(query, _NEWEST_FIRST, limit, cursor, scope("activity", project_id=project_id))

@@ -7,13 +7,18 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from impl_flask import db, pagination
+from impl_flask import db
+from impl_flask.pagination import paginate
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
+from shared.cursors import TIMESTAMP, UUID, scope
+from shared.keyset import Key, Keyset
 from shared.orm import Comment, Task
+
+_OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID)))
 
 
 def _task_project(task_id: uuid.UUID) -> uuid.UUID:
@@ -39,16 +44,9 @@ def _comment(comment_id: uuid.UUID) -> tuple[Comment, uuid.UUID, str]:
 def list_comments(task_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     """Oldest first."""
     _task_project(task_id)
-    scope_id = pagination.scope("comments", task_id=task_id)
-    start = pagination.after(cursor, scope_id, pagination.timestamp, pagination.as_uuid)
     query = (select(Comment).options(joinedload(Comment.author))
-             .where(Comment.task_id == task_id)
-             .order_by(Comment.created_at, Comment.id).limit(limit + 1))
-    if start is not None:
-        query = query.where(tuple_(Comment.created_at, Comment.id) > tuple_(*start))
-    rows = db.session().scalars(query).all()
-    return pagination.page(rows, limit, scope_id,
-                           lambda c: [pagination.ts_key(c.created_at), str(c.id)])
+             .where(Comment.task_id == task_id))
+    return paginate(query, _OLDEST_FIRST, limit, cursor, scope("comments", task_id=task_id))
 
 
 def create_comment(task_id: uuid.UUID, body: str) -> Comment:

@@ -6,14 +6,19 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import delete, func, tuple_
+from sqlalchemy import delete, func
 
-from impl_flask import db, pagination, queries
+from impl_flask import db, queries
+from impl_flask.pagination import paginate
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
 from shared.changes import diff
+from shared.cursors import TIMESTAMP, UUID, scope
 from shared.httputil import if_match_fails
+from shared.keyset import Key, Keyset
 from shared.orm import Project, ProjectMember
+
+_NEWEST_FIRST = Keyset((Key(Project.created_at, TIMESTAMP), Key(Project.id, UUID)), descending=True)
 
 
 def _load(project_id: uuid.UUID) -> Project:
@@ -43,15 +48,8 @@ def get_project(project_id: uuid.UUID) -> Project:
 def list_projects(limit: int, cursor: str | None) -> dict[str, Any]:
     """The caller's projects, newest first."""
     user_id = current_user().id
-    scope_id = pagination.scope("projects", user_id=user_id)
-    start = pagination.after(cursor, scope_id, pagination.timestamp, pagination.as_uuid)
-    query = (queries.projects_of(user_id)
-             .order_by(Project.created_at.desc(), Project.id.desc()).limit(limit + 1))
-    if start is not None:
-        query = query.where(tuple_(Project.created_at, Project.id) < tuple_(*start))
-    rows = db.session().scalars(query).all()
-    return pagination.page(rows, limit, scope_id,
-                           lambda p: [pagination.ts_key(p.created_at), str(p.id)])
+    return paginate(queries.projects_of(user_id), _NEWEST_FIRST, limit, cursor,
+                    scope("projects", user_id=user_id))
 
 
 def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Project:

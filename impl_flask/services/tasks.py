@@ -8,13 +8,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import ColumnElement, and_, delete, exists, func, or_, select, tuple_
+from sqlalchemy import delete, exists, func, select
 
-from impl_flask import db, pagination, queries
+from impl_flask import db, queries
+from impl_flask.pagination import paginate
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
 from shared.changes import diff
+from shared.cursors import DATE, INT, TIMESTAMP, UUID, scope
 from shared.httputil import if_match_fails, like_escape
+from shared.keyset import Key, Keyset
 from shared.orm import Label, ProjectMember, Task, task_labels
 from shared.problems import field_error
 
@@ -137,37 +140,17 @@ def delete_task(task_id: uuid.UUID, if_match: str | None) -> None:
 # ---------------------------------------------------------------------------- the list
 
 
-def _sort(sort: str) -> tuple[list[Any], Any]:
-    """ORDER BY and the cursor key of a row, per sort (DECISIONS "Ordering"); ties by id in the
-    direction of the sort."""
-    descending = sort.startswith("-")
-    field = sort.lstrip("-")
-    tie = Task.id.desc() if descending else Task.id.asc()
-    if field == "created_at":
-        column = Task.created_at.desc() if descending else Task.created_at.asc()
-        return [column, tie], lambda t: [pagination.ts_key(t.created_at), str(t.id)]
-    if field == "priority":
-        column = Task.priority_rank.desc() if descending else Task.priority_rank.asc()
-        return [column, tie], lambda t: [t.priority_rank, str(t.id)]
-    # Tasks without a due date come last in both directions.
-    column = (Task.due_date.desc() if descending else Task.due_date.asc()).nulls_last()
-    return [column, tie], lambda t: [pagination.date_key(t.due_date), str(t.id)]
-
-
-def _after(sort: str, start: list[Any]) -> ColumnElement[bool]:
-    """Rows strictly after the cursor's row in the sort's order."""
-    descending = sort.startswith("-")
-    field = sort.lstrip("-")
-    if field != "due_date":
-        column = Task.created_at if field == "created_at" else Task.priority_rank
-        row, at = tuple_(column, Task.id), tuple_(*start)
-        return row < at if descending else row > at
-    due, task_id = start
-    beyond_id = Task.id < task_id if descending else Task.id > task_id
-    if due is None:  # already in the trailing undated rows
-        return and_(Task.due_date.is_(None), beyond_id)
-    beyond_due = Task.due_date < due if descending else Task.due_date > due
-    return or_(beyond_due, and_(Task.due_date == due, beyond_id), Task.due_date.is_(None))
+# Ties by id in the direction of the sort; tasks without a due date come last in both directions
+# (DECISIONS "Ordering").
+_ID = Key(Task.id, UUID)
+_SORTS: dict[str, Keyset] = {
+    "-created_at": Keyset((Key(Task.created_at, TIMESTAMP), _ID), descending=True),
+    "created_at": Keyset((Key(Task.created_at, TIMESTAMP), _ID)),
+    "due_date": Keyset((Key(Task.due_date, DATE, nullable=True), _ID)),
+    "-due_date": Keyset((Key(Task.due_date, DATE, nullable=True), _ID), descending=True),
+    "priority": Keyset((Key(Task.priority_rank, INT), _ID)),
+    "-priority": Keyset((Key(Task.priority_rank, INT), _ID), descending=True),
+}
 
 
 def list_tasks(project_id: uuid.UUID, *, status: list[str] | None = None,
@@ -176,15 +159,10 @@ def list_tasks(project_id: uuid.UUID, *, status: list[str] | None = None,
                q: str | None = None, sort: str, limit: int,
                cursor: str | None = None) -> dict[str, Any]:
     require_role(project_id)
-    scope_id = pagination.scope(
+    scope_id = scope(
         "tasks", project_id=project_id, status=status, priority=priority,
         assignee_id=assignee_id, label_id=label_id, due_before=due_before, q=q, sort=sort)
-    field = sort.lstrip("-")
-    first_key = {"created_at": pagination.timestamp, "priority": pagination.as_int,
-                 "due_date": pagination.date_or_none}[field]
-    start = pagination.after(cursor, scope_id, first_key, pagination.as_uuid)
-    order, key = _sort(sort)
-    query = queries.tasks().where(Task.project_id == project_id).order_by(*order).limit(limit + 1)
+    query = queries.tasks().where(Task.project_id == project_id)
     if status:
         query = query.where(Task.status.in_(status))
     if priority:
@@ -198,7 +176,4 @@ def list_tasks(project_id: uuid.UUID, *, status: list[str] | None = None,
         query = query.where(Task.due_date < due_before)
     if q is not None:
         query = query.where(Task.title.ilike(f"%{like_escape(q)}%", escape="\\"))
-    if start is not None:
-        query = query.where(_after(sort, start))
-    rows = db.session().scalars(query).unique().all()
-    return pagination.page(rows, limit, scope_id, key)
+    return paginate(query, _SORTS[sort], limit, cursor, scope_id)

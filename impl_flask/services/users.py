@@ -6,16 +6,21 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from impl_flask import db, pagination
+from impl_flask import db
+from impl_flask.pagination import paginate
 from impl_flask.security import CHALLENGE, current_user
+from shared.cursors import TEXT, UUID, scope
 from shared.httputil import like_escape
+from shared.keyset import Key, Keyset
 from shared.orm import User
 from shared.passwords import hash_password, verify_password
 from shared.settings import get_settings
 from shared.tokens import issue_token
+
+_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID)))
 
 
 def create_token(username: str, password: str) -> dict[str, Any]:
@@ -54,14 +59,9 @@ def get_user(user_id: uuid.UUID) -> User:
 
 def list_users(q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     """By display_name then id; `q` is a case-insensitive prefix of the email or the name."""
-    scope_id = pagination.scope("users", q=q)
-    start = pagination.after(cursor, scope_id, pagination.as_str, pagination.as_uuid)
-    query = select(User).order_by(User.display_name, User.id).limit(limit + 1)
+    query = select(User)
     if q is not None:
         prefix = like_escape(q.lower()) + "%"
         query = query.where(or_(User.email.like(prefix, escape="\\"),
                                 func.lower(User.display_name).like(prefix, escape="\\")))
-    if start is not None:
-        query = query.where(tuple_(User.display_name, User.id) > tuple_(*start))
-    rows = db.session().scalars(query).all()
-    return pagination.page(rows, limit, scope_id, lambda u: [u.display_name, str(u.id)])
+    return paginate(query, _BY_NAME, limit, cursor, scope("users", q=q))
