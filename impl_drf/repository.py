@@ -30,7 +30,7 @@ from impl_drf.models import (
     User,
     Verb,
 )
-from shared.changes import diff
+from shared.changes import diff, request_form, task_request_form
 from shared.httputil import if_match_fails
 from shared.passwords import hash_password
 
@@ -179,30 +179,6 @@ def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def _request_form(task: Task, label_ids: list[uuid.UUID]) -> dict[str, Any]:
-    """A task's fields as a request would spell them (for activity `changes`)."""
-    return {
-        "title": task.title,
-        "description": task.description,
-        "status": task.status,
-        "priority": task.priority,
-        "assignee_id": str(task.assignee_id) if task.assignee_id else None,
-        "due_date": task.due_date.isoformat() if task.due_date else None,
-        "label_ids": sorted(str(label_id) for label_id in label_ids),
-    }
-
-
-def _as_request_form(data: dict[str, Any]) -> dict[str, Any]:
-    form = dict(data)
-    if "assignee_id" in form:
-        form["assignee_id"] = str(form["assignee_id"]) if form["assignee_id"] else None
-    if "due_date" in form:
-        form["due_date"] = form["due_date"].isoformat() if form["due_date"] else None
-    if "label_ids" in form:
-        form["label_ids"] = sorted(str(label_id) for label_id in form["label_ids"])
-    return form
-
-
 def _lock_task(task_id: uuid.UUID) -> Task:
     task = Task.objects.select_for_update().filter(pk=task_id).first()
     if task is None:  # deleted since the view looked it up
@@ -228,7 +204,7 @@ def update_task(task_id: uuid.UUID, actor: User, data: dict[str, Any],
     if if_match_fails(if_match, task.version):
         raise PreconditionFailed()
     current_labels = list(task.labels.values_list("id", flat=True))
-    changes = diff(_request_form(task, current_labels), _as_request_form(data))
+    changes = diff(task_request_form(task, current_labels), request_form(data))
     if not changes:
         return
     fields = {field: data[field] for field in changes if field != "label_ids"}

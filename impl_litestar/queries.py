@@ -26,8 +26,8 @@ from impl_litestar.errors import (
     invalid_reference,
 )
 from impl_litestar.pagination import PageParams, Window, paginate
-from impl_litestar.schemas import ActivityTargetType, ActivityVerb, Role, TaskSort, task_fields
-from shared.changes import diff
+from impl_litestar.schemas import ActivityTargetType, ActivityVerb, Role, TaskSort
+from shared.changes import diff, request_form, task_request_form
 from shared.cursors import DATE, INT, TEXT, TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
@@ -424,9 +424,8 @@ async def update_task(session: AsyncSession, actor: User, project_id: uuid.UUID,
     requested = {name: value for name, value in msgspec.structs.asdict(body).items()
                  if value is not msgspec.UNSET}
     requested = msgspec.to_builtins(requested)  # request form: uuids/dates as strings
-    if "label_ids" in requested:
-        requested["label_ids"] = sorted(requested["label_ids"])
-    changes = diff(task_fields(task), requested)
+    changes = diff(task_request_form(task, [label.id for label in task.labels]),
+                   request_form(requested))
     if not changes:
         return task
     for field in changes.keys() - {"label_ids"}:

@@ -17,7 +17,7 @@ from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from shared import orm, rules
-from shared.timefmt import format_date, format_timestamp
+from shared.timefmt import format_timestamp
 
 # -------------------------------------------------------------------------------- field types
 
@@ -308,19 +308,6 @@ class TaskUpdate(RequestBody):
     assignee_id: UUID | None | UnsetType = UNSET
     due_date: date | None | UnsetType = UNSET
     label_ids: LabelIds | UnsetType = UNSET
-
-
-def task_fields(task: orm.Task) -> dict[str, Any]:
-    """A task's writable fields in request form: what an activity entry's `changes` compares."""
-    return {
-        "title": task.title,
-        "description": task.description,
-        "status": task.status,
-        "priority": task.priority,
-        "assignee_id": str(task.assignee_id) if task.assignee_id else None,
-        "due_date": format_date(task.due_date) if task.due_date else None,
-        "label_ids": sorted(str(label.id) for label in task.labels),
-    }
 
 
 # ------------------------------------------------------------------------------- comments

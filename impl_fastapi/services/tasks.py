@@ -26,7 +26,7 @@ from impl_fastapi.schemas import (
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
-from shared.changes import diff
+from shared.changes import diff, request_form, task_request_form
 from shared.cursors import DATE, INT, TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
@@ -117,19 +117,6 @@ async def _check_references(session: AsyncSession, project_id: UUID, assignee_id
     return [labels[label_id] for label_id in label_ids or []]
 
 
-def _request_form(task: orm.Task) -> dict[str, Any]:
-    """The task's fields as a PATCH body would spell them (the `changes` vocabulary)."""
-    return {
-        "title": task.title,
-        "description": task.description,
-        "status": task.status,
-        "priority": task.priority,
-        "assignee_id": str(task.assignee_id) if task.assignee_id else None,
-        "due_date": task.due_date.isoformat() if task.due_date else None,
-        "label_ids": sorted(str(label.id) for label in task.labels),
-    }
-
-
 async def list_tasks(session: AsyncSession, settings: Settings, user: orm.User,
                      project_id: UUID, filters: TaskFilters,
                      params: PageParams) -> Page[orm.Task]:
@@ -187,9 +174,8 @@ async def update_task(session: AsyncSession, user: orm.User, task_id: UUID, body
     task = await _lock(session, task_id)
     if if_match_fails(if_match, task.version):
         raise PreconditionFailed()
-    if "label_ids" in requested:
-        requested["label_ids"] = sorted(requested["label_ids"])
-    changes = diff(_request_form(task), requested)
+    changes = diff(task_request_form(task, [label.id for label in task.labels]),
+                   request_form(requested))
     if not changes:
         return task
     for field in changes.keys() - {"label_ids"}:

@@ -14,7 +14,7 @@ from impl_flask import db, queries
 from impl_flask.pagination import paginate
 from impl_flask.security import current_user, require_role
 from impl_flask.services.activity import record
-from shared.changes import diff
+from shared.changes import diff, request_form, task_request_form
 from shared.cursors import DATE, INT, TIMESTAMP, UUID, scope
 from shared.httputil import if_match_fails, like_escape
 from shared.keyset import Key, Keyset
@@ -80,28 +80,6 @@ def get_task(task_id: uuid.UUID) -> Task:
     return task
 
 
-def _request_form(task: Task) -> dict[str, Any]:
-    """The task's updatable fields as a PATCH body would spell them (activity `changes`)."""
-    return {
-        "title": task.title, "description": task.description, "status": task.status,
-        "priority": task.priority,
-        "assignee_id": str(task.assignee_id) if task.assignee_id else None,
-        "due_date": task.due_date.isoformat() if task.due_date else None,
-        "label_ids": sorted(str(label.id) for label in task.labels),
-    }
-
-
-def _as_request_form(changes: dict[str, Any]) -> dict[str, Any]:
-    form = dict(changes)
-    if "assignee_id" in form:
-        form["assignee_id"] = str(form["assignee_id"]) if form["assignee_id"] else None
-    if "due_date" in form:
-        form["due_date"] = form["due_date"].isoformat() if form["due_date"] else None
-    if "label_ids" in form:
-        form["label_ids"] = sorted(str(label_id) for label_id in form["label_ids"])
-    return form
-
-
 def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Task:
     """Absent fields stay; a PATCH that changes nothing answers without a new version."""
     project_id = _visible(task_id, "editor", lock=True)
@@ -111,7 +89,8 @@ def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | Non
     assert task is not None
     if if_match_fails(if_match, task.version):
         abort(412)
-    changed = diff(_request_form(task), _as_request_form(changes))
+    changed = diff(task_request_form(task, [label.id for label in task.labels]),
+                   request_form(changes))
     if not changed:
         return task
     for field in changed:
