@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlsplit
 
 from shared.database import connection_parts
+from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import MAX_BODY_BYTES
 from shared.settings import get_settings
 
@@ -130,17 +131,7 @@ SPECTACULAR_SETTINGS = {
         "impl_drf.openapi.postprocess_contract",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "TAGS": [
-        {"name": "auth", "description": "Access tokens (OAuth2 password grant, JWT HS256)."},
-        {"name": "users", "description": "User accounts."},
-        {"name": "projects", "description": "Projects; the caller's role and task counts."},
-        {"name": "members", "description": "Project membership and roles."},
-        {"name": "labels", "description": "Per-project labels."},
-        {"name": "tasks", "description": "Tasks of a project."},
-        {"name": "comments", "description": "Comments on tasks."},
-        {"name": "activity", "description": "Per-project audit trail of every change."},
-        {"name": "operations", "description": "Liveness and readiness probes (no token)."},
-    ],
+    "TAGS": [dict(tag) for tag in OPENAPI_TAGS],
 }
 
 LOGGING = {

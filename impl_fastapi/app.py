@@ -32,19 +32,8 @@ from shared.httputil import (
     CORS_EXPOSE_HEADERS,
     CORS_MAX_AGE,
 )
+from shared.openapi_tags import OPENAPI_TAGS
 from shared.settings import Settings, SettingsError, get_settings
-
-TAGS = [
-    {"name": "auth", "description": "Access tokens (OAuth2 password grant, JWT HS256)."},
-    {"name": "users", "description": "User accounts."},
-    {"name": "projects", "description": "Projects; the caller's role and task counts included."},
-    {"name": "members", "description": "Project membership and roles."},
-    {"name": "labels", "description": "Per-project labels."},
-    {"name": "tasks", "description": "Tasks of a project."},
-    {"name": "comments", "description": "Comments on tasks."},
-    {"name": "activity", "description": "Per-project audit trail of every change."},
-    {"name": "operations", "description": "Liveness and readiness probes (no token)."},
-]
 
 
 @asynccontextmanager
@@ -70,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="Quartet's Taskboard API, FastAPI implementation.",
         description=DESCRIPTION,
-        openapi_tags=TAGS,
+        openapi_tags=[dict(tag) for tag in OPENAPI_TAGS],
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",

@@ -33,6 +33,7 @@ from litestar.openapi.spec import (
 from litestar.plugins import OpenAPISchemaPlugin
 
 from impl_litestar.schemas import Problem, ValidationProblem
+from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 SECURITY_SCHEME = "OAuth2PasswordBearer"
@@ -92,8 +93,7 @@ def openapi_config() -> OpenAPIConfig:
                 description="JWT (HS256) from POST /api/v1/auth/token.",
                 flows=OAuthFlows(password=OAuthFlow(token_url="/api/v1/auth/token", scopes={})),
             )}),
-        tags=[Tag(name=name) for name in ("auth", "users", "projects", "members", "labels",
-                                           "tasks", "comments", "activity", "operations")],
+        tags=[Tag(name=tag["name"], description=tag["description"]) for tag in OPENAPI_TAGS],
         use_handler_docstrings=True,
     )
 

@@ -10,9 +10,10 @@ from impl_flask.openapi import Blueprint
 from impl_flask.schemas import ActivityPageSchema, PageQuerySchema
 from impl_flask.services import activity
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 
 blp = Blueprint("activity", __name__, url_prefix=API_PREFIX,
-                description="Per-project audit trail of every change.")
+                description=TAG_DESCRIPTIONS["activity"])
 
 
 @blp.route("/projects/<uuid:project_id>/activity")

@@ -10,9 +10,9 @@ from impl_flask.schemas import TokenRequestSchema, TokenSchema
 from impl_flask.security import public
 from impl_flask.services import users
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 
-blp = Blueprint("auth", __name__, url_prefix=API_PREFIX,
-                description="Access tokens (OAuth2 password grant, JWT HS256).")
+blp = Blueprint("auth", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["auth"])
 
 
 @blp.route("/auth/token")

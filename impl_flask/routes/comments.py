@@ -11,9 +11,11 @@ from impl_flask.schemas import (CommentCreateSchema, CommentPageSchema, CommentS
                                 CommentUpdateSchema, PageQuerySchema)
 from impl_flask.services import comments
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Comment
 
-blp = Blueprint("comments", __name__, url_prefix=API_PREFIX, description="Comments on tasks.")
+blp = Blueprint("comments", __name__, url_prefix=API_PREFIX,
+                description=TAG_DESCRIPTIONS["comments"])
 
 
 @blp.route("/tasks/<uuid:task_id>/comments")

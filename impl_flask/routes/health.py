@@ -9,9 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from impl_flask import db
 from impl_flask.openapi import PUBLIC, Blueprint
 from impl_flask.schemas import HealthSchema
+from shared.openapi_tags import TAG_DESCRIPTIONS
 
-blp = Blueprint("operations", __name__,
-                description="Liveness and readiness probes (no token).")
+blp = Blueprint("operations", __name__, description=TAG_DESCRIPTIONS["operations"])
 
 
 @blp.route("/healthz")

@@ -10,9 +10,10 @@ from impl_flask.openapi import LOCATION_HEADER, Blueprint
 from impl_flask.schemas import LabelCreateSchema, LabelListSchema, LabelSchema
 from impl_flask.services import labels
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Label
 
-blp = Blueprint("labels", __name__, url_prefix=API_PREFIX, description="Per-project labels.")
+blp = Blueprint("labels", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["labels"])
 
 
 @blp.route("/projects/<uuid:project_id>/labels")

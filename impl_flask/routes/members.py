@@ -10,10 +10,10 @@ from impl_flask.openapi import LOCATION_HEADER, Blueprint
 from impl_flask.schemas import MemberListSchema, MemberPutSchema, MemberSchema
 from impl_flask.services import members
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import ProjectMember
 
-blp = Blueprint("members", __name__, url_prefix=API_PREFIX,
-                description="Project membership and roles.")
+blp = Blueprint("members", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["members"])
 
 
 @blp.route("/projects/<uuid:project_id>/members")

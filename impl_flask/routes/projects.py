@@ -15,10 +15,11 @@ from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, PageQuerySchem
                                 ProjectUpdateSchema)
 from impl_flask.services import projects
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Project
 
 blp = Blueprint("projects", __name__, url_prefix=API_PREFIX,
-                description="Projects; the caller's role and task counts are part of each.")
+                description=TAG_DESCRIPTIONS["projects"])
 
 
 @blp.route("/projects")

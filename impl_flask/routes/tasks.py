@@ -14,9 +14,11 @@ from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, TaskCreateSche
                                 TaskPageSchema, TaskQuerySchema, TaskSchema, TaskUpdateSchema)
 from impl_flask.services import tasks
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Task
 
-blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX, description="Tasks of a project.")
+blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX,
+                description=TAG_DESCRIPTIONS["tasks"])
 
 
 @blp.route("/projects/<uuid:project_id>/tasks")

@@ -11,9 +11,10 @@ from impl_flask.schemas import UserCreateSchema, UserPageSchema, UserQuerySchema
 from impl_flask.security import current_user
 from impl_flask.services import users
 from impl_flask.settings import API_PREFIX
+from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import User
 
-blp = Blueprint("users", __name__, url_prefix=API_PREFIX, description="User accounts.")
+blp = Blueprint("users", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["users"])
 
 
 @blp.route("/me")
