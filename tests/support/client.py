@@ -80,6 +80,8 @@ def describe(where: str, response: httpx.Response, violations: list[str],
         body = response.content.decode("utf-8", "replace")
         lines.append(f"  content-type: {response.headers.get('content-type')!r}")
         lines.append(f"  body: {trim(body) if body else '(empty)'}")
-    if request.content:
+    if isinstance(request.stream, httpx.ByteStream) and request.content:  # not a sent stream
         lines.append(f"  request body: {trim(request.content.decode('utf-8', 'replace'), 300)}")
+    elif not isinstance(request.stream, httpx.ByteStream):
+        lines.append("  request body: (streamed, chunked)")
     return "\n".join(lines)
