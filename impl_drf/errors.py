@@ -69,6 +69,12 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
 
+class RequestBodyTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = DETAILS[413]
+    default_code = "content_too_large"
+
+
 class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = DETAILS[412]

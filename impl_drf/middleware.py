@@ -1,8 +1,8 @@
 """Middleware for what every request and response needs (SPEC §1).
 
 Django middleware, listed in settings.MIDDLEWARE outermost first: request id and security
-headers, CORS, the 1 MiB body limit. Below Django (impl_drf.wsgi), shared.wsgi's
-BufferChunkedBody gives chunked bodies a Content-Length."""
+headers, CORS, RequestDataTooBig as 413. Below Django (impl_drf.wsgi), shared.wsgi's
+RequestBodyGuard gives chunked bodies a Content-Length and drains refused ones."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from shared.httputil import (
     SECURITY_HEADERS,
     request_id,
 )
-from shared.wsgi import body_too_large, discard_body
 from shared.settings import get_settings
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -73,21 +72,15 @@ class CorsMiddleware:
         return response
 
 
-class BodySizeLimitMiddleware:
-    """413 for bodies over 1 MiB, before authentication or parsing (DECISIONS.md order).
-
-    DRF's parsers read the request stream directly, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
-    alone would not stop a large JSON body; the declared Content-Length is checked here (a
-    chunked body was measured by shared.wsgi.BufferChunkedBody), and RequestDataTooBig (raised by Django
-    while reading form bodies) is answered as 413 too instead of Django's 400."""
+class RequestDataTooBigMiddleware:
+    """RequestDataTooBig (raised by Django while reading a form body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE) is a 413 problem, not Django's 400. The 1 MiB limit itself is
+    checked in ContractViewSet.initial(), after routing and before authentication."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if body_too_large(request.META):
-            discard_body(request.META)  # so the client reads the 413, not a reset
-            return problem_response(413)
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception

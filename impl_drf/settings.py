@@ -32,7 +32,7 @@ MIDDLEWARE = [
     # Outermost, so every response — errors, 404s, preflights, docs — gets the headers.
     "impl_drf.middleware.ResponseHeadersMiddleware",
     "impl_drf.middleware.CorsMiddleware",
-    "impl_drf.middleware.BodySizeLimitMiddleware",
+    "impl_drf.middleware.RequestDataTooBigMiddleware",
 ]
 
 ROOT_URLCONF = "impl_drf.urls"

@@ -8,6 +8,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "impl_drf.settings")
 
 django_application = get_wsgi_application()  # sets Django up: import project modules after it
 
-from shared.wsgi import BufferChunkedBody  # noqa: E402
+from shared.wsgi import RequestBodyGuard  # noqa: E402
 
-application = BufferChunkedBody(django_application)
+application = RequestBodyGuard(django_application)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from fastapi.routing import iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_fastapi.errors import problem_response
@@ -37,9 +39,17 @@ class StandardHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+def _has_route(scope: Scope) -> bool:
+    """Whether a route takes this method on this path. The router's 404 and 405 come before the
+    body limit (DECISIONS order of checks), and this middleware runs before the router."""
+    return any(route.matches(scope)[0] is Match.FULL
+               for route in iter_route_contexts(scope["app"].router.routes))
+
+
 class BodySizeLimitMiddleware:
-    """413 for request bodies over MAX_BODY_BYTES: at once when Content-Length says so, else
-    when a streamed (chunked) body crosses the limit while it is being read."""
+    """413 for request bodies over MAX_BODY_BYTES: at once when Content-Length says so (and a
+    route takes the request), else when a streamed (chunked) body crosses the limit while it is
+    being read, which only a routed request's handler does."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -50,7 +60,8 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if (declared is not None and declared.isdigit() and int(declared) > self.max_bytes
+                and _has_route(scope)):
             await problem_response(413)(scope, receive, send)
             return
 

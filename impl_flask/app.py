@@ -10,7 +10,7 @@ from impl_flask.openapi import Api
 from impl_flask.routes import BLUEPRINTS
 from impl_flask.settings import flask_config
 from shared.settings import get_settings
-from shared.wsgi import BufferChunkedBody
+from shared.wsgi import RequestBodyGuard
 
 
 def create_app() -> Flask:
@@ -19,7 +19,7 @@ def create_app() -> Flask:
         raise RuntimeError("DATABASE_URL is not set (`quartet serve flask` sets it)")
 
     app = Flask(__name__)
-    app.wsgi_app = BufferChunkedBody(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = RequestBodyGuard(app.wsgi_app)  # type: ignore[method-assign]
     app.config.from_mapping(flask_config(settings))
     db.init_app(app, settings.database_url)
     errors.init_app(app)  # before the routes: it registers the uuid path converter

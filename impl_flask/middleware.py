@@ -3,14 +3,13 @@ and the headers every response carries — errors, 404/405, preflights and docs 
 
 from __future__ import annotations
 
-
 from flask import Response, current_app, g, request
 from flask_smorest import abort
 
 from shared.httputil import (CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS,
                              CORS_MAX_AGE, REQUEST_ID_HEADER, SECURITY_HEADERS, request_id)
-from shared.wsgi import body_too_large, discard_body
 from shared.settings import get_settings
+from shared.wsgi import body_too_large
 
 
 def assign_request_id() -> None:
@@ -32,11 +31,10 @@ def answer_preflight() -> Response | None:
 
 def enforce_body_limit() -> None:
     """413 for a body over MAX_BODY_BYTES, before authentication (contract order), whether
-    Content-Length says so or shared.wsgi.BufferChunkedBody counted it."""
+    Content-Length says so or shared.wsgi.RequestBodyGuard counted it (and drains it)."""
     if request.routing_exception is not None:
         return  # unknown path or method: the router's 404/405 come first
     if body_too_large(request.environ):
-        discard_body(request.environ)  # so the client reads the 413, not a reset
         abort(413)
 
 

@@ -9,7 +9,7 @@ from litestar.di import Provide
 from impl_litestar.db import RequestSessionMiddleware, database_lifespan, provide_db_session
 from impl_litestar.errors import exception_handlers
 from impl_litestar.middleware import (
-    ContentLengthLimitMiddleware,
+    BodySizeLimitMiddleware,
     RequestValidationMiddleware,
     TrailingSlashMiddleware,
     add_response_headers,
@@ -55,7 +55,7 @@ def create_app() -> Litestar:
         route_handlers=[AuthController, UserController, ProjectController, MemberController,
                         LabelController, TaskController, CommentController, ActivityController],
         # Outermost first: 413 → session → 401 → 415/400/422 → guards → dependencies → handler.
-        middleware=[ContentLengthLimitMiddleware(), RequestSessionMiddleware(),
+        middleware=[BodySizeLimitMiddleware(), RequestSessionMiddleware(),
                     BearerTokenMiddleware, RequestValidationMiddleware()],
         dependencies={"db_session": Provide(provide_db_session),
                       "current_user": Provide(provide_current_user, sync_to_thread=False)},

@@ -1,7 +1,7 @@
 """Headers every response carries, and the request gates that run before guards and handlers.
 
 TrailingSlashMiddleware (app level, 404) runs first. Under /api/v1, the Router's middleware,
-outermost first: ContentLengthLimitMiddleware (413) → db.RequestSessionMiddleware →
+outermost first: BodySizeLimitMiddleware (413) → db.RequestSessionMiddleware →
 security.BearerTokenMiddleware (401) → RequestValidationMiddleware (415, 400, 422) → guards (403)
 → dependencies (404 visibility, 403 roles) → handler."""
 
@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from litestar import Request
-from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -83,18 +83,24 @@ class TrailingSlashMiddleware(ASGIMiddleware):
         await next_app(scope, receive, send)
 
 
-class ContentLengthLimitMiddleware(ASGIMiddleware):
-    """413 from a declared Content-Length before authentication (DECISIONS: 413 precedes 401).
+class BodySizeLimitMiddleware(ASGIMiddleware):
+    """413 for a body over MAX_BODY_BYTES before authentication (DECISIONS: 413 precedes 401).
 
-    Litestar's `request_max_body_size` enforces the same limit, but only once the body is read
-    (after authentication); it still catches chunked bodies that declare no length."""
+    Litestar's `request_max_body_size` enforces the same limit, but only once the body is read,
+    which is after authentication. So a declared Content-Length is checked here, and a chunked
+    body (no length to check) is read here: Litestar counts it while reading, raises 413 over
+    the limit, and caches it for the handler."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+        headers = Headers.from_scope(scope)
+        declared = headers.get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
                 raise RequestEntityTooLarge()
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            await Request(scope, receive).body()
         await next_app(scope, receive, send)
 
 

@@ -195,17 +195,48 @@ def test_body_over_one_mib_is_413(api: ContractClient, user: Account) -> None:
     assert_problem(api.post("/api/v1/projects", content=body, headers=headers), 413)
 
 
-def test_chunked_body_over_one_mib_is_413(user: Account) -> None:
-    body = _json_body_of(MAX_BODY_BYTES + 1)
+def _chunks(body: bytes) -> Iterator[bytes]:
+    """The body as a stream: sent chunked, without Content-Length, so it is counted while read."""
+    for start in range(0, len(body), 64 * 1024):
+        yield body[start:start + 64 * 1024]
 
-    def chunks() -> Iterator[bytes]:  # no Content-Length: counted while reading
-        for start in range(0, len(body), 64 * 1024):
-            yield body[start:start + 64 * 1024]
 
-    response = user.client.post("/api/v1/projects", content=chunks(),
-                                headers={"Content-Type": "application/json"})
+@pytest.mark.parametrize("anonymous", [False, True], ids=["user", "anonymous"])
+def test_chunked_body_over_one_mib_is_413(api: ContractClient, user: Account,
+                                          anonymous: bool) -> None:
+    client = api if anonymous else user.client  # 413 before 401 also when counted
+    response = client.post("/api/v1/projects", content=_chunks(_json_body_of(MAX_BODY_BYTES + 1)),
+                           headers={"Content-Type": "application/json"})
     assert "content-length" not in response.request.headers
     assert_problem(response, 413)
+
+
+def test_chunked_body_under_the_limit_is_read(api: ContractClient, user: Account) -> None:
+    body = json.dumps({"name": "sent in chunks", "description": "d" * 200_000}).encode()
+    headers = {"Content-Type": "application/json"}
+    response = user.client.post("/api/v1/projects", content=_chunks(body), headers=headers)
+    assert response.status_code == 422  # the description (> 2000) was read and validated
+    body = json.dumps({"name": "sent in chunks"}).encode()
+    response = user.client.post("/api/v1/projects", content=_chunks(body), headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["name"] == "sent in chunks"
+    assert_problem(api.post("/api/v1/projects", content=_chunks(body), headers=headers), 401)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_unknown_path_and_wrong_method_come_before_413(api: ContractClient, user: Account,
+                                                       chunked: bool) -> None:
+    """DECISIONS order of checks: 404/405 (1) before the body limit (2)."""
+    body = _json_body_of(MAX_BODY_BYTES + 1)
+    headers = {"Content-Type": "application/json"}
+    for client in (api, user.client):
+        response = client.post("/api/v1/nope", content=_chunks(body) if chunked else body,
+                               headers=headers)
+        assert_problem(response, 404)
+        response = client.put("/api/v1/projects", content=_chunks(body) if chunked else body,
+                              headers=headers)
+        assert_problem(response, 405)
+        assert {"GET", "POST"} <= {m.upper() for m in _tokens(response.headers.get("allow"))}
 
 
 def test_body_just_under_one_mib_is_validated_not_refused(user: Account) -> None:

@@ -2,10 +2,11 @@
 
 DRF authenticates and checks permissions in `initial()`, before it looks for the method's
 handler, and validates the body inside the handler, after the object lookup. The contract
-(DECISIONS.md) orders them differently — 405 → 401 → 415 → 400 → 422 (path, query and body
-together) → 404 → 403 — so `initial()` here runs:
+(DECISIONS.md) orders them differently — 405 → 413 → 401 → 415 → 400 → 422 (path, query and
+body together) → 404 → 403 — so `initial()` here runs:
 
-1. the method check (405 with `Allow`, before authentication);
+1. the method check (405 with `Allow`, before authentication), then the 1 MiB body limit (413;
+   DRF's parsers read the stream directly, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE);
 2. content negotiation and authentication; 401 when the view needs a user;
 3. the request check: path ids, then the action's query serializer and body serializer
    (Content-Type 415, malformed JSON 400), every violation in one 422;
@@ -28,11 +29,12 @@ from rest_framework.request import Request
 from rest_framework.viewsets import GenericViewSet
 
 from impl_drf import queries
-from impl_drf.errors import RequestValidationError
+from impl_drf.errors import RequestBodyTooLarge, RequestValidationError
 from impl_drf.models import Project
 from impl_drf.pagination import Keyset, KeysetPagination
 from impl_drf.permissions import HasProjectRole
 from shared.cursors import scope
+from shared.wsgi import body_too_large
 
 
 class ContractViewSet(GenericViewSet):
@@ -49,6 +51,8 @@ class ContractViewSet(GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.ensure_method_allowed(request)
+        if body_too_large(request.META):  # shared.wsgi.RequestBodyGuard drains it
+            raise RequestBodyTooLarge()
         self.format_kwarg = self.get_format_suffix(**kwargs)
         request.accepted_renderer, request.accepted_media_type = (
             self.perform_content_negotiation(request))
