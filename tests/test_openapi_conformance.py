@@ -9,6 +9,7 @@ import copy
 import difflib
 
 from openapi_spec_validator import validate
+
 from support.client import ContractClient
 from support.contract import Contract
 from support.normalise import HTTP_METHODS, normalise, render

@@ -80,8 +80,8 @@ def describe(where: str, response: httpx.Response, violations: list[str],
         body = response.content.decode("utf-8", "replace")
         lines.append(f"  content-type: {response.headers.get('content-type')!r}")
         lines.append(f"  body: {trim(body) if body else '(empty)'}")
-    if isinstance(request.stream, httpx.ByteStream) and request.content:  # not a sent stream
-        lines.append(f"  request body: {trim(request.content.decode('utf-8', 'replace'), 300)}")
-    elif not isinstance(request.stream, httpx.ByteStream):
+    if not isinstance(request.stream, httpx.ByteStream):  # a sent stream cannot be read again
         lines.append("  request body: (streamed, chunked)")
+    elif request.content:
+        lines.append(f"  request body: {trim(request.content.decode('utf-8', 'replace'), 300)}")
     return "\n".join(lines)
