@@ -96,8 +96,9 @@ class IncorrectCredentials(exceptions.APIException):
     default_code = "incorrect_credentials"
 
 
-def invalid(location: str, field: str | int | None, code: str, message: str
-            ) -> RequestValidationError:
+def invalid(
+    location: str, field: str | int | None, code: str, message: str
+) -> RequestValidationError:
     """One violation at `[location, field]` (or at the location itself when field is None)."""
     error = [ErrorDetail(message, code=code)]
     return RequestValidationError({location: error if field is None else {field: error}})
@@ -123,16 +124,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if status_code == status.HTTP_401_UNAUTHORIZED:
             headers["WWW-Authenticate"] = "Bearer"
     set_rollback()
-    return Response(problem(status_code, detail, errors), status=status_code, headers=headers,
-                    content_type=PROBLEM_MEDIA_TYPE)
+    return Response(
+        problem(status_code, detail, errors),
+        status=status_code,
+        headers=headers,
+        content_type=PROBLEM_MEDIA_TYPE,
+    )
 
 
 def _detail(exc: exceptions.APIException) -> str:
     """Our own sentences; DRF's defaults only where they say something specific."""
     if isinstance(exc, exceptions.ParseError):
         return DETAILS[400]
-    if isinstance(exc, (exceptions.UnsupportedMediaType, exceptions.MethodNotAllowed,
-                        exceptions.NotFound, exceptions.PermissionDenied)):
+    if isinstance(
+        exc,
+        (
+            exceptions.UnsupportedMediaType,
+            exceptions.MethodNotAllowed,
+            exceptions.NotFound,
+            exceptions.PermissionDenied,
+        ),
+    ):
         return DETAILS[exc.status_code]
     if isinstance(exc, exceptions.NotAuthenticated):
         return "Not authenticated"
@@ -151,8 +163,9 @@ def _field_errors(exc: exceptions.ValidationError) -> Iterator[dict[str, Any]]:
 def _flatten(detail: Any, loc: list[str | int]) -> Iterator[dict[str, Any]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
-            yield from _flatten(value, loc if key == api_settings.NON_FIELD_ERRORS_KEY
-                                else [*loc, key])
+            yield from _flatten(
+                value, loc if key == api_settings.NON_FIELD_ERRORS_KEY else [*loc, key]
+            )
     elif isinstance(detail, list):
         for index, item in enumerate(detail):
             # a list of ErrorDetail is several messages for one place; a list of dicts is a
@@ -170,10 +183,15 @@ def _flatten(detail: Any, loc: list[str | int]) -> Iterator[dict[str, Any]]:
 # --------------------------------------------------------------------------- outside DRF
 
 
-def problem_response(status_code: int, detail: str | None = None,
-                     headers: dict[str, str] | None = None) -> HttpResponse:
-    response = HttpResponse(json.dumps(problem(status_code, detail)), status=status_code,
-                            content_type=PROBLEM_MEDIA_TYPE, headers=headers)
+def problem_response(
+    status_code: int, detail: str | None = None, headers: dict[str, str] | None = None
+) -> HttpResponse:
+    response = HttpResponse(
+        json.dumps(problem(status_code, detail)),
+        status=status_code,
+        content_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
     return response
 
 

@@ -5,8 +5,9 @@ tests/test_models_match_schema.py checks each model against the live table. Valu
 database generates (ids, timestamps, `version`, `priority_rank`, `activity.seq`) are declared
 with `db_default` / as generated fields, so Django leaves them to the database on INSERT and
 reads them back with RETURNING. Foreign keys say what the schema's ON DELETE does
-(DB_CASCADE / DB_SET_NULL), so deletes are one statement and the database cascades. Field constraints (`max_length`, validators) repeat the
-schema's CHECKs so that serializers and the generated OpenAPI document carry them.
+(DB_CASCADE / DB_SET_NULL), so deletes are one statement and the database cascades. Field
+constraints (`max_length`, validators) repeat the schema's CHECKs so that serializers and the
+generated OpenAPI document carry them.
 """
 
 from __future__ import annotations
@@ -87,10 +88,12 @@ class User(models.Model):
     API authenticates with its own JWTs (impl_drf.security)."""
 
     id = _uuid_pk()
-    email = models.TextField(unique=True, max_length=rules.EMAIL_MAX_LENGTH,
-                             validators=[EMAIL_VALIDATOR])
-    display_name = models.TextField(max_length=rules.DISPLAY_NAME_MAX_LENGTH,
-                                    validators=[NOT_EMPTY], db_collation="C")
+    email = models.TextField(
+        unique=True, max_length=rules.EMAIL_MAX_LENGTH, validators=[EMAIL_VALIDATOR]
+    )
+    display_name = models.TextField(
+        max_length=rules.DISPLAY_NAME_MAX_LENGTH, validators=[NOT_EMPTY], db_collation="C"
+    )
     password_hash = models.TextField()
     is_admin = models.BooleanField(db_default=False)
     created_at = _created_now()
@@ -110,8 +113,9 @@ class Project(models.Model):
     id = _uuid_pk()
     name = models.TextField(max_length=200, validators=[NOT_EMPTY])
     description = models.TextField(max_length=2000, db_default="")
-    created_by = models.ForeignKey(User, models.DO_NOTHING, db_column="created_by",
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        User, models.DO_NOTHING, db_column="created_by", related_name="+"
+    )
     created_at = _created_now()
     updated_at = models.DateTimeField(db_default=Now())
     version = models.IntegerField(db_default=1)
@@ -174,8 +178,9 @@ class Task(models.Model):
     )
     assignee = models.ForeignKey(User, models.DB_SET_NULL, null=True, related_name="+")
     due_date = models.DateField(null=True)
-    created_by = models.ForeignKey(User, models.DO_NOTHING, db_column="created_by",
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        User, models.DO_NOTHING, db_column="created_by", related_name="+"
+    )
     created_at = _created_now()
     updated_at = models.DateTimeField(db_default=Now())
     version = models.IntegerField(db_default=1)
@@ -228,9 +233,21 @@ class Activity(models.Model):
         db_table = "activity"
 
     @classmethod
-    def record(cls, project_id, actor: User, verb: Verb, target_type: TargetType, target_id,
-               changes: dict | None = None) -> Activity:
+    def record(
+        cls,
+        project_id,
+        actor: User,
+        verb: Verb,
+        target_type: TargetType,
+        target_id,
+        changes: dict | None = None,
+    ) -> Activity:
         """Append an entry; call inside the transaction that made the change (SPEC §6)."""
-        return cls.objects.create(project_id=project_id, actor=actor, verb=verb,
-                                  target_type=target_type, target_id=target_id,
-                                  changes=changes or {})
+        return cls.objects.create(
+            project_id=project_id,
+            actor=actor,
+            verb=verb,
+            target_type=target_type,
+            target_id=target_id,
+            changes=changes or {},
+        )

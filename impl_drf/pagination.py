@@ -36,8 +36,12 @@ class Keyset:
     descending: bool = False
 
     def order_by(self) -> list[Any]:
-        return [F(key.field).desc(nulls_last=key.nullable or None) if self.descending
-                else F(key.field).asc(nulls_last=key.nullable or None) for key in self.keys]
+        return [
+            F(key.field).desc(nulls_last=key.nullable or None)
+            if self.descending
+            else F(key.field).asc(nulls_last=key.nullable or None)
+            for key in self.keys
+        ]
 
     def after(self, values: Sequence[Any]) -> Q:
         """Rows strictly after `values` in this order."""
@@ -68,8 +72,10 @@ class Keyset:
     def load(self, raw: list[Any]) -> list[Any]:
         if len(raw) != len(self.keys):
             raise ValueError("wrong number of key values")
-        return [None if value is None and key.nullable else key.codec.load(value)
-                for key, value in zip(self.keys, raw, strict=True)]
+        return [
+            None if value is None and key.nullable else key.codec.load(value)
+            for key, value in zip(self.keys, raw, strict=True)
+        ]
 
 
 class KeysetPagination(BasePagination):
@@ -90,8 +96,12 @@ class KeysetPagination(BasePagination):
             try:
                 values = keyset.load(decode_cursor(cursor, scope_id, settings))
             except (InvalidCursor, ValueError, TypeError):
-                raise invalid("query", "cursor", "invalid_cursor",
-                              "The cursor is malformed or belongs to another list.") from None
+                raise invalid(
+                    "query",
+                    "cursor",
+                    "invalid_cursor",
+                    "The cursor is malformed or belongs to another list.",
+                ) from None
             queryset = queryset.filter(keyset.after(values))
         rows = list(queryset.order_by(*keyset.order_by())[: limit + 1])
         if len(rows) > limit:
@@ -108,8 +118,10 @@ class KeysetPagination(BasePagination):
             "required": ["items", "next_cursor"],
             "properties": {
                 "items": schema,
-                "next_cursor": {"type": ["string", "null"],
-                                "description": "Cursor of the next page; null on the last page."},
+                "next_cursor": {
+                    "type": ["string", "null"],
+                    "description": "Cursor of the next page; null on the last page.",
+                },
             },
         }
 

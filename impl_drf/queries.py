@@ -15,21 +15,21 @@ from impl_drf.models import Activity, Comment, Label, Membership, Project, Task,
 
 def projects_for(user: User) -> QuerySet[Project]:
     """The caller's projects, each with `my_role` and the task counts per status."""
-    return (
-        Project.objects.filter(memberships__user=user)
-        .annotate(
-            # reuses the membership join of the filter: the caller's own row
-            my_role=F("memberships__role"),
-            todo_count=Count("tasks", filter=Q(tasks__status=TaskStatus.TODO)),
-            in_progress_count=Count("tasks", filter=Q(tasks__status=TaskStatus.IN_PROGRESS)),
-            done_count=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
-        )
+    return Project.objects.filter(memberships__user=user).annotate(
+        # reuses the membership join of the filter: the caller's own row
+        my_role=F("memberships__role"),
+        todo_count=Count("tasks", filter=Q(tasks__status=TaskStatus.TODO)),
+        in_progress_count=Count("tasks", filter=Q(tasks__status=TaskStatus.IN_PROGRESS)),
+        done_count=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
     )
 
 
 def members_of(project: Project) -> QuerySet[Membership]:
-    return (Membership.objects.filter(project=project).select_related("user")
-            .order_by("user__display_name", "user_id"))
+    return (
+        Membership.objects.filter(project=project)
+        .select_related("user")
+        .order_by("user__display_name", "user_id")
+    )
 
 
 def labels_of(project: Project) -> QuerySet[Label]:
@@ -46,8 +46,9 @@ def _with_task_relations(tasks: QuerySet[Task]) -> QuerySet[Task]:
 
 def visible_tasks(user: User) -> QuerySet[Task]:
     """Every task the caller may see, each with `my_role` in its project (no relations)."""
-    return (Task.objects.filter(project__memberships__user=user)
-            .annotate(my_role=F("project__memberships__role")))
+    return Task.objects.filter(project__memberships__user=user).annotate(
+        my_role=F("project__memberships__role")
+    )
 
 
 def tasks_for(user: User) -> QuerySet[Task]:
@@ -63,8 +64,7 @@ def comments_for(user: User) -> QuerySet[Comment]:
     """Every comment the caller may see, each with `my_role` in its task's project."""
     return (
         Comment.objects.filter(task__project__memberships__user=user)
-        .annotate(my_role=F("task__project__memberships__role"),
-                  project_id=F("task__project_id"))
+        .annotate(my_role=F("task__project__memberships__role"), project_id=F("task__project_id"))
         .select_related("author")
     )
 

@@ -41,8 +41,12 @@ def create_user(email: str, display_name: str, password: str, is_admin: bool) ->
     password_hash = hash_password(password)  # CPU-bound: before the transaction, not in it
     try:
         with transaction.atomic():
-            return User.objects.create(email=email.lower(), display_name=display_name,
-                                       password_hash=password_hash, is_admin=is_admin)
+            return User.objects.create(
+                email=email.lower(),
+                display_name=display_name,
+                password_hash=password_hash,
+                is_admin=is_admin,
+            )
     except IntegrityError:
         raise Conflict("A user with this email already exists.") from None
 
@@ -59,8 +63,9 @@ def create_project(actor: User, name: str, description: str) -> Project:
 
 
 @transaction.atomic
-def update_project(project_id: uuid.UUID, actor: User, changes_requested: dict[str, Any],
-                   if_match: str | None) -> None:
+def update_project(
+    project_id: uuid.UUID, actor: User, changes_requested: dict[str, Any], if_match: str | None
+) -> None:
     project = Project.objects.select_for_update().filter(pk=project_id).first()
     if project is None:  # deleted since the view looked it up
         raise NotFound()
@@ -72,9 +77,12 @@ def update_project(project_id: uuid.UUID, actor: User, changes_requested: dict[s
         return
     Project.objects.filter(pk=project_id).update(
         **{field: new for field, (_, new) in changes.items()},
-        version=F("version") + 1, updated_at=Now())
-    Activity.record(project_id, actor, Verb.PROJECT_UPDATED, TargetType.PROJECT, project_id,
-                    changes)
+        version=F("version") + 1,
+        updated_at=Now(),
+    )
+    Activity.record(
+        project_id, actor, Verb.PROJECT_UPDATED, TargetType.PROJECT, project_id, changes
+    )
 
 
 def delete_project(project: Project) -> None:
@@ -86,20 +94,28 @@ def delete_project(project: Project) -> None:
 
 
 def _lock_owners(project: Project) -> list[uuid.UUID]:
-    return list(Membership.objects.select_for_update()
-                .filter(project=project, role=Role.OWNER).values_list("user_id", flat=True))
+    return list(
+        Membership.objects.select_for_update()
+        .filter(project=project, role=Role.OWNER)
+        .values_list("user_id", flat=True)
+    )
 
 
 @transaction.atomic
-def put_member(project: Project, user_id: uuid.UUID, role: str, actor: User
-               ) -> tuple[Membership, bool]:
+def put_member(
+    project: Project, user_id: uuid.UUID, role: str, actor: User
+) -> tuple[Membership, bool]:
     """Add the user with `role` or set their role; True when added."""
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         raise NotFound()
     owners = _lock_owners(project)
-    membership = (Membership.objects.select_for_update().select_related("user")
-                  .filter(project=project, user=user).first())
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(project=project, user=user)
+        .first()
+    )
     if membership is None:
         membership = Membership.objects.create(project=project, user=user, role=role)
         Activity.record(project.id, actor, Verb.MEMBER_ADDED, TargetType.MEMBER, user.id)
@@ -110,23 +126,31 @@ def put_member(project: Project, user_id: uuid.UUID, role: str, actor: User
         old_role = membership.role
         Membership.objects.filter(pk=membership.pk).update(role=role)
         membership.role = role
-        Activity.record(project.id, actor, Verb.MEMBER_UPDATED, TargetType.MEMBER, user.id,
-                        {"role": [old_role, role]})
+        Activity.record(
+            project.id,
+            actor,
+            Verb.MEMBER_UPDATED,
+            TargetType.MEMBER,
+            user.id,
+            {"role": [old_role, role]},
+        )
     return membership, False
 
 
 @transaction.atomic
 def remove_member(project: Project, user_id: uuid.UUID, actor: User) -> None:
     owners = _lock_owners(project)
-    membership = Membership.objects.select_for_update().filter(project=project,
-                                                               user_id=user_id).first()
+    membership = (
+        Membership.objects.select_for_update().filter(project=project, user_id=user_id).first()
+    )
     if membership is None:
         raise NotFound()
     if membership.role == Role.OWNER and owners == [user_id]:
         raise Conflict("A project needs at least one owner.")
     # Their assignments in the project end with the membership; those tasks changed.
     Task.objects.filter(project=project, assignee_id=user_id).update(
-        assignee=None, version=F("version") + 1, updated_at=Now())
+        assignee=None, version=F("version") + 1, updated_at=Now()
+    )
     Membership.objects.filter(pk=membership.pk).delete()
     Activity.record(project.id, actor, Verb.MEMBER_REMOVED, TargetType.MEMBER, user_id)
 
@@ -162,17 +186,25 @@ def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:
     """`assignee_id` must be a member, `label_ids` labels of this project (422 otherwise)."""
     errors: dict[str, Any] = {}
     assignee_id = data.get("assignee_id")
-    if assignee_id is not None and not Membership.objects.filter(
-            project_id=project_id, user_id=assignee_id).exists():
-        errors["assignee_id"] = [ErrorDetail("The assignee is not a member of the project.",
-                                             code="invalid_reference")]
+    if (
+        assignee_id is not None
+        and not Membership.objects.filter(project_id=project_id, user_id=assignee_id).exists()
+    ):
+        errors["assignee_id"] = [
+            ErrorDetail("The assignee is not a member of the project.", code="invalid_reference")
+        ]
     label_ids = data.get("label_ids") or []
     if label_ids:
-        known = set(Label.objects.filter(project_id=project_id, pk__in=label_ids)
-                    .values_list("id", flat=True))
-        unknown = {index: [ErrorDetail("No such label in this project.",
-                                       code="invalid_reference")]
-                   for index, label_id in enumerate(label_ids) if label_id not in known}
+        known = set(
+            Label.objects.filter(project_id=project_id, pk__in=label_ids).values_list(
+                "id", flat=True
+            )
+        )
+        unknown = {
+            index: [ErrorDetail("No such label in this project.", code="invalid_reference")]
+            for index, label_id in enumerate(label_ids)
+            if label_id not in known
+        }
         if unknown:
             errors["label_ids"] = unknown
     if errors:
@@ -197,8 +229,9 @@ def create_task(project: Project, actor: User, data: dict[str, Any]) -> Task:
 
 
 @transaction.atomic
-def update_task(task_id: uuid.UUID, actor: User, data: dict[str, Any],
-                if_match: str | None) -> None:
+def update_task(
+    task_id: uuid.UUID, actor: User, data: dict[str, Any], if_match: str | None
+) -> None:
     task = _lock_task(task_id)
     _check_references(task.project_id, data)
     if if_match_fails(if_match, task.version):
@@ -208,12 +241,10 @@ def update_task(task_id: uuid.UUID, actor: User, data: dict[str, Any],
     if not changes:
         return
     fields = {field: data[field] for field in changes if field != "label_ids"}
-    Task.objects.filter(pk=task_id).update(**fields, version=F("version") + 1,
-                                           updated_at=Now())
+    Task.objects.filter(pk=task_id).update(**fields, version=F("version") + 1, updated_at=Now())
     if "label_ids" in changes:
         task.labels.set(data["label_ids"])
-    Activity.record(task.project_id, actor, Verb.TASK_UPDATED, TargetType.TASK, task_id,
-                    changes)
+    Activity.record(task.project_id, actor, Verb.TASK_UPDATED, TargetType.TASK, task_id, changes)
 
 
 @transaction.atomic
@@ -231,8 +262,7 @@ def delete_task(task_id: uuid.UUID, actor: User, if_match: str | None) -> None:
 @transaction.atomic
 def create_comment(task: Task, actor: User, body: str) -> Comment:
     comment = Comment.objects.create(task=task, author=actor, body=body)
-    Activity.record(task.project_id, actor, Verb.COMMENT_CREATED, TargetType.COMMENT,
-                    comment.id)
+    Activity.record(task.project_id, actor, Verb.COMMENT_CREATED, TargetType.COMMENT, comment.id)
     return comment
 
 
@@ -245,12 +275,12 @@ def update_comment(comment: Comment, actor: User, body: str) -> None:
     if not changes:
         return
     Comment.objects.filter(pk=comment.pk).update(body=body, updated_at=Now())
-    Activity.record(comment.project_id, actor, Verb.COMMENT_UPDATED, TargetType.COMMENT,
-                    comment.pk, changes)
+    Activity.record(
+        comment.project_id, actor, Verb.COMMENT_UPDATED, TargetType.COMMENT, comment.pk, changes
+    )
 
 
 @transaction.atomic
 def delete_comment(comment: Comment, actor: User) -> None:
     Comment.objects.filter(pk=comment.pk).delete()
-    Activity.record(comment.project_id, actor, Verb.COMMENT_DELETED, TargetType.COMMENT,
-                    comment.pk)
+    Activity.record(comment.project_id, actor, Verb.COMMENT_DELETED, TargetType.COMMENT, comment.pk)

@@ -56,8 +56,9 @@ class TokenRequestSerializer(StrictSerializer):
 class UserCreateSerializer(StrictSerializer):
     email = StrictCharField(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)
     display_name = StrictCharField(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)
-    password = StrictCharField(min_length=rules.PASSWORD_MIN_LENGTH,
-                               max_length=rules.PASSWORD_MAX_LENGTH)
+    password = StrictCharField(
+        min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH
+    )
     is_admin = StrictBooleanField(default=False)
 
 
@@ -86,12 +87,14 @@ class TaskCreateSerializer(StrictSerializer):
     title = StrictCharField(min_length=1, max_length=200)
     description = StrictCharField(max_length=10000, default="")
     status = StrictChoiceField(choices=models.TaskStatus.choices, default=models.TaskStatus.TODO)
-    priority = StrictChoiceField(choices=models.TaskPriority.choices,
-                                 default=models.TaskPriority.MEDIUM)
+    priority = StrictChoiceField(
+        choices=models.TaskPriority.choices, default=models.TaskPriority.MEDIUM
+    )
     assignee_id = StrictUUIDField(allow_null=True, default=None)
     due_date = StrictDateField(allow_null=True, default=None)
-    label_ids = StrictListField(child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK,
-                                unique=True, default=list)
+    label_ids = StrictListField(
+        child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK, unique=True, default=list
+    )
 
 
 class TaskUpdateSerializer(StrictSerializer):
@@ -103,8 +106,9 @@ class TaskUpdateSerializer(StrictSerializer):
     priority = StrictChoiceField(choices=models.TaskPriority.choices, required=False)
     assignee_id = StrictUUIDField(allow_null=True, required=False)
     due_date = StrictDateField(allow_null=True, required=False)
-    label_ids = StrictListField(child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK,
-                                unique=True, required=False)
+    label_ids = StrictListField(
+        child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK, unique=True, required=False
+    )
 
 
 class CommentWriteSerializer(StrictSerializer):
@@ -121,8 +125,12 @@ class PageQuerySerializer(serializers.Serializer):
 
 
 class UserListQuerySerializer(PageQuerySerializer):
-    q = StrictCharField(min_length=1, max_length=100, required=False,
-                        help_text="Case-insensitive prefix of the email or the display name.")
+    q = StrictCharField(
+        min_length=1,
+        max_length=100,
+        required=False,
+        help_text="Case-insensitive prefix of the email or the display name.",
+    )
 
 
 class TaskSort(django_models.TextChoices):
@@ -135,17 +143,26 @@ class TaskSort(django_models.TextChoices):
 
 
 class TaskListQuerySerializer(PageQuerySerializer):
-    status = serializers.ListField(child=serializers.ChoiceField(models.TaskStatus.choices),
-                                   required=False, help_text="Any of these statuses.")
-    priority = serializers.ListField(child=serializers.ChoiceField(models.TaskPriority.choices),
-                                     required=False, help_text="Any of these priorities.")
+    status = serializers.ListField(
+        child=serializers.ChoiceField(models.TaskStatus.choices),
+        required=False,
+        help_text="Any of these statuses.",
+    )
+    priority = serializers.ListField(
+        child=serializers.ChoiceField(models.TaskPriority.choices),
+        required=False,
+        help_text="Any of these priorities.",
+    )
     assignee_id = UUIDQueryField(required=False, help_text="Assigned to this user.")
     label_id = UUIDQueryField(required=False, help_text="Has this label.")
     due_before = DateQueryField(required=False, help_text="Due strictly before this date.")
-    q = StrictCharField(min_length=1, max_length=100, required=False,
-                        help_text="Case-insensitive substring of the title.")
-    sort = ChoiceQueryField(TaskSort.choices, default=TaskSort.NEWEST,
-                                   help_text="Sort order.")
+    q = StrictCharField(
+        min_length=1,
+        max_length=100,
+        required=False,
+        help_text="Case-insensitive substring of the title.",
+    )
+    sort = ChoiceQueryField(TaskSort.choices, default=TaskSort.NEWEST, help_text="Sort order.")
 
 
 # --------------------------------------------------------------------------- resources
@@ -199,8 +216,16 @@ class ProjectSerializer(ResourceSerializer):
 
     class Meta:
         model = models.Project
-        fields = ["id", "name", "description", "created_at", "updated_at", "version",
-                  "my_role", "task_counts"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "created_at",
+            "updated_at",
+            "version",
+            "my_role",
+            "task_counts",
+        ]
         extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
 
 
@@ -237,9 +262,22 @@ class TaskSerializer(ResourceSerializer):
 
     class Meta:
         model = models.Task
-        fields = ["id", "project_id", "title", "description", "status", "priority", "assignee",
-                  "labels", "due_date", "created_by", "created_at", "updated_at", "version",
-                  "comment_count"]
+        fields = [
+            "id",
+            "project_id",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "assignee",
+            "labels",
+            "due_date",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "version",
+            "comment_count",
+        ]
         extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
 
 
@@ -252,8 +290,9 @@ class CommentSerializer(ResourceSerializer):
         fields = ["id", "task_id", "author", "body", "created_at", "updated_at"]
 
 
-@extend_schema_field({"type": "object",
-                      "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}})
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}}
+)
 class ChangesField(serializers.JSONField):
     """`{field: [old, new]}`, values in request form (shared.changes.diff)."""
 
@@ -265,8 +304,16 @@ class ActivitySerializer(ResourceSerializer):
 
     class Meta:
         model = models.Activity
-        fields = ["id", "project_id", "actor", "verb", "target_type", "target_id", "changes",
-                  "created_at"]
+        fields = [
+            "id",
+            "project_id",
+            "actor",
+            "verb",
+            "target_type",
+            "target_id",
+            "changes",
+            "created_at",
+        ]
 
 
 class HealthSerializer(serializers.Serializer):

@@ -39,11 +39,13 @@ ROOT_URLCONF = "impl_drf.urls"
 WSGI_APPLICATION = "impl_drf.wsgi.application"
 APPEND_SLASH = False  # no trailing slashes anywhere (the contract's paths have none)
 
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": []},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
 
 # Persistent connections, one per gunicorn thread (GUNICORN_THREADS, 8 by default), rather than
 # Django's psycopg pool: gthread threads live as long as the worker, so each keeps its
@@ -54,8 +56,11 @@ CONNECT_TIMEOUT_SECONDS = 2
 _database_url = APP_SETTINGS.database_url or "postgresql:///quartet"
 _db = connection_parts(_database_url)
 # Any other libpq parameter of the URL (sslmode, options, ...) goes to psycopg as is.
-_libpq_extra = {key: value for key, value in parse_qsl(urlsplit(_database_url).query)
-                if key not in ("host", "port", "user", "password", "dbname")}
+_libpq_extra = {
+    key: value
+    for key, value in parse_qsl(urlsplit(_database_url).query)
+    if key not in ("host", "port", "user", "password", "dbname")
+}
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",  # psycopg 3
@@ -66,8 +71,11 @@ DATABASES = {
         "PORT": _db["port"],
         "CONN_MAX_AGE": 300,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "application_name": "quartet-drf", **_libpq_extra},
+        "OPTIONS": {
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": "quartet-drf",
+            **_libpq_extra,
+        },
     }
 }
 
@@ -105,7 +113,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Taskboard",
     "VERSION": "1.0.0",
     "DESCRIPTION": "The Quartet contract (contract/openapi.yaml), served by Django REST "
-                   "Framework. Generated from the code by drf-spectacular.",
+    "Framework. Generated from the code by drf-spectacular.",
     "SERVERS": [{"url": "/"}],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
@@ -139,6 +147,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     # Unhandled exceptions are logged here (with traceback) and answered with a bare 500 problem.
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR",
-                                   "propagate": False}},
+    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
 }

@@ -6,7 +6,12 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from shared.database import sqlalchemy_connect_args, sqlalchemy_url
 
@@ -23,8 +28,10 @@ def create_engine(database_url: str) -> AsyncEngine:
         pool_size=POOL_SIZE,
         max_overflow=POOL_MAX_OVERFLOW,
         pool_pre_ping=True,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
-                      **sqlalchemy_connect_args(database_url, "asyncpg")},
+        connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            **sqlalchemy_connect_args(database_url, "asyncpg"),
+        },
     )
 
 

@@ -96,17 +96,29 @@ class FieldErrors(ProblemError):
 
 class InvalidReference(FieldErrors):
     def __init__(self, locs: Iterable[Sequence[str | int]]) -> None:
-        super().__init__([
-            field_error(list(loc), "invalid_reference",
-                        "The referenced resource does not exist or is not allowed here")
-            for loc in locs
-        ])
+        super().__init__(
+            [
+                field_error(
+                    list(loc),
+                    "invalid_reference",
+                    "The referenced resource does not exist or is not allowed here",
+                )
+                for loc in locs
+            ]
+        )
 
 
 class InvalidCursor(FieldErrors):
     def __init__(self) -> None:
-        super().__init__([field_error(["query", "cursor"], "invalid_cursor",
-                                      "The cursor is malformed or belongs to another list")])
+        super().__init__(
+            [
+                field_error(
+                    ["query", "cursor"],
+                    "invalid_cursor",
+                    "The cursor is malformed or belongs to another list",
+                )
+            ]
+        )
 
 
 # ---------------------------------------------------------------------------- responses
@@ -116,11 +128,17 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
-def problem_response(status: int, detail: str | None = None,
-                     errors: list[dict[str, Any]] | None = None,
-                     headers: Mapping[str, str] | None = None) -> ProblemResponse:
-    return ProblemResponse(problem(status, detail, errors), status_code=status,
-                           headers=dict(headers) if headers else None)
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    return ProblemResponse(
+        problem(status, detail, errors),
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -141,15 +159,25 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 # pydantic's error types → the contract's closed vocabulary (contract/DECISIONS.md matrix).
 _PYDANTIC_TYPES: dict[str, str] = {
     # wrong JSON type
-    "string_type": "invalid_type", "int_type": "invalid_type", "bool_type": "invalid_type",
-    "float_type": "invalid_type", "uuid_type": "invalid_type", "date_type": "invalid_type",
-    "list_type": "invalid_type", "dict_type": "invalid_type", "model_type": "invalid_type",
-    "model_attributes_type": "invalid_type", "is_instance_of": "invalid_type",
-    "none_required": "invalid_type", "enum_type": "invalid_type",
+    "string_type": "invalid_type",
+    "int_type": "invalid_type",
+    "bool_type": "invalid_type",
+    "float_type": "invalid_type",
+    "uuid_type": "invalid_type",
+    "date_type": "invalid_type",
+    "list_type": "invalid_type",
+    "dict_type": "invalid_type",
+    "model_type": "invalid_type",
+    "model_attributes_type": "invalid_type",
+    "is_instance_of": "invalid_type",
+    "none_required": "invalid_type",
+    "enum_type": "invalid_type",
     # unparsable strings
     "uuid_version": "uuid_parsing",
-    "date_from_datetime_parsing": "date_parsing", "date_from_datetime_inexact": "date_parsing",
-    "int_from_float": "int_parsing", "int_parsing_size": "int_parsing",
+    "date_from_datetime_parsing": "date_parsing",
+    "date_from_datetime_inexact": "date_parsing",
+    "int_from_float": "int_parsing",
+    "int_parsing_size": "int_parsing",
     "literal_error": "enum",
 }
 
@@ -167,8 +195,9 @@ def _contract_error(error: Mapping[str, Any]) -> dict[str, Any]:
     return field_error(loc, _contract_type(error), str(error.get("msg", "Invalid value")))
 
 
-def validation_problem(errors: Sequence[Mapping[str, Any]],
-                       body_is_json_null: bool = False) -> ProblemResponse:
+def validation_problem(
+    errors: Sequence[Mapping[str, Any]], body_is_json_null: bool = False
+) -> ProblemResponse:
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(400, MalformedJSON.detail)
     mapped: list[dict[str, Any]] = []

@@ -21,7 +21,8 @@ def _problem_schemas() -> dict[str, Any]:
     (errors.problem_responses); no route returns the models, so FastAPI would not emit them."""
     _, schema = models_json_schema(
         [(Problem, "serialization"), (ValidationProblem, "serialization")],
-        ref_template="#/components/schemas/{model}")
+        ref_template="#/components/schemas/{model}",
+    )
     return dict(schema["$defs"])
 
 
@@ -29,12 +30,18 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
-                title=app.title, version=app.version, summary=app.summary,
-                description=app.description, routes=app.routes,
-                servers=[{"url": "/"}], tags=app.openapi_tags,
-                separate_input_output_schemas=app.separate_input_output_schemas)
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                servers=[{"url": "/"}],
+                tags=app.openapi_tags,
+                separate_input_output_schemas=app.separate_input_output_schemas,
+            )
             document.setdefault("components", {}).setdefault("schemas", {}).update(
-                _problem_schemas())
+                _problem_schemas()
+            )
             app.openapi_schema = document
         return app.openapi_schema
 

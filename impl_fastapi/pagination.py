@@ -41,8 +41,14 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-async def paginate(session: AsyncSession, statement: Select[Any], keyset: Keyset,
-                   params: PageParams, scope_id: str, settings: Settings) -> Page[Any]:
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    keyset: Keyset,
+    params: PageParams,
+    scope_id: str,
+    settings: Settings,
+) -> Page[Any]:
     """One page of `statement` (which selects one ORM entity) in `keyset` order."""
     if params.cursor is not None:
         try:

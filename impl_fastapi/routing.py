@@ -72,11 +72,18 @@ class BodyCheck:
 
 
 class ContractRoute(APIRoute):
-    def __init__(self, path: str, endpoint: Callable[..., Any], *,
-                 dependencies: Sequence[params.Depends] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        *,
+        dependencies: Sequence[params.Depends] | None = None,
+        **kwargs: Any,
+    ) -> None:
         dependencies = list(dependencies or [])
-        check = next((d.dependency for d in dependencies if isinstance(d.dependency, BodyCheck)),
-                     None)
+        check = next(
+            (d.dependency for d in dependencies if isinstance(d.dependency, BodyCheck)), None
+        )
         if check is None:
             check = BodyCheck()
             dependencies.append(Depends(check))

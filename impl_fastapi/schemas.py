@@ -66,8 +66,9 @@ IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
 
 Email = Annotated[
     str,
-    StringConstraints(to_lower=True, max_length=rules.EMAIL_MAX_LENGTH,
-                      pattern=rules.EMAIL_PATTERN),
+    StringConstraints(
+        to_lower=True, max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN
+    ),
 ]
 DisplayName = Annotated[str, Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
 Password = Annotated[

@@ -34,8 +34,10 @@ class BearerToken(OAuth2PasswordBearer):
 
 bearer = BearerToken(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", auto_error=False)
 
-async def authenticate(token: Annotated[str | None, Depends(bearer)], session: Session,
-                       settings: SettingsDep) -> orm.User:
+
+async def authenticate(
+    token: Annotated[str | None, Depends(bearer)], session: Session, settings: SettingsDep
+) -> orm.User:
     if token is None:
         raise Unauthorized("Not authenticated")
     try:
@@ -54,8 +56,14 @@ CurrentUser = Annotated[orm.User, Depends(authenticate)]
 ProjectLock = Literal["update", "share"]
 
 
-async def require_role(session: AsyncSession, project_id: UUID, user: orm.User,
-                       minimum: Role = Role.viewer, *, lock: ProjectLock | None = None) -> Role:
+async def require_role(
+    session: AsyncSession,
+    project_id: UUID,
+    user: orm.User,
+    minimum: Role = Role.viewer,
+    *,
+    lock: ProjectLock | None = None,
+) -> Role:
     """The caller's role in the project: 404 when not a member (no existence leak), 403 when
     below `minimum`.
 
@@ -64,13 +72,17 @@ async def require_role(session: AsyncSession, project_id: UUID, user: orm.User,
     writes that rely on the membership staying as read (a task's assignee must be a member)."""
     if lock is not None:
         locked = await session.scalar(
-            select(orm.Project.id).where(orm.Project.id == project_id)
-            .with_for_update(read=lock == "share"))
+            select(orm.Project.id)
+            .where(orm.Project.id == project_id)
+            .with_for_update(read=lock == "share")
+        )
         if locked is None:
             raise NotFound()
     role = await session.scalar(
-        select(orm.ProjectMember.role).where(orm.ProjectMember.project_id == project_id,
-                                                orm.ProjectMember.user_id == user.id))
+        select(orm.ProjectMember.role).where(
+            orm.ProjectMember.project_id == project_id, orm.ProjectMember.user_id == user.id
+        )
+    )
     if role is None:
         raise NotFound()
     if Role(role).rank < minimum.rank:

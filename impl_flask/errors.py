@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import marshmallow as ma
-from marshmallow.exceptions import SCHEMA
 from flask import Flask, Request, Response, current_app, request
 from flask_smorest import abort
+from marshmallow.exceptions import SCHEMA
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.exceptions import HTTPException
@@ -35,8 +35,15 @@ JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 # Where webargs loaded a value → the first element of the contract's `loc`.
-_LOC_ROOTS = {"json": "body", "form": "body", "query": "query", "querystring": "query",
-              "headers": "header", "path": "path", "view_args": "path"}
+_LOC_ROOTS = {
+    "json": "body",
+    "form": "body",
+    "query": "query",
+    "querystring": "query",
+    "headers": "header",
+    "path": "path",
+    "view_args": "path",
+}
 
 
 # ---------------------------------------------------------------------------- the handler
@@ -50,18 +57,21 @@ def handle_error(exc: Exception) -> Response | HTTPException:
         data: Mapping[str, Any] = getattr(exc, "data", None) or {}
         body = problem(status, data.get("message"), data.get("errors"))
         # werkzeug's own headers (405's Allow, 401's WWW-Authenticate), minus its text/html.
-        headers = [(name, value) for name, value in exc.get_headers()
-                   if name.lower() != "content-type"]
+        headers = [
+            (name, value) for name, value in exc.get_headers() if name.lower() != "content-type"
+        ]
         headers.extend((data.get("headers") or {}).items())
         original = getattr(exc, "original_exception", None)
         if original is not None:  # Flask wraps a failure outside the view in a 500
             current_app.logger.error("unhandled error", exc_info=original)
     else:
-        current_app.logger.error("unhandled error on %s %s", request.method, request.path,
-                                 exc_info=exc)
+        current_app.logger.error(
+            "unhandled error on %s %s", request.method, request.path, exc_info=exc
+        )
         status, body, headers = 500, problem(500), []
-    return current_app.response_class(current_app.json.dumps(body), status=status,
-                                      headers=headers, mimetype=PROBLEM_MEDIA_TYPE)
+    return current_app.response_class(
+        current_app.json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE
+    )
 
 
 def init_app(app: Flask) -> None:
@@ -119,9 +129,11 @@ class UUIDConverter(BaseConverter):
 
 
 def path_errors(req: Request) -> list[dict[str, Any]]:
-    return [field_error(["path", name], "uuid_parsing", "Input should be a valid UUID")
-            for name, value in (req.view_args or {}).items()
-            if isinstance(value, MalformedPathValue)]
+    return [
+        field_error(["path", name], "uuid_parsing", "Input should be a valid UUID")
+        for name, value in (req.view_args or {}).items()
+        if isinstance(value, MalformedPathValue)
+    ]
 
 
 def reject_malformed_path() -> None:
@@ -173,9 +185,15 @@ class ContractParser(FlaskParser):
         _require_media_type(req, FORM_MEDIA_TYPE)
         return super().load_form(req, schema)
 
-    def handle_error(self, error: ma.ValidationError, req: Request, schema: ma.Schema, *,
-                     error_status_code: int | None,
-                     error_headers: Mapping[str, str] | None) -> NoReturn:
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: Request,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Mapping[str, str] | None,
+    ) -> NoReturn:
         abort(422, errors=path_errors(req) + validation_errors(error.messages))
 
 

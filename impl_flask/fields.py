@@ -49,8 +49,7 @@ class ContractField(ma.fields.Field):
     """Mixin: the field's marshmallow error keys mapped to contract error types, and pydantic's
     habit of reporting only the first failing constraint of a value (length before pattern)."""
 
-    default_error_messages = {"required": "Field required",
-                              "null": "Input should not be null"}
+    default_error_messages = {"required": "Field required", "null": "Input should not be null"}
     error_types: ClassVar[Mapping[str, str]] = {}
     _common_types: ClassVar[Mapping[str, str]] = {"required": "missing", "null": "invalid_type"}
 
@@ -72,8 +71,10 @@ class String(ContractField, ma.fields.String):
 
 
 class UUID(ContractField, ma.fields.UUID):
-    default_error_messages = {"invalid": "Input should be a string",
-                              "invalid_uuid": "Input should be a valid UUID"}
+    default_error_messages = {
+        "invalid": "Input should be a string",
+        "invalid_uuid": "Input should be a valid UUID",
+    }
     error_types = {"invalid": "invalid_type", "invalid_uuid": "uuid_parsing"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
@@ -91,8 +92,10 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 class Date(ContractField, ma.fields.Date):
     """`YYYY-MM-DD` only (Python's fromisoformat alone would also take `20261201`)."""
 
-    default_error_messages = {"type": "Input should be a string in YYYY-MM-DD form",
-                              "invalid": "Input should be a valid date in YYYY-MM-DD form"}
+    default_error_messages = {
+        "type": "Input should be a string in YYYY-MM-DD form",
+        "invalid": "Input should be a valid date in YYYY-MM-DD form",
+    }
     error_types = {"type": "invalid_type", "invalid": "date_parsing"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
@@ -165,7 +168,9 @@ class Length(validate.Length):
     def __call__(self, value: typing.Sized) -> typing.Sized:
         if isinstance(value, str):
             if self.min is not None and len(value) < self.min:
-                raise error("string_too_short", f"String should have at least {self.min} characters")
+                raise error(
+                    "string_too_short", f"String should have at least {self.min} characters"
+                )
             if self.max is not None and len(value) > self.max:
                 raise error("string_too_long", f"String should have at most {self.max} characters")
         elif self.max is not None and len(value) > self.max:
@@ -176,8 +181,9 @@ class Length(validate.Length):
 class Regexp(validate.Regexp):
     def __call__(self, value: str) -> str:
         if self.regex.search(value) is None:
-            raise error("string_pattern_mismatch",
-                        f"String should match pattern '{self.regex.pattern}'")
+            raise error(
+                "string_pattern_mismatch", f"String should match pattern '{self.regex.pattern}'"
+            )
         return value
 
 
@@ -191,7 +197,9 @@ class OneOf(validate.OneOf):
 class Range(validate.Range):
     def __call__(self, value: Any) -> Any:
         if self.min is not None and value < self.min:
-            raise error("greater_than_equal", f"Input should be greater than or equal to {self.min}")
+            raise error(
+                "greater_than_equal", f"Input should be greater than or equal to {self.min}"
+            )
         if self.max is not None and value > self.max:
             raise error("less_than_equal", f"Input should be less than or equal to {self.max}")
         return value

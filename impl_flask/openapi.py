@@ -28,10 +28,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC: dict[str, Any] = {"security": []}  # `@blp.doc(**PUBLIC)`: no token needed
 
-ETAG_HEADER = {"description": 'Strong entity tag, the resource\'s `version` in quotes ("3").',
-               "required": True, "schema": {"type": "string", "pattern": r'^"[0-9]+"$'}}
-LOCATION_HEADER = {"description": "Absolute path of the created resource (no scheme or host).",
-                   "required": True, "schema": {"type": "string"}}
+ETAG_HEADER = {
+    "description": 'Strong entity tag, the resource\'s `version` in quotes ("3").',
+    "required": True,
+    "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+}
+LOCATION_HEADER = {
+    "description": "Absolute path of the created resource (no scheme or host).",
+    "required": True,
+    "schema": {"type": "string"},
+}
 
 
 def response_name(status: int) -> str:
@@ -45,24 +51,32 @@ class Api(flask_smorest.Api):
 
     def _init_spec(self, **kwargs: Any) -> None:
         super()._init_spec(marshmallow_plugin=MarshmallowPlugin(), **kwargs)
-        self.register_converter(errors.UUIDConverter,
-                                lambda _: {"type": "string", "format": "uuid"})
+        self.register_converter(
+            errors.UUIDConverter, lambda _: {"type": "string", "format": "uuid"}
+        )
 
     def _register_error_handlers(self) -> None:
         """errors.init_app installs the one handler; flask-smorest's is not wanted."""
 
     def _register_responses(self) -> None:
         for status, title in TITLES.items():
-            schema = (schemas.ValidationProblemSchema if status == 422
-                      else schemas.ProblemSchema)
-            self.spec.components.response(response_name(status), {
-                "description": title,
-                "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
-            }, lazy=True)
-        self.spec.components.response(response_name(304), {
-            "description": "Not Modified: If-None-Match matched the current ETag. No body.",
-            "headers": {"ETag": ETAG_HEADER},
-        }, lazy=True)
+            schema = schemas.ValidationProblemSchema if status == 422 else schemas.ProblemSchema
+            self.spec.components.response(
+                response_name(status),
+                {
+                    "description": title,
+                    "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+                },
+                lazy=True,
+            )
+        self.spec.components.response(
+            response_name(304),
+            {
+                "description": "Not Modified: If-None-Match matched the current ETag. No body.",
+                "headers": {"ETag": ETAG_HEADER},
+            },
+            lazy=True,
+        )
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -106,6 +120,12 @@ def _loc_items(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
 
 def _changes_pairs(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
     if isinstance(field, fields.Changes):
-        return {"additionalProperties": {"type": "array", "description": "[old, new]",
-                                         "minItems": 2, "maxItems": 2}}
+        return {
+            "additionalProperties": {
+                "type": "array",
+                "description": "[old, new]",
+                "minItems": 2,
+                "maxItems": 2,
+            }
+        }
     return {}

@@ -17,8 +17,9 @@ from shared.problems import field_error
 from shared.settings import get_settings
 
 
-def paginate(statement: Select[Any], keyset: Keyset, limit: int, cursor: str | None,
-             scope_id: str) -> dict[str, Any]:
+def paginate(
+    statement: Select[Any], keyset: Keyset, limit: int, cursor: str | None, scope_id: str
+) -> dict[str, Any]:
     """One page of `statement` (selecting one ORM entity) in `keyset` order; a cursor that is
     malformed, tampered with or of another list → 422 invalid_cursor."""
     settings = get_settings()
@@ -26,12 +27,21 @@ def paginate(statement: Select[Any], keyset: Keyset, limit: int, cursor: str | N
         try:
             values = keyset.load(decode_cursor(cursor, scope_id, settings))
         except (InvalidCursor, ValueError, TypeError):
-            abort(422, errors=[field_error(["query", "cursor"], "invalid_cursor",
-                                           "The cursor is malformed or belongs to another list")])
+            abort(
+                422,
+                errors=[
+                    field_error(
+                        ["query", "cursor"],
+                        "invalid_cursor",
+                        "The cursor is malformed or belongs to another list",
+                    )
+                ],
+            )
         statement = statement.where(keyset.after(values))
     statement = statement.order_by(*keyset.order_by()).limit(limit + 1)
     rows = db.session().scalars(statement).unique().all()
     items = list(rows[:limit])
-    next_cursor = (encode_cursor(scope_id, keyset.dump(items[-1]), settings)
-                   if len(rows) > limit else None)
+    next_cursor = (
+        encode_cursor(scope_id, keyset.dump(items[-1]), settings) if len(rows) > limit else None
+    )
     return {"items": items, "next_cursor": next_cursor}

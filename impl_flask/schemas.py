@@ -17,9 +17,19 @@ TASK_STATUSES = ("todo", "in_progress", "done")
 TASK_PRIORITIES = ("low", "medium", "high", "urgent")
 TASK_SORTS = ("-created_at", "created_at", "due_date", "-due_date", "priority", "-priority")
 ACTIVITY_VERBS = (
-    "project.created", "project.updated", "member.added", "member.updated", "member.removed",
-    "label.created", "label.deleted", "task.created", "task.updated", "task.deleted",
-    "comment.created", "comment.updated", "comment.deleted",
+    "project.created",
+    "project.updated",
+    "member.added",
+    "member.updated",
+    "member.removed",
+    "label.created",
+    "label.deleted",
+    "task.created",
+    "task.updated",
+    "task.deleted",
+    "comment.created",
+    "comment.updated",
+    "comment.deleted",
 )
 TARGET_TYPES = ("project", "member", "label", "task", "comment")
 COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -46,8 +56,9 @@ class ResponseSchema(ma.Schema):
 
 
 def _email(**kwargs: object) -> f.String:
-    return f.String(validate=[f.Length(max=rules.EMAIL_MAX_LENGTH), f.Regexp(rules.EMAIL_PATTERN)],
-                    **kwargs)
+    return f.String(
+        validate=[f.Length(max=rules.EMAIL_MAX_LENGTH), f.Regexp(rules.EMAIL_PATTERN)], **kwargs
+    )
 
 
 def _display_name(**kwargs: object) -> f.String:
@@ -69,14 +80,17 @@ class TokenRequestSchema(RequestSchema):
 class UserCreateSchema(RequestSchema):
     email = _email(required=True)
     display_name = _display_name(required=True)
-    password = f.String(required=True, validate=f.Length(min=rules.PASSWORD_MIN_LENGTH,
-                                                         max=rules.PASSWORD_MAX_LENGTH))
+    password = f.String(
+        required=True,
+        validate=f.Length(min=rules.PASSWORD_MIN_LENGTH, max=rules.PASSWORD_MAX_LENGTH),
+    )
     is_admin = f.Boolean(load_default=False)
 
 
 class PageQuerySchema(RequestSchema):
-    limit = f.QueryInteger(load_default=DEFAULT_PAGE_SIZE,
-                           validate=f.Range(min=1, max=MAX_PAGE_SIZE))
+    limit = f.QueryInteger(
+        load_default=DEFAULT_PAGE_SIZE, validate=f.Range(min=1, max=MAX_PAGE_SIZE)
+    )
     cursor = f.String()
 
 

@@ -61,12 +61,16 @@ def require_role(project_id: uuid.UUID, minimum: str = "viewer", *, lock: bool =
     stable membership or version (last-owner rule, If-Match)."""
     session = db.session()
     if lock:
-        locked = session.scalar(select(Project.id).where(Project.id == project_id)
-                                .with_for_update())
+        locked = session.scalar(
+            select(Project.id).where(Project.id == project_id).with_for_update()
+        )
         if locked is None:
             abort(404)
-    role = session.scalar(select(ProjectMember.role).where(
-        ProjectMember.project_id == project_id, ProjectMember.user_id == current_user().id))
+    role = session.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == current_user().id
+        )
+    )
     if role is None:
         abort(404)
     if ROLE_RANK[role] < ROLE_RANK[minimum]:

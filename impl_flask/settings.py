@@ -37,8 +37,9 @@ def flask_config(settings: Settings) -> dict[str, Any]:
                 "securitySchemes": {
                     "OAuth2PasswordBearer": {
                         "type": "oauth2",
-                        "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token",
-                                               "scopes": {}}},
+                        "flows": {
+                            "password": {"tokenUrl": f"{API_PREFIX}/auth/token", "scopes": {}}
+                        },
                     },
                 },
             },

@@ -52,13 +52,27 @@ def create_app() -> Litestar:
     settings = get_settings()
     api = Router(
         path="/api/v1",
-        route_handlers=[AuthController, UserController, ProjectController, MemberController,
-                        LabelController, TaskController, CommentController, ActivityController],
+        route_handlers=[
+            AuthController,
+            UserController,
+            ProjectController,
+            MemberController,
+            LabelController,
+            TaskController,
+            CommentController,
+            ActivityController,
+        ],
         # Outermost first: 413 → session → 401 → 415/400/422 → guards → dependencies → handler.
-        middleware=[BodySizeLimitMiddleware(), RequestSessionMiddleware(),
-                    BearerTokenMiddleware, RequestValidationMiddleware()],
-        dependencies={"db_session": Provide(provide_db_session),
-                      "current_user": Provide(provide_current_user, sync_to_thread=False)},
+        middleware=[
+            BodySizeLimitMiddleware(),
+            RequestSessionMiddleware(),
+            BearerTokenMiddleware,
+            RequestValidationMiddleware(),
+        ],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "current_user": Provide(provide_current_user, sync_to_thread=False),
+        },
     )
     return Litestar(
         route_handlers=[api, HealthController, openapi_document],

@@ -36,12 +36,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=POOL_SIZE,
         max_overflow=POOL_MAX_OVERFLOW,
         pool_pre_ping=True,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
-                      **sqlalchemy_connect_args(settings.database_url, "asyncpg")},
+        connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            **sqlalchemy_connect_args(settings.database_url, "asyncpg"),
+        },
     )
 
 
-def database_lifespan(settings: Settings):  # noqa: ANN201 - Litestar lifespan context factory
+def database_lifespan(settings: Settings):
     """Create the engine and sessionmaker on startup (into app.state), dispose on shutdown."""
 
     @asynccontextmanager

@@ -79,11 +79,18 @@ def invalid_reference(loc: Loc, msg: str) -> dict[str, Any]:
 # ------------------------------------------------------------------------- problem responses
 
 
-def problem_response(status: int, detail: str | None = None,
-                     errors: list[dict[str, Any]] | None = None,
-                     headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
-    return Response(problem(status, detail, errors), status_code=status,
-                    media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    return Response(
+        problem(status, detail, errors),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
 
 
 def _own_detail(exc: HTTPException) -> str | None:
@@ -114,8 +121,9 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     return problem_response(exc.status_code, _own_detail(exc), errors, exc.headers)
 
 
-def _validation_exception(request: Request[Any, Any, Any],
-                          exc: ValidationException) -> Response[Any]:
+def _validation_exception(
+    request: Request[Any, Any, Any], exc: ValidationException
+) -> Response[Any]:
     return problem_response(422, errors=_parameter_errors(request, exc))
 
 
@@ -172,8 +180,12 @@ def _classify(text: str, *, parsing: bool) -> str:
     if match := _WRONG_TYPE.match(text):
         expected = match.group(1)
         if parsing:
-            for prefix, kind in (("int", "int_parsing"), ("bool", "bool_parsing"),
-                                 ("uuid", "uuid_parsing"), ("date", "date_parsing")):
+            for prefix, kind in (
+                ("int", "int_parsing"),
+                ("bool", "bool_parsing"),
+                ("uuid", "uuid_parsing"),
+                ("date", "date_parsing"),
+            ):
                 if expected.startswith(prefix):
                     return kind
     return "invalid_type"
@@ -198,8 +210,9 @@ def _unwrap(annotation: Any) -> tuple[Any, list[Any]]:
             metas.extend(m for m in annotation.__metadata__ if isinstance(m, msgspec.Meta))
             annotation = annotation.__origin__
         elif origin in (typing.Union, types.UnionType):
-            arms = [a for a in typing.get_args(annotation)
-                    if a not in (type(None), msgspec.UnsetType)]
+            arms = [
+                a for a in typing.get_args(annotation) if a not in (type(None), msgspec.UnsetType)
+            ]
             if len(arms) != 1:
                 return annotation, metas
             annotation = arms[0]
@@ -232,8 +245,11 @@ def value_errors(value: Any, annotation: Any, loc: Loc, *, strict: bool) -> list
         if limit is not None and len(value) > limit:
             errors.append(field_error(loc, "too_long", f"List should have at most {limit} items"))
         return errors or _errors_from(exc, loc, parsing=not strict)
-    if isinstance(converted, list) and _unique_items(annotation) \
-            and len(set(converted)) != len(converted):
+    if (
+        isinstance(converted, list)
+        and _unique_items(annotation)
+        and len(set(converted)) != len(converted)
+    ):
         return [field_error(loc, "not_unique", "List items must be unique")]
     return []
 
@@ -266,8 +282,11 @@ def struct_errors(value: Any, struct: type[msgspec.Struct], loc: Loc) -> list[di
     if not isinstance(value, dict):
         return [field_error(loc, "invalid_type", "Input should be an object")]
     fields = _fields(struct)
-    errors = [field_error([*loc, key], "extra_forbidden", "Extra inputs are not permitted")
-              for key in value if key not in fields]
+    errors = [
+        field_error([*loc, key], "extra_forbidden", "Extra inputs are not permitted")
+        for key in value
+        if key not in fields
+    ]
     for name, (annotation, required) in fields.items():
         if name in value:
             errors.extend(value_errors(value[name], annotation, [*loc, name], strict=True))
@@ -311,16 +330,20 @@ def _parse_form(body: bytes) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key, item in pairs:  # a repeated field becomes a list, which no form field accepts
         previous = form.get(key)
-        form[key] = item if key not in form else (
-            [*previous, item] if isinstance(previous, list) else [previous, item])
+        form[key] = (
+            item
+            if key not in form
+            else ([*previous, item] if isinstance(previous, list) else [previous, item])
+        )
     return form
 
 
 # ------------------------------------------------------------------------- whole requests
 
 # Handler parameters Litestar fills in itself, never from the request's path/query/headers.
-_RESERVED = frozenset({"self", "state", "request", "scope", "headers", "cookies", "query",
-                       "body", "data", "socket"})
+_RESERVED = frozenset(
+    {"self", "state", "request", "scope", "headers", "cookies", "query", "body", "data", "socket"}
+)
 
 
 class ParameterSpec(msgspec.Struct, frozen=True):
@@ -359,17 +382,19 @@ def request_spec(handler: Any, path_parameters: frozenset[str]) -> RequestSpec:
             else:
                 location, wire = "query", getattr(kwarg, "query", None) or name
             found[name] = ParameterSpec(
-                location=location, name=wire, annotation=_present_value_type(field),
+                location=location,
+                name=wire,
+                annotation=_present_value_type(field),
                 required=not (field.has_default or field.is_optional),
-                many=_list_item(field.annotation) is not None)
+                many=_list_item(field.annotation) is not None,
+            )
 
     visit(handler.parsed_fn_signature.parameters)
     data = handler.parsed_fn_signature.parameters.get("data")
     body = None
     if data is not None:
         media_type = getattr(data.kwarg_definition, "media_type", None)
-        body = BodySpec(struct=data.annotation,
-                        form=media_type == RequestEncodingType.URL_ENCODED)
+        body = BodySpec(struct=data.annotation, form=media_type == RequestEncodingType.URL_ENCODED)
     return RequestSpec(tuple(found.values()), body)
 
 
@@ -387,11 +412,15 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
         raw = _raw(request, parameter)
         if raw is None:
             if parameter.required:
-                errors.append(field_error([parameter.location, parameter.name], "missing",
-                                          "Field required"))
+                errors.append(
+                    field_error([parameter.location, parameter.name], "missing", "Field required")
+                )
             continue
-        errors.extend(value_errors(raw, parameter.annotation,
-                                   [parameter.location, parameter.name], strict=False))
+        errors.extend(
+            value_errors(
+                raw, parameter.annotation, [parameter.location, parameter.name], strict=False
+            )
+        )
     if spec.body is not None:
         if body is _NO_BODY:
             errors.append(field_error(["body"], "missing", "Field required"))
@@ -435,9 +464,11 @@ def _present_value_type(field: Any) -> Any:
     (msgspec's lenient mode reads the string "null" as None: `?assignee_id=null` is not a
     UUID) and with its Parameter(ge=..., max_length=...) as a msgspec Meta."""
     kwarg = field.kwarg_definition
-    meta = {name: getattr(kwarg, name) for name in
-            ("ge", "le", "gt", "lt", "min_length", "max_length", "pattern")
-            if kwarg is not None and getattr(kwarg, name, None) is not None}
+    meta = {
+        name: getattr(kwarg, name)
+        for name in ("ge", "le", "gt", "lt", "min_length", "max_length", "pattern")
+        if kwarg is not None and getattr(kwarg, name, None) is not None
+    }
     bare, metas = _unwrap(field.annotation)
     metas = [*metas, msgspec.Meta(**meta)] if meta else metas
     return typing.Annotated[bare, *metas] if metas else bare

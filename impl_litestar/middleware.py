@@ -40,8 +40,14 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
         headers["Content-Type"] = PROBLEM_MEDIA_TYPE
         headers["Content-Length"] = str(len(_REFUSED_PREFLIGHT))
     if "request_id" not in state:
-        incoming = next((value.decode("latin-1") for name, value in scope.get("headers", ())
-                         if name == b"x-request-id"), None)
+        incoming = next(
+            (
+                value.decode("latin-1")
+                for name, value in scope.get("headers", ())
+                if name == b"x-request-id"
+            ),
+            None,
+        )
         state["request_id"] = request_id(incoming)
     if scope.get("method") == "OPTIONS" and "allow" in headers:
         headers["Allow"] = _allowed_methods(scope) or headers["allow"]
@@ -56,18 +62,26 @@ def _allowed_methods(scope: Scope) -> str:
     adds the path's other handlers), e.g. `Allow: OPTIONS, POST` for GET+POST /projects."""
     app: Any = scope["litestar_app"]
     template = scope.get("path_template")
-    methods = {method for route in app.routes if isinstance(route, HTTPRoute)
-               and template in (route.path, route.path_format) for method in route.methods}
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and template in (route.path, route.path_format)
+        for method in route.methods
+    }
     return ", ".join(sorted(methods))
 
 
-_REFUSED_PREFLIGHT = json.dumps(problem(
-    400, "CORS preflight refused: the origin, method or headers are not allowed.")).encode()
+_REFUSED_PREFLIGHT = json.dumps(
+    problem(400, "CORS preflight refused: the origin, method or headers are not allowed.")
+).encode()
 
 
 def _is_refused_preflight(scope: Scope, message: Message, headers: MutableScopeHeaders) -> bool:
-    return (scope.get("method") == "OPTIONS" and message["status"] == 400
-            and (headers.get("content-type") or "").startswith("text/plain"))
+    return (
+        scope.get("method") == "OPTIONS"
+        and message["status"] == 400
+        and (headers.get("content-type") or "").startswith("text/plain")
+    )
 
 
 class TrailingSlashMiddleware(ASGIMiddleware):
@@ -118,6 +132,7 @@ class RequestValidationMiddleware(ASGIMiddleware):
         spec = self._specs.get(handler.handler_id)
         if spec is None:
             spec = self._specs[handler.handler_id] = request_spec(
-                handler, frozenset(scope.get("path_params", {})))
+                handler, frozenset(scope.get("path_params", {}))
+            )
         await validate_request(Request(scope, receive), spec)
         await next_app(scope, receive, send)

@@ -30,9 +30,13 @@ class PageParams:
 # Declared on each list handler rather than provided by a dependency: Litestar validates each
 # dependency's parameters on their own, and `limit=0&status=bogus` must report both errors.
 Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size.")]
-Cursor = Annotated[str | None, Parameter(
-    description="`next_cursor` of the previous page; valid only for the same list, filters "
-                "and sort.")]
+Cursor = Annotated[
+    str | None,
+    Parameter(
+        description="`next_cursor` of the previous page; valid only for the same list, filters "
+        "and sort."
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +47,24 @@ class Window:
     next_cursor: str | None
 
 
-async def paginate(session: AsyncSession, statement: Select[Any], keyset: Keyset,
-                   params: PageParams, scope_id: str) -> Window:
+async def paginate(
+    session: AsyncSession, statement: Select[Any], keyset: Keyset, params: PageParams, scope_id: str
+) -> Window:
     """A page of `statement` (selecting one ORM entity) in `keyset` order."""
     settings = get_settings()
     if params.cursor is not None:
         try:
             values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
         except (InvalidCursor, ValueError, TypeError):
-            raise RequestValidationFailed([field_error(
-                ["query", "cursor"], "invalid_cursor",
-                "The cursor is malformed or belongs to another list")]) from None
+            raise RequestValidationFailed(
+                [
+                    field_error(
+                        ["query", "cursor"],
+                        "invalid_cursor",
+                        "The cursor is malformed or belongs to another list",
+                    )
+                ]
+            ) from None
         statement = statement.where(keyset.after(values))
     statement = statement.order_by(*keyset.order_by()).limit(params.limit + 1)
     rows = list((await session.scalars(statement)).unique())

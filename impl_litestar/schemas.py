@@ -26,7 +26,8 @@ Timestamp = Annotated[str, Meta(extra_json_schema={"extra": {"format": "date-tim
 Email = Annotated[str, Meta(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)]
 DisplayName = Annotated[str, Meta(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
 Password = Annotated[
-    str, Meta(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)]
+    str, Meta(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)
+]
 ProjectName = Annotated[str, Meta(min_length=1, max_length=200)]
 ProjectDescription = Annotated[str, Meta(max_length=2000)]
 LabelName = Annotated[str, Meta(min_length=1, max_length=50)]
@@ -41,8 +42,11 @@ MAX_TASK_LABELS = 20
 # validation (duplicates → `not_unique`), `uniqueItems` documents it.
 LabelIds = Annotated[
     list[UUID],
-    Meta(max_length=MAX_TASK_LABELS, extra={"unique_items": True},
-         extra_json_schema={"extra": {"uniqueItems": True}}),
+    Meta(
+        max_length=MAX_TASK_LABELS,
+        extra={"unique_items": True},
+        extra_json_schema={"extra": {"uniqueItems": True}},
+    ),
 ]
 
 
@@ -153,8 +157,13 @@ class User(Struct):
 
     @classmethod
     def of(cls, user: orm.User) -> User:
-        return cls(id=user.id, email=user.email, display_name=user.display_name,
-                   is_admin=user.is_admin, created_at=format_timestamp(user.created_at))
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            is_admin=user.is_admin,
+            created_at=format_timestamp(user.created_at),
+        )
 
 
 class UserCreate(RequestBody):
@@ -195,10 +204,16 @@ class Project(Struct):
 
     @classmethod
     def of(cls, project: orm.Project, my_role: str, counts: TaskCounts) -> Project:
-        return cls(id=project.id, name=project.name, description=project.description,
-                   created_at=format_timestamp(project.created_at),
-                   updated_at=format_timestamp(project.updated_at),
-                   version=project.version, my_role=Role(my_role), task_counts=counts)
+        return cls(
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            created_at=format_timestamp(project.created_at),
+            updated_at=format_timestamp(project.updated_at),
+            version=project.version,
+            my_role=Role(my_role),
+            task_counts=counts,
+        )
 
 
 class ProjectCreate(RequestBody):
@@ -220,8 +235,11 @@ class Member(Struct):
 
     @classmethod
     def of(cls, member: orm.ProjectMember) -> Member:
-        return cls(user=UserSummary.of(member.user), role=Role(member.role),
-                   added_at=format_timestamp(member.added_at))
+        return cls(
+            user=UserSummary.of(member.user),
+            role=Role(member.role),
+            added_at=format_timestamp(member.added_at),
+        )
 
 
 class MemberList(Struct):
@@ -276,15 +294,20 @@ class Task(Struct):
     @classmethod
     def of(cls, task: orm.Task, comment_count: int) -> Task:
         return cls(
-            id=task.id, project_id=task.project_id, title=task.title,
-            description=task.description, status=TaskStatus(task.status),
+            id=task.id,
+            project_id=task.project_id,
+            title=task.title,
+            description=task.description,
+            status=TaskStatus(task.status),
             priority=TaskPriority(task.priority),
             assignee=UserSummary.of(task.assignee) if task.assignee is not None else None,
-            labels=[Label.of(label) for label in task.labels], due_date=task.due_date,
+            labels=[Label.of(label) for label in task.labels],
+            due_date=task.due_date,
             created_by=UserSummary.of(task.created_by),
             created_at=format_timestamp(task.created_at),
             updated_at=format_timestamp(task.updated_at),
-            version=task.version, comment_count=comment_count,
+            version=task.version,
+            comment_count=comment_count,
         )
 
 
@@ -323,9 +346,14 @@ class Comment(Struct):
 
     @classmethod
     def of(cls, comment: orm.Comment) -> Comment:
-        return cls(id=comment.id, task_id=comment.task_id, author=UserSummary.of(comment.author),
-                   body=comment.body, created_at=format_timestamp(comment.created_at),
-                   updated_at=format_timestamp(comment.updated_at))
+        return cls(
+            id=comment.id,
+            task_id=comment.task_id,
+            author=UserSummary.of(comment.author),
+            body=comment.body,
+            created_at=format_timestamp(comment.created_at),
+            updated_at=format_timestamp(comment.updated_at),
+        )
 
 
 class CommentCreate(RequestBody):
@@ -340,8 +368,14 @@ class CommentUpdate(RequestBody):
 
 # `{field: [old, new]}`. Litestar drops a Meta on a dict's value type, so the schema of the
 # pairs is given explicitly.
-Changes = Annotated[dict[str, list[Any]], Meta(extra_json_schema={"extra": {
-    "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}}})]
+Changes = Annotated[
+    dict[str, list[Any]],
+    Meta(
+        extra_json_schema={
+            "extra": {"additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}}
+        }
+    ),
+]
 
 
 class Activity(Struct):
@@ -356,10 +390,16 @@ class Activity(Struct):
 
     @classmethod
     def of(cls, entry: orm.Activity) -> Activity:
-        return cls(id=entry.id, project_id=entry.project_id, actor=UserSummary.of(entry.actor),
-                   verb=ActivityVerb(entry.verb), target_type=ActivityTargetType(entry.target_type),
-                   target_id=entry.target_id, changes=entry.changes,
-                   created_at=format_timestamp(entry.created_at))
+        return cls(
+            id=entry.id,
+            project_id=entry.project_id,
+            actor=UserSummary.of(entry.actor),
+            verb=ActivityVerb(entry.verb),
+            target_type=ActivityTargetType(entry.target_type),
+            target_id=entry.target_id,
+            changes=entry.changes,
+            created_at=format_timestamp(entry.created_at),
+        )
 
 
 # ------------------------------------------------------------------------ problems, health
@@ -425,7 +465,13 @@ class Health(Struct):
 
 # ------------------------------------------------------------------ conditional request headers
 
-IfMatch = Annotated[str | None, Parameter(
-    header="If-Match", description="Proceed only if the current ETag matches (else 412).")]
-IfNoneMatch = Annotated[str | None, Parameter(
-    header="If-None-Match", description="304 with no body if the current ETag matches.")]
+IfMatch = Annotated[
+    str | None,
+    Parameter(
+        header="If-Match", description="Proceed only if the current ETag matches (else 412)."
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Parameter(header="If-None-Match", description="304 with no body if the current ETag matches."),
+]

@@ -30,8 +30,9 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
     A middleware, not a dependency: Litestar decodes the body before it resolves dependencies,
     and the contract answers 401 before 415/400/422."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]
-                                   ) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         token = tokens.bearer_token(connection.headers.get("authorization"))
         if token is None:
             raise unauthorized("Not authenticated")
@@ -85,8 +86,9 @@ class ProjectAccess:
 def project_role(minimum: Role = Role.VIEWER) -> Provide:
     """Dependency: members of `project_id` with at least `minimum` (404 for non-members)."""
 
-    async def provide_project_access(project_id: uuid.UUID, db_session: AsyncSession,
-                                     current_user: User) -> ProjectAccess:
+    async def provide_project_access(
+        project_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> ProjectAccess:
         role = await queries.member_role(db_session, project_id, current_user.id)
         if role is None:
             raise NotFoundException()
@@ -108,8 +110,9 @@ class TaskAccess(ProjectAccess):
 def task_role(minimum: Role = Role.VIEWER) -> Provide:
     """Dependency: the task `task_id`, visible to members of its project only."""
 
-    async def provide_task_access(task_id: uuid.UUID, db_session: AsyncSession,
-                                  current_user: User) -> TaskAccess:
+    async def provide_task_access(
+        task_id: uuid.UUID, db_session: AsyncSession, current_user: User
+    ) -> TaskAccess:
         found = await queries.task_role(db_session, task_id, current_user.id)
         if found is None:
             raise NotFoundException()
@@ -133,8 +136,9 @@ class CommentAccess(ProjectAccess):
         return self.comment.author_id == self.user.id
 
 
-async def provide_comment_access(comment_id: uuid.UUID, db_session: AsyncSession,
-                                 current_user: User) -> CommentAccess:
+async def provide_comment_access(
+    comment_id: uuid.UUID, db_session: AsyncSession, current_user: User
+) -> CommentAccess:
     """Dependency: the comment `comment_id`, visible to members of its task's project."""
     found = await queries.comment_with_role(db_session, comment_id, current_user.id)
     if found is None:

@@ -37,5 +37,6 @@ def request_form(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def task_request_form(task: Any, label_ids: Iterable[uuid.UUID | str]) -> dict[str, Any]:
     """A task's writable fields in request form (a SQLAlchemy or a Django task alike)."""
-    return request_form({**{column: getattr(task, column) for column in _TASK_COLUMNS},
-                         "label_ids": label_ids})
+    return request_form(
+        {**{column: getattr(task, column) for column in _TASK_COLUMNS}, "label_ids": label_ids}
+    )

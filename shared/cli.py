@@ -47,34 +47,49 @@ def _workers(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quartet", description="Quartet: one API contract, four frameworks.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                     parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     serve = commands.add_parser(
-        "serve", help="run an implementation under its production server",
+        "serve",
+        help="run an implementation under its production server",
         description="Run IMPL under its production server (uvicorn for fastapi and litestar, "
-                    "gunicorn for flask and drf). Without DATABASE_URL an embedded PostgreSQL "
-                    "is started, migrated and loaded with demo data.")
-    serve.add_argument("impl", metavar="IMPL", choices=list(IMPLEMENTATIONS),
-                       help="one of: " + ", ".join(IMPLEMENTATIONS))
+        "gunicorn for flask and drf). Without DATABASE_URL an embedded PostgreSQL "
+        "is started, migrated and loaded with demo data.",
+    )
+    serve.add_argument(
+        "impl",
+        metavar="IMPL",
+        choices=list(IMPLEMENTATIONS),
+        help="one of: " + ", ".join(IMPLEMENTATIONS),
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     serve.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
 
-    db = commands.add_parser("db", help="database schema and data",
-                             description="Manage the shared database.")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION",
-                                    parser_class=_Parser)
-    db_commands.add_parser("migrate", help="apply pending schema migrations",
-                           description="Apply pending migrations of the shared schema.")
+    db = commands.add_parser(
+        "db", help="database schema and data", description="Manage the shared database."
+    )
+    db_commands = db.add_subparsers(
+        dest="db_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
+    db_commands.add_parser(
+        "migrate",
+        help="apply pending schema migrations",
+        description="Apply pending migrations of the shared schema.",
+    )
     seed = db_commands.add_parser("seed", help="load data", description="Load data.")
-    seed.add_argument("--demo", action="store_true", required=True,
-                      help="load the demo users, project and tasks")
+    seed.add_argument(
+        "--demo", action="store_true", required=True, help="load the demo users, project and tasks"
+    )
 
     admin = commands.add_parser(
-        "create-admin", help="create an administrator",
+        "create-admin",
+        help="create an administrator",
         description="Create an administrator. The password comes from QUARTET_ADMIN_PASSWORD, "
-                    "or is asked for.")
+        "or is asked for.",
+    )
     admin.add_argument("--email", required=True, help="the administrator's email")
     admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
     return parser
@@ -113,8 +128,10 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  OpenAPI document   {base}/openapi.json", file=sys.stderr)
     print(f"  API                {base}/api/v1", file=sys.stderr)
     if embedded:
-        print(f"  database           embedded PostgreSQL ({os.environ['DATABASE_URL']})",
-              file=sys.stderr)
+        print(
+            f"  database           embedded PostgreSQL ({os.environ['DATABASE_URL']})",
+            file=sys.stderr,
+        )
         print(f"  demo sign-in       {demo.credentials_line()}", file=sys.stderr)
     print("", file=sys.stderr)
     serve.run(impl, args.host, args.port, args.workers)
@@ -157,10 +174,12 @@ def _create_admin(args: argparse.Namespace) -> int:
             raise UsageError("the passwords do not match")
     if not rules.PASSWORD_MIN_LENGTH <= len(password) <= rules.PASSWORD_MAX_LENGTH:
         raise UsageError(
-            f"password must be {rules.PASSWORD_MIN_LENGTH}-{rules.PASSWORD_MAX_LENGTH} characters")
+            f"password must be {rules.PASSWORD_MIN_LENGTH}-{rules.PASSWORD_MAX_LENGTH} characters"
+        )
     try:
-        user_id = users.create_user(_database_url(), email, args.display_name, password,
-                                    is_admin=True)
+        user_id = users.create_user(
+            _database_url(), email, args.display_name, password, is_admin=True
+        )
     except users.EmailTaken:
         print(f"quartet: error: a user with email {email} already exists", file=sys.stderr)
         return 1

@@ -75,7 +75,11 @@ def decode_cursor(cursor: str, scope_id: str, settings: Settings) -> list[JsonSc
         raise
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidCursor("malformed cursor") from exc
-    if not isinstance(data, dict) or data.get("s") != scope_id or not isinstance(data.get("k"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("s") != scope_id
+        or not isinstance(data.get("k"), list)
+    ):
         raise InvalidCursor("cursor belongs to another list")
     return data["k"]
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 def normalise(url: str) -> str:
     """`postgres://` and driver-qualified schemes back to plain `postgresql://`."""
     scheme, sep, rest = url.partition("://")
-    if not sep or not scheme.split("+")[0] in ("postgres", "postgresql"):
+    if not sep or scheme.split("+")[0] not in ("postgres", "postgresql"):
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
     return "postgresql://" + rest
 
@@ -17,8 +17,15 @@ def normalise(url: str) -> str:
 # libpq URL parameters asyncpg takes under another name; the rest of libpq's runtime parameters
 # (application_name, options' GUCs, ...) are server settings to asyncpg.
 _ASYNCPG_RENAMED = {"sslmode": "ssl"}
-_ASYNCPG_KEPT = {"host", "port", "ssl", "user", "password", "database",
-                 "prepared_statement_cache_size"}
+_ASYNCPG_KEPT = {
+    "host",
+    "port",
+    "ssl",
+    "user",
+    "password",
+    "database",
+    "prepared_statement_cache_size",
+}
 
 
 def sqlalchemy_url(url: str, driver: str) -> str:
@@ -27,8 +34,10 @@ def sqlalchemy_url(url: str, driver: str) -> str:
     plain = normalise(url)
     if driver == "asyncpg":
         parts = urlsplit(plain)
-        query = [(_ASYNCPG_RENAMED.get(key, key), value)
-                 for key, value in parse_qsl(parts.query, keep_blank_values=True)]
+        query = [
+            (_ASYNCPG_RENAMED.get(key, key), value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
         query = [(key, value) for key, value in query if key in _ASYNCPG_KEPT]
         plain = parts._replace(query=urlencode(query, safe="/")).geturl()
     return plain.replace("postgresql://", f"postgresql+{driver}://", 1)

@@ -46,10 +46,7 @@ def if_none_match_hits(header: str | None, version: int) -> bool:
     if header is None:
         return False
     current = etag(version)
-    for tag in _tags(header):
-        if tag == "*" or tag.removeprefix("W/") == current:
-            return True
-    return False
+    return any(tag == "*" or tag.removeprefix("W/") == current for tag in _tags(header))
 
 
 def like_escape(text: str) -> str:

@@ -55,12 +55,16 @@ class Keyset:
 
     def dump(self, row: Any) -> list[JsonScalar]:
         """The cursor keys of `row` (an instance of the entity the list selects)."""
-        return [None if (value := getattr(row, key.column.key)) is None else key.codec.dump(value)
-                for key in self.keys]
+        return [
+            None if (value := getattr(row, key.column.key)) is None else key.codec.dump(value)
+            for key in self.keys
+        ]
 
     def load(self, raw: list[Any]) -> list[Any]:
         """Cursor keys back into SQL values; ValueError or TypeError when they do not fit."""
         if len(raw) != len(self.keys):
             raise ValueError("wrong number of key values")
-        return [None if value is None and key.nullable else key.codec.load(value)
-                for key, value in zip(self.keys, raw, strict=True)]
+        return [
+            None if value is None and key.nullable else key.codec.load(value)
+            for key, value in zip(self.keys, raw, strict=True)
+        ]

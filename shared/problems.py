@@ -44,12 +44,27 @@ DETAILS: dict[int, str] = {
 }
 
 # The closed set of errors[].type values (SPEC §1, contract/DECISIONS.md).
-ERROR_TYPES = frozenset({
-    "missing", "extra_forbidden", "string_too_short", "string_too_long",
-    "string_pattern_mismatch", "int_parsing", "uuid_parsing", "date_parsing", "enum",
-    "greater_than_equal", "less_than_equal", "bool_parsing", "invalid_type", "too_long",
-    "not_unique", "invalid_reference", "invalid_cursor",
-})
+ERROR_TYPES = frozenset(
+    {
+        "missing",
+        "extra_forbidden",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+        "int_parsing",
+        "uuid_parsing",
+        "date_parsing",
+        "enum",
+        "greater_than_equal",
+        "less_than_equal",
+        "bool_parsing",
+        "invalid_type",
+        "too_long",
+        "not_unique",
+        "invalid_reference",
+        "invalid_cursor",
+    }
+)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -58,8 +73,9 @@ def title_for(status: int) -> str:
     return TITLES.get(status) or ("Internal Server Error" if status >= 500 else "Bad Request")
 
 
-def problem(status: int, detail: str | None = None,
-            errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def problem(
+    status: int, detail: str | None = None, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title_for(status),

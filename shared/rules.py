@@ -1,4 +1,5 @@
-"""Field rules of the contract that code outside the HTTP layer (the CLI, demo data) enforces too."""
+"""Field rules of the contract that code outside the HTTP layer (the CLI, demo data) enforces
+too."""
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 EMAIL_MAX_LENGTH = 254

@@ -70,7 +70,8 @@ class Settings:
             )
         if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
             raise SettingsError(
-                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}")
+                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}"
+            )
         if self.is_production and self.password_hash_profile != "standard":
             raise SettingsError("PASSWORD_HASH_PROFILE=test is for test suites, not production")
         if len(self.secret_key.encode()) < 32:

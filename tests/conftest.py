@@ -68,8 +68,7 @@ from shared.implementations import UnknownImplementation, built, resolve
 from support.client import ContractClient
 from support.contract import Contract
 from support.factories import Account, create_account, expect, login, unique
-from support.servers import (PostgresCluster, Server, ServerPool, ServerProcess,
-                             start_server)
+from support.servers import PostgresCluster, Server, ServerPool, ServerProcess, start_server
 
 REMOTE = "remote"
 
@@ -79,11 +78,20 @@ pytest_plugins = ["helpers"]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("quartet", "Quartet contract suite")
-    group.addoption("--impl", action="append", default=[], metavar="NAME",
-                    help="implementation to test (repeatable; default: every built one)")
-    group.addoption("--base-url", default=None, metavar="URL",
-                    help="test an already-running server (admin credentials from "
-                         "QUARTET_ADMIN_EMAIL / QUARTET_ADMIN_PASSWORD)")
+    group.addoption(
+        "--impl",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="implementation to test (repeatable; default: every built one)",
+    )
+    group.addoption(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="test an already-running server (admin credentials from "
+        "QUARTET_ADMIN_EMAIL / QUARTET_ADMIN_PASSWORD)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,8 +104,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError("--impl and --base-url are mutually exclusive")
         if not base_url.startswith(("http://", "https://")):
             raise pytest.UsageError(f"--base-url must be an http(s) URL, got {base_url!r}")
-        missing = [n for n in ("QUARTET_ADMIN_EMAIL", "QUARTET_ADMIN_PASSWORD")
-                   if not os.environ.get(n)]
+        missing = [
+            n for n in ("QUARTET_ADMIN_EMAIL", "QUARTET_ADMIN_PASSWORD") if not os.environ.get(n)
+        ]
         if missing:
             raise pytest.UsageError(f"--base-url needs {' and '.join(missing)} in the environment")
         config.quartet_impls = [REMOTE]  # type: ignore[attr-defined]
@@ -124,11 +133,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             ["server", "peer_impl"],
             [pytest.param(a, b, id=f"{a}-{b}", marks=_same_worker(a)) for a, b in pairs],
-            indirect=["server"], scope="session")
+            indirect=["server"],
+            scope="session",
+        )
     elif "server" in metafunc.fixturenames:
         metafunc.parametrize(
-            "server", [pytest.param(i, id=i, marks=_same_worker(i)) for i in impls],
-            indirect=True, scope="session")
+            "server",
+            [pytest.param(i, id=i, marks=_same_worker(i)) for i in impls],
+            indirect=True,
+            scope="session",
+        )
 
 
 def _same_worker(impl: str) -> pytest.MarkDecorator:
@@ -193,8 +207,13 @@ def _server_pool(_cluster_holder: dict[str, Any]) -> Iterator[ServerPool]:
 def server(request: pytest.FixtureRequest) -> Server:
     impl: str = request.param
     if impl == REMOTE:
-        return Server(REMOTE, request.config.getoption("base_url").rstrip("/"), None,
-                      os.environ["QUARTET_ADMIN_EMAIL"], os.environ["QUARTET_ADMIN_PASSWORD"])
+        return Server(
+            REMOTE,
+            request.config.getoption("base_url").rstrip("/"),
+            None,
+            os.environ["QUARTET_ADMIN_EMAIL"],
+            os.environ["QUARTET_ADMIN_PASSWORD"],
+        )
     pool: ServerPool = request.getfixturevalue("_server_pool")
     return pool.get(impl)
 
@@ -220,10 +239,10 @@ def spawn_server(server: Server) -> Iterator[Callable[..., ServerProcess]]:
         pytest.skip("starts extra servers (not with --base-url)")
     started: list[ServerProcess] = []
 
-    def spawn(database_url: str | None = None, *, env: dict[str, str] | None = None,
-              wait: bool = True) -> ServerProcess:
-        process = start_server(server.impl, database_url or server.database_url, env=env,
-                               wait=wait)
+    def spawn(
+        database_url: str | None = None, *, env: dict[str, str] | None = None, wait: bool = True
+    ) -> ServerProcess:
+        process = start_server(server.impl, database_url or server.database_url, env=env, wait=wait)
         started.append(process)
         return process
 
@@ -266,10 +285,16 @@ def admin(server: Server, api: ContractClient) -> ContractClient:
 
 @pytest.fixture
 def make_user(api: ContractClient, admin: ContractClient) -> Callable[..., Account]:
-    def make(*, display_name: str | None = None, email: str | None = None,
-             is_admin: bool = False, password: str | None = None) -> Account:
-        return create_account(api, admin, display_name=display_name, email=email,
-                              is_admin=is_admin, password=password)
+    def make(
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        is_admin: bool = False,
+        password: str | None = None,
+    ) -> Account:
+        return create_account(
+            api, admin, display_name=display_name, email=email, is_admin=is_admin, password=password
+        )
 
     return make
 
@@ -286,8 +311,9 @@ def make_project() -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def add_member() -> Callable[..., dict[str, Any]]:
     def add(project: dict[str, Any], owner: Account, user: Account, role: str) -> dict[str, Any]:
-        response = owner.client.put(f"/api/v1/projects/{project['id']}/members/{user.id}",
-                                    json={"role": role})
+        response = owner.client.put(
+            f"/api/v1/projects/{project['id']}/members/{user.id}", json={"role": role}
+        )
         return expect(response, 200, 201)
 
     return add
@@ -298,8 +324,9 @@ def make_label() -> Callable[..., dict[str, Any]]:
     def make(project: dict[str, Any], account: Account, **body: Any) -> dict[str, Any]:
         body.setdefault("name", unique("label"))
         body.setdefault("color", "#336699")
-        return expect(account.client.post(f"/api/v1/projects/{project['id']}/labels", json=body),
-                      201)
+        return expect(
+            account.client.post(f"/api/v1/projects/{project['id']}/labels", json=body), 201
+        )
 
     return make
 
@@ -308,17 +335,20 @@ def make_label() -> Callable[..., dict[str, Any]]:
 def make_task() -> Callable[..., dict[str, Any]]:
     def make(project: dict[str, Any], account: Account, **body: Any) -> dict[str, Any]:
         body.setdefault("title", unique("Task"))
-        return expect(account.client.post(f"/api/v1/projects/{project['id']}/tasks", json=body),
-                      201)
+        return expect(
+            account.client.post(f"/api/v1/projects/{project['id']}/tasks", json=body), 201
+        )
 
     return make
 
 
 @pytest.fixture
 def make_comment() -> Callable[..., dict[str, Any]]:
-    def make(task: dict[str, Any], account: Account,
-             body: str = "A comment from the contract suite.") -> dict[str, Any]:
-        return expect(account.client.post(f"/api/v1/tasks/{task['id']}/comments",
-                                          json={"body": body}), 201)
+    def make(
+        task: dict[str, Any], account: Account, body: str = "A comment from the contract suite."
+    ) -> dict[str, Any]:
+        return expect(
+            account.client.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": body}), 201
+        )
 
     return make

@@ -54,7 +54,9 @@ def errors_of(response: httpx.Response) -> set[tuple[tuple[Any, ...], str]]:
 def assert_errors(response: httpx.Response, *expected: tuple[tuple[Any, ...], str]) -> None:
     """A 422 whose errors are exactly `expected` as a set of (loc, type)."""
     got = errors_of(response)
-    assert got == set(expected), f"422 errors {sorted(map(str, got))} != {sorted(map(str, expected))}"
+    assert got == set(expected), (
+        f"422 errors {sorted(map(str, got))} != {sorted(map(str, expected))}"
+    )
 
 
 def assert_status(response: httpx.Response, status: int) -> None:
@@ -73,8 +75,14 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def walk(client: httpx.Client, url: str, params: dict[str, Any] | list | None = None,
-         *, limit: int | None = None, max_pages: int = 200) -> list[dict[str, Any]]:
+def walk(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any] | list | None = None,
+    *,
+    limit: int | None = None,
+    max_pages: int = 200,
+) -> list[dict[str, Any]]:
     """Every item of a paginated list, following next_cursor, checking the page contract.
 
     Every page but the last is exactly full (implementations fetch limit + 1 rows) and
@@ -86,8 +94,14 @@ def walk(client: httpx.Client, url: str, params: dict[str, Any] | list | None = 
     return items
 
 
-def walk_pages(client: httpx.Client, url: str, params: dict[str, Any] | list | None = None,
-               *, limit: int | None = None, max_pages: int = 200) -> list[list[dict[str, Any]]]:
+def walk_pages(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any] | list | None = None,
+    *,
+    limit: int | None = None,
+    max_pages: int = 200,
+) -> list[list[dict[str, Any]]]:
     base = _param_list(params)
     # A cursor among the params is where the walk starts; it is replaced page by page, never
     # sent twice (a repeated single-valued parameter is not part of the contract).
@@ -115,8 +129,13 @@ def walk_pages(client: httpx.Client, url: str, params: dict[str, Any] | list | N
     return pages
 
 
-def first_page(client: httpx.Client, url: str, params: dict[str, Any] | list | None = None,
-               *, limit: int | None = None) -> dict[str, Any]:
+def first_page(
+    client: httpx.Client,
+    url: str,
+    params: dict[str, Any] | list | None = None,
+    *,
+    limit: int | None = None,
+) -> dict[str, Any]:
     query = _param_list(params)
     if limit is not None:
         query.append(("limit", str(limit)))
@@ -199,9 +218,17 @@ class People:
             if time.monotonic() - entry["since"] > _TOKEN_REFRESH_SECONDS:
                 cached.token = login(self._api, cached.email, cached.password)
                 entry["since"] = time.monotonic()
-            accounts.append(Account(id=cached.id, email=cached.email, password=cached.password,
-                                    display_name=cached.display_name, is_admin=cached.is_admin,
-                                    token=cached.token, client=self._api.authed(cached.token)))
+            accounts.append(
+                Account(
+                    id=cached.id,
+                    email=cached.email,
+                    password=cached.password,
+                    display_name=cached.display_name,
+                    is_admin=cached.is_admin,
+                    token=cached.token,
+                    client=self._api.authed(cached.token),
+                )
+            )
         return accounts
 
 

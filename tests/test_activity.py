@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
     API,
     activity,
@@ -22,7 +21,10 @@ from helpers import (
 
 def entry_shape(entries):
     """(verb, target_type, target_id, changes, actor id) per entry, newest first."""
-    return [(e["verb"], e["target_type"], e["target_id"], e["changes"], e["actor"]["id"]) for e in entries]
+    return [
+        (e["verb"], e["target_type"], e["target_id"], e["changes"], e["actor"]["id"])
+        for e in entries
+    ]
 
 
 def members_url(project, user_id) -> str:
@@ -46,8 +48,12 @@ def test_every_verb_is_recorded(people):
     assert_status(o.put(members_url(pid, editor.id), json={"role": "viewer"}), 201)
     expected.append(("member.added", "member", editor.id, {}, owner.id))
     assert_status(o.put(members_url(pid, editor.id), json={"role": "editor"}), 200)
-    expected.append(("member.updated", "member", editor.id, {"role": ["viewer", "editor"]}, owner.id))
-    assert_status(o.put(members_url(pid, editor.id), json={"role": "editor"}), 200)  # same role: nothing
+    expected.append(
+        ("member.updated", "member", editor.id, {"role": ["viewer", "editor"]}, owner.id)
+    )
+    assert_status(
+        o.put(members_url(pid, editor.id), json={"role": "editor"}), 200
+    )  # same role: nothing
     assert_status(o.put(members_url(pid, viewer.id), json={"role": "viewer"}), 201)
     expected.append(("member.added", "member", viewer.id, {}, owner.id))
 
@@ -56,27 +62,67 @@ def test_every_verb_is_recorded(people):
     label_b = e.post(f"{project_url(pid)}/labels", json={"name": "b", "color": "#ffffff"}).json()
     expected.append(("label.created", "label", label_b["id"], {}, editor.id))
 
-    task = e.post(f"{project_url(pid)}/tasks", json={"title": "T", "label_ids": [label_a["id"]]}).json()
+    task = e.post(
+        f"{project_url(pid)}/tasks", json={"title": "T", "label_ids": [label_a["id"]]}
+    ).json()
     expected.append(("task.created", "task", task["id"], {}, editor.id))
 
-    assert_status(e.patch(task_url(task), json={
-        "title": "T2", "status": "in_progress", "priority": "high", "assignee_id": viewer.id,
-        "due_date": "2026-12-24", "label_ids": [label_b["id"], label_a["id"]], "description": ""}), 200)
-    expected.append(("task.updated", "task", task["id"], {
-        "title": ["T", "T2"], "status": ["todo", "in_progress"], "priority": ["medium", "high"],
-        "assignee_id": [None, viewer.id], "due_date": [None, "2026-12-24"],
-        "label_ids": [[label_a["id"]], sorted([label_a["id"], label_b["id"]])],
-    }, editor.id))
+    assert_status(
+        e.patch(
+            task_url(task),
+            json={
+                "title": "T2",
+                "status": "in_progress",
+                "priority": "high",
+                "assignee_id": viewer.id,
+                "due_date": "2026-12-24",
+                "label_ids": [label_b["id"], label_a["id"]],
+                "description": "",
+            },
+        ),
+        200,
+    )
+    expected.append(
+        (
+            "task.updated",
+            "task",
+            task["id"],
+            {
+                "title": ["T", "T2"],
+                "status": ["todo", "in_progress"],
+                "priority": ["medium", "high"],
+                "assignee_id": [None, viewer.id],
+                "due_date": [None, "2026-12-24"],
+                "label_ids": [[label_a["id"]], sorted([label_a["id"], label_b["id"]])],
+            },
+            editor.id,
+        )
+    )
 
-    assert_status(o.patch(task_url(task), json={"assignee_id": None, "due_date": None, "description": "x"}), 200)
-    expected.append(("task.updated", "task", task["id"], {
-        "assignee_id": [viewer.id, None], "due_date": ["2026-12-24", None], "description": ["", "x"],
-    }, owner.id))
+    assert_status(
+        o.patch(task_url(task), json={"assignee_id": None, "due_date": None, "description": "x"}),
+        200,
+    )
+    expected.append(
+        (
+            "task.updated",
+            "task",
+            task["id"],
+            {
+                "assignee_id": [viewer.id, None],
+                "due_date": ["2026-12-24", None],
+                "description": ["", "x"],
+            },
+            owner.id,
+        )
+    )
 
     comment = v.post(f"{task_url(task)}/comments", json={"body": "first"}).json()
     expected.append(("comment.created", "comment", comment["id"], {}, viewer.id))
     assert_status(v.patch(comment_url(comment), json={"body": "edited"}), 200)
-    expected.append(("comment.updated", "comment", comment["id"], {"body": ["first", "edited"]}, viewer.id))
+    expected.append(
+        ("comment.updated", "comment", comment["id"], {"body": ["first", "edited"]}, viewer.id)
+    )
     assert_status(o.delete(comment_url(comment)), 204)
     expected.append(("comment.deleted", "comment", comment["id"], {}, owner.id))
 
@@ -94,7 +140,16 @@ def test_every_verb_is_recorded(people):
 
     actors = {owner.id: summary(owner), editor.id: summary(editor), viewer.id: summary(viewer)}
     for entry in entries:
-        assert set(entry) == {"id", "project_id", "actor", "verb", "target_type", "target_id", "changes", "created_at"}
+        assert set(entry) == {
+            "id",
+            "project_id",
+            "actor",
+            "verb",
+            "target_type",
+            "target_id",
+            "changes",
+            "created_at",
+        }
         assert entry["project_id"] == pid
         assert entry["actor"] == actors[entry["actor"]["id"]]
         assert_timestamp(entry["created_at"])
@@ -103,7 +158,9 @@ def test_every_verb_is_recorded(people):
     assert timestamps == sorted(timestamps, reverse=True)
 
 
-def test_removing_a_member_with_assignments_records_only_member_removed(people, make_project, add_member, make_task):
+def test_removing_a_member_with_assignments_records_only_member_removed(
+    people, make_project, add_member, make_task
+):
     owner, leaver = people.get(2)
     project = make_project(owner)
     add_member(project, owner, leaver, "editor")
@@ -115,7 +172,9 @@ def test_removing_a_member_with_assignments_records_only_member_removed(people, 
     assert after[1:] == before
 
 
-def test_deleting_a_label_on_tasks_records_only_label_deleted(people, make_project, make_label, make_task):
+def test_deleting_a_label_on_tasks_records_only_label_deleted(
+    people, make_project, make_label, make_task
+):
     [owner] = people.get(1)
     project = make_project(owner)
     label = make_label(project, owner, name="x", color="#000000")
@@ -146,7 +205,8 @@ def test_project_creation_records_only_project_created(people):
     assert entry_shape(entries) == [("project.created", "project", project["id"], {}, owner.id)]
 
 
-# ------------------------------------------------------------------------- nothing is recorded for non-changes
+# ---------------------------------------------------------- nothing is recorded for non-changes
+
 
 @pytest.fixture
 def audited(people, make_project, add_member, make_label, make_task, make_comment):
@@ -155,46 +215,115 @@ def audited(people, make_project, add_member, make_label, make_task, make_commen
     add_member(project, owner, editor, "editor")
     add_member(project, owner, viewer, "viewer")
     label = make_label(project, owner, name="bug", color="#ff0000")
-    task = make_task(project, editor, title="t", assignee_id=viewer.id, due_date="2026-01-01",
-                     label_ids=[label["id"]])
+    task = make_task(
+        project,
+        editor,
+        title="t",
+        assignee_id=viewer.id,
+        due_date="2026-01-01",
+        label_ids=[label["id"]],
+    )
     comment = make_comment(task, viewer, body="c")
-    return {"project": project, "owner": owner, "editor": editor, "viewer": viewer, "label": label,
-            "task": task, "comment": comment, "stranger": stranger}
+    return {
+        "project": project,
+        "owner": owner,
+        "editor": editor,
+        "viewer": viewer,
+        "label": label,
+        "task": task,
+        "comment": comment,
+        "stranger": stranger,
+    }
 
 
 NON_CHANGES = {
     # no-op writes
-    "task-noop": lambda w: w["editor"].client.patch(task_url(w["task"]), json={
-        "title": "t", "assignee_id": w["viewer"].id, "due_date": "2026-01-01", "label_ids": [w["label"]["id"]]}),
+    "task-noop": lambda w: w["editor"].client.patch(
+        task_url(w["task"]),
+        json={
+            "title": "t",
+            "assignee_id": w["viewer"].id,
+            "due_date": "2026-01-01",
+            "label_ids": [w["label"]["id"]],
+        },
+    ),
     "task-empty-patch": lambda w: w["editor"].client.patch(task_url(w["task"]), json={}),
-    "project-noop": lambda w: w["owner"].client.patch(project_url(w["project"]), json={"name": "Quiet"}),
-    "member-same-role": lambda w: w["owner"].client.put(members_url(w["project"], w["viewer"].id), json={"role": "viewer"}),
-    "comment-noop": lambda w: w["viewer"].client.patch(comment_url(w["comment"]), json={"body": "c"}),
+    "project-noop": lambda w: w["owner"].client.patch(
+        project_url(w["project"]), json={"name": "Quiet"}
+    ),
+    "member-same-role": lambda w: w["owner"].client.put(
+        members_url(w["project"], w["viewer"].id), json={"role": "viewer"}
+    ),
+    "comment-noop": lambda w: w["viewer"].client.patch(
+        comment_url(w["comment"]), json={"body": "c"}
+    ),
     # failures
-    "task-422": lambda w: w["editor"].client.patch(task_url(w["task"]), json={"title": "", "status": "nope"}),
-    "task-422-reference": lambda w: w["editor"].client.patch(task_url(w["task"]), json={"title": "new", "assignee_id": random_id()}),
-    "task-412": lambda w: w["editor"].client.patch(task_url(w["task"]), json={"title": "new"}, headers={"If-Match": etag(7)}),
-    "task-delete-412": lambda w: w["editor"].client.delete(task_url(w["task"]), headers={"If-Match": etag(7)}),
+    "task-422": lambda w: w["editor"].client.patch(
+        task_url(w["task"]), json={"title": "", "status": "nope"}
+    ),
+    "task-422-reference": lambda w: w["editor"].client.patch(
+        task_url(w["task"]), json={"title": "new", "assignee_id": random_id()}
+    ),
+    "task-412": lambda w: w["editor"].client.patch(
+        task_url(w["task"]), json={"title": "new"}, headers={"If-Match": etag(7)}
+    ),
+    "task-delete-412": lambda w: w["editor"].client.delete(
+        task_url(w["task"]), headers={"If-Match": etag(7)}
+    ),
     "task-403": lambda w: w["viewer"].client.patch(task_url(w["task"]), json={"title": "new"}),
-    "task-create-403": lambda w: w["viewer"].client.post(f"{project_url(w['project'])}/tasks", json={"title": "new"}),
-    "task-create-422": lambda w: w["editor"].client.post(f"{project_url(w['project'])}/tasks", json={"title": "new", "label_ids": [random_id()]}),
+    "task-create-403": lambda w: w["viewer"].client.post(
+        f"{project_url(w['project'])}/tasks", json={"title": "new"}
+    ),
+    "task-create-422": lambda w: w["editor"].client.post(
+        f"{project_url(w['project'])}/tasks", json={"title": "new", "label_ids": [random_id()]}
+    ),
     "task-404": lambda w: w["stranger"].client.patch(task_url(w["task"]), json={"title": "new"}),
-    "project-412": lambda w: w["owner"].client.patch(project_url(w["project"]), json={"name": "new"}, headers={"If-Match": etag(9)}),
-    "project-403": lambda w: w["editor"].client.patch(project_url(w["project"]), json={"name": "new"}),
-    "label-409": lambda w: w["editor"].client.post(f"{project_url(w['project'])}/labels", json={"name": "BUG", "color": "#000000"}),
-    "label-403": lambda w: w["viewer"].client.post(f"{project_url(w['project'])}/labels", json={"name": "new", "color": "#000000"}),
+    "project-412": lambda w: w["owner"].client.patch(
+        project_url(w["project"]), json={"name": "new"}, headers={"If-Match": etag(9)}
+    ),
+    "project-403": lambda w: w["editor"].client.patch(
+        project_url(w["project"]), json={"name": "new"}
+    ),
+    "label-409": lambda w: w["editor"].client.post(
+        f"{project_url(w['project'])}/labels", json={"name": "BUG", "color": "#000000"}
+    ),
+    "label-403": lambda w: w["viewer"].client.post(
+        f"{project_url(w['project'])}/labels", json={"name": "new", "color": "#000000"}
+    ),
     "last-owner-409": lambda w: w["owner"].client.delete(members_url(w["project"], w["owner"].id)),
-    "member-403": lambda w: w["editor"].client.put(members_url(w["project"], w["stranger"].id), json={"role": "viewer"}),
-    "comment-403": lambda w: w["owner"].client.patch(comment_url(w["comment"]), json={"body": "owner edit"}),
+    "member-403": lambda w: w["editor"].client.put(
+        members_url(w["project"], w["stranger"].id), json={"role": "viewer"}
+    ),
+    "comment-403": lambda w: w["owner"].client.patch(
+        comment_url(w["comment"]), json={"body": "owner edit"}
+    ),
     "comment-delete-403": lambda w: w["editor"].client.delete(comment_url(w["comment"])),
-    "comment-422": lambda w: w["viewer"].client.post(f"{task_url(w['task'])}/comments", json={"body": ""}),
+    "comment-422": lambda w: w["viewer"].client.post(
+        f"{task_url(w['task'])}/comments", json={"body": ""}
+    ),
 }
 EXPECTED_STATUS = {
-    "task-noop": 200, "task-empty-patch": 200, "project-noop": 200, "member-same-role": 200,
-    "comment-noop": 200, "task-422": 422, "task-422-reference": 422, "task-412": 412,
-    "task-delete-412": 412, "task-403": 403, "task-create-403": 403, "task-create-422": 422,
-    "task-404": 404, "project-412": 412, "project-403": 403, "label-409": 409, "label-403": 403,
-    "last-owner-409": 409, "member-403": 403, "comment-403": 403, "comment-delete-403": 403,
+    "task-noop": 200,
+    "task-empty-patch": 200,
+    "project-noop": 200,
+    "member-same-role": 200,
+    "comment-noop": 200,
+    "task-422": 422,
+    "task-422-reference": 422,
+    "task-412": 412,
+    "task-delete-412": 412,
+    "task-403": 403,
+    "task-create-403": 403,
+    "task-create-422": 422,
+    "task-404": 404,
+    "project-412": 412,
+    "project-403": 403,
+    "label-409": 409,
+    "label-403": 403,
+    "last-owner-409": 409,
+    "member-403": 403,
+    "comment-403": 403,
+    "comment-delete-403": 403,
     "comment-422": 422,
 }
 
@@ -215,6 +344,7 @@ def test_requests_that_change_nothing_record_nothing(audited, case):
 
 
 # ------------------------------------------------------------------------- visibility
+
 
 @pytest.mark.parametrize("role", ["viewer", "editor", "owner"])
 def test_every_member_reads_the_activity(people, make_project, add_member, role):
@@ -239,7 +369,10 @@ def test_activity_is_per_project(people, make_project, make_task):
     one, two = make_project(owner), make_project(owner)
     make_task(one, owner, title="only in one")
     assert [e["verb"] for e in activity(owner.client, two["id"])] == ["project.created"]
-    assert [e["verb"] for e in activity(owner.client, one["id"])] == ["task.created", "project.created"]
+    assert [e["verb"] for e in activity(owner.client, one["id"])] == [
+        "task.created",
+        "project.created",
+    ]
 
 
 def test_removed_member_loses_access_to_the_activity(people, make_project, add_member):

@@ -24,13 +24,28 @@ def quartet(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     """The installed console script when there is one (what a user runs), else the module."""
     script = Path(sys.executable).parent / "quartet"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "shared.cli"]
-    return subprocess.run([*command, *args], cwd=REPO_ROOT, env=env or base_env(),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*command, *args],
+        cwd=REPO_ROOT,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("args", [
-    [], ["serve"], ["db"], ["db", "migrate"], ["db", "seed"], ["create-admin"],
-], ids=lambda args: " ".join(args) or "quartet")
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["serve"],
+        ["db"],
+        ["db", "migrate"],
+        ["db", "seed"],
+        ["create-admin"],
+    ],
+    ids=lambda args: " ".join(args) or "quartet",
+)
 def test_help(args: list[str]) -> None:
     done = quartet(*args, "--help")
     assert done.returncode == 0, done.stderr
@@ -49,15 +64,22 @@ BAD_ARGUMENTS = {
     "db without action": (["db"], {}),
     "seed without --demo": (["db", "seed"], {}),
     "create-admin without --email": (["create-admin"], {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
-    "create-admin bad email": (["create-admin", "--email", "not-an-email"],
-                               {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
-    "create-admin short password": (["create-admin", "--email", "a@example.com"],
-                                    {"QUARTET_ADMIN_PASSWORD": "x" * 14}),
-    "create-admin long password": (["create-admin", "--email", "a@example.com"],
-                                   {"QUARTET_ADMIN_PASSWORD": "x" * 129}),
-    "create-admin empty display name": (["create-admin", "--email", "a@example.com",
-                                         "--display-name", ""],
-                                        {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
+    "create-admin bad email": (
+        ["create-admin", "--email", "not-an-email"],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 20},
+    ),
+    "create-admin short password": (
+        ["create-admin", "--email", "a@example.com"],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 14},
+    ),
+    "create-admin long password": (
+        ["create-admin", "--email", "a@example.com"],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 129},
+    ),
+    "create-admin empty display name": (
+        ["create-admin", "--email", "a@example.com", "--display-name", ""],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 20},
+    ),
     "create-admin no password, no terminal": (["create-admin", "--email", "a@example.com"], {}),
 }
 if UNBUILT:
@@ -109,11 +131,18 @@ def test_created_admin_logs_in_and_creates_users(pg_cluster, spawn_server, contr
     env = base_env(DATABASE_URL=url)
     assert quartet("db", "migrate", env=env).returncode == 0
     email, password = f"First.Admin-{uuid.uuid4().hex[:8]}@Example.com", "p" * 15
-    done = quartet("create-admin", "--email", email, "--display-name", "First Admin",
-                   env={**env, "QUARTET_ADMIN_PASSWORD": password})
+    done = quartet(
+        "create-admin",
+        "--email",
+        email,
+        "--display-name",
+        "First Admin",
+        env={**env, "QUARTET_ADMIN_PASSWORD": password},
+    )
     assert done.returncode == 0, done.stderr
-    again = quartet("create-admin", "--email", email.upper(),
-                    env={**env, "QUARTET_ADMIN_PASSWORD": password})
+    again = quartet(
+        "create-admin", "--email", email.upper(), env={**env, "QUARTET_ADMIN_PASSWORD": password}
+    )
     assert again.returncode != 0 and len(again.stderr.strip().splitlines()) == 1, again.stderr
 
     extra = spawn_server(url)
@@ -124,11 +153,14 @@ def test_created_admin_logs_in_and_creates_users(pg_cluster, spawn_server, contr
         assert me["email"] == email.lower()
         assert me["display_name"] == "First Admin"
         assert me["is_admin"] is True
-        created = admin.post("/api/v1/users", json={
-            "email": "second@example.com", "display_name": "Second", "password": "q" * 15})
+        created = admin.post(
+            "/api/v1/users",
+            json={"email": "second@example.com", "display_name": "Second", "password": "q" * 15},
+        )
         assert created.status_code == 201, created.text
 
 
 def test_console_script_is_installed() -> None:
     assert shutil.which("quartet", path=str(Path(sys.executable).parent)), (
-        "the `quartet` console script is missing from the virtualenv")
+        "the `quartet` console script is missing from the virtualenv"
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
     API,
     assert_errors,
@@ -30,9 +29,15 @@ def thread(people, make_project, add_member, make_task):
     add_member(project, owner, editor, "editor")
     add_member(project, owner, viewer, "viewer")
     task = make_task(project, owner, title="Discuss me")
-    callers = {"owner": owner, "editor": editor, "viewer": viewer, "outsider": outsider,
-               "admin-outsider": people.get(1, is_admin=True)[0], "author": author,
-               "co-owner": co_owner}
+    callers = {
+        "owner": owner,
+        "editor": editor,
+        "viewer": viewer,
+        "outsider": outsider,
+        "admin-outsider": people.get(1, is_admin=True)[0],
+        "author": author,
+        "co-owner": co_owner,
+    }
     return project, task, callers
 
 
@@ -43,9 +48,14 @@ def test_any_member_can_comment(thread, who):
     response = author.client.post(comments_url(task), json={"body": f"From the {who}."})
     assert_status(response, 201)
     comment = response.json()
-    assert comment == {"id": comment["id"], "task_id": task["id"], "author": summary(author),
-                       "body": f"From the {who}.", "created_at": comment["created_at"],
-                       "updated_at": comment["created_at"]}
+    assert comment == {
+        "id": comment["id"],
+        "task_id": task["id"],
+        "author": summary(author),
+        "body": f"From the {who}.",
+        "created_at": comment["created_at"],
+        "updated_at": comment["created_at"],
+    }
     assert_timestamp(comment["created_at"])
     assert response.headers["location"] == f"{API}/comments/{comment['id']}"
     assert walk(callers["viewer"].client, comments_url(task)) == [comment]
@@ -57,7 +67,10 @@ def test_outsiders_cannot_see_or_comment(thread, who):
     client = callers[who].client
     for hidden, missing in (
         (client.get(comments_url(task)), client.get(comments_url(random_id()))),
-        (client.post(comments_url(task), json={"body": "hi"}), client.post(comments_url(random_id()), json={"body": "hi"})),
+        (
+            client.post(comments_url(task), json={"body": "hi"}),
+            client.post(comments_url(random_id()), json={"body": "hi"}),
+        ),
     ):
         assert problem_json(hidden, 404) == problem_json(missing, 404)
     assert walk(callers["owner"].client, comments_url(task)) == []
@@ -65,8 +78,10 @@ def test_outsiders_cannot_see_or_comment(thread, who):
 
 def test_comments_are_listed_oldest_first(thread, make_comment):
     project, task, callers = thread
-    created = [make_comment(task, callers[who], body=f"#{i}")
-               for i, who in enumerate(["viewer", "owner", "editor", "viewer", "owner"])]
+    created = [
+        make_comment(task, callers[who], body=f"#{i}")
+        for i, who in enumerate(["viewer", "owner", "editor", "viewer", "owner"])
+    ]
     expected = sorted(created, key=lambda c: (c["created_at"], c["id"]))
     assert walk(callers["editor"].client, comments_url(task), limit=2) == expected
     assert [c["body"] for c in expected] == [f"#{i}" for i in range(5)]
@@ -90,6 +105,7 @@ def test_body_bounds_are_accepted(thread, body):
 
 # ------------------------------------------------------------------------- edit
 
+
 def test_author_edits_a_comment(thread, make_comment):
     project, task, callers = thread
     comment = make_comment(task, callers["viewer"], body="before")
@@ -109,9 +125,16 @@ def test_edit_with_the_same_body_changes_nothing(thread, make_comment):
     assert response.json() == comment
 
 
-@pytest.mark.parametrize("who, status", [
-    ("owner", 403), ("editor", 403), ("viewer", 403), ("outsider", 404), ("admin-outsider", 404),
-])
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("owner", 403),
+        ("editor", 403),
+        ("viewer", 403),
+        ("outsider", 404),
+        ("admin-outsider", 404),
+    ],
+)
 def test_only_the_author_may_edit(thread, add_member, make_comment, who, status):
     project, task, callers = thread
     author = callers["author"]
@@ -126,7 +149,9 @@ def test_author_who_left_the_project_cannot_edit(thread, add_member, make_commen
     author = callers["author"]
     add_member(project, callers["owner"], author, "viewer")
     comment = make_comment(task, author, body="mine")
-    assert_status(callers["owner"].client.delete(f"{API}/projects/{project['id']}/members/{author.id}"), 204)
+    assert_status(
+        callers["owner"].client.delete(f"{API}/projects/{project['id']}/members/{author.id}"), 204
+    )
     problem_json(author.client.patch(comment_url(comment), json={"body": "x"}), 404)
     problem_json(author.client.delete(comment_url(comment)), 404)
 
@@ -143,16 +168,27 @@ def test_outsider_404_is_identical_to_missing_comment(thread, make_comment):
 
 def test_comment_id_must_be_a_uuid(thread):
     project, task, callers = thread
-    assert_errors(callers["owner"].client.patch(f"{API}/comments/42", json={"body": "x"}),
-                  (("path", "comment_id"), "uuid_parsing"))
+    assert_errors(
+        callers["owner"].client.patch(f"{API}/comments/42", json={"body": "x"}),
+        (("path", "comment_id"), "uuid_parsing"),
+    )
 
 
 # ------------------------------------------------------------------------- delete
 
-@pytest.mark.parametrize("who, status", [
-    ("author", 204), ("owner", 204), ("co-owner", 204), ("editor", 403), ("viewer", 403),
-    ("outsider", 404), ("admin-outsider", 404),
-])
+
+@pytest.mark.parametrize(
+    "who, status",
+    [
+        ("author", 204),
+        ("owner", 204),
+        ("co-owner", 204),
+        ("editor", 403),
+        ("viewer", 403),
+        ("outsider", 404),
+        ("admin-outsider", 404),
+    ],
+)
 def test_delete_by_author_or_owner_only(thread, add_member, make_comment, who, status):
     project, task, callers = thread
     author = callers["author"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
     API,
     assert_errors,
@@ -39,6 +38,7 @@ def project_at_v2(people, make_project, add_member):
 
 
 # ------------------------------------------------------------------------- ETag
+
 
 def test_etag_is_the_quoted_version_everywhere(people):
     owner = people.get(1)[0]
@@ -130,6 +130,7 @@ def test_label_deletion_changes_the_task_etag(people, make_project, make_label, 
 
 # ------------------------------------------------------------------------- If-Match
 
+
 @pytest.mark.parametrize("resource", RESOURCES, indirect=True)
 @pytest.mark.parametrize("header", ['"2"', "*", '"1", "2"', '"2", "9"'])
 def test_if_match_current_allows_the_update(resource, header):
@@ -176,9 +177,13 @@ def test_delete_task_with_star_if_match(task_at_v2):
 def test_lost_update_is_prevented(task_at_v2):
     """Two clients read version 2; the second writer is told the first one won."""
     owner, viewer, project, task = task_at_v2
-    first = owner.client.patch(task_url(task), json={"status": "done"}, headers={"If-Match": etag(2)})
+    first = owner.client.patch(
+        task_url(task), json={"status": "done"}, headers={"If-Match": etag(2)}
+    )
     assert_status(first, 200)
-    second = owner.client.patch(task_url(task), json={"priority": "low"}, headers={"If-Match": etag(2)})
+    second = owner.client.patch(
+        task_url(task), json={"priority": "low"}, headers={"If-Match": etag(2)}
+    )
     problem_json(second, 412)
     final = get_json(owner.client, task_url(task))
     assert (final["status"], final["priority"], final["version"]) == ("done", "medium", 3)
@@ -186,27 +191,44 @@ def test_lost_update_is_prevented(task_at_v2):
 
 # ------------------------------------------------------------------------- order of checks
 
+
 def test_validation_beats_a_stale_if_match(task_at_v2):
     owner, viewer, project, task = task_at_v2
-    assert_errors(owner.client.patch(task_url(task), json={"title": ""}, headers={"If-Match": etag(1)}),
-                  (("body", "title"), "string_too_short"))
+    assert_errors(
+        owner.client.patch(task_url(task), json={"title": ""}, headers={"If-Match": etag(1)}),
+        (("body", "title"), "string_too_short"),
+    )
 
 
 def test_references_beat_a_stale_if_match(task_at_v2):
     owner, viewer, project, task = task_at_v2
-    assert_errors(owner.client.patch(task_url(task), json={"assignee_id": random_id()}, headers={"If-Match": etag(1)}),
-                  (("body", "assignee_id"), "invalid_reference"))
+    assert_errors(
+        owner.client.patch(
+            task_url(task), json={"assignee_id": random_id()}, headers={"If-Match": etag(1)}
+        ),
+        (("body", "assignee_id"), "invalid_reference"),
+    )
 
 
 def test_permission_beats_a_stale_if_match(task_at_v2, project_at_v2):
     owner, viewer, project, task = task_at_v2
-    problem_json(viewer.client.patch(task_url(task), json={"title": "x"}, headers={"If-Match": etag(1)}), 403)
+    problem_json(
+        viewer.client.patch(task_url(task), json={"title": "x"}, headers={"If-Match": etag(1)}), 403
+    )
     problem_json(viewer.client.delete(task_url(task), headers={"If-Match": etag(1)}), 403)
     owner_p, viewer_p, project_p = project_at_v2
-    problem_json(viewer_p.client.patch(project_url(project_p), json={"name": "x"}, headers={"If-Match": etag(1)}), 403)
+    problem_json(
+        viewer_p.client.patch(
+            project_url(project_p), json={"name": "x"}, headers={"If-Match": etag(1)}
+        ),
+        403,
+    )
 
 
 def test_visibility_beats_a_stale_if_match(task_at_v2, people):
     owner, viewer, project, task = task_at_v2
     outsider = people.get(1)[0]
-    problem_json(outsider.client.patch(task_url(task), json={"title": "x"}, headers={"If-Match": etag(1)}), 404)
+    problem_json(
+        outsider.client.patch(task_url(task), json={"title": "x"}, headers={"If-Match": etag(1)}),
+        404,
+    )

@@ -40,8 +40,10 @@ def _parameters(contract: Contract, item: dict[str, Any], op: dict[str, Any]) ->
 
 
 def test_is_a_valid_openapi_3_1_document(contract: Contract) -> None:
-    errors = [f"{json_pointer(e.absolute_path) or '/'}: {e.message[:300]}"
-              for e in OpenAPIV31SpecValidator(contract.document).iter_errors()]
+    errors = [
+        f"{json_pointer(e.absolute_path) or '/'}: {e.message[:300]}"
+        for e in OpenAPIV31SpecValidator(contract.document).iter_errors()
+    ]
     assert not errors, "contract/openapi.yaml is not valid OpenAPI 3.1:\n" + "\n".join(errors)
 
 
@@ -84,13 +86,17 @@ def test_operations_are_complete(contract: Contract) -> None:
         if "requestBody" in op:
             required["413"] = "it has a body"
             required["415"] = "it has a body"
-        problems += [f"{where}: does not document {status} ({why})"
-                     for status, why in required.items() if status not in responses]
+        problems += [
+            f"{where}: does not document {status} ({why})"
+            for status, why in required.items()
+            if status not in responses
+        ]
         path_names = {p["name"] for p in params if p.get("in") == "path"}
         in_template = {part[1:-1] for part in template.split("/") if part.startswith("{")}
         if path_names != in_template:
-            problems.append(f"{where}: path parameters {sorted(path_names)} != template "
-                            f"{sorted(in_template)}")
+            problems.append(
+                f"{where}: path parameters {sorted(path_names)} != template {sorted(in_template)}"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -107,11 +113,14 @@ def test_request_bodies_reject_unknown_fields(contract: Contract) -> None:
             schema, _ = contract.deref(content.get("schema", {}), "")
             for path, node in _walk(schema):
                 node, _ = contract.deref(node, "") if isinstance(node, dict) else (node, "")
-                if isinstance(node, dict) and (node.get("type") == "object"
-                                               or "properties" in node):
-                    if node.get("additionalProperties") is not False:
-                        problems.append(f"{where} at {json_pointer(path) or '/'}: object schema "
-                                        f"without additionalProperties: false")
+                is_object = isinstance(node, dict) and (
+                    node.get("type") == "object" or "properties" in node
+                )
+                if is_object and node.get("additionalProperties") is not False:
+                    problems.append(
+                        f"{where} at {json_pointer(path) or '/'}: object schema "
+                        f"without additionalProperties: false"
+                    )
     assert not problems, "\n".join(problems)
 
 
@@ -120,8 +129,11 @@ def _examples(contract: Contract) -> Iterator[tuple[str, str, Any]]:
     doc = contract.document
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
         for index, example in enumerate(schema.get("examples", [])):
-            yield (f"components/schemas/{name} examples[{index}]",
-                   json_pointer(["components", "schemas", name]), example)
+            yield (
+                f"components/schemas/{name} examples[{index}]",
+                json_pointer(["components", "schemas", name]),
+                example,
+            )
     for path, node in _walk(doc):
         if not isinstance(node, dict) or "schema" not in node or not path:
             continue
@@ -145,12 +157,38 @@ def test_examples_validate_against_their_schemas(contract: Contract) -> None:
     assert not problems, "examples that do not validate:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("operation_id", [
-    "createToken", "getMe", "createUser", "listUsers", "getUser", "createProject",
-    "listProjects", "getProject", "updateProject", "deleteProject", "listMembers", "putMember",
-    "removeMember", "listLabels", "createLabel", "deleteLabel", "createTask", "listTasks",
-    "getTask", "updateTask", "deleteTask", "listComments", "createComment", "updateComment",
-    "deleteComment", "listActivity", "getHealth", "getReadiness",
-])
+@pytest.mark.parametrize(
+    "operation_id",
+    [
+        "createToken",
+        "getMe",
+        "createUser",
+        "listUsers",
+        "getUser",
+        "createProject",
+        "listProjects",
+        "getProject",
+        "updateProject",
+        "deleteProject",
+        "listMembers",
+        "putMember",
+        "removeMember",
+        "listLabels",
+        "createLabel",
+        "deleteLabel",
+        "createTask",
+        "listTasks",
+        "getTask",
+        "updateTask",
+        "deleteTask",
+        "listComments",
+        "createComment",
+        "updateComment",
+        "deleteComment",
+        "listActivity",
+        "getHealth",
+        "getReadiness",
+    ],
+)
 def test_core_operation_is_in_the_contract(contract: Contract, operation_id: str) -> None:
     contract.operation(operation_id)

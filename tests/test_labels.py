@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
     API,
     assert_errors,
@@ -47,8 +46,10 @@ def test_label_name_bounds(people, make_project, name):
 def test_labels_are_listed_by_name_then_id(people, make_project, make_label):
     [owner] = people.get(1)
     project = make_project(owner)
-    created = [make_label(project, owner, name=name, color="#123456")
-               for name in ("beta", "Alpha", "alpha-2", "_meta", "Zulu", "0-first", "beta2")]
+    created = [
+        make_label(project, owner, name=name, color="#123456")
+        for name in ("beta", "Alpha", "alpha-2", "_meta", "Zulu", "0-first", "beta2")
+    ]
     expected = sorted(created, key=lambda label: (label["name"].encode(), label["id"]))
     assert get_json(owner.client, labels_url(project))["items"] == expected
 
@@ -58,7 +59,9 @@ def test_duplicate_name_in_any_case_is_409(people, make_project, make_label, sec
     [owner] = people.get(1)
     project = make_project(owner)
     first = make_label(project, owner, name="bug", color="#ff0000")
-    problem_json(owner.client.post(labels_url(project), json={"name": second, "color": "#00ff00"}), 409)
+    problem_json(
+        owner.client.post(labels_url(project), json={"name": second, "color": "#00ff00"}), 409
+    )
     assert get_json(owner.client, labels_url(project))["items"] == [first]
 
 
@@ -85,11 +88,18 @@ def test_delete_label_takes_it_off_tasks(people, make_project, make_label, make_
 
     for before, labels in ((both, [kept]), (only_doomed, [])):
         after = get_json(owner.client, task_url(before))
-        assert after == {**before, "labels": labels, "version": before["version"] + 1,
-                         "updated_at": after["updated_at"]}
+        assert after == {
+            **before,
+            "labels": labels,
+            "version": before["version"] + 1,
+            "updated_at": after["updated_at"],
+        }
         assert after["updated_at"] > before["updated_at"]
     assert get_json(owner.client, task_url(only_kept)) == only_kept
-    listed = get_json(owner.client, f"{project_url(project)}/tasks", )["items"]
+    listed = get_json(
+        owner.client,
+        f"{project_url(project)}/tasks",
+    )["items"]
     assert all(doomed["id"] not in [label["id"] for label in t["labels"]] for t in listed)
 
 
@@ -98,12 +108,18 @@ def test_deleted_label_cannot_be_used_or_filtered_by(people, make_project, make_
     project = make_project(owner)
     label = make_label(project, owner, name="gone", color="#ff0000")
     assert_status(owner.client.delete(label_url(project, label)), 204)
-    assert_errors(owner.client.post(f"{project_url(project)}/tasks", json={"title": "t", "label_ids": [label["id"]]}),
-                  (("body", "label_ids", 0), "invalid_reference"))
+    assert_errors(
+        owner.client.post(
+            f"{project_url(project)}/tasks", json={"title": "t", "label_ids": [label["id"]]}
+        ),
+        (("body", "label_ids", 0), "invalid_reference"),
+    )
     problem_json(owner.client.delete(label_url(project, label)), 404)
 
 
-def test_label_of_another_project_cannot_be_deleted_through_this_one(people, make_project, make_label):
+def test_label_of_another_project_cannot_be_deleted_through_this_one(
+    people, make_project, make_label
+):
     [owner] = people.get(1)
     one, two = make_project(owner), make_project(owner)
     label = make_label(one, owner, name="mine", color="#ff0000")
@@ -115,26 +131,36 @@ def test_unknown_label_is_404(people, make_project):
     [owner] = people.get(1)
     project = make_project(owner)
     problem_json(owner.client.delete(label_url(project, random_id())), 404)
-    assert_errors(owner.client.delete(label_url(project, "nope")), (("path", "label_id"), "uuid_parsing"))
+    assert_errors(
+        owner.client.delete(label_url(project, "nope")), (("path", "label_id"), "uuid_parsing")
+    )
 
 
 @pytest.mark.parametrize("color", ["#12345", "123456", "#GGGGGG", "#1234567", "red", "#12 456", ""])
 def test_color_must_be_rrggbb(people, make_project, color):
     [owner] = people.get(1)
     project = make_project(owner)
-    assert_errors(owner.client.post(labels_url(project), json={"name": "c", "color": color}),
-                  (("body", "color"), "string_pattern_mismatch"))
+    assert_errors(
+        owner.client.post(labels_url(project), json={"name": "c", "color": color}),
+        (("body", "color"), "string_pattern_mismatch"),
+    )
     assert get_json(owner.client, labels_url(project))["items"] == []
 
 
 # ------------------------------------------------------------------------- who may do what
 
+
 @pytest.fixture
 def actors(people, make_project, add_member, make_label):
     owner, viewer, editor, outsider = people.get(4)
     project = make_project(owner)
-    callers = {"owner": owner, "viewer": viewer, "editor": editor, "outsider": outsider,
-               "admin-outsider": people.get(1, is_admin=True)[0]}
+    callers = {
+        "owner": owner,
+        "viewer": viewer,
+        "editor": editor,
+        "outsider": outsider,
+        "admin-outsider": people.get(1, is_admin=True)[0],
+    }
     for role in ("viewer", "editor"):
         add_member(project, owner, callers[role], role)
     label = make_label(project, owner, name="existing", color="#abcdef")
@@ -165,7 +191,9 @@ def test_list_labels_permissions(actors, who):
 @pytest.mark.parametrize("who", ROLES)
 def test_create_label_permissions(actors, who):
     project, callers, label = actors
-    response = callers[who].client.post(labels_url(project), json={"name": "new", "color": "#000000"})
+    response = callers[who].client.post(
+        labels_url(project), json={"name": "new", "color": "#000000"}
+    )
     status = expected(who, 201)
     if status == 201:
         assert_status(response, 201)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
     API,
     assert_errors,
@@ -65,9 +64,14 @@ def test_members_are_ordered_by_display_name_then_user_id(make_user, make_projec
     stem = unique("M")
     owner = make_user(display_name=f"{stem} owner")
     project = make_project(owner)
-    people = [owner] + [make_user(display_name=f"{stem} {name}") for name in ("Zed", "alice", "Bob", "Bob", "bob", "_x")]
+    people = [owner] + [
+        make_user(display_name=f"{stem} {name}")
+        for name in ("Zed", "alice", "Bob", "Bob", "bob", "_x")
+    ]
     for person in people[1:]:
-        assert_status(owner.client.put(member_url(project, person.id), json={"role": "viewer"}), 201)
+        assert_status(
+            owner.client.put(member_url(project, person.id), json={"role": "viewer"}), 201
+        )
     expected = sorted(people, key=lambda p: (p.display_name.encode(), p.id))
     listed = get_json(people[3].client, members_url(project))["items"]
     assert [m["user"]["id"] for m in listed] == [p.id for p in expected]
@@ -94,9 +98,13 @@ def test_remove_member(make_user, make_project, add_member):
     response = owner.client.delete(member_url(project, user.id))
     assert_status(response, 204)
     assert response.content == b""
-    assert [m["user"]["id"] for m in get_json(owner.client, members_url(project))["items"]] == [owner.id]
+    assert [m["user"]["id"] for m in get_json(owner.client, members_url(project))["items"]] == [
+        owner.id
+    ]
     problem_json(user.client.get(project_url(project)), 404)
-    assert project["id"] not in {p["id"] for p in get_json(user.client, f"{API}/projects?limit=100")["items"]}
+    assert project["id"] not in {
+        p["id"] for p in get_json(user.client, f"{API}/projects?limit=100")["items"]
+    }
 
 
 def test_last_owner_cannot_be_demoted_or_removed(people, make_project):
@@ -131,7 +139,9 @@ def test_removal_clears_the_members_assignments(people, make_project, add_member
     project = make_project(owner)
     add_member(project, owner, leaver, "editor")
     add_member(project, owner, stayer, "editor")
-    assigned = [make_task(project, owner, title=f"leaver {i}", assignee_id=leaver.id) for i in range(2)]
+    assigned = [
+        make_task(project, owner, title=f"leaver {i}", assignee_id=leaver.id) for i in range(2)
+    ]
     kept = make_task(project, owner, title="stayer", assignee_id=stayer.id)
     unassigned = make_task(project, owner, title="nobody")
     other_project = make_project(owner)
@@ -142,8 +152,12 @@ def test_removal_clears_the_members_assignments(people, make_project, add_member
 
     for before in assigned:
         after = get_json(owner.client, task_url(before))
-        assert after == {**before, "assignee": None, "version": before["version"] + 1,
-                         "updated_at": after["updated_at"]}
+        assert after == {
+            **before,
+            "assignee": None,
+            "version": before["version"] + 1,
+            "updated_at": after["updated_at"],
+        }
         assert after["updated_at"] > before["updated_at"]
     for untouched in (kept, unassigned):
         assert get_json(owner.client, task_url(untouched)) == untouched
@@ -163,21 +177,32 @@ def test_removed_member_can_be_added_again(people, make_project, add_member):
 def test_role_must_be_a_known_role(people, make_project):
     owner, user = people.get(2)
     project = make_project(owner)
-    assert_errors(owner.client.put(member_url(project, user.id), json={"role": "admin"}),
-                  (("body", "role"), "enum"))
-    assert_errors(owner.client.put(f"{members_url(project)}/nope", json={"role": "viewer"}),
-                  (("path", "user_id"), "uuid_parsing"))
+    assert_errors(
+        owner.client.put(member_url(project, user.id), json={"role": "admin"}),
+        (("body", "role"), "enum"),
+    )
+    assert_errors(
+        owner.client.put(f"{members_url(project)}/nope", json={"role": "viewer"}),
+        (("path", "user_id"), "uuid_parsing"),
+    )
 
 
 # ------------------------------------------------------------------------- who may do what
+
 
 @pytest.fixture
 def actors(people, make_project, add_member):
     owner, viewer, editor, co_owner, outsider, target, newcomer = people.get(7)
     project = make_project(owner)
-    callers = {"owner": owner, "viewer": viewer, "editor": editor, "co-owner": co_owner,
-               "outsider": outsider, "admin-outsider": people.get(1, is_admin=True)[0],
-               "newcomer": newcomer}
+    callers = {
+        "owner": owner,
+        "viewer": viewer,
+        "editor": editor,
+        "co-owner": co_owner,
+        "outsider": outsider,
+        "admin-outsider": people.get(1, is_admin=True)[0],
+        "newcomer": newcomer,
+    }
     for role in ("viewer", "editor"):
         add_member(project, owner, callers[role], role)
     add_member(project, owner, co_owner, "owner")
@@ -186,7 +211,14 @@ def actors(people, make_project, add_member):
 
 
 ROLES = ["owner", "co-owner", "editor", "viewer", "outsider", "admin-outsider"]
-MANAGE = {"owner": 200, "co-owner": 200, "editor": 403, "viewer": 403, "outsider": 404, "admin-outsider": 404}
+MANAGE = {
+    "owner": 200,
+    "co-owner": 200,
+    "editor": 403,
+    "viewer": 403,
+    "outsider": 404,
+    "admin-outsider": 404,
+}
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -209,7 +241,10 @@ def test_change_role_permissions(actors, who):
         assert_status(response, 200)
     else:
         problem_json(response, expected)
-        roles = {m["user"]["id"]: m["role"] for m in get_json(callers["owner"].client, members_url(project))["items"]}
+        roles = {
+            m["user"]["id"]: m["role"]
+            for m in get_json(callers["owner"].client, members_url(project))["items"]
+        }
         assert roles[target.id] == "viewer"
 
 

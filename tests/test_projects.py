@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
     API,
     assert_errors,
@@ -26,13 +25,20 @@ ZERO_COUNTS = {"todo": 0, "in_progress": 0, "done": 0}
 
 def test_create_project(people):
     [owner] = people.get(1)
-    response = owner.client.post(PROJECTS, json={"name": "Website relaunch", "description": "Before winter."})
+    response = owner.client.post(
+        PROJECTS, json={"name": "Website relaunch", "description": "Before winter."}
+    )
     assert_status(response, 201)
     project = response.json()
     assert project == {
-        "id": project["id"], "name": "Website relaunch", "description": "Before winter.",
-        "created_at": project["created_at"], "updated_at": project["updated_at"],
-        "version": 1, "my_role": "owner", "task_counts": ZERO_COUNTS,
+        "id": project["id"],
+        "name": "Website relaunch",
+        "description": "Before winter.",
+        "created_at": project["created_at"],
+        "updated_at": project["updated_at"],
+        "version": 1,
+        "my_role": "owner",
+        "task_counts": ZERO_COUNTS,
     }
     assert_timestamp(project["created_at"])
     assert_timestamp(project["updated_at"])
@@ -52,7 +58,9 @@ def test_description_defaults_to_empty(people):
     assert project["description"] == ""
 
 
-@pytest.mark.parametrize("name, description", [("x", ""), ("n" * 200, "d" * 2000), ("  spaced  ", "ünï ✓")])
+@pytest.mark.parametrize(
+    "name, description", [("x", ""), ("n" * 200, "d" * 2000), ("  spaced  ", "ünï ✓")]
+)
 def test_bounds_and_text_are_kept_verbatim(people, name, description):
     [owner] = people.get(1)
     response = owner.client.post(PROJECTS, json={"name": name, "description": description})
@@ -97,20 +105,28 @@ def test_update_project(people, make_project):
     response = owner.client.patch(project_url(project), json={"name": "After"})
     assert_status(response, 200)
     updated = response.json()
-    assert updated == {**project, "name": "After", "version": 2, "updated_at": updated["updated_at"]}
+    assert updated == {
+        **project,
+        "name": "After",
+        "version": 2,
+        "updated_at": updated["updated_at"],
+    }
     assert updated["updated_at"] > project["updated_at"]
     assert response.headers["etag"] == etag(2)
     assert get_json(owner.client, project_url(project)) == updated
 
-    response = owner.client.patch(project_url(project), json={"description": "new", "name": "After"})
+    response = owner.client.patch(
+        project_url(project), json={"description": "new", "name": "After"}
+    )
     assert_status(response, 200)
     assert response.json()["version"] == 3
     assert response.json()["description"] == "new"
     assert response.json()["name"] == "After"
 
 
-@pytest.mark.parametrize("body", [{}, {"name": "Same"}, {"description": "same"},
-                                  {"name": "Same", "description": "same"}])
+@pytest.mark.parametrize(
+    "body", [{}, {"name": "Same"}, {"description": "same"}, {"name": "Same", "description": "same"}]
+)
 def test_patch_that_changes_nothing_does_not_bump(people, make_project, body):
     [owner] = people.get(1)
     project = make_project(owner, name="Same", description="same")
@@ -124,7 +140,9 @@ def test_patch_that_changes_nothing_does_not_bump(people, make_project, body):
 def test_patch_with_current_if_match_succeeds(people, make_project):
     [owner] = people.get(1)
     project = make_project(owner)
-    response = owner.client.patch(project_url(project), json={"name": "v2"}, headers={"If-Match": etag(1)})
+    response = owner.client.patch(
+        project_url(project), json={"name": "v2"}, headers={"If-Match": etag(1)}
+    )
     assert_status(response, 200)
     assert response.json()["version"] == 2
 
@@ -133,12 +151,16 @@ def test_patch_with_stale_if_match_is_412_and_changes_nothing(people, make_proje
     [owner] = people.get(1)
     project = make_project(owner)
     current = owner.client.patch(project_url(project), json={"name": "v2"}).json()
-    response = owner.client.patch(project_url(project), json={"name": "v3"}, headers={"If-Match": etag(1)})
+    response = owner.client.patch(
+        project_url(project), json={"name": "v3"}, headers={"If-Match": etag(1)}
+    )
     problem_json(response, 412)
     assert get_json(owner.client, project_url(project)) == current
 
 
-def test_delete_project_takes_everything_with_it(people, make_project, make_label, make_task, make_comment):
+def test_delete_project_takes_everything_with_it(
+    people, make_project, make_label, make_task, make_comment
+):
     [owner] = people.get(1)
     project = make_project(owner)
     label = make_label(project, owner, name="bug", color="#ff0000")
@@ -146,9 +168,15 @@ def test_delete_project_takes_everything_with_it(people, make_project, make_labe
     comment = make_comment(task, owner, body="also doomed")
 
     assert_status(owner.client.delete(project_url(project)), 204)
-    for url in (project_url(project), f"{project_url(project)}/tasks", f"{project_url(project)}/labels",
-                f"{project_url(project)}/members", f"{project_url(project)}/activity",
-                task_url(task), f"{task_url(task)}/comments"):
+    for url in (
+        project_url(project),
+        f"{project_url(project)}/tasks",
+        f"{project_url(project)}/labels",
+        f"{project_url(project)}/members",
+        f"{project_url(project)}/activity",
+        task_url(task),
+        f"{task_url(task)}/comments",
+    ):
         problem_json(owner.client.get(url), 404)
     problem_json(owner.client.patch(comment_url(comment), json={"body": "x"}), 404)
     problem_json(owner.client.delete(project_url(project)), 404)
@@ -159,8 +187,10 @@ def test_task_counts_follow_task_statuses(people, make_project, make_task, add_m
     owner, viewer = people.get(2)
     project = make_project(owner)
     add_member(project, owner, viewer, "viewer")
-    tasks = [make_task(project, owner, title=f"t{i}", status=status)
-             for i, status in enumerate(["todo", "todo", "in_progress", "done", "done", "done"])]
+    tasks = [
+        make_task(project, owner, title=f"t{i}", status=status)
+        for i, status in enumerate(["todo", "todo", "in_progress", "done", "done", "done"])
+    ]
     expected = {"todo": 2, "in_progress": 1, "done": 3}
     assert get_json(owner.client, project_url(project))["task_counts"] == expected
     listed = {p["id"]: p for p in walk(viewer.client, PROJECTS, limit=100)}
@@ -168,7 +198,11 @@ def test_task_counts_follow_task_statuses(people, make_project, make_task, add_m
 
     assert_status(owner.client.patch(task_url(tasks[0]), json={"status": "in_progress"}), 200)
     assert_status(owner.client.delete(task_url(tasks[3])), 204)
-    assert get_json(viewer.client, project_url(project))["task_counts"] == {"todo": 1, "in_progress": 2, "done": 2}
+    assert get_json(viewer.client, project_url(project))["task_counts"] == {
+        "todo": 1,
+        "in_progress": 2,
+        "done": 2,
+    }
 
 
 def test_task_counts_do_not_bump_the_project_version(people, make_project, make_task):
@@ -187,13 +221,20 @@ def test_project_counts_are_per_project(people, make_project, make_task):
 
 # ------------------------------------------------------------------------- who may do what
 
+
 @pytest.fixture
 def actors(people, make_project, add_member):
     """A project and one caller per relation to it."""
     owner, viewer, editor, co_owner, outsider = people.get(5)
     project = make_project(owner, name="Guarded", description="keep out")
-    callers = {"owner": owner, "viewer": viewer, "editor": editor, "co-owner": co_owner,
-               "outsider": outsider, "admin-outsider": people.get(1, is_admin=True)[0]}
+    callers = {
+        "owner": owner,
+        "viewer": viewer,
+        "editor": editor,
+        "co-owner": co_owner,
+        "outsider": outsider,
+        "admin-outsider": people.get(1, is_admin=True)[0],
+    }
     for role in ("viewer", "editor"):
         add_member(project, owner, callers[role], role)
     add_member(project, owner, co_owner, "owner")
@@ -258,14 +299,29 @@ def test_non_member_gets_the_same_404_as_for_a_missing_project(actors, method):
 
 def test_project_id_must_be_a_uuid(people):
     [user] = people.get(1)
-    assert_errors(user.client.get(f"{PROJECTS}/not-a-uuid"), (("path", "project_id"), "uuid_parsing"))
+    assert_errors(
+        user.client.get(f"{PROJECTS}/not-a-uuid"), (("path", "project_id"), "uuid_parsing")
+    )
 
 
 def test_server_owned_fields_cannot_be_set(make_user):
     owner = make_user()
-    response = owner.client.post(PROJECTS, json={
-        "name": unique("p"), "id": random_id(), "version": 7, "my_role": "viewer",
-        "created_at": "2020-01-01T00:00:00.000000Z", "task_counts": ZERO_COUNTS})
-    assert_errors(response, *[(("body", f), "extra_forbidden")
-                              for f in ("id", "version", "my_role", "created_at", "task_counts")])
+    response = owner.client.post(
+        PROJECTS,
+        json={
+            "name": unique("p"),
+            "id": random_id(),
+            "version": 7,
+            "my_role": "viewer",
+            "created_at": "2020-01-01T00:00:00.000000Z",
+            "task_counts": ZERO_COUNTS,
+        },
+    )
+    assert_errors(
+        response,
+        *[
+            (("body", f), "extra_forbidden")
+            for f in ("id", "version", "my_role", "created_at", "task_counts")
+        ],
+    )
     assert get_json(owner.client, PROJECTS)["items"] == []

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import (
-    API, assert_errors, assert_status, assert_timestamp, get_json, problem_json, random_id,
-    unique, walk,
+    API,
+    assert_errors,
+    assert_status,
+    assert_timestamp,
+    get_json,
+    problem_json,
+    random_id,
+    unique,
+    walk,
 )
 
 USERS = f"{API}/users"
@@ -26,8 +32,13 @@ def test_admin_creates_a_user(admin, api):
     response = create(admin, email=email, display_name="Grace Hopper")
     user = response.json()
     assert set(user) == USER_FIELDS
-    assert user == {"id": user["id"], "email": email, "display_name": "Grace Hopper",
-                    "is_admin": False, "created_at": user["created_at"]}
+    assert user == {
+        "id": user["id"],
+        "email": email,
+        "display_name": "Grace Hopper",
+        "is_admin": False,
+        "created_at": user["created_at"],
+    }
     assert_timestamp(user["created_at"])
     assert response.headers["location"] == f"{USERS}/{user['id']}"
     assert get_json(admin, f"{USERS}/{user['id']}") == user
@@ -52,7 +63,9 @@ def test_duplicate_email_in_any_case_is_409(admin, second):
     email = f"{unique('dup')}@example.com"
     first = create(admin, email=email, display_name="First").json()
     variant = {"same": email, "upper": email.upper(), "mixed": email.capitalize()}[second]
-    response = admin.post(USERS, json={"email": variant, "display_name": "Second", "password": PASSWORD})
+    response = admin.post(
+        USERS, json={"email": variant, "display_name": "Second", "password": PASSWORD}
+    )
     problem_json(response, 409)
     found = walk(admin, USERS, {"q": email})
     assert found == [first]
@@ -71,16 +84,24 @@ def test_admin_can_create_an_admin_who_can_create_users(admin, api):
 def test_non_admin_cannot_create_users_and_nothing_is_written(make_user, admin):
     user = make_user()
     email = f"{unique('nope')}@example.com"
-    response = user.client.post(USERS, json={"email": email, "display_name": "X", "password": PASSWORD})
+    response = user.client.post(
+        USERS, json={"email": email, "display_name": "X", "password": PASSWORD}
+    )
     problem_json(response, 403)
     assert walk(admin, USERS, {"q": email}) == []
 
 
 def test_non_admin_cannot_create_an_admin(make_user):
     user = make_user()
-    response = user.client.post(USERS, json={
-        "email": f"{unique('esc')}@example.com", "display_name": "X", "password": PASSWORD,
-        "is_admin": True})
+    response = user.client.post(
+        USERS,
+        json={
+            "email": f"{unique('esc')}@example.com",
+            "display_name": "X",
+            "password": PASSWORD,
+            "is_admin": True,
+        },
+    )
     problem_json(response, 403)
 
 
@@ -88,10 +109,14 @@ def test_non_admin_cannot_create_an_admin(make_user):
 def test_password_length_boundaries_accepted(admin, api, password):
     email = f"{unique('pw')}@example.com"
     create(admin, email=email, display_name="Pw", password=password)
-    assert_status(api.post(f"{API}/auth/token", data={"username": email, "password": password}), 200)
+    assert_status(
+        api.post(f"{API}/auth/token", data={"username": email, "password": password}), 200
+    )
 
 
-@pytest.mark.parametrize("password, error", [("p" * 14, "string_too_short"), ("p" * 129, "string_too_long")])
+@pytest.mark.parametrize(
+    "password, error", [("p" * 14, "string_too_short"), ("p" * 129, "string_too_long")]
+)
 def test_password_length_boundaries_rejected(admin, password, error):
     email = f"{unique('pw')}@example.com"
     response = admin.post(USERS, json={"email": email, "display_name": "Pw", "password": password})
@@ -99,10 +124,19 @@ def test_password_length_boundaries_rejected(admin, password, error):
     assert walk(admin, USERS, {"q": email}) == []
 
 
-@pytest.mark.parametrize("email", [
-    "no-at-sign.example.com", "a@b", "two@@example.com", "spa ce@example.com", "@example.com",
-    "a@.", "user@example", "",
-])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "no-at-sign.example.com",
+        "a@b",
+        "two@@example.com",
+        "spa ce@example.com",
+        "@example.com",
+        "a@.",
+        "user@example",
+        "",
+    ],
+)
 def test_malformed_email_is_pattern_mismatch(admin, email):
     response = admin.post(USERS, json={"email": email, "display_name": "E", "password": PASSWORD})
     assert_errors(response, (("body", "email"), "string_pattern_mismatch"))
@@ -114,14 +148,19 @@ def test_email_length_limit(admin):
     assert len(ok) == 254
     create(admin, email=ok, display_name="Long Email")
     too_long = "b" + ok
-    response = admin.post(USERS, json={"email": too_long, "display_name": "E", "password": PASSWORD})
+    response = admin.post(
+        USERS, json={"email": too_long, "display_name": "E", "password": PASSWORD}
+    )
     assert_errors(response, (("body", "email"), "string_too_long"))
 
 
 def test_responses_never_carry_a_password_or_hash(admin, make_user):
     user = make_user()
-    for body in (get_json(user.client, f"{API}/me"), get_json(admin, f"{USERS}/{user.id}"),
-                 *walk(admin, USERS, {"q": user.email})):
+    for body in (
+        get_json(user.client, f"{API}/me"),
+        get_json(admin, f"{USERS}/{user.id}"),
+        *walk(admin, USERS, {"q": user.email}),
+    ):
         assert set(body) == USER_FIELDS
         assert user.password not in str(body)
         assert "argon2" not in str(body)
@@ -129,11 +168,17 @@ def test_responses_never_carry_a_password_or_hash(admin, make_user):
 
 # ------------------------------------------------------------------------- /me and lookup
 
+
 def test_me_is_the_caller(make_user):
     user = make_user(display_name="Me Myself")
     me = get_json(user.client, f"{API}/me")
-    assert me == {"id": user.id, "email": user.email, "display_name": "Me Myself",
-                  "is_admin": False, "created_at": me["created_at"]}
+    assert me == {
+        "id": user.id,
+        "email": user.email,
+        "display_name": "Me Myself",
+        "is_admin": False,
+        "created_at": me["created_at"],
+    }
 
 
 def test_me_of_admin_says_admin(admin):
@@ -155,13 +200,16 @@ def test_user_id_must_be_a_uuid(make_user):
 
 # ------------------------------------------------------------------------- list and search
 
+
 @pytest.fixture
 def tribe(make_user):
     """Users whose emails share a unique prefix; display names do not start with it."""
     prefix = unique("tr")
     names = ["Zoe", "adam", "Adam", "Adam", "bob", "Émile", "_under"]
-    return prefix, [make_user(email=f"{prefix}{i}@example.com", display_name=name)
-                    for i, name in enumerate(names)]
+    return prefix, [
+        make_user(email=f"{prefix}{i}@example.com", display_name=name)
+        for i, name in enumerate(names)
+    ]
 
 
 def test_list_by_email_prefix_is_ordered_by_display_name_then_id(make_user, tribe):
@@ -190,8 +238,9 @@ def test_display_name_prefix_case_insensitive(make_user):
     make_user(display_name=f"x{stem}")  # contains the stem, but not at the start
     reader = make_user()
     got = walk(reader.client, USERS, {"q": stem.upper()})
-    assert [u["id"] for u in got] == [u.id for u in sorted(
-        [alpha, beta], key=lambda u: (u.display_name.encode(), u.id))]
+    assert [u["id"] for u in got] == [
+        u.id for u in sorted([alpha, beta], key=lambda u: (u.display_name.encode(), u.id))
+    ]
 
 
 def test_q_is_a_prefix_not_a_substring(make_user):
@@ -208,7 +257,11 @@ def test_q_treats_like_wildcards_literally(make_user):
     reader = make_user().client
     assert [u["id"] for u in walk(reader, USERS, {"q": f"{stem}_"})] == [underscore.id]
     assert [u["id"] for u in walk(reader, USERS, {"q": f"{stem}%"})] == [percent_name.id]
-    assert {u["id"] for u in walk(reader, USERS, {"q": stem})} == {plain.id, underscore.id, percent_name.id}
+    assert {u["id"] for u in walk(reader, USERS, {"q": stem})} == {
+        plain.id,
+        underscore.id,
+        percent_name.id,
+    }
 
 
 def test_list_without_q_includes_everyone_visible_to_any_user(make_user):

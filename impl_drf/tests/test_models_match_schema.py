@@ -43,8 +43,9 @@ def database_url() -> Iterator[str]:
     if not server_url:
         # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user, who
         # cannot enter pytest's private temp directories.
-        server_url = embedded_pg.start(Path(tempfile.mkdtemp(prefix="quartet-drf-models-")),
-                                       cleanup="delete")
+        server_url = embedded_pg.start(
+            Path(tempfile.mkdtemp(prefix="quartet-drf-models-")), cleanup="delete"
+        )
     url = embedded_pg.ensure_database(server_url, f"quartet_drf_models_{uuid.uuid4().hex[:8]}")
     migrate(url)
     yield url
@@ -70,7 +71,8 @@ def live_columns(database_url: str) -> dict[str, dict[str, tuple[str, bool]]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT table_name, column_name, data_type, is_nullable = 'YES'"
-            " FROM information_schema.columns WHERE table_schema = 'public'").fetchall()
+            " FROM information_schema.columns WHERE table_schema = 'public'"
+        ).fetchall()
     tables: dict[str, dict[str, tuple[str, bool]]] = {}
     for table, column, data_type, nullable in rows:
         tables.setdefault(table, {})[column] = (data_type, nullable)
@@ -109,11 +111,15 @@ def test_models_match_live_tables(django_models: list, live_columns: dict) -> No
             if field.is_relation:
                 expected = PG_TYPES.get(field.target_field.db_type(connection))
             if expected != data_type:
-                problems.append(f"{table}.{column}: column is {data_type}, "
-                                f"{model.__name__}.{field.name} maps to {expected}")
+                problems.append(
+                    f"{table}.{column}: column is {data_type}, "
+                    f"{model.__name__}.{field.name} maps to {expected}"
+                )
             if field.null != nullable:
-                problems.append(f"{table}.{column}: column nullable={nullable}, "
-                                f"{model.__name__}.{field.name} null={field.null}")
+                problems.append(
+                    f"{table}.{column}: column nullable={nullable}, "
+                    f"{model.__name__}.{field.name} null={field.null}"
+                )
     assert problems == []
 
 
@@ -123,13 +129,15 @@ def test_primary_keys_match(django_models: list, database_url: str) -> None:
             "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc"
             " JOIN information_schema.key_column_usage kcu USING (constraint_schema,"
             " constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY'"
-            " AND tc.table_schema = 'public'").fetchall()
+            " AND tc.table_schema = 'public'"
+        ).fetchall()
     live: dict[str, set[str]] = {}
     for table, column in rows:
         live.setdefault(table, set()).add(column)
     for model in django_models:
         assert {f.column for f in model._meta.pk_fields} == live[model._meta.db_table], (
-            model.__name__)
+            model.__name__
+        )
 
 
 def test_a_round_trip_through_every_model(django_models: list) -> None:
@@ -139,13 +147,13 @@ def test_a_round_trip_through_every_model(django_models: list) -> None:
     from impl_drf.models import Activity, Label, Membership, Project, Task, User, Verb
 
     with transaction.atomic():
-        user = User.objects.create(email="model-test@example.com", display_name="Model Test",
-                                   password_hash="x")
+        user = User.objects.create(
+            email="model-test@example.com", display_name="Model Test", password_hash="x"
+        )
         project = Project.objects.create(name="p", created_by=user)
         Membership.objects.create(project=project, user=user, role="owner")
         label = Label.objects.create(project=project, name="l", color="#000000")
-        task = Task.objects.create(project=project, title="t", created_by=user,
-                                   priority="urgent")
+        task = Task.objects.create(project=project, title="t", created_by=user, priority="urgent")
         task.labels.set([label])
         entry = Activity.record(project.id, user, Verb.TASK_CREATED, "task", task.id)
         assert user.id and user.created_at and project.version == 1

@@ -27,9 +27,12 @@ class ActivityViewSet(KeysetListMixin, ProjectScopedViewSet):
     def cursor_params(self) -> dict:
         return {"project_id": self.kwargs["project_id"]}
 
-    @extend_schema(operation_id="listActivity", summary="List the activity of a project",
-                   parameters=[PageQuerySerializer],
-                   responses={200: ActivitySerializer(many=True), **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="listActivity",
+        summary="List the activity of a project",
+        parameters=[PageQuerySerializer],
+        responses={200: ActivitySerializer(many=True), **problems(401, 404, 422)},
+    )
     def list(self, request: Request, project_id: uuid.UUID) -> Response:
         page = self.paginate_queryset(queries.activity_of(self.get_project()))
         return self.get_paginated_response(ActivitySerializer(page, many=True).data)

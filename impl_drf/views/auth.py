@@ -40,6 +40,10 @@ class TokenViewSet(ContractViewSet):
         if not verify_password(user.password_hash if user else None, credentials["password"]):
             raise IncorrectCredentials()
         settings = get_settings()
-        return Response({"access_token": issue_token(user.id, settings),
-                         "token_type": "bearer",
-                         "expires_in": settings.access_token_ttl_seconds})
+        return Response(
+            {
+                "access_token": issue_token(user.id, settings),
+                "token_type": "bearer",
+                "expires_in": settings.access_token_ttl_seconds,
+            }
+        )

@@ -54,10 +54,12 @@ class ContractViewSet(GenericViewSet):
         if body_too_large(request.META):  # shared.wsgi.RequestBodyGuard drains it
             raise RequestBodyTooLarge()
         self.format_kwarg = self.get_format_suffix(**kwargs)
-        request.accepted_renderer, request.accepted_media_type = (
-            self.perform_content_negotiation(request))
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
+        )
         request.version, request.versioning_scheme = self.determine_version(
-            request, *args, **kwargs)
+            request, *args, **kwargs
+        )
         self.perform_authentication(request)
         self.ensure_authenticated(request)
         self.validate_request(request)
@@ -70,8 +72,9 @@ class ContractViewSet(GenericViewSet):
             raise exceptions.MethodNotAllowed(request.method)
 
     def ensure_authenticated(self, request: Request) -> None:
-        if request.user is None and any(isinstance(permission, IsAuthenticated)
-                                        for permission in self.get_permissions()):
+        if request.user is None and any(
+            isinstance(permission, IsAuthenticated) for permission in self.get_permissions()
+        ):
             raise exceptions.NotAuthenticated()
 
     # ------------------------------------------------------------------ request validation
@@ -140,8 +143,9 @@ class ProjectScopedViewSet(ContractViewSet):
 
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
-            project = get_object_or_404(queries.projects_for(self.request.user),
-                                        pk=self.kwargs["project_id"])
+            project = get_object_or_404(
+                queries.projects_for(self.request.user), pk=self.kwargs["project_id"]
+            )
             self.check_object_permissions(self.request, project)
             self._project = project
         return self._project

@@ -33,31 +33,41 @@ class TaskCommentViewSet(KeysetListMixin, ContractViewSet):
     schema_tags = ["comments"]
 
     def get_task(self) -> Task:
-        task = get_object_or_404(queries.visible_tasks(self.request.user),
-                                 pk=self.kwargs["task_id"])
+        task = get_object_or_404(
+            queries.visible_tasks(self.request.user), pk=self.kwargs["task_id"]
+        )
         self.check_object_permissions(self.request, task)
         return task
 
     def cursor_params(self) -> dict:
         return {"task_id": self.kwargs["task_id"]}
 
-    @extend_schema(operation_id="listComments", summary="List the comments of a task",
-                   parameters=[PageQuerySerializer],
-                   responses={200: CommentSerializer(many=True), **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="listComments",
+        summary="List the comments of a task",
+        parameters=[PageQuerySerializer],
+        responses={200: CommentSerializer(many=True), **problems(401, 404, 422)},
+    )
     def list(self, request: Request, task_id: uuid.UUID) -> Response:
         page = self.paginate_queryset(queries.comments_of(self.get_task()))
         return self.get_paginated_response(CommentSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="createComment", summary="Comment on a task (any member)",
-                   request=CommentWriteSerializer,
-                   responses={201: CommentSerializer,
-                              **problems(400, 401, 404, 413, 415, 422)})
+    @extend_schema(
+        operation_id="createComment",
+        summary="Comment on a task (any member)",
+        request=CommentWriteSerializer,
+        responses={201: CommentSerializer, **problems(400, 401, 404, 413, 415, 422)},
+    )
     def create(self, request: Request, task_id: uuid.UUID) -> Response:
-        comment = repository.create_comment(self.get_task(), request.user,
-                                            self.validated_body["body"])
+        comment = repository.create_comment(
+            self.get_task(), request.user, self.validated_body["body"]
+        )
         comment = queries.comments_of(comment.task).get(pk=comment.pk)
-        return Response(CommentSerializer(comment).data, status=201,
-                        headers={"Location": f"/api/v1/comments/{comment.id}"})
+        return Response(
+            CommentSerializer(comment).data,
+            status=201,
+            headers={"Location": f"/api/v1/comments/{comment.id}"},
+        )
 
 
 class CommentViewSet(ContractViewSet):
@@ -70,18 +80,22 @@ class CommentViewSet(ContractViewSet):
     def get_queryset(self) -> QuerySet[Comment]:
         return queries.comments_for(self.request.user)
 
-    @extend_schema(operation_id="updateComment", summary="Edit a comment (author only)",
-                   request=CommentWriteSerializer,
-                   responses={200: CommentSerializer,
-                              **problems(400, 401, 403, 404, 413, 415, 422)})
+    @extend_schema(
+        operation_id="updateComment",
+        summary="Edit a comment (author only)",
+        request=CommentWriteSerializer,
+        responses={200: CommentSerializer, **problems(400, 401, 403, 404, 413, 415, 422)},
+    )
     def partial_update(self, request: Request, comment_id: uuid.UUID) -> Response:
         comment = self.get_object()
         repository.update_comment(comment, request.user, self.validated_body["body"])
         return Response(CommentSerializer(self.get_queryset().get(pk=comment.pk)).data)
 
-    @extend_schema(operation_id="deleteComment",
-                   summary="Delete a comment (author or project owner)",
-                   responses={204: None, **problems(401, 403, 404, 422)})
+    @extend_schema(
+        operation_id="deleteComment",
+        summary="Delete a comment (author or project owner)",
+        responses={204: None, **problems(401, 403, 404, 422)},
+    )
     def destroy(self, request: Request, comment_id: uuid.UUID) -> Response:
         repository.delete_comment(self.get_object(), request.user)
         return Response(status=204)

@@ -23,13 +23,21 @@ class HealthViewSet(ContractViewSet):
     permission_classes = [AllowAny]
     schema_tags = ["operations"]
 
-    @extend_schema(operation_id="getHealth", summary="Liveness", auth=[],
-                   responses={200: HealthSerializer, **problems()})
+    @extend_schema(
+        operation_id="getHealth",
+        summary="Liveness",
+        auth=[],
+        responses={200: HealthSerializer, **problems()},
+    )
     def liveness(self, request: Request) -> Response:
         return Response({"status": "ok"})
 
-    @extend_schema(operation_id="getReadiness", summary="Readiness", auth=[],
-                   responses={200: HealthSerializer, **problems(503)})
+    @extend_schema(
+        operation_id="getReadiness",
+        summary="Readiness",
+        auth=[],
+        responses={200: HealthSerializer, **problems(503)},
+    )
     def readiness(self, request: Request) -> Response:
         # connect_timeout (settings.CONNECT_TIMEOUT_SECONDS) bounds the wait for a database
         # that does not answer; CONN_HEALTH_CHECKS replaces a connection that died.

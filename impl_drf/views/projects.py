@@ -31,8 +31,10 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     lookup_url_kwarg = "project_id"
     required_roles = {"partial_update": Role.OWNER, "destroy": Role.OWNER}
     query_serializer_classes = {"list": PageQuerySerializer}
-    body_serializer_classes = {"create": ProjectCreateSerializer,
-                               "partial_update": ProjectUpdateSerializer}
+    body_serializer_classes = {
+        "create": ProjectCreateSerializer,
+        "partial_update": ProjectUpdateSerializer,
+    }
     keyset = Keyset((Key("created_at", TIMESTAMP), Key("id", UUID)), descending=True)
     cursor_list_name = "projects"
     schema_tags = ["projects"]
@@ -50,24 +52,32 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
             headers["Location"] = f"/api/v1/projects/{project.id}"
         return Response(ProjectSerializer(project).data, status=status, headers=headers)
 
-    @extend_schema(operation_id="createProject", summary="Create a project",
-                   request=ProjectCreateSerializer,
-                   responses={201: ProjectSerializer, **problems(400, 401, 413, 415, 422)})
+    @extend_schema(
+        operation_id="createProject",
+        summary="Create a project",
+        request=ProjectCreateSerializer,
+        responses={201: ProjectSerializer, **problems(400, 401, 413, 415, 422)},
+    )
     def create(self, request: Request) -> Response:
         project = repository.create_project(request.user, **self.validated_body)
         return self._project_response(project.id, status=201)
 
-    @extend_schema(operation_id="listProjects", summary="List the caller's projects",
-                   parameters=[PageQuerySerializer],
-                   responses={200: ProjectSerializer(many=True), **problems(401, 422)})
+    @extend_schema(
+        operation_id="listProjects",
+        summary="List the caller's projects",
+        parameters=[PageQuerySerializer],
+        responses={200: ProjectSerializer(many=True), **problems(401, 422)},
+    )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ProjectSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="getProject", summary="Get a project",
-                   parameters=[IF_NONE_MATCH],
-                   responses={200: ProjectSerializer, 304: NOT_MODIFIED,
-                              **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="getProject",
+        summary="Get a project",
+        parameters=[IF_NONE_MATCH],
+        responses={200: ProjectSerializer, 304: NOT_MODIFIED, **problems(401, 404, 422)},
+    )
     def retrieve(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_object()
         headers = {"ETag": etag(project.version)}
@@ -75,19 +85,25 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
             return Response(status=304, headers=headers)
         return Response(ProjectSerializer(project).data, headers=headers)
 
-    @extend_schema(operation_id="updateProject", summary="Update a project (owner)",
-                   parameters=[IF_MATCH], request=ProjectUpdateSerializer,
-                   responses={200: ProjectSerializer,
-                              **problems(400, 401, 403, 404, 412, 413, 415, 422)})
+    @extend_schema(
+        operation_id="updateProject",
+        summary="Update a project (owner)",
+        parameters=[IF_MATCH],
+        request=ProjectUpdateSerializer,
+        responses={200: ProjectSerializer, **problems(400, 401, 403, 404, 412, 413, 415, 422)},
+    )
     def partial_update(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_object()
-        repository.update_project(project.id, request.user, self.validated_body,
-                                  request.headers.get("If-Match"))
+        repository.update_project(
+            project.id, request.user, self.validated_body, request.headers.get("If-Match")
+        )
         return self._project_response(project.id)
 
-    @extend_schema(operation_id="deleteProject", summary="Delete a project (owner)",
-                   responses={204: None, **problems(401, 403, 404, 422)})
+    @extend_schema(
+        operation_id="deleteProject",
+        summary="Delete a project (owner)",
+        responses={204: None, **problems(401, 403, 404, 422)},
+    )
     def destroy(self, request: Request, project_id: uuid.UUID) -> Response:
         repository.delete_project(self.get_object())
         return Response(status=204)
-

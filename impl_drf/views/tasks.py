@@ -59,9 +59,21 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
 
     def cursor_params(self) -> dict:
         query = self.validated_query
-        return {"project_id": self.kwargs["project_id"],
-                **{name: query.get(name) for name in (
-                    "status", "priority", "assignee_id", "label_id", "due_before", "q", "sort")}}
+        return {
+            "project_id": self.kwargs["project_id"],
+            **{
+                name: query.get(name)
+                for name in (
+                    "status",
+                    "priority",
+                    "assignee_id",
+                    "label_id",
+                    "due_before",
+                    "q",
+                    "sort",
+                )
+            },
+        }
 
     def filter_tasks(self, tasks: QuerySet[Task]) -> QuerySet[Task]:
         query = self.validated_query
@@ -79,22 +91,33 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
             tasks = tasks.filter(title__icontains=query["q"])  # LIKE wildcards escaped
         return tasks
 
-    @extend_schema(operation_id="createTask", summary="Create a task (editor+)",
-                   request=TaskCreateSerializer,
-                   responses={201: TaskSerializer,
-                              **problems(400, 401, 403, 404, 413, 415, 422)})
+    @extend_schema(
+        operation_id="createTask",
+        summary="Create a task (editor+)",
+        request=TaskCreateSerializer,
+        responses={201: TaskSerializer, **problems(400, 401, 403, 404, 413, 415, 422)},
+    )
     def create(self, request: Request, project_id: uuid.UUID) -> Response:
-        task = repository.create_task(self.get_project(), request.user,
-                                      dict(self.validated_body))
+        task = repository.create_task(self.get_project(), request.user, dict(self.validated_body))
         return task_response(request.user, task.id, status=201)
 
-    @extend_schema(operation_id="listTasks", summary="List and filter the tasks of a project",
-                   # `sort` spelled out: from the serializer, drf-spectacular would add a
-                   # `minLength: 1` to the enum
-                   parameters=[TaskListQuerySerializer, OpenApiParameter(
-                       "sort", str, enum=TaskSort.values, default=TaskSort.NEWEST,
-                       description="Sort order.")],
-                   responses={200: TaskSerializer(many=True), **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="listTasks",
+        summary="List and filter the tasks of a project",
+        # `sort` spelled out: from the serializer, drf-spectacular would add a
+        # `minLength: 1` to the enum
+        parameters=[
+            TaskListQuerySerializer,
+            OpenApiParameter(
+                "sort",
+                str,
+                enum=TaskSort.values,
+                default=TaskSort.NEWEST,
+                description="Sort order.",
+            ),
+        ],
+        responses={200: TaskSerializer(many=True), **problems(401, 404, 422)},
+    )
     def list(self, request: Request, project_id: uuid.UUID) -> Response:
         tasks = self.filter_tasks(queries.tasks_of(self.get_project()))
         page = self.paginate_queryset(tasks)
@@ -112,9 +135,12 @@ class TaskViewSet(ContractViewSet):
     def get_queryset(self) -> QuerySet[Task]:
         return queries.tasks_for(self.request.user)
 
-    @extend_schema(operation_id="getTask", summary="Get a task", parameters=[IF_NONE_MATCH],
-                   responses={200: TaskSerializer, 304: NOT_MODIFIED,
-                              **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="getTask",
+        summary="Get a task",
+        parameters=[IF_NONE_MATCH],
+        responses={200: TaskSerializer, 304: NOT_MODIFIED, **problems(401, 404, 422)},
+    )
     def retrieve(self, request: Request, task_id: uuid.UUID) -> Response:
         task = self.get_object()
         headers = {"ETag": etag(task.version)}
@@ -122,19 +148,26 @@ class TaskViewSet(ContractViewSet):
             return Response(status=304, headers=headers)
         return Response(TaskSerializer(task).data, headers=headers)
 
-    @extend_schema(operation_id="updateTask", summary="Update a task (editor+)",
-                   parameters=[IF_MATCH], request=TaskUpdateSerializer,
-                   responses={200: TaskSerializer,
-                              **problems(400, 401, 403, 404, 412, 413, 415, 422)})
+    @extend_schema(
+        operation_id="updateTask",
+        summary="Update a task (editor+)",
+        parameters=[IF_MATCH],
+        request=TaskUpdateSerializer,
+        responses={200: TaskSerializer, **problems(400, 401, 403, 404, 412, 413, 415, 422)},
+    )
     def partial_update(self, request: Request, task_id: uuid.UUID) -> Response:
         task = self.get_object()
-        repository.update_task(task.id, request.user, dict(self.validated_body),
-                               request.headers.get("If-Match"))
+        repository.update_task(
+            task.id, request.user, dict(self.validated_body), request.headers.get("If-Match")
+        )
         return task_response(request.user, task.id)
 
-    @extend_schema(operation_id="deleteTask", summary="Delete a task (editor+)",
-                   parameters=[IF_MATCH],
-                   responses={204: None, **problems(401, 403, 404, 412, 422)})
+    @extend_schema(
+        operation_id="deleteTask",
+        summary="Delete a task (editor+)",
+        parameters=[IF_MATCH],
+        responses={204: None, **problems(401, 403, 404, 412, 422)},
+    )
     def destroy(self, request: Request, task_id: uuid.UUID) -> Response:
         task = self.get_object()
         repository.delete_task(task.id, request.user, request.headers.get("If-Match"))

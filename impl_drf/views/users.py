@@ -27,8 +27,9 @@ class MeViewSet(ContractViewSet):
     serializer_class = UserSerializer
     schema_tags = ["users"]
 
-    @extend_schema(operation_id="getMe", summary="The caller",
-                   responses={200: UserSerializer, **problems(401)})
+    @extend_schema(
+        operation_id="getMe", summary="The caller", responses={200: UserSerializer, **problems(401)}
+    )
     def retrieve(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
 
@@ -51,23 +52,32 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
     def cursor_params(self) -> dict:
         return {"q": self.validated_query.get("q")}
 
-    @extend_schema(operation_id="createUser", summary="Create a user (admins only)",
-                   request=UserCreateSerializer,
-                   responses={201: UserSerializer,
-                              **problems(400, 401, 403, 409, 413, 415, 422)})
+    @extend_schema(
+        operation_id="createUser",
+        summary="Create a user (admins only)",
+        request=UserCreateSerializer,
+        responses={201: UserSerializer, **problems(400, 401, 403, 409, 413, 415, 422)},
+    )
     def create(self, request: Request) -> Response:
         user = repository.create_user(**self.validated_body)
-        return Response(UserSerializer(user).data, status=201,
-                        headers={"Location": f"/api/v1/users/{user.id}"})
+        return Response(
+            UserSerializer(user).data, status=201, headers={"Location": f"/api/v1/users/{user.id}"}
+        )
 
-    @extend_schema(operation_id="listUsers", summary="List users",
-                   parameters=[UserListQuerySerializer],
-                   responses={200: UserSerializer(many=True), **problems(401, 422)})
+    @extend_schema(
+        operation_id="listUsers",
+        summary="List users",
+        parameters=[UserListQuerySerializer],
+        responses={200: UserSerializer(many=True), **problems(401, 422)},
+    )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(queries.users_matching(self.validated_query.get("q")))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="getUser", summary="Get a user",
-                   responses={200: UserSerializer, **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="getUser",
+        summary="Get a user",
+        responses={200: UserSerializer, **problems(401, 404, 422)},
+    )
     def retrieve(self, request: Request, user_id: uuid.UUID) -> Response:
         return Response(UserSerializer(self.get_object()).data)

@@ -16,8 +16,13 @@ from impl_fastapi.settings import SettingsDep
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=ContractRoute)
 
 
-@router.post("/auth/token", operation_id="createToken", summary="Get an access token",
-             responses=problem_responses(401, 413, 415, 422, 500))
-async def create_token(form: Annotated[TokenRequest, Form()], session: Session,
-                       settings: SettingsDep) -> Token:
+@router.post(
+    "/auth/token",
+    operation_id="createToken",
+    summary="Get an access token",
+    responses=problem_responses(401, 413, 415, 422, 500),
+)
+async def create_token(
+    form: Annotated[TokenRequest, Form()], session: Session, settings: SettingsDep
+) -> Token:
     return await auth.issue_access_token(session, settings, form.username, form.password)

@@ -18,14 +18,19 @@ READINESS_TIMEOUT_SECONDS = 2.0
 router = APIRouter(tags=["operations"], route_class=ContractRoute)
 
 
-@router.get("/healthz", operation_id="getHealth", summary="Liveness",
-            responses=problem_responses(500))
+@router.get(
+    "/healthz", operation_id="getHealth", summary="Liveness", responses=problem_responses(500)
+)
 async def get_health() -> Health:
     return Health(status=HealthStatus.ok)
 
 
-@router.get("/readyz", operation_id="getReadiness", summary="Readiness",
-            responses=problem_responses(500, 503))
+@router.get(
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    responses=problem_responses(500, 503),
+)
 async def get_readiness(request: Request) -> Health:
     engine: AsyncEngine = request.app.state.engine
     try:

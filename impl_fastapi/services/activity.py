@@ -21,19 +21,42 @@ from shared.settings import Settings
 _NEWEST_FIRST = Keyset((Key(orm.Activity.seq, INT),), descending=True)
 
 
-def record(session: AsyncSession, *, project_id: UUID, actor: orm.User, verb: ActivityVerb,
-           target_type: ActivityTargetType, target_id: UUID,
-           changes: dict[str, list[Any]] | None = None) -> None:
-    session.add(orm.Activity(project_id=project_id, actor_id=actor.id, verb=verb.value,
-                                target_type=target_type.value, target_id=target_id,
-                                changes=changes or {}))
+def record(
+    session: AsyncSession,
+    *,
+    project_id: UUID,
+    actor: orm.User,
+    verb: ActivityVerb,
+    target_type: ActivityTargetType,
+    target_id: UUID,
+    changes: dict[str, list[Any]] | None = None,
+) -> None:
+    session.add(
+        orm.Activity(
+            project_id=project_id,
+            actor_id=actor.id,
+            verb=verb.value,
+            target_type=target_type.value,
+            target_id=target_id,
+            changes=changes or {},
+        )
+    )
 
 
-async def list_activity(session: AsyncSession, settings: Settings, user: orm.User,
-                        project_id: UUID, params: PageParams) -> Page[orm.Activity]:
+async def list_activity(
+    session: AsyncSession, settings: Settings, user: orm.User, project_id: UUID, params: PageParams
+) -> Page[orm.Activity]:
     await require_role(session, project_id, user, Role.viewer)
-    statement = (select(orm.Activity)
-                 .where(orm.Activity.project_id == project_id)
-                 .options(joinedload(orm.Activity.actor)))
-    return await paginate(session, statement, _NEWEST_FIRST, params,
-                          scope("activity", project_id=project_id), settings)
+    statement = (
+        select(orm.Activity)
+        .where(orm.Activity.project_id == project_id)
+        .options(joinedload(orm.Activity.actor))
+    )
+    return await paginate(
+        session,
+        statement,
+        _NEWEST_FIRST,
+        params,
+        scope("activity", project_id=project_id),
+        settings,
+    )

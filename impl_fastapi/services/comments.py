@@ -30,8 +30,7 @@ _OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID
 
 
 async def _project_of_task(session: AsyncSession, task_id: UUID) -> UUID:
-    project_id = await session.scalar(select(orm.Task.project_id)
-                                      .where(orm.Task.id == task_id))
+    project_id = await session.scalar(select(orm.Task.project_id).where(orm.Task.id == task_id))
     if project_id is None:
         raise NotFound()
     return project_id
@@ -39,51 +38,70 @@ async def _project_of_task(session: AsyncSession, task_id: UUID) -> UUID:
 
 async def _load(session: AsyncSession, comment_id: UUID) -> tuple[orm.Comment, UUID]:
     """The comment (author loaded) and its task's project id."""
-    row = (await session.execute(
-        select(Comment, orm.Task.project_id)
-        .join(orm.Task, orm.Task.id == Comment.task_id)
-        .where(Comment.id == comment_id)
-        .options(joinedload(Comment.author))
-        .execution_options(populate_existing=True))).first()
+    row = (
+        await session.execute(
+            select(Comment, orm.Task.project_id)
+            .join(orm.Task, orm.Task.id == Comment.task_id)
+            .where(Comment.id == comment_id)
+            .options(joinedload(Comment.author))
+            .execution_options(populate_existing=True)
+        )
+    ).first()
     if row is None:
         raise NotFound()
     return row[0], row[1]
 
 
-async def list_comments(session: AsyncSession, settings: Settings, user: orm.User,
-                        task_id: UUID, params: PageParams) -> Page[orm.Comment]:
+async def list_comments(
+    session: AsyncSession, settings: Settings, user: orm.User, task_id: UUID, params: PageParams
+) -> Page[orm.Comment]:
     await require_role(session, await _project_of_task(session, task_id), user, Role.viewer)
-    statement = (select(Comment).where(Comment.task_id == task_id)
-                 .options(joinedload(Comment.author)))
-    return await paginate(session, statement, _OLDEST_FIRST, params,
-                          scope("comments", task_id=task_id), settings)
+    statement = (
+        select(Comment).where(Comment.task_id == task_id).options(joinedload(Comment.author))
+    )
+    return await paginate(
+        session, statement, _OLDEST_FIRST, params, scope("comments", task_id=task_id), settings
+    )
 
 
-async def create_comment(session: AsyncSession, user: orm.User, task_id: UUID,
-                         body: CommentCreate) -> orm.Comment:
+async def create_comment(
+    session: AsyncSession, user: orm.User, task_id: UUID, body: CommentCreate
+) -> orm.Comment:
     project_id = await _project_of_task(session, task_id)
     await require_role(session, project_id, user, Role.viewer)  # every member may comment
     comment = orm.Comment(task_id=task_id, author_id=user.id, body=body.body)
     session.add(comment)
     await session.flush()
-    activity.record(session, project_id=project_id, actor=user,
-                    verb=ActivityVerb.comment_created, target_type=ActivityTargetType.comment,
-                    target_id=comment.id)
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=user,
+        verb=ActivityVerb.comment_created,
+        target_type=ActivityTargetType.comment,
+        target_id=comment.id,
+    )
     await session.flush()
     return (await _load(session, comment.id))[0]
 
 
-async def update_comment(session: AsyncSession, user: orm.User, comment_id: UUID,
-                         body: CommentUpdate) -> orm.Comment:
+async def update_comment(
+    session: AsyncSession, user: orm.User, comment_id: UUID, body: CommentUpdate
+) -> orm.Comment:
     comment, project_id = await _load(session, comment_id)
     await require_role(session, project_id, user, Role.viewer)
     if comment.author_id != user.id:
         raise Forbidden("Only the author can edit a comment.")
     if comment.body == body.body:
         return comment
-    activity.record(session, project_id=project_id, actor=user,
-                    verb=ActivityVerb.comment_updated, target_type=ActivityTargetType.comment,
-                    target_id=comment_id, changes={"body": [comment.body, body.body]})
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=user,
+        verb=ActivityVerb.comment_updated,
+        target_type=ActivityTargetType.comment,
+        target_id=comment_id,
+        changes={"body": [comment.body, body.body]},
+    )
     comment.body = body.body
     comment.updated_at = func.now()
     await session.flush()
@@ -96,7 +114,12 @@ async def delete_comment(session: AsyncSession, user: orm.User, comment_id: UUID
     if comment.author_id != user.id and role != Role.owner:
         raise Forbidden("Only the author or a project owner can delete a comment.")
     await session.delete(comment)
-    activity.record(session, project_id=project_id, actor=user,
-                    verb=ActivityVerb.comment_deleted, target_type=ActivityTargetType.comment,
-                    target_id=comment_id)
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=user,
+        verb=ActivityVerb.comment_deleted,
+        target_type=ActivityTargetType.comment,
+        target_id=comment_id,
+    )
     await session.flush()

@@ -19,35 +19,43 @@ _LAST_OWNER = "A project must keep at least one owner."
 
 
 async def _owner_count(session: AsyncSession, project_id: UUID) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(orm.ProjectMember)
-        .where(orm.ProjectMember.project_id == project_id,
-               orm.ProjectMember.role == Role.owner)) or 0
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(orm.ProjectMember)
+            .where(orm.ProjectMember.project_id == project_id, orm.ProjectMember.role == Role.owner)
+        )
+        or 0
+    )
 
 
-async def _membership(session: AsyncSession, project_id: UUID,
-                      user_id: UUID) -> orm.ProjectMember | None:
+async def _membership(
+    session: AsyncSession, project_id: UUID, user_id: UUID
+) -> orm.ProjectMember | None:
     return await session.scalar(
         select(orm.ProjectMember)
-        .where(orm.ProjectMember.project_id == project_id,
-               orm.ProjectMember.user_id == user_id)
-        .options(joinedload(orm.ProjectMember.user)))
+        .where(orm.ProjectMember.project_id == project_id, orm.ProjectMember.user_id == user_id)
+        .options(joinedload(orm.ProjectMember.user))
+    )
 
 
-async def list_members(session: AsyncSession, user: orm.User,
-                       project_id: UUID) -> list[orm.ProjectMember]:
+async def list_members(
+    session: AsyncSession, user: orm.User, project_id: UUID
+) -> list[orm.ProjectMember]:
     await require_role(session, project_id, user, Role.viewer)
     result = await session.scalars(
         select(orm.ProjectMember)
         .join(orm.ProjectMember.user)
         .where(orm.ProjectMember.project_id == project_id)
         .options(joinedload(orm.ProjectMember.user))
-        .order_by(orm.User.display_name, orm.User.id))
+        .order_by(orm.User.display_name, orm.User.id)
+    )
     return list(result)
 
 
-async def put_member(session: AsyncSession, actor: orm.User, project_id: UUID,
-                     user_id: UUID, role: Role) -> tuple[orm.ProjectMember, bool]:
+async def put_member(
+    session: AsyncSession, actor: orm.User, project_id: UUID, user_id: UUID, role: Role
+) -> tuple[orm.ProjectMember, bool]:
     """Add the user with `role` or set their role; True when the user was added."""
     await require_role(session, project_id, actor, Role.owner, lock="update")
     if await session.get(orm.User, user_id) is None:
@@ -55,9 +63,14 @@ async def put_member(session: AsyncSession, actor: orm.User, project_id: UUID,
     member = await _membership(session, project_id, user_id)
     if member is None:
         session.add(orm.ProjectMember(project_id=project_id, user_id=user_id, role=role))
-        activity.record(session, project_id=project_id, actor=actor,
-                        verb=ActivityVerb.member_added, target_type=ActivityTargetType.member,
-                        target_id=user_id)
+        activity.record(
+            session,
+            project_id=project_id,
+            actor=actor,
+            verb=ActivityVerb.member_added,
+            target_type=ActivityTargetType.member,
+            target_id=user_id,
+        )
         await session.flush()
         added = await _membership(session, project_id, user_id)
         assert added is not None
@@ -65,16 +78,23 @@ async def put_member(session: AsyncSession, actor: orm.User, project_id: UUID,
     if member.role != role:
         if member.role == Role.owner and await _owner_count(session, project_id) == 1:
             raise Conflict(_LAST_OWNER)
-        activity.record(session, project_id=project_id, actor=actor,
-                        verb=ActivityVerb.member_updated, target_type=ActivityTargetType.member,
-                        target_id=user_id, changes={"role": [member.role, role.value]})
+        activity.record(
+            session,
+            project_id=project_id,
+            actor=actor,
+            verb=ActivityVerb.member_updated,
+            target_type=ActivityTargetType.member,
+            target_id=user_id,
+            changes={"role": [member.role, role.value]},
+        )
         member.role = role.value
         await session.flush()
     return member, False
 
 
-async def remove_member(session: AsyncSession, actor: orm.User, project_id: UUID,
-                        user_id: UUID) -> None:
+async def remove_member(
+    session: AsyncSession, actor: orm.User, project_id: UUID, user_id: UUID
+) -> None:
     await require_role(session, project_id, actor, Role.owner, lock="update")
     member = await _membership(session, project_id, user_id)
     if member is None:
@@ -87,9 +107,16 @@ async def remove_member(session: AsyncSession, actor: orm.User, project_id: UUID
         update(orm.Task)
         .where(orm.Task.project_id == project_id, orm.Task.assignee_id == user_id)
         .values(assignee_id=None, version=orm.Task.version + 1, updated_at=func.now())
-        .execution_options(synchronize_session=False))
-    activity.record(session, project_id=project_id, actor=actor, verb=ActivityVerb.member_removed,
-                    target_type=ActivityTargetType.member, target_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=actor,
+        verb=ActivityVerb.member_removed,
+        target_type=ActivityTargetType.member,
+        target_id=user_id,
+    )
     await session.flush()
 
 

@@ -60,12 +60,19 @@ def _tasks() -> Select[Any]:
     """Tasks with everything their representation embeds, in a fixed number of statements
     whatever the page size: users joined, labels in one SELECT ... IN, the comment count as a
     correlated subquery."""
-    comment_count = (select(func.count()).where(orm.Comment.task_id == Task.id)
-                     .correlate(Task).scalar_subquery())
-    return (select(Task)
-            .options(joinedload(Task.assignee), joinedload(Task.created_by),
-                     selectinload(Task.labels), with_expression(Task.comment_count, comment_count))
-            .execution_options(populate_existing=True))
+    comment_count = (
+        select(func.count()).where(orm.Comment.task_id == Task.id).correlate(Task).scalar_subquery()
+    )
+    return (
+        select(Task)
+        .options(
+            joinedload(Task.assignee),
+            joinedload(Task.created_by),
+            selectinload(Task.labels),
+            with_expression(Task.comment_count, comment_count),
+        )
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _load(session: AsyncSession, task_id: UUID) -> orm.Task:
@@ -85,41 +92,50 @@ async def _project_of(session: AsyncSession, task_id: UUID) -> UUID:
 async def _lock(session: AsyncSession, task_id: UUID) -> orm.Task:
     """The task, row-locked until commit, so If-Match is checked against the version the
     update is applied to."""
-    task = await session.scalar(
-        _tasks().where(Task.id == task_id).with_for_update(of=Task))
+    task = await session.scalar(_tasks().where(Task.id == task_id).with_for_update(of=Task))
     if task is None:
         raise NotFound()
     return task
 
 
-async def _check_references(session: AsyncSession, project_id: UUID, assignee_id: UUID | None,
-                            label_ids: list[UUID] | None) -> list[orm.Label]:
+async def _check_references(
+    session: AsyncSession, project_id: UUID, assignee_id: UUID | None, label_ids: list[UUID] | None
+) -> list[orm.Label]:
     """422 invalid_reference for an assignee who is not a member or a label of another
     project; returns the labels, in request order."""
     bad: list[tuple[str | int, ...]] = []
     if assignee_id is not None:
         is_member = await session.scalar(
-            select(orm.ProjectMember.user_id)
-            .where(orm.ProjectMember.project_id == project_id,
-                   orm.ProjectMember.user_id == assignee_id))
+            select(orm.ProjectMember.user_id).where(
+                orm.ProjectMember.project_id == project_id, orm.ProjectMember.user_id == assignee_id
+            )
+        )
         if is_member is None:
             bad.append(("body", "assignee_id"))
     labels: dict[UUID, orm.Label] = {}
     if label_ids:
         found = await session.scalars(
-            select(orm.Label)
-            .where(orm.Label.project_id == project_id, orm.Label.id.in_(label_ids)))
+            select(orm.Label).where(orm.Label.project_id == project_id, orm.Label.id.in_(label_ids))
+        )
         labels = {label.id: label for label in found}
-        bad.extend(("body", "label_ids", index)
-                   for index, label_id in enumerate(label_ids) if label_id not in labels)
+        bad.extend(
+            ("body", "label_ids", index)
+            for index, label_id in enumerate(label_ids)
+            if label_id not in labels
+        )
     if bad:
         raise InvalidReference(bad)
     return [labels[label_id] for label_id in label_ids or []]
 
 
-async def list_tasks(session: AsyncSession, settings: Settings, user: orm.User,
-                     project_id: UUID, filters: TaskFilters,
-                     params: PageParams) -> Page[orm.Task]:
+async def list_tasks(
+    session: AsyncSession,
+    settings: Settings,
+    user: orm.User,
+    project_id: UUID,
+    filters: TaskFilters,
+    params: PageParams,
+) -> Page[orm.Task]:
     await require_role(session, project_id, user, Role.viewer)
     statement = _tasks().where(Task.project_id == project_id)
     if filters.status:
@@ -134,10 +150,17 @@ async def list_tasks(session: AsyncSession, settings: Settings, user: orm.User,
         statement = statement.where(Task.due_date < filters.due_before)  # NULL never matches
     if filters.q is not None:
         statement = statement.where(Task.title.ilike(f"%{like_escape(filters.q)}%", escape="\\"))
-    list_scope = scope("tasks", project_id=project_id, status=filters.status,
-                       priority=filters.priority, assignee_id=filters.assignee_id,
-                       label_id=filters.label_id, due_before=filters.due_before, q=filters.q,
-                       sort=filters.sort.value)
+    list_scope = scope(
+        "tasks",
+        project_id=project_id,
+        status=filters.status,
+        priority=filters.priority,
+        assignee_id=filters.assignee_id,
+        label_id=filters.label_id,
+        due_before=filters.due_before,
+        q=filters.q,
+        sort=filters.sort.value,
+    )
     return await paginate(session, statement, _SORTS[filters.sort], params, list_scope, settings)
 
 
@@ -146,36 +169,54 @@ async def get_task(session: AsyncSession, user: orm.User, task_id: UUID) -> orm.
     return await _load(session, task_id)
 
 
-async def create_task(session: AsyncSession, user: orm.User, project_id: UUID,
-                      body: TaskCreate) -> orm.Task:
+async def create_task(
+    session: AsyncSession, user: orm.User, project_id: UUID, body: TaskCreate
+) -> orm.Task:
     await require_role(session, project_id, user, Role.editor, lock="share")
     labels = await _check_references(session, project_id, body.assignee_id, body.label_ids)
-    task = orm.Task(project_id=project_id, title=body.title, description=body.description,
-                       status=body.status.value, priority=body.priority.value,
-                       assignee_id=body.assignee_id, due_date=body.due_date,
-                       created_by_id=user.id, labels=labels)
+    task = orm.Task(
+        project_id=project_id,
+        title=body.title,
+        description=body.description,
+        status=body.status.value,
+        priority=body.priority.value,
+        assignee_id=body.assignee_id,
+        due_date=body.due_date,
+        created_by_id=user.id,
+        labels=labels,
+    )
     session.add(task)
     await session.flush()
-    activity.record(session, project_id=project_id, actor=user, verb=ActivityVerb.task_created,
-                    target_type=ActivityTargetType.task, target_id=task.id)
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=user,
+        verb=ActivityVerb.task_created,
+        target_type=ActivityTargetType.task,
+        target_id=task.id,
+    )
     await session.flush()
     return await _load(session, task.id)
 
 
-async def update_task(session: AsyncSession, user: orm.User, task_id: UUID, body: TaskUpdate,
-                      if_match: str | None) -> orm.Task:
+async def update_task(
+    session: AsyncSession, user: orm.User, task_id: UUID, body: TaskUpdate, if_match: str | None
+) -> orm.Task:
     project_id = await _project_of(session, task_id)
     await require_role(session, project_id, user, Role.editor, lock="share")
     requested = body.model_dump(mode="json")  # only the fields present (absent = MISSING)
     labels = await _check_references(
-        session, project_id,
+        session,
+        project_id,
         body.assignee_id if "assignee_id" in requested else None,
-        body.label_ids if "label_ids" in requested else None)
+        body.label_ids if "label_ids" in requested else None,
+    )
     task = await _lock(session, task_id)
     if if_match_fails(if_match, task.version):
         raise PreconditionFailed()
-    changes = diff(task_request_form(task, [label.id for label in task.labels]),
-                   request_form(requested))
+    changes = diff(
+        task_request_form(task, [label.id for label in task.labels]), request_form(requested)
+    )
     if not changes:
         return task
     for field in changes.keys() - {"label_ids"}:
@@ -184,14 +225,22 @@ async def update_task(session: AsyncSession, user: orm.User, task_id: UUID, body
         task.labels = labels
     task.version += 1
     task.updated_at = func.now()
-    activity.record(session, project_id=project_id, actor=user, verb=ActivityVerb.task_updated,
-                    target_type=ActivityTargetType.task, target_id=task_id, changes=changes)
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=user,
+        verb=ActivityVerb.task_updated,
+        target_type=ActivityTargetType.task,
+        target_id=task_id,
+        changes=changes,
+    )
     await session.flush()
     return await _load(session, task_id)
 
 
-async def delete_task(session: AsyncSession, user: orm.User, task_id: UUID,
-                      if_match: str | None) -> None:
+async def delete_task(
+    session: AsyncSession, user: orm.User, task_id: UUID, if_match: str | None
+) -> None:
     project_id = await _project_of(session, task_id)
     await require_role(session, project_id, user, Role.editor, lock="share")
     version = await session.scalar(select(Task.version).where(Task.id == task_id).with_for_update())
@@ -200,5 +249,11 @@ async def delete_task(session: AsyncSession, user: orm.User, task_id: UUID,
     if if_match_fails(if_match, version):
         raise PreconditionFailed()
     await session.execute(delete(Task).where(Task.id == task_id))
-    activity.record(session, project_id=project_id, actor=user, verb=ActivityVerb.task_deleted,
-                    target_type=ActivityTargetType.task, target_id=task_id)
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=user,
+        verb=ActivityVerb.task_deleted,
+        target_type=ActivityTargetType.task,
+        target_id=task_id,
+    )

@@ -30,22 +30,32 @@ async def create_user(session: AsyncSession, actor: orm.User, body: UserCreate) 
     # ON CONFLICT: a duplicate (emails are stored lower-cased) is a 409, also under a race.
     user = await session.scalar(
         insert(orm.User)
-        .values(email=body.email, display_name=body.display_name, password_hash=password_hash,
-                is_admin=body.is_admin)
+        .values(
+            email=body.email,
+            display_name=body.display_name,
+            password_hash=password_hash,
+            is_admin=body.is_admin,
+        )
         .on_conflict_do_nothing(index_elements=[orm.User.email])
-        .returning(orm.User))
+        .returning(orm.User)
+    )
     if user is None:
         raise Conflict("A user with this email already exists.")
     return user
 
 
-async def list_users(session: AsyncSession, settings: Settings, q: str | None,
-                     params: PageParams) -> Page[orm.User]:
+async def list_users(
+    session: AsyncSession, settings: Settings, q: str | None, params: PageParams
+) -> Page[orm.User]:
     statement = select(orm.User)
     if q is not None:
         prefix = like_escape(q.lower()) + "%"
-        statement = statement.where(or_(orm.User.email.like(prefix, escape="\\"),
-                                        func.lower(orm.User.display_name).like(prefix, escape="\\")))
+        statement = statement.where(
+            or_(
+                orm.User.email.like(prefix, escape="\\"),
+                func.lower(orm.User.display_name).like(prefix, escape="\\"),
+            )
+        )
     return await paginate(session, statement, _BY_NAME, params, scope("users", q=q), settings)
 
 

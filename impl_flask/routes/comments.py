@@ -7,15 +7,21 @@ from typing import Any
 
 from impl_flask.db import TransactionalView
 from impl_flask.openapi import LOCATION_HEADER, Blueprint
-from impl_flask.schemas import (CommentCreateSchema, CommentPageSchema, CommentSchema,
-                                CommentUpdateSchema, PageQuerySchema)
+from impl_flask.schemas import (
+    CommentCreateSchema,
+    CommentPageSchema,
+    CommentSchema,
+    CommentUpdateSchema,
+    PageQuerySchema,
+)
 from impl_flask.services import comments
 from impl_flask.settings import API_PREFIX
 from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Comment
 
-blp = Blueprint("comments", __name__, url_prefix=API_PREFIX,
-                description=TAG_DESCRIPTIONS["comments"])
+blp = Blueprint(
+    "comments", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["comments"]
+)
 
 
 @blp.route("/tasks/<uuid:task_id>/comments")

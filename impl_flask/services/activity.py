@@ -18,16 +18,31 @@ from shared.orm import Activity
 _NEWEST_FIRST = Keyset((Key(Activity.seq, INT),), descending=True)
 
 
-def record(project_id: uuid.UUID, verb: str, target_type: str, target_id: uuid.UUID,
-           changes: dict[str, list[Any]] | None = None) -> None:
-    db.session().add(Activity(project_id=project_id, actor_id=current_user().id, verb=verb,
-                              target_type=target_type, target_id=target_id,
-                              changes=changes or {}))
+def record(
+    project_id: uuid.UUID,
+    verb: str,
+    target_type: str,
+    target_id: uuid.UUID,
+    changes: dict[str, list[Any]] | None = None,
+) -> None:
+    db.session().add(
+        Activity(
+            project_id=project_id,
+            actor_id=current_user().id,
+            verb=verb,
+            target_type=target_type,
+            target_id=target_id,
+            changes=changes or {},
+        )
+    )
 
 
 def list_activity(project_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     """Newest first: `seq` is the commit-independent order entries were recorded in."""
     require_role(project_id)
-    query = (select(Activity).where(Activity.project_id == project_id)
-             .options(joinedload(Activity.actor)))
+    query = (
+        select(Activity)
+        .where(Activity.project_id == project_id)
+        .options(joinedload(Activity.actor))
+    )
     return paginate(query, _NEWEST_FIRST, limit, cursor, scope("activity", project_id=project_id))

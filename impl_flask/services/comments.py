@@ -32,9 +32,16 @@ def _task_project(task_id: uuid.UUID) -> uuid.UUID:
 
 def _comment(comment_id: uuid.UUID) -> tuple[Comment, uuid.UUID, str]:
     """The comment, its project and the caller's role there (404 unless a member)."""
-    row = db.session().execute(
-        select(Comment, Task.project_id).join(Task, Task.id == Comment.task_id)
-        .options(joinedload(Comment.author)).where(Comment.id == comment_id)).first()
+    row = (
+        db.session()
+        .execute(
+            select(Comment, Task.project_id)
+            .join(Task, Task.id == Comment.task_id)
+            .options(joinedload(Comment.author))
+            .where(Comment.id == comment_id)
+        )
+        .first()
+    )
     if row is None:
         abort(404)
     comment, project_id = row
@@ -44,8 +51,7 @@ def _comment(comment_id: uuid.UUID) -> tuple[Comment, uuid.UUID, str]:
 def list_comments(task_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     """Oldest first."""
     _task_project(task_id)
-    query = (select(Comment).options(joinedload(Comment.author))
-             .where(Comment.task_id == task_id))
+    query = select(Comment).options(joinedload(Comment.author)).where(Comment.task_id == task_id)
     return paginate(query, _OLDEST_FIRST, limit, cursor, scope("comments", task_id=task_id))
 
 
@@ -65,8 +71,7 @@ def update_comment(comment_id: uuid.UUID, body: str) -> Comment:
     if comment.author_id != current_user().id:
         abort(403, message="Only the author can edit a comment.")
     if comment.body != body:
-        record(project_id, "comment.updated", "comment", comment.id,
-               {"body": [comment.body, body]})
+        record(project_id, "comment.updated", "comment", comment.id, {"body": [comment.body, body]})
         comment.body = body
         comment.updated_at = func.now()
         db.session().flush()

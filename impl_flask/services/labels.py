@@ -16,8 +16,11 @@ from shared.orm import Label, Task, task_labels
 
 def list_labels(project_id: uuid.UUID) -> list[Label]:
     require_role(project_id)
-    return list(db.session().scalars(
-        select(Label).where(Label.project_id == project_id).order_by(Label.name, Label.id)).all())
+    return list(
+        db.session()
+        .scalars(select(Label).where(Label.project_id == project_id).order_by(Label.name, Label.id))
+        .all()
+    )
 
 
 def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
@@ -39,14 +42,16 @@ def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
     """Takes the label off its tasks; each of them changes version (its labels changed)."""
     require_role(project_id, "editor")
     session = db.session()
-    label = session.scalar(select(Label).where(Label.id == label_id,
-                                               Label.project_id == project_id))
+    label = session.scalar(
+        select(Label).where(Label.id == label_id, Label.project_id == project_id)
+    )
     if label is None:
         abort(404)
     session.execute(
-        update(Task).where(Task.id.in_(select(task_labels.c.task_id)
-                                       .where(task_labels.c.label_id == label_id)))
+        update(Task)
+        .where(Task.id.in_(select(task_labels.c.task_id).where(task_labels.c.label_id == label_id)))
         .values(version=Task.version + 1, updated_at=func.now())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.delete(label)  # task_labels rows go by ON DELETE CASCADE
     record(project_id, "label.deleted", "label", label_id)

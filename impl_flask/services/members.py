@@ -17,22 +17,37 @@ from shared.orm import ProjectMember, Task, User
 def list_members(project_id: uuid.UUID) -> list[ProjectMember]:
     """By display name, then user id."""
     require_role(project_id)
-    return list(db.session().scalars(
-        select(ProjectMember).join(ProjectMember.user).options(joinedload(ProjectMember.user))
-        .where(ProjectMember.project_id == project_id)
-        .order_by(User.display_name, User.id)).all())
+    return list(
+        db.session()
+        .scalars(
+            select(ProjectMember)
+            .join(ProjectMember.user)
+            .options(joinedload(ProjectMember.user))
+            .where(ProjectMember.project_id == project_id)
+            .order_by(User.display_name, User.id)
+        )
+        .all()
+    )
 
 
 def _owner_count(project_id: uuid.UUID) -> int:
-    return db.session().scalar(select(func.count()).where(
-        ProjectMember.project_id == project_id, ProjectMember.role == "owner")) or 0
+    return (
+        db.session().scalar(
+            select(func.count()).where(
+                ProjectMember.project_id == project_id, ProjectMember.role == "owner"
+            )
+        )
+        or 0
+    )
 
 
 def _membership(project_id: uuid.UUID, user_id: uuid.UUID) -> ProjectMember | None:
     return db.session().scalar(
-        select(ProjectMember).options(joinedload(ProjectMember.user))
+        select(ProjectMember)
+        .options(joinedload(ProjectMember.user))
         .where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
-        .execution_options(populate_existing=True))
+        .execution_options(populate_existing=True)
+    )
 
 
 def put_member(project_id: uuid.UUID, user_id: uuid.UUID, role: str) -> tuple[ProjectMember, bool]:
@@ -68,8 +83,10 @@ def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> None:
     if member.role == "owner" and _owner_count(project_id) == 1:
         abort(409, message="The project would have no owner left.")
     session.execute(
-        update(Task).where(Task.project_id == project_id, Task.assignee_id == user_id)
+        update(Task)
+        .where(Task.project_id == project_id, Task.assignee_id == user_id)
         .values(assignee_id=None, version=Task.version + 1, updated_at=func.now())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.delete(member)
     record(project_id, "member.removed", "member", user_id)

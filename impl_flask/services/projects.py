@@ -23,7 +23,8 @@ _NEWEST_FIRST = Keyset((Key(Project.created_at, TIMESTAMP), Key(Project.id, UUID
 
 def _load(project_id: uuid.UUID) -> Project:
     project = db.session().scalar(
-        queries.projects_of(current_user().id).where(Project.id == project_id))
+        queries.projects_of(current_user().id).where(Project.id == project_id)
+    )
     if project is None:
         abort(404)
     return project
@@ -48,8 +49,13 @@ def get_project(project_id: uuid.UUID) -> Project:
 def list_projects(limit: int, cursor: str | None) -> dict[str, Any]:
     """The caller's projects, newest first."""
     user_id = current_user().id
-    return paginate(queries.projects_of(user_id), _NEWEST_FIRST, limit, cursor,
-                    scope("projects", user_id=user_id))
+    return paginate(
+        queries.projects_of(user_id),
+        _NEWEST_FIRST,
+        limit,
+        cursor,
+        scope("projects", user_id=user_id),
+    )
 
 
 def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Project:

@@ -37,20 +37,36 @@ def _visible(task_id: uuid.UUID, minimum: str = "viewer", *, lock: bool = False)
     return project_id
 
 
-def _referenced_labels(project_id: uuid.UUID, assignee_id: uuid.UUID | None,
-                       label_ids: Sequence[uuid.UUID]) -> list[Label]:
+def _referenced_labels(
+    project_id: uuid.UUID, assignee_id: uuid.UUID | None, label_ids: Sequence[uuid.UUID]
+) -> list[Label]:
     """The labels named by `label_ids`; 422 invalid_reference for an assignee who is not a
     member or a label that is not this project's (every one of them listed)."""
     session = db.session()
     errors = []
     if assignee_id is not None and session.get(ProjectMember, (project_id, assignee_id)) is None:
-        errors.append(field_error(["body", "assignee_id"], "invalid_reference",
-                                  "The assignee is not a member of the project"))
-    labels = {label.id: label for label in session.scalars(
-        select(Label).where(Label.project_id == project_id, Label.id.in_(label_ids)))}
-    errors.extend(field_error(["body", "label_ids", index], "invalid_reference",
-                              "The label does not belong to the project")
-                  for index, label_id in enumerate(label_ids) if label_id not in labels)
+        errors.append(
+            field_error(
+                ["body", "assignee_id"],
+                "invalid_reference",
+                "The assignee is not a member of the project",
+            )
+        )
+    labels = {
+        label.id: label
+        for label in session.scalars(
+            select(Label).where(Label.project_id == project_id, Label.id.in_(label_ids))
+        )
+    }
+    errors.extend(
+        field_error(
+            ["body", "label_ids", index],
+            "invalid_reference",
+            "The label does not belong to the project",
+        )
+        for index, label_id in enumerate(label_ids)
+        if label_id not in labels
+    )
     if errors:
         abort(422, errors=errors)
     return [labels[label_id] for label_id in label_ids]
@@ -60,10 +76,17 @@ def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
     require_role(project_id, "editor")
     labels = _referenced_labels(project_id, data["assignee_id"], data["label_ids"])
     session = db.session()
-    task = Task(project_id=project_id, title=data["title"], description=data["description"],
-                status=data["status"], priority=data["priority"],
-                assignee_id=data["assignee_id"], due_date=data["due_date"],
-                created_by_id=current_user().id, labels=labels)
+    task = Task(
+        project_id=project_id,
+        title=data["title"],
+        description=data["description"],
+        status=data["status"],
+        priority=data["priority"],
+        assignee_id=data["assignee_id"],
+        due_date=data["due_date"],
+        created_by_id=current_user().id,
+        labels=labels,
+    )
     session.add(task)
     session.flush()
     record(project_id, "task.created", "task", task.id)
@@ -83,14 +106,16 @@ def get_task(task_id: uuid.UUID) -> Task:
 def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Task:
     """Absent fields stay; a PATCH that changes nothing answers without a new version."""
     project_id = _visible(task_id, "editor", lock=True)
-    labels = _referenced_labels(project_id, changes.get("assignee_id"),
-                                changes.get("label_ids", []))
+    labels = _referenced_labels(
+        project_id, changes.get("assignee_id"), changes.get("label_ids", [])
+    )
     task = _load(task_id)
     assert task is not None
     if if_match_fails(if_match, task.version):
         abort(412)
-    changed = diff(task_request_form(task, [label.id for label in task.labels]),
-                   request_form(changes))
+    changed = diff(
+        task_request_form(task, [label.id for label in task.labels]), request_form(changes)
+    )
     if not changed:
         return task
     for field in changed:
@@ -132,15 +157,31 @@ _SORTS: dict[str, Keyset] = {
 }
 
 
-def list_tasks(project_id: uuid.UUID, *, status: list[str] | None = None,
-               priority: list[str] | None = None, assignee_id: uuid.UUID | None = None,
-               label_id: uuid.UUID | None = None, due_before: dt.date | None = None,
-               q: str | None = None, sort: str, limit: int,
-               cursor: str | None = None) -> dict[str, Any]:
+def list_tasks(
+    project_id: uuid.UUID,
+    *,
+    status: list[str] | None = None,
+    priority: list[str] | None = None,
+    assignee_id: uuid.UUID | None = None,
+    label_id: uuid.UUID | None = None,
+    due_before: dt.date | None = None,
+    q: str | None = None,
+    sort: str,
+    limit: int,
+    cursor: str | None = None,
+) -> dict[str, Any]:
     require_role(project_id)
     scope_id = scope(
-        "tasks", project_id=project_id, status=status, priority=priority,
-        assignee_id=assignee_id, label_id=label_id, due_before=due_before, q=q, sort=sort)
+        "tasks",
+        project_id=project_id,
+        status=status,
+        priority=priority,
+        assignee_id=assignee_id,
+        label_id=label_id,
+        due_before=due_before,
+        q=q,
+        sort=sort,
+    )
     query = queries.tasks().where(Task.project_id == project_id)
     if status:
         query = query.where(Task.status.in_(status))
@@ -149,8 +190,9 @@ def list_tasks(project_id: uuid.UUID, *, status: list[str] | None = None,
     if assignee_id is not None:
         query = query.where(Task.assignee_id == assignee_id)
     if label_id is not None:
-        query = query.where(exists().where(task_labels.c.task_id == Task.id,
-                                           task_labels.c.label_id == label_id))
+        query = query.where(
+            exists().where(task_labels.c.task_id == Task.id, task_labels.c.label_id == label_id)
+        )
     if due_before is not None:
         query = query.where(Task.due_date < due_before)
     if q is not None:

@@ -30,16 +30,23 @@ def create_token(username: str, password: str) -> dict[str, Any]:
         abort(401, message="Incorrect email or password", headers=CHALLENGE)
     assert user is not None
     settings = get_settings()
-    return {"access_token": issue_token(user.id, settings), "token_type": "bearer",
-            "expires_in": settings.access_token_ttl_seconds}
+    return {
+        "access_token": issue_token(user.id, settings),
+        "token_type": "bearer",
+        "expires_in": settings.access_token_ttl_seconds,
+    }
 
 
 def create_user(email: str, display_name: str, password: str, is_admin: bool) -> User:
     if not current_user().is_admin:
         abort(403, message="Only administrators can create users.")
     session = db.session()
-    user = User(email=email.lower(), display_name=display_name,
-                password_hash=hash_password(password), is_admin=is_admin)
+    user = User(
+        email=email.lower(),
+        display_name=display_name,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+    )
     session.add(user)
     try:
         session.flush()
@@ -62,6 +69,10 @@ def list_users(q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     query = select(User)
     if q is not None:
         prefix = like_escape(q.lower()) + "%"
-        query = query.where(or_(User.email.like(prefix, escape="\\"),
-                                func.lower(User.display_name).like(prefix, escape="\\")))
+        query = query.where(
+            or_(
+                User.email.like(prefix, escape="\\"),
+                func.lower(User.display_name).like(prefix, escape="\\"),
+            )
+        )
     return paginate(query, _BY_NAME, limit, cursor, scope("users", q=q))

@@ -17,13 +17,23 @@ class ActivityController(Controller):
     tags = ["activity"]
     security = BEARER
 
-    @get("/", operation_id="listActivity", summary="List the activity of a project",
-         dependencies={"access": project_role()},
-         operation_class=ContractOperation, responses=problem_responses(401, 404, 422, 500))
-    async def list_activity(self, db_session: AsyncSession, access: ProjectAccess,
-                            limit: Limit = DEFAULT_LIMIT,
-                            cursor: Cursor = None) -> Page[Activity]:
+    @get(
+        "/",
+        operation_id="listActivity",
+        summary="List the activity of a project",
+        dependencies={"access": project_role()},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 404, 422, 500),
+    )
+    async def list_activity(
+        self,
+        db_session: AsyncSession,
+        access: ProjectAccess,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[Activity]:
         """Newest first, in the order the entries were recorded."""
-        window = await queries.list_activity(db_session, access.project_id,
-                                             PageParams(limit, cursor))
+        window = await queries.list_activity(
+            db_session, access.project_id, PageParams(limit, cursor)
+        )
         return Page([Activity.of(entry) for entry in window.rows], window.next_cursor)

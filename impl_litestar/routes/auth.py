@@ -22,9 +22,15 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/token", operation_id="createToken", status_code=200, summary="Get an access token",
-          opt={"exclude_from_auth": True}, operation_class=ContractOperation,
-          responses=problem_responses(401, 413, 415, 422, 500))
+    @post(
+        "/token",
+        operation_id="createToken",
+        status_code=200,
+        summary="Get an access token",
+        opt={"exclude_from_auth": True},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 413, 415, 422, 500),
+    )
     async def create_token(
         self,
         data: Annotated[TokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
@@ -37,5 +43,8 @@ class AuthController(Controller):
             raise unauthorized("Incorrect email or password")
         assert user is not None
         settings = get_settings()
-        return Token(access_token=tokens.issue_token(user.id, settings),
-                     token_type=TokenType.BEARER, expires_in=settings.access_token_ttl_seconds)
+        return Token(
+            access_token=tokens.issue_token(user.id, settings),
+            token_type=TokenType.BEARER,
+            expires_in=settings.access_token_ttl_seconds,
+        )

@@ -19,46 +19,72 @@ class CommentController(Controller):
     tags = ["comments"]
     security = BEARER
 
-    @get("/tasks/{task_id:str}/comments", operation_id="listComments",
-         summary="List the comments of a task",
-         dependencies={"access": task_role()},
-         operation_class=ContractOperation, responses=problem_responses(401, 404, 422, 500))
-    async def list_comments(self, db_session: AsyncSession, access: TaskAccess,
-                            limit: Limit = DEFAULT_LIMIT,
-                            cursor: Cursor = None) -> Page[Comment]:
+    @get(
+        "/tasks/{task_id:str}/comments",
+        operation_id="listComments",
+        summary="List the comments of a task",
+        dependencies={"access": task_role()},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 404, 422, 500),
+    )
+    async def list_comments(
+        self,
+        db_session: AsyncSession,
+        access: TaskAccess,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
+    ) -> Page[Comment]:
         """Oldest first."""
         window = await queries.list_comments(db_session, access.task_id, PageParams(limit, cursor))
         return Page([Comment.of(comment) for comment in window.rows], window.next_cursor)
 
-    @post("/tasks/{task_id:str}/comments", operation_id="createComment",
-          summary="Comment on a task (any member)", dependencies={"access": task_role()},
-          operation_class=ContractOperation,
-          responses=problem_responses(400, 401, 404, 413, 415, 422, 500))
-    async def create_comment(self, data: CommentCreate, db_session: AsyncSession,
-                             access: TaskAccess) -> Response[Comment]:
-        comment = await queries.create_comment(db_session, access.user, access.project_id,
-                                               access.task_id, data)
-        return Response(Comment.of(comment), status_code=201,
-                        headers={"Location": f"/api/v1/comments/{comment.id}"})
+    @post(
+        "/tasks/{task_id:str}/comments",
+        operation_id="createComment",
+        summary="Comment on a task (any member)",
+        dependencies={"access": task_role()},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 404, 413, 415, 422, 500),
+    )
+    async def create_comment(
+        self, data: CommentCreate, db_session: AsyncSession, access: TaskAccess
+    ) -> Response[Comment]:
+        comment = await queries.create_comment(
+            db_session, access.user, access.project_id, access.task_id, data
+        )
+        return Response(
+            Comment.of(comment),
+            status_code=201,
+            headers={"Location": f"/api/v1/comments/{comment.id}"},
+        )
 
-    @patch("/comments/{comment_id:str}", operation_id="updateComment",
-           summary="Edit a comment (author only)",
-           dependencies={"access": Provide(provide_comment_access)},
-           operation_class=ContractOperation,
-           responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500))
-    async def update_comment(self, data: CommentUpdate, db_session: AsyncSession,
-                             access: CommentAccess) -> Comment:
+    @patch(
+        "/comments/{comment_id:str}",
+        operation_id="updateComment",
+        summary="Edit a comment (author only)",
+        dependencies={"access": Provide(provide_comment_access)},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    )
+    async def update_comment(
+        self, data: CommentUpdate, db_session: AsyncSession, access: CommentAccess
+    ) -> Comment:
         """Only the author may edit, owners included in the refusal (403)."""
         if not access.is_author:
             raise PermissionDeniedException()
-        comment = await queries.update_comment(db_session, access.user, access.project_id,
-                                               access.comment, data)
+        comment = await queries.update_comment(
+            db_session, access.user, access.project_id, access.comment, data
+        )
         return Comment.of(comment)
 
-    @delete("/comments/{comment_id:str}", operation_id="deleteComment",
-            summary="Delete a comment (author or project owner)",
-            dependencies={"access": Provide(provide_comment_access)},
-            operation_class=ContractOperation, responses=problem_responses(401, 403, 404, 422, 500))
+    @delete(
+        "/comments/{comment_id:str}",
+        operation_id="deleteComment",
+        summary="Delete a comment (author or project owner)",
+        dependencies={"access": Provide(provide_comment_access)},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 403, 404, 422, 500),
+    )
     async def delete_comment(self, db_session: AsyncSession, access: CommentAccess) -> None:
         if not (access.is_author or access.role is Role.OWNER):
             raise PermissionDeniedException()

@@ -20,14 +20,24 @@ class HealthController(Controller):
     path = "/"
     tags = ["operations"]
 
-    @get("/healthz", operation_id="getHealth", summary="Liveness",
-         operation_class=ContractOperation, responses=problem_responses(500))
+    @get(
+        "/healthz",
+        operation_id="getHealth",
+        summary="Liveness",
+        operation_class=ContractOperation,
+        responses=problem_responses(500),
+    )
     async def get_health(self) -> Health:
         """The process is up; the database is not consulted."""
         return Health(HealthStatus.OK)
 
-    @get("/readyz", operation_id="getReadiness", summary="Readiness",
-         operation_class=ContractOperation, responses=problem_responses(500, 503))
+    @get(
+        "/readyz",
+        operation_id="getReadiness",
+        summary="Readiness",
+        operation_class=ContractOperation,
+        responses=problem_responses(500, 503),
+    )
     async def get_readiness(self, state: State) -> Response[Health]:
         """200 when the database answers within 2 seconds, else 503."""
         engine: AsyncEngine = state.engine

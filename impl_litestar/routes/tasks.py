@@ -38,73 +38,122 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post("/projects/{project_id:str}/tasks", operation_id="createTask",
-          summary="Create a task (editor+)", dependencies={"access": project_role(Role.EDITOR)},
-          operation_class=ContractOperation,
-          responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500))
-    async def create_task(self, data: TaskCreate, db_session: AsyncSession,
-                          access: ProjectAccess) -> Response[Task]:
+    @post(
+        "/projects/{project_id:str}/tasks",
+        operation_id="createTask",
+        summary="Create a task (editor+)",
+        dependencies={"access": project_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    )
+    async def create_task(
+        self, data: TaskCreate, db_session: AsyncSession, access: ProjectAccess
+    ) -> Response[Task]:
         """The assignee must be a member and the labels of this project (422 otherwise)."""
         task = await queries.create_task(db_session, access.user, access.project_id, data)
-        return with_etag(Task.of(task, task.comment_count), 201,
-                         Location=f"/api/v1/tasks/{task.id}")
+        return with_etag(
+            Task.of(task, task.comment_count), 201, Location=f"/api/v1/tasks/{task.id}"
+        )
 
-    @get("/projects/{project_id:str}/tasks", operation_id="listTasks",
-         summary="List and filter the tasks of a project",
-         dependencies={"access": project_role()},
-         operation_class=ContractOperation, responses=problem_responses(401, 404, 422, 500))
+    @get(
+        "/projects/{project_id:str}/tasks",
+        operation_id="listTasks",
+        summary="List and filter the tasks of a project",
+        dependencies={"access": project_role()},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 404, 422, 500),
+    )
     async def list_tasks(
         self,
         db_session: AsyncSession,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        status: Annotated[list[TaskStatus] | None, Parameter(
-            description="Any of these statuses (repeat the parameter).")] = None,
-        priority: Annotated[list[TaskPriority] | None, Parameter(
-            description="Any of these priorities (repeat the parameter).")] = None,
+        status: Annotated[
+            list[TaskStatus] | None,
+            Parameter(description="Any of these statuses (repeat the parameter)."),
+        ] = None,
+        priority: Annotated[
+            list[TaskPriority] | None,
+            Parameter(description="Any of these priorities (repeat the parameter)."),
+        ] = None,
         assignee_id: Annotated[UUID | None, Parameter(description="Assigned to this user.")] = None,
         label_id: Annotated[UUID | None, Parameter(description="Has this label.")] = None,
-        due_before: Annotated[date | None, Parameter(
-            description="Due strictly before this date.")] = None,
-        q: Annotated[str | None, Parameter(
-            min_length=1, max_length=100,
-            description="Case-insensitive substring of the title.")] = None,
+        due_before: Annotated[
+            date | None, Parameter(description="Due strictly before this date.")
+        ] = None,
+        q: Annotated[
+            str | None,
+            Parameter(
+                min_length=1, max_length=100, description="Case-insensitive substring of the title."
+            ),
+        ] = None,
         sort: Annotated[TaskSort, Parameter(description="Sort order.")] = TaskSort.NEWEST,
     ) -> Page[Task]:
         """Filters combine with AND; repeated values of one filter are any-of."""
-        filters = queries.TaskFilters(status=status, priority=priority, assignee_id=assignee_id,
-                                      label_id=label_id, due_before=due_before, q=q, sort=sort)
-        window = await queries.list_tasks(db_session, access.project_id, filters,
-                                          PageParams(limit, cursor))
-        return Page([Task.of(task, task.comment_count) for task in window.rows],
-                    window.next_cursor)
+        filters = queries.TaskFilters(
+            status=status,
+            priority=priority,
+            assignee_id=assignee_id,
+            label_id=label_id,
+            due_before=due_before,
+            q=q,
+            sort=sort,
+        )
+        window = await queries.list_tasks(
+            db_session, access.project_id, filters, PageParams(limit, cursor)
+        )
+        return Page([Task.of(task, task.comment_count) for task in window.rows], window.next_cursor)
 
-    @get("/tasks/{task_id:str}", operation_id="getTask", summary="Get a task",
-         dependencies={"access": task_role()}, operation_class=ContractOperation,
-         responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)})
-    async def get_task(self, db_session: AsyncSession, access: TaskAccess,
-                       if_none_match: IfNoneMatch = None) -> Response[Task]:
+    @get(
+        "/tasks/{task_id:str}",
+        operation_id="getTask",
+        summary="Get a task",
+        dependencies={"access": task_role()},
+        operation_class=ContractOperation,
+        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)},
+    )
+    async def get_task(
+        self, db_session: AsyncSession, access: TaskAccess, if_none_match: IfNoneMatch = None
+    ) -> Response[Task]:
         task = await queries.load_task(db_session, access.task_id)
         if if_none_match_hits(if_none_match, task.version):
             return Response(None, status_code=304, headers={"ETag": etag(task.version)})
         return with_etag(Task.of(task, task.comment_count))
 
-    @patch("/tasks/{task_id:str}", operation_id="updateTask", summary="Update a task (editor+)",
-           dependencies={"access": task_role(Role.EDITOR)}, operation_class=ContractOperation,
-           responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500))
-    async def update_task(self, data: TaskUpdate, db_session: AsyncSession, access: TaskAccess,
-                          if_match: IfMatch = None) -> Response[Task]:
+    @patch(
+        "/tasks/{task_id:str}",
+        operation_id="updateTask",
+        summary="Update a task (editor+)",
+        dependencies={"access": task_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+    )
+    async def update_task(
+        self,
+        data: TaskUpdate,
+        db_session: AsyncSession,
+        access: TaskAccess,
+        if_match: IfMatch = None,
+    ) -> Response[Task]:
         """Absent = unchanged, null clears, label_ids replaces the set."""
-        task = await queries.update_task(db_session, access.user, access.project_id,
-                                         access.task_id, data, if_match)
+        task = await queries.update_task(
+            db_session, access.user, access.project_id, access.task_id, data, if_match
+        )
         return with_etag(Task.of(task, task.comment_count))
 
-    @delete("/tasks/{task_id:str}", operation_id="deleteTask", summary="Delete a task (editor+)",
-            dependencies={"access": task_role(Role.EDITOR)}, operation_class=ContractOperation,
-            responses=problem_responses(401, 403, 404, 412, 422, 500))
-    async def delete_task(self, db_session: AsyncSession, access: TaskAccess,
-                          if_match: IfMatch = None) -> None:
+    @delete(
+        "/tasks/{task_id:str}",
+        operation_id="deleteTask",
+        summary="Delete a task (editor+)",
+        dependencies={"access": task_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 403, 404, 412, 422, 500),
+    )
+    async def delete_task(
+        self, db_session: AsyncSession, access: TaskAccess, if_match: IfMatch = None
+    ) -> None:
         """Its comments go with it."""
-        await queries.delete_task(db_session, access.user, access.project_id, access.task_id,
-                                  if_match)
+        await queries.delete_task(
+            db_session, access.user, access.project_id, access.task_id, if_match
+        )
