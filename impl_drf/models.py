@@ -17,9 +17,9 @@ from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 
-from shared import rules
+from shared import vocabulary
 
-EMAIL_VALIDATOR = RegexValidator(rules.EMAIL_PATTERN)
+EMAIL_VALIDATOR = RegexValidator(vocabulary.EMAIL_PATTERN)
 COLOR_VALIDATOR = RegexValidator(r"^#[0-9A-Fa-f]{6}$")
 NOT_EMPTY = MinLengthValidator(1)
 
@@ -89,10 +89,10 @@ class User(models.Model):
 
     id = _uuid_pk()
     email = models.TextField(
-        unique=True, max_length=rules.EMAIL_MAX_LENGTH, validators=[EMAIL_VALIDATOR]
+        unique=True, max_length=vocabulary.EMAIL_MAX_LENGTH, validators=[EMAIL_VALIDATOR]
     )
     display_name = models.TextField(
-        max_length=rules.DISPLAY_NAME_MAX_LENGTH, validators=[NOT_EMPTY], db_collation="C"
+        max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH, validators=[NOT_EMPTY], db_collation="C"
     )
     password_hash = models.TextField()
     is_admin = models.BooleanField(db_default=False)

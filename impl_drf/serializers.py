@@ -29,7 +29,7 @@ from impl_drf.fields import (
     TimestampField,
     UUIDQueryField,
 )
-from shared import rules
+from shared import vocabulary
 from shared.problems import ERROR_TYPES
 
 COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
@@ -54,10 +54,12 @@ class TokenRequestSerializer(StrictSerializer):
 
 
 class UserCreateSerializer(StrictSerializer):
-    email = StrictCharField(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)
-    display_name = StrictCharField(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)
+    email = StrictCharField(
+        max_length=vocabulary.EMAIL_MAX_LENGTH, pattern=vocabulary.EMAIL_PATTERN
+    )
+    display_name = StrictCharField(min_length=1, max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH)
     password = StrictCharField(
-        min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH
+        min_length=vocabulary.PASSWORD_MIN_LENGTH, max_length=vocabulary.PASSWORD_MAX_LENGTH
     )
     is_admin = StrictBooleanField(default=False)
 

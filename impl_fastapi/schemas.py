@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared import rules
+from shared import vocabulary
 from shared.timefmt import format_timestamp
 
 # ---------------------------------------------------------------------------- wire types
@@ -67,12 +67,12 @@ IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
 Email = Annotated[
     str,
     StringConstraints(
-        to_lower=True, max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN
+        to_lower=True, max_length=vocabulary.EMAIL_MAX_LENGTH, pattern=vocabulary.EMAIL_PATTERN
     ),
 ]
-DisplayName = Annotated[str, Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH)]
 Password = Annotated[
-    str, Field(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)
+    str, Field(min_length=vocabulary.PASSWORD_MIN_LENGTH, max_length=vocabulary.PASSWORD_MAX_LENGTH)
 ]
 ProjectName = Annotated[str, Field(min_length=1, max_length=200)]
 ProjectDescription = Annotated[str, Field(max_length=2000)]

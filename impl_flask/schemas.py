@@ -9,7 +9,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from impl_flask import fields as f
-from shared import rules
+from shared import vocabulary
 from shared.problems import ERROR_TYPES
 
 ROLES = ("viewer", "editor", "owner")
@@ -57,12 +57,13 @@ class ResponseSchema(ma.Schema):
 
 def _email(**kwargs: object) -> f.String:
     return f.String(
-        validate=[f.Length(max=rules.EMAIL_MAX_LENGTH), f.Regexp(rules.EMAIL_PATTERN)], **kwargs
+        validate=[f.Length(max=vocabulary.EMAIL_MAX_LENGTH), f.Regexp(vocabulary.EMAIL_PATTERN)],
+        **kwargs,
     )
 
 
 def _display_name(**kwargs: object) -> f.String:
-    return f.String(validate=f.Length(min=1, max=rules.DISPLAY_NAME_MAX_LENGTH), **kwargs)
+    return f.String(validate=f.Length(min=1, max=vocabulary.DISPLAY_NAME_MAX_LENGTH), **kwargs)
 
 
 # ============================================================================ requests
@@ -82,7 +83,7 @@ class UserCreateSchema(RequestSchema):
     display_name = _display_name(required=True)
     password = f.String(
         required=True,
-        validate=f.Length(min=rules.PASSWORD_MIN_LENGTH, max=rules.PASSWORD_MAX_LENGTH),
+        validate=f.Length(min=vocabulary.PASSWORD_MIN_LENGTH, max=vocabulary.PASSWORD_MAX_LENGTH),
     )
     is_admin = f.Boolean(load_default=False)
 

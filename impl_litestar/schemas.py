@@ -16,17 +16,19 @@ import msgspec
 from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from shared import orm, rules
+from shared import orm, vocabulary
 from shared.timefmt import format_timestamp
 
 # -------------------------------------------------------------------------------- field types
 
 # `extra_json_schema["extra"]` is Litestar's channel from a msgspec Meta into the OpenAPI schema.
 Timestamp = Annotated[str, Meta(extra_json_schema={"extra": {"format": "date-time"}})]
-Email = Annotated[str, Meta(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
+Email = Annotated[
+    str, Meta(max_length=vocabulary.EMAIL_MAX_LENGTH, pattern=vocabulary.EMAIL_PATTERN)
+]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH)]
 Password = Annotated[
-    str, Meta(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)
+    str, Meta(min_length=vocabulary.PASSWORD_MIN_LENGTH, max_length=vocabulary.PASSWORD_MAX_LENGTH)
 ]
 ProjectName = Annotated[str, Meta(min_length=1, max_length=200)]
 ProjectDescription = Annotated[str, Meta(max_length=2000)]

@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import psycopg
 
-from shared import rules
+from shared import vocabulary
 from shared.implementations import IMPLEMENTATIONS, UnknownImplementation, resolve
 
 
@@ -161,9 +161,11 @@ def _create_admin(args: argparse.Namespace) -> int:
     from shared import users
 
     email = args.email.strip().lower()
-    if len(email) > rules.EMAIL_MAX_LENGTH or not re.fullmatch(rules.EMAIL_PATTERN, email):
+    if len(email) > vocabulary.EMAIL_MAX_LENGTH or not re.fullmatch(
+        vocabulary.EMAIL_PATTERN, email
+    ):
         raise UsageError(f"invalid email address {args.email!r}")
-    if not 1 <= len(args.display_name) <= rules.DISPLAY_NAME_MAX_LENGTH:
+    if not 1 <= len(args.display_name) <= vocabulary.DISPLAY_NAME_MAX_LENGTH:
         raise UsageError("display name must be 1-100 characters")
     password = os.environ.get("QUARTET_ADMIN_PASSWORD")
     if password is None:
@@ -172,10 +174,9 @@ def _create_admin(args: argparse.Namespace) -> int:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
             raise UsageError("the passwords do not match")
-    if not rules.PASSWORD_MIN_LENGTH <= len(password) <= rules.PASSWORD_MAX_LENGTH:
-        raise UsageError(
-            f"password must be {rules.PASSWORD_MIN_LENGTH}-{rules.PASSWORD_MAX_LENGTH} characters"
-        )
+    shortest, longest = vocabulary.PASSWORD_MIN_LENGTH, vocabulary.PASSWORD_MAX_LENGTH
+    if not shortest <= len(password) <= longest:
+        raise UsageError(f"password must be {shortest}-{longest} characters")
     try:
         user_id = users.create_user(
             _database_url(), email, args.display_name, password, is_admin=True

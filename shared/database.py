@@ -5,6 +5,28 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
+# One budget for every implementation, so a benchmark or a fault test compares frameworks, not
+# configurations (contract/DECISIONS.md, "Database budgets"). Per server process.
+POOL_SIZE = 10  # connections at most; scale out with processes, not with a bigger pool
+POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection longer is a 503
+CONNECT_TIMEOUT_SECONDS = 5  # opening a connection
+STATEMENT_TIMEOUT_SECONDS = 5.0  # one statement, lock waits included: past it, a 503
+IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0  # the server ends a transaction a process abandoned
+READINESS_TIMEOUT_SECONDS = 2.0  # /readyz answers within this, whatever the database does
+
+
+def session_settings() -> dict[str, str]:
+    """The PostgreSQL settings every connection of every implementation runs with."""
+    return {
+        "statement_timeout": f"{int(STATEMENT_TIMEOUT_SECONDS * 1000)}",
+        "idle_in_transaction_session_timeout": f"{int(IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000)}",
+    }
+
+
+def libpq_options() -> str:
+    """`session_settings()` as libpq's `options` connection parameter (psycopg)."""
+    return " ".join(f"-c {name}={value}" for name, value in session_settings().items())
+
 
 def normalise(url: str) -> str:
     """`postgres://` and driver-qualified schemes back to plain `postgresql://`."""

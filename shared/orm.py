@@ -74,6 +74,20 @@ class Project(Base):
         }
 
 
+class ProjectTaskCounts(Base):
+    """A project's tasks per status, maintained by the database (migration 0002's triggers):
+    read-only to the application."""
+
+    __tablename__ = "project_task_counts"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    todo: Mapped[int]
+    in_progress: Mapped[int]
+    done: Mapped[int]
+
+
 class ProjectMember(Base):
     __tablename__ = "project_members"
 

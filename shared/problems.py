@@ -43,6 +43,25 @@ DETAILS: dict[int, str] = {
     503: "The service is not ready.",
 }
 
+# The sentences of the contract's domain errors, said once so the four read alike (the suite
+# compares everything but `detail` and `errors[].msg`; people compare those too).
+NOT_AUTHENTICATED = "Not authenticated"
+INVALID_TOKEN = "Could not validate credentials"
+BAD_CREDENTIALS = "Incorrect email or password"
+MALFORMED_JSON = "Malformed JSON body."
+ADMINS_ONLY = "Only administrators can create users."
+EMAIL_TAKEN = "A user with this email already exists."
+LABEL_TAKEN = "A label with this name already exists in the project."
+LAST_OWNER = "A project must keep at least one owner."
+NO_SUCH_USER = "No such user."
+NO_SUCH_MEMBER = "No such member."
+ONLY_AUTHOR_EDITS = "Only the author can edit a comment."
+ONLY_AUTHOR_OR_OWNER_DELETES = "Only the author or a project owner can delete a comment."
+ASSIGNEE_NOT_MEMBER = "The assignee is not a member of the project."
+LABEL_NOT_IN_PROJECT = "No such label in the project."
+INVALID_CURSOR = "The cursor is malformed or belongs to another list."
+DATABASE_UNAVAILABLE = "The database is not reachable."
+
 # The closed set of errors[].type values (SPEC §1, contract/DECISIONS.md).
 ERROR_TYPES = frozenset(
     {
