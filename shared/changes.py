@@ -1,5 +1,5 @@
 """The `changes` of an activity entry: `{field: [old, new]}` for the fields that changed, each value
-spelled as a request body spells it (SPEC §6)."""
+spelled as a request body spells it (contract/DECISIONS.md, "Behaviour details")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `quartet` command line (SPEC §10)."""
+"""The `quartet` command line (README "Quick start"; every command has `--help`)."""
 
 from __future__ import annotations
 

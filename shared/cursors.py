@@ -1,4 +1,5 @@
-"""Opaque, signed keyset cursors (SPEC §5), one format for every implementation.
+"""Opaque, signed keyset cursors, one format for every implementation (contract/DECISIONS.md,
+"Pagination").
 
 A cursor is `base64url(payload) "." base64url(hmac)`, the payload `{"s": scope, "k": keys}`.
 The scope pins a cursor to one list with one set of filters and one sort, so a cursor from

@@ -1,4 +1,5 @@
-"""Framework-agnostic HTTP rules of SPEC §1: request ids, ETags, CORS policy."""
+"""Framework-agnostic HTTP rules of the contract (contract/DECISIONS.md): request ids, ETags,
+CORS policy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""RFC 9457 problem details as SPEC §1 shapes them, independent of any framework."""
+"""RFC 9457 problem details as the contract shapes them (contract/DECISIONS.md, "Errors"),
+independent of any framework."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ LABEL_NOT_IN_PROJECT = "No such label in the project."
 INVALID_CURSOR = "The cursor is malformed or belongs to another list."
 DATABASE_UNAVAILABLE = "The database is not reachable."
 
-# The closed set of errors[].type values (SPEC §1, contract/DECISIONS.md).
+# The closed set of errors[].type values (contract/DECISIONS.md, "Validation error types").
 ERROR_TYPES = frozenset(
     {
         "missing",

@@ -1,4 +1,4 @@
-"""Settings from the environment, the same names in all four implementations (SPEC §9)."""
+"""Settings from the environment, the same names in all four implementations (README "Settings")."""
 
 from __future__ import annotations
 
