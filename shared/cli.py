@@ -117,7 +117,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     impl = resolve(args.impl)
     try:
-        load_settings().check()  # not get_settings(): its cache would miss DATABASE_URL below
+        settings = load_settings()  # not get_settings(): its cache would miss DATABASE_URL below
+        settings.check()
+        settings.check_listen(args.host)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     embedded = not os.environ.get("DATABASE_URL")

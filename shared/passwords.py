@@ -9,9 +9,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from shared.settings import load_settings
 
-MIN_LENGTH = 15  # NIST SP 800-63B, single-factor passwords
-MAX_LENGTH = 128
-
 
 @cache
 def _hasher() -> PasswordHasher:
@@ -31,6 +28,15 @@ def _dummy_hash() -> str:
 
 def hash_password(password: str) -> str:
     return _hasher().hash(password)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other parameters than the current profile's: upgrade
+    it at the next successful sign-in (contract/DECISIONS.md, "Secrets and passwords")."""
+    try:
+        return _hasher().check_needs_rehash(password_hash)
+    except (InvalidHashError, ValueError):
+        return True
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+
+from shared.throttle import Network, parse_networks
 
 DEV_SECRET_KEY = "quartet-development-secret-key-do-not-use-in-production"
 
@@ -57,6 +60,10 @@ class Settings:
     notify_webhook_url: str | None
     environment: str
     password_hash_profile: str
+    trusted_proxies: tuple[Network, ...] = ()
+    login_throttle_window_seconds: int = 900
+    login_max_failures_per_pair: int = 10
+    login_max_failures_per_address: int = 100
 
     @property
     def is_production(self) -> bool:
@@ -77,6 +84,30 @@ class Settings:
         if len(self.secret_key.encode()) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 bytes (HS256 key length)")
 
+    def check_listen(self, host: str) -> None:
+        """The development key only on loopback (contract/DECISIONS.md, "Secrets")."""
+        if self.secret_key == DEV_SECRET_KEY and not is_loopback(host):
+            raise SettingsError(
+                f"SECRET_KEY is not set: without it the server listens on loopback only "
+                f"(asked for --host {host})"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _networks(name: str) -> tuple[Network, ...]:
+    try:
+        return parse_networks(os.environ.get(name, ""))
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from None
+
 
 def load_settings() -> Settings:
     origins = os.environ.get("CORS_ORIGINS", "")
@@ -92,6 +123,10 @@ def load_settings() -> Settings:
         notify_webhook_url=os.environ.get("NOTIFY_WEBHOOK_URL") or None,
         environment=(os.environ.get("QUARTET_ENV") or "development").strip().lower(),
         password_hash_profile=(os.environ.get("PASSWORD_HASH_PROFILE") or "standard").strip(),
+        trusted_proxies=_networks("TRUSTED_PROXIES"),
+        login_throttle_window_seconds=_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
+        login_max_failures_per_pair=_int("LOGIN_MAX_FAILURES_PER_PAIR", 10),
+        login_max_failures_per_address=_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
     )
 
 
