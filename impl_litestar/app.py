@@ -6,11 +6,10 @@ from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
+from impl_litestar import errors, validation
 from impl_litestar.db import RequestSessionMiddleware, database_lifespan, provide_db_session
-from impl_litestar.errors import exception_handlers
 from impl_litestar.middleware import (
     BodySizeLimitMiddleware,
-    RequestValidationMiddleware,
     TrailingSlashMiddleware,
     add_response_headers,
 )
@@ -25,6 +24,7 @@ from impl_litestar.routes.projects import ProjectController
 from impl_litestar.routes.tasks import TaskController
 from impl_litestar.routes.users import UserController
 from impl_litestar.security import BearerTokenMiddleware, provide_current_user
+from impl_litestar.validation import RequestValidationMiddleware
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
@@ -77,7 +77,7 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[api, HealthController, openapi_document],
         lifespan=[database_lifespan(settings)],
-        exception_handlers=exception_handlers,
+        exception_handlers={**errors.exception_handlers, **validation.exception_handlers},
         middleware=[TrailingSlashMiddleware()],
         before_send=[add_response_headers],
         cors_config=cors_config(settings),
