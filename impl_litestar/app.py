@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
 from impl_litestar import errors, validation
@@ -12,6 +11,7 @@ from impl_litestar.middleware import (
     BodySizeLimitMiddleware,
     TrailingSlashMiddleware,
     add_response_headers,
+    cors_config,
 )
 from impl_litestar.openapi import SCHEMA_PLUGINS, openapi_config, openapi_document
 from impl_litestar.routes.activity import ActivityController
@@ -25,27 +25,8 @@ from impl_litestar.routes.tasks import TaskController
 from impl_litestar.routes.users import UserController
 from impl_litestar.security import BearerTokenMiddleware, provide_current_user
 from impl_litestar.validation import RequestValidationMiddleware
-from shared.httputil import (
-    CORS_ALLOW_HEADERS,
-    CORS_ALLOW_METHODS,
-    CORS_EXPOSE_HEADERS,
-    CORS_MAX_AGE,
-)
 from shared.problems import MAX_BODY_BYTES
-from shared.settings import Settings, get_settings
-
-
-def cors_config(settings: Settings) -> CORSConfig | None:
-    if not settings.cors_origins:
-        return None  # no origin allowed: no CORS headers at all
-    return CORSConfig(
-        allow_origins=list(settings.cors_origins),
-        allow_methods=list(CORS_ALLOW_METHODS),
-        allow_headers=list(CORS_ALLOW_HEADERS),
-        expose_headers=list(CORS_EXPOSE_HEADERS),
-        allow_credentials=False,
-        max_age=CORS_MAX_AGE,
-    )
+from shared.settings import get_settings
 
 
 def create_app() -> Litestar:

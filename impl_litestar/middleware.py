@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from litestar import Request
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
@@ -22,8 +23,31 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_litestar.errors import has_trailing_slash
 from shared import problems
-from shared.httputil import REQUEST_ID_HEADER, SECURITY_HEADERS, request_id
+from shared.httputil import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE,
+    REQUEST_ID_HEADER,
+    SECURITY_HEADERS,
+    request_id,
+)
 from shared.problems import MAX_BODY_BYTES, PROBLEM_MEDIA_TYPE, problem
+from shared.settings import Settings
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Litestar's CORS middleware, configured with the contract's policy (shared.httputil)."""
+    if not settings.cors_origins:
+        return None  # no origin allowed: no CORS headers at all
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=list(CORS_ALLOW_METHODS),
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        allow_credentials=False,
+        max_age=CORS_MAX_AGE,
+    )
 
 
 async def add_response_headers(message: Message, scope: Scope) -> None:
