@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.datastructures import State
 from litestar.di import Provide
 
 from impl_litestar import errors, validation
@@ -24,13 +25,15 @@ from impl_litestar.routes.projects import ProjectController
 from impl_litestar.routes.tasks import TaskController
 from impl_litestar.routes.users import UserController
 from impl_litestar.security import BearerTokenMiddleware, provide_current_user
+from impl_litestar.settings import STATE_KEY, app_settings
 from impl_litestar.validation import RequestValidationMiddleware
 from shared.problems import MAX_BODY_BYTES
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 
 
-def create_app() -> Litestar:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> Litestar:
+    """`settings` default to the environment's (shared.settings), read and checked here once."""
+    settings = settings or get_settings()
     api = Router(
         path="/api/v1",
         route_handlers=[
@@ -57,7 +60,9 @@ def create_app() -> Litestar:
     )
     return Litestar(
         route_handlers=[api, HealthController, openapi_document],
-        lifespan=[database_lifespan(settings)],
+        state=State({STATE_KEY: settings}),
+        dependencies={"settings": Provide(app_settings, sync_to_thread=False)},
+        lifespan=[database_lifespan],
         exception_handlers={**errors.exception_handlers, **validation.exception_handlers},
         middleware=[TrailingSlashMiddleware()],
         before_send=[add_response_headers],

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from impl_litestar.settings import app_settings
 from shared.database import sqlalchemy_connect_args, sqlalchemy_url
 from shared.settings import Settings
 
@@ -43,21 +44,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-def database_lifespan(settings: Settings):
+@asynccontextmanager
+async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Create the engine and sessionmaker on startup (into app.state), dispose on shutdown."""
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings)
-        app.state.engine = engine
-        # expire_on_commit=False: response Structs are built from the objects after commit.
-        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        try:
-            yield
-        finally:
-            await engine.dispose()
-
-    return lifespan
+    engine = create_engine(app_settings(app.state))
+    app.state.engine = engine
+    # expire_on_commit=False: response Structs are built from the objects after commit.
+    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield
+    finally:
+        await engine.dispose()
 
 
 class RequestSessionMiddleware(ASGIMiddleware):

@@ -16,7 +16,7 @@ from shared import problems
 from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
 from shared.keyset import Keyset
 from shared.problems import field_error
-from shared.settings import get_settings
+from shared.settings import Settings
 from shared.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN
 
 DEFAULT_LIMIT = PAGE_LIMIT_DEFAULT
@@ -54,9 +54,10 @@ async def paginate(
     keyset: Keyset,
     params: PageParams,
     scope_id: str,
+    settings: Settings,
 ) -> Window:
-    """A page of `statement` (selecting one ORM entity) in `keyset` order."""
-    settings = get_settings()
+    """A page of `statement` (selecting one ORM entity) in `keyset` order; `settings` key the
+    cursors' signatures."""
     if params.cursor is not None:
         try:
             values = keyset.load(decode_cursor(params.cursor, scope_id, settings))

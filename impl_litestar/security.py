@@ -13,9 +13,9 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from impl_litestar.db import request_session
 from impl_litestar.errors import unauthorized
+from impl_litestar.settings import app_settings
 from shared import passwords, problems, tokens
 from shared.orm import User
-from shared.settings import get_settings
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
@@ -31,7 +31,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         if token is None:
             raise unauthorized(problems.NOT_AUTHENTICATED)
         try:
-            user_id = tokens.read_token(token, get_settings())
+            user_id = tokens.read_token(token, app_settings(connection.app.state))
         except tokens.InvalidToken:
             raise unauthorized(problems.INVALID_TOKEN) from None
         user = await request_session(connection).get(User, user_id)

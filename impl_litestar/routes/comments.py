@@ -10,6 +10,7 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import CommentAccess, TaskAccess, comment_permission, task_role
 from impl_litestar.schemas import Comment, CommentCreate, CommentUpdate, Page
 from impl_litestar.services import comments
+from shared.settings import Settings
 
 
 class CommentController(Controller):
@@ -28,12 +29,15 @@ class CommentController(Controller):
     async def list_comments(
         self,
         db_session: AsyncSession,
+        settings: Settings,
         access: TaskAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[Comment]:
         """Oldest first."""
-        window = await comments.list_comments(db_session, access.task_id, PageParams(limit, cursor))
+        window = await comments.list_comments(
+            db_session, settings, access.task_id, PageParams(limit, cursor)
+        )
         return Page([Comment.of(comment) for comment in window.rows], window.next_cursor)
 
     @post(

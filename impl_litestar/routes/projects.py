@@ -12,6 +12,7 @@ from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Page, Project, ProjectCreate, ProjectUpdate
 from impl_litestar.services import projects
 from shared import orm
+from shared.settings import Settings
 from shared.vocabulary import Role
 
 
@@ -44,12 +45,15 @@ class ProjectController(Controller):
     async def list_projects(
         self,
         db_session: AsyncSession,
+        settings: Settings,
         current_user: orm.User,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[Project]:
         """Newest first."""
-        window = await projects.list_projects(db_session, current_user, PageParams(limit, cursor))
+        window = await projects.list_projects(
+            db_session, settings, current_user, PageParams(limit, cursor)
+        )
         return Page([Project.of(project) for project in window.rows], window.next_cursor)
 
     @get(

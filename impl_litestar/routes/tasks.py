@@ -16,6 +16,7 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, TaskAccess, project_role, task_role
 from impl_litestar.schemas import Page, Task, TaskCreate, TaskUpdate
 from impl_litestar.services import tasks
+from shared.settings import Settings
 from shared.tasklist import TaskFilters
 from shared.vocabulary import SEARCH_MAX_LENGTH, Role, TaskPriority, TaskSort, TaskStatus
 
@@ -51,6 +52,7 @@ class TaskController(Controller):
     async def list_tasks(
         self,
         db_session: AsyncSession,
+        settings: Settings,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -88,7 +90,7 @@ class TaskController(Controller):
             sort=sort,
         )
         window = await tasks.list_tasks(
-            db_session, access.project_id, filters, PageParams(limit, cursor)
+            db_session, settings, access.project_id, filters, PageParams(limit, cursor)
         )
         return Page([Task.of(task) for task in window.rows], window.next_cursor)
 

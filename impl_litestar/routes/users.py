@@ -15,6 +15,7 @@ from impl_litestar.permissions import admin_only
 from impl_litestar.schemas import Page, User, UserCreate
 from impl_litestar.services import users
 from shared import orm
+from shared.settings import Settings
 from shared.vocabulary import SEARCH_MAX_LENGTH
 
 
@@ -58,6 +59,7 @@ class UserController(Controller):
     async def list_users(
         self,
         db_session: AsyncSession,
+        settings: Settings,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         q: Annotated[
@@ -70,7 +72,7 @@ class UserController(Controller):
         ] = None,
     ) -> Page[User]:
         """Ordered by display name, then id."""
-        window = await users.list_users(db_session, q, PageParams(limit, cursor))
+        window = await users.list_users(db_session, settings, q, PageParams(limit, cursor))
         return Page([User.of(user) for user in window.rows], window.next_cursor)
 
     @get(

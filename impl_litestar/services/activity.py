@@ -11,6 +11,7 @@ from impl_litestar.pagination import PageParams, Window, paginate
 from shared import selects
 from shared.cursors import scope
 from shared.orm import Activity, User
+from shared.settings import Settings
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
@@ -36,7 +37,9 @@ def record(
     )
 
 
-async def list_activity(session: AsyncSession, project_id: uuid.UUID, params: PageParams) -> Window:
+async def list_activity(
+    session: AsyncSession, settings: Settings, project_id: uuid.UUID, params: PageParams
+) -> Window:
     """Newest first: `seq` is the order the entries were written in."""
     return await paginate(
         session,
@@ -44,4 +47,5 @@ async def list_activity(session: AsyncSession, project_id: uuid.UUID, params: Pa
         selects.ACTIVITY_NEWEST_FIRST,
         params,
         scope("activity", project_id=project_id),
+        settings,
     )

@@ -14,10 +14,13 @@ from shared import selects
 from shared.changes import diff
 from shared.cursors import scope
 from shared.orm import Comment, User
+from shared.settings import Settings
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
-async def list_comments(session: AsyncSession, task_id: uuid.UUID, params: PageParams) -> Window:
+async def list_comments(
+    session: AsyncSession, settings: Settings, task_id: uuid.UUID, params: PageParams
+) -> Window:
     """Oldest first."""
     return await paginate(
         session,
@@ -25,6 +28,7 @@ async def list_comments(session: AsyncSession, task_id: uuid.UUID, params: PageP
         selects.COMMENTS_OLDEST_FIRST,
         params,
         scope("comments", task_id=task_id),
+        settings,
     )
 
 

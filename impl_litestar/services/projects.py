@@ -18,10 +18,13 @@ from shared import selects
 from shared.changes import diff
 from shared.cursors import scope
 from shared.orm import Project, ProjectMember, User
+from shared.settings import Settings
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
-async def list_projects(session: AsyncSession, user: User, params: PageParams) -> Window:
+async def list_projects(
+    session: AsyncSession, settings: Settings, user: User, params: PageParams
+) -> Window:
     """The caller's projects, newest first."""
     return await paginate(
         session,
@@ -29,6 +32,7 @@ async def list_projects(session: AsyncSession, user: User, params: PageParams) -
         selects.PROJECTS_NEWEST_FIRST,
         params,
         scope("projects", user_id=user.id),
+        settings,
     )
 
 

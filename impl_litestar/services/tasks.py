@@ -18,12 +18,14 @@ from impl_litestar.services.locks import lock_task
 from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
 from shared.orm import Label, Task, User
+from shared.settings import Settings
 from shared.tasklist import TaskFilters
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
 async def list_tasks(
     session: AsyncSession,
+    settings: Settings,
     project_id: uuid.UUID,
     filters: TaskFilters,
     params: PageParams,
@@ -34,6 +36,7 @@ async def list_tasks(
         selects.TASK_SORTS[filters.sort],
         params,
         filters.cursor_scope(project_id),
+        settings,
     )
 
 

@@ -15,9 +15,12 @@ from impl_litestar.security import hash_password
 from shared import problems, selects
 from shared.cursors import scope
 from shared.orm import User
+from shared.settings import Settings
 
 
-async def list_users(session: AsyncSession, q: str | None, params: PageParams) -> Window:
+async def list_users(
+    session: AsyncSession, settings: Settings, q: str | None, params: PageParams
+) -> Window:
     """By display name, then id; `q` a case-insensitive prefix of the email or display name."""
     return await paginate(
         session,
@@ -25,6 +28,7 @@ async def list_users(session: AsyncSession, q: str | None, params: PageParams) -
         selects.USERS_BY_NAME,
         params,
         scope("users", q=q),
+        settings,
     )
 
 
