@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impl_litestar.pagination import PageParams, Window, paginate
 from impl_litestar.schemas import CommentCreate, CommentUpdate
 from impl_litestar.services import activity
+from impl_litestar.services.locks import lock_comment, lock_project, lock_task
 from shared import selects
 from shared.changes import diff
 from shared.cursors import scope
@@ -34,7 +35,7 @@ async def list_comments(
 
 async def _get_comment(session: AsyncSession, comment_id: uuid.UUID) -> Comment:
     comment = await session.scalar(selects.comment(comment_id))
-    assert comment is not None  # seen by permissions or just written by this transaction
+    assert comment is not None  # locked or just written by this transaction
     return comment
 
 
@@ -45,6 +46,8 @@ async def create_comment(
     task_id: uuid.UUID,
     body: CommentCreate,
 ) -> Comment:
+    await lock_project(session, project_id, "share")
+    await lock_task(session, task_id, share=True)  # it must not go while the comment is added
     comment = Comment(task_id=task_id, author_id=actor.id, body=body.body)
     session.add(comment)
     await session.flush()
@@ -68,6 +71,8 @@ async def update_comment(
     body: CommentUpdate,
 ) -> Comment:
     """No change: 200 with `updated_at` as it was, no activity."""
+    await lock_project(session, project_id, "share")
+    await lock_comment(session, comment_id)
     comment = await _get_comment(session, comment_id)
     changes = diff({"body": comment.body}, {"body": body.body})
     if not changes:
@@ -90,6 +95,8 @@ async def update_comment(
 async def delete_comment(
     session: AsyncSession, actor: User, project_id: uuid.UUID, comment_id: uuid.UUID
 ) -> None:
+    await lock_project(session, project_id, "share")
+    await lock_comment(session, comment_id)
     await session.execute(delete(Comment).where(Comment.id == comment_id))
     activity.record(
         session,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impl_litestar.errors import ConflictException
 from impl_litestar.schemas import LabelCreate
 from impl_litestar.services import activity
+from impl_litestar.services.locks import lock_project
 from shared import problems, selects
 from shared.orm import Label, Task, User, task_labels
 from shared.vocabulary import ActivityTargetType, ActivityVerb
@@ -25,6 +26,7 @@ async def list_labels(session: AsyncSession, project_id: uuid.UUID) -> list[Labe
 async def create_label(
     session: AsyncSession, actor: User, project_id: uuid.UUID, body: LabelCreate
 ) -> Label:
+    await lock_project(session, project_id, "share")
     label = Label(project_id=project_id, name=body.name, color=body.color)
     session.add(label)
     try:
@@ -47,7 +49,9 @@ async def create_label(
 async def delete_label(
     session: AsyncSession, actor: User, project_id: uuid.UUID, label_id: uuid.UUID
 ) -> None:
-    """Takes the label off its tasks, which change representation: new version and updated_at."""
+    """Takes the label off its tasks, which change representation: new version and updated_at.
+    Under the project's update lock, so no concurrent task write attaches it meanwhile."""
+    await lock_project(session, project_id, "update")
     label = await session.get(Label, label_id)
     if label is None or label.project_id != project_id:
         raise NotFoundException()

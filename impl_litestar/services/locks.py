@@ -26,3 +26,8 @@ async def lock_task(session: AsyncSession, task_id: uuid.UUID, *, share: bool = 
     if version is None:
         raise NotFoundException()
     return version
+
+
+async def lock_comment(session: AsyncSession, comment_id: uuid.UUID) -> None:
+    if await session.scalar(selects.lock_comment(comment_id)) is None:
+        raise NotFoundException()

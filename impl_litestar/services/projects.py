@@ -99,4 +99,5 @@ async def update_project(
 
 async def delete_project(session: AsyncSession, project_id: uuid.UUID) -> None:
     """ON DELETE CASCADE takes members, labels, tasks, comments and activity along."""
+    await lock_project(session, project_id, "update")
     await session.execute(delete(Project).where(Project.id == project_id))

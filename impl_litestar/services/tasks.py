@@ -14,7 +14,7 @@ from impl_litestar.errors import RequestValidationFailed, invalid_reference
 from impl_litestar.pagination import PageParams, Window, paginate
 from impl_litestar.schemas import TaskCreate, TaskUpdate
 from impl_litestar.services import activity
-from impl_litestar.services.locks import lock_task
+from impl_litestar.services.locks import lock_project, lock_task
 from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
 from shared.orm import Label, Task, User
@@ -78,6 +78,7 @@ async def create_task(
     session: AsyncSession, actor: User, project_id: uuid.UUID, body: TaskCreate
 ) -> Task:
     """The assignee must be a member and the labels of this project (422 otherwise)."""
+    await lock_project(session, project_id, "share")
     labels = await _check_references(session, project_id, body.assignee_id, body.label_ids)
     task = Task(
         project_id=project_id,
@@ -113,6 +114,7 @@ async def update_task(
     if_match: str | None,
 ) -> Task:
     """Absent = unchanged, null clears, label_ids replaces the set; no change, no new version."""
+    await lock_project(session, project_id, "share")
     version = await lock_task(session, task_id)
     requested = {
         name: value
@@ -157,6 +159,7 @@ async def delete_task(
     if_match: str | None,
 ) -> None:
     """Its comments go with it."""
+    await lock_project(session, project_id, "share")
     check_if_match(if_match, await lock_task(session, task_id))
     await session.execute(delete(Task).where(Task.id == task_id))
     activity.record(
