@@ -16,6 +16,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import NullPool, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from impl_litestar.errors import logger
+from impl_litestar.errors import ConflictException, logger
 from impl_litestar.settings import app_settings
 from shared.database import (
     CONNECT_TIMEOUT_SECONDS,
@@ -35,6 +36,7 @@ from shared.database import (
     sqlalchemy_connect_args,
     sqlalchemy_url,
 )
+from shared.integrity import conflict_detail
 
 # asyncpg's own limit per statement, a little above the server's statement_timeout, so the
 # server's cancellation (a clean error on a usable connection) normally comes first.
@@ -136,3 +138,18 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[
         await session.rollback()
         raise
     await session.commit()
+
+
+async def add_unique(session: AsyncSession, row: Any) -> None:
+    """Add `row` and write it inside a savepoint: a unique violation the contract calls a
+    conflict (shared.integrity, by constraint name) is a 409 and leaves the transaction usable;
+    any other integrity error is a defect and propagates (a 500, logged)."""
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        detail = conflict_detail(error)
+        if detail is None:
+            raise
+        raise ConflictException(detail=detail) from None

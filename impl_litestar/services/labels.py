@@ -6,14 +6,13 @@ import uuid
 
 from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar.errors import ConflictException
+from impl_litestar.db import add_unique
 from impl_litestar.schemas import LabelCreate
 from impl_litestar.services import activity
 from impl_litestar.services.locks import lock_project
-from shared import problems, selects
+from shared import selects
 from shared.orm import Label, Task, User, task_labels
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
@@ -28,12 +27,7 @@ async def create_label(
 ) -> Label:
     await lock_project(session, project_id, "share")
     label = Label(project_id=project_id, name=body.name, color=body.color)
-    session.add(label)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise ConflictException(detail=problems.LABEL_TAKEN) from None
+    await add_unique(session, label)
     activity.record(
         session,
         project_id=project_id,

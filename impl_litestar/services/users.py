@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar.errors import ConflictException
+from impl_litestar.db import add_unique
 from impl_litestar.pagination import PageParams, Window, paginate
 from impl_litestar.schemas import UserCreate
 from impl_litestar.security import hash_password
-from shared import problems, selects
+from shared import selects
 from shared.cursors import scope
 from shared.orm import User
 from shared.settings import Settings
@@ -46,10 +45,5 @@ async def create_user(session: AsyncSession, body: UserCreate) -> User:
         password_hash=await hash_password(body.password),
         is_admin=body.is_admin,
     )
-    session.add(user)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
-        raise ConflictException(detail=problems.EMAIL_TAKEN) from None
+    await add_unique(session, user)
     return user
