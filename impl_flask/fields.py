@@ -3,8 +3,8 @@
 marshmallow reports errors as English sentences; the contract wants a closed set of error types
 (`string_too_long`, `uuid_parsing`, ... — contract/DECISIONS.md). Instead of matching sentences
 afterwards, every field and validator here raises an `ErrorMessage`: a `str` (so marshmallow
-and webargs carry it like any message) that also knows its contract type. errors.py reads the
-type; nothing ever parses the English.
+and webargs carry it like any message) that also knows its contract type. validation.py reads
+the type; nothing ever parses the English.
 
 The fields are also strict where marshmallow is lenient: `Boolean` takes only true/false (not
 "yes" or 1), `UUID` and `Date` take only strings in a JSON body (`1` is a type error, not a
