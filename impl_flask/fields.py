@@ -19,6 +19,7 @@ import re
 import typing
 import uuid
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -68,6 +69,21 @@ class String(ContractField, ma.fields.String):
     """A JSON string; anything else (`1`, `true`, `[]`) is `invalid_type`."""
 
     default_error_messages = {"invalid": "Input should be a valid string"}
+
+
+class Enum(ContractField, ma.fields.Enum):
+    """A value of one of shared.vocabulary's enums: loads the member from a JSON string (`1` is
+    `invalid_type`, an unknown string `enum`), dumps a member or the plain string the ORM reads."""
+
+    default_error_messages = {"unknown": "Input should be {choices}"}
+    error_types = {"unknown": "enum"}
+
+    def __init__(self, enum: type[StrEnum], **kwargs: Any) -> None:
+        super().__init__(enum, by_value=String, **kwargs)
+        self.choices_text = " or ".join(repr(member.value) for member in enum)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else self.enum(value).value
 
 
 class UUID(ContractField, ma.fields.UUID):
