@@ -7,17 +7,20 @@ response leaves — a failed commit is a 500, never a success for a change that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
 from flask import Flask, current_app, g
 from flask.views import MethodView
+from flask_smorest import abort
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.database import sqlalchemy_url
+from shared.integrity import conflict_detail
 
 # gunicorn runs GUNICORN_THREADS (default 8) threads per worker: one connection each, plus
 # headroom for bursts. Scale with workers, not with a bigger pool.
@@ -80,9 +83,19 @@ class TransactionalView(MethodView):
     decorators = [transactional]
 
 
-def violated_constraint(error: IntegrityError) -> str | None:
-    """The name of the constraint an INSERT/UPDATE ran into (psycopg's diagnostics)."""
-    return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+@contextmanager
+def conflict_savepoint() -> Iterator[None]:
+    """Write in a savepoint, flushed on leaving: a unique violation that means "already exists"
+    is a 409 with its sentence (shared.integrity, by constraint name); any other integrity error
+    is a defect and propagates, a 500 with the error logged (contract/DECISIONS.md)."""
+    try:
+        with session().begin_nested():
+            yield
+    except IntegrityError as error:
+        detail = conflict_detail(error)
+        if detail is None:
+            raise
+        abort(409, message=detail)
 
 
 def ping() -> None:

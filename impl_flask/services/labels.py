@@ -6,7 +6,6 @@ import uuid
 
 from flask_smorest import abort
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from impl_flask import db
 from impl_flask.security import require_role
@@ -27,13 +26,8 @@ def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
     require_role(project_id, "editor")
     session = db.session()
     label = Label(project_id=project_id, name=name, color=color)
-    session.add(label)
-    try:
-        session.flush()  # the unique index on (project_id, lower(name)) decides, race-free
-    except IntegrityError as error:
-        if db.violated_constraint(error) != "labels_project_name_ci_key":
-            raise
-        abort(409, message="A label with this name already exists in the project.")
+    with db.conflict_savepoint():  # the unique index on (project_id, lower(name)) decides
+        session.add(label)
     record(project_id, "label.created", "label", label.id)
     return label
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from flask_smorest import abort
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from impl_flask import db
 from impl_flask.pagination import paginate
@@ -47,13 +46,8 @@ def create_user(email: str, display_name: str, password: str, is_admin: bool) ->
         password_hash=hash_password(password),
         is_admin=is_admin,
     )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as error:
-        if db.violated_constraint(error) != "users_email_key":
-            raise
-        abort(409, message="A user with this email already exists.")
+    with db.conflict_savepoint():  # the unique index decides, race-free
+        session.add(user)
     return user
 
 
