@@ -10,7 +10,8 @@ from sqlalchemy.orm import joinedload
 
 from impl_flask import db
 from impl_flask.pagination import paginate
-from impl_flask.security import current_user, require_role
+from impl_flask.permissions import require_role
+from impl_flask.security import current_user
 from shared.cursors import INT, scope
 from shared.keyset import Key, Keyset
 from shared.orm import Activity

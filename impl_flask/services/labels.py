@@ -8,9 +8,11 @@ from flask_smorest import abort
 from sqlalchemy import func, select, update
 
 from impl_flask import db
-from impl_flask.security import require_role
+from impl_flask.permissions import require_role
 from impl_flask.services.activity import record
+from shared import selects
 from shared.orm import Label, Task, task_labels
+from shared.vocabulary import Role
 
 
 def list_labels(project_id: uuid.UUID) -> list[Label]:
@@ -23,7 +25,8 @@ def list_labels(project_id: uuid.UUID) -> list[Label]:
 
 
 def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
-    require_role(project_id, "editor")
+    require_role(project_id, Role.EDITOR)
+    db.lock(selects.lock_project(project_id, "share"))
     session = db.session()
     label = Label(project_id=project_id, name=name, color=color)
     with db.conflict_savepoint():  # the unique index on (project_id, lower(name)) decides
@@ -34,7 +37,9 @@ def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
 
 def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
     """Takes the label off its tasks; each of them changes version (its labels changed)."""
-    require_role(project_id, "editor")
+    require_role(project_id, Role.EDITOR)
+    # FOR UPDATE: no task write in the project attaches the label while it goes.
+    db.lock(selects.lock_project(project_id, "update"))
     session = db.session()
     label = session.scalar(
         select(Label).where(Label.id == label_id, Label.project_id == project_id)

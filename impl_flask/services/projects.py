@@ -10,13 +10,16 @@ from sqlalchemy import delete, func
 
 from impl_flask import db, queries
 from impl_flask.pagination import paginate
-from impl_flask.security import current_user, require_role
+from impl_flask.permissions import require_role
+from impl_flask.security import current_user
 from impl_flask.services.activity import record
+from shared import selects
 from shared.changes import diff
 from shared.cursors import TIMESTAMP, UUID, scope
 from shared.httputil import if_match_fails
 from shared.keyset import Key, Keyset
 from shared.orm import Project, ProjectMember
+from shared.vocabulary import Role
 
 _NEWEST_FIRST = Keyset((Key(Project.created_at, TIMESTAMP), Key(Project.id, UUID)), descending=True)
 
@@ -36,7 +39,7 @@ def create_project(name: str, description: str) -> Project:
     project = Project(name=name, description=description, created_by=user.id)
     session.add(project)
     session.flush()
-    session.add(ProjectMember(project_id=project.id, user_id=user.id, role="owner"))
+    session.add(ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER))
     record(project.id, "project.created", "project", project.id)
     session.flush()
     return _load(project.id)
@@ -59,7 +62,8 @@ def list_projects(limit: int, cursor: str | None) -> dict[str, Any]:
 
 
 def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Project:
-    require_role(project_id, "owner", lock=True)
+    require_role(project_id, Role.OWNER)
+    db.lock(selects.lock_project(project_id, "update"))
     project = _load(project_id)
     if if_match_fails(if_match, project.version):
         abort(412)
@@ -77,5 +81,6 @@ def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str
 
 def delete_project(project_id: uuid.UUID) -> None:
     """Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE)."""
-    require_role(project_id, "owner", lock=True)
+    require_role(project_id, Role.OWNER)
+    db.lock(selects.lock_project(project_id, "update"))
     db.session().execute(delete(Project).where(Project.id == project_id))

@@ -12,29 +12,25 @@ from sqlalchemy import delete, exists, func, select
 
 from impl_flask import db, queries
 from impl_flask.pagination import paginate
-from impl_flask.security import current_user, require_role
+from impl_flask.permissions import require_role, require_task_role
+from impl_flask.security import current_user
 from impl_flask.services.activity import record
+from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
 from shared.cursors import DATE, INT, TIMESTAMP, UUID, scope
 from shared.httputil import if_match_fails, like_escape
 from shared.keyset import Key, Keyset
 from shared.orm import Label, ProjectMember, Task, task_labels
 from shared.problems import field_error
+from shared.vocabulary import Role
 
 
-def _load(task_id: uuid.UUID) -> Task | None:
-    return db.session().scalar(queries.tasks().where(Task.id == task_id))
-
-
-def _visible(task_id: uuid.UUID, minimum: str = "viewer", *, lock: bool = False) -> uuid.UUID:
-    """The task's project id, once the caller may see (404) and act (403) on it. `lock` holds
-    the task's row until the commit, so an If-Match check and the change it guards are atomic."""
-    query = select(Task.project_id).where(Task.id == task_id)
-    project_id = db.session().scalar(query.with_for_update() if lock else query)
-    if project_id is None:
+def _load(task_id: uuid.UUID) -> Task:
+    """The task's representation, as it is in this transaction (404 if it has gone)."""
+    task = db.session().scalar(queries.tasks().where(Task.id == task_id))
+    if task is None:
         abort(404)
-    require_role(project_id, minimum)
-    return project_id
+    return task
 
 
 def _referenced_labels(
@@ -49,7 +45,7 @@ def _referenced_labels(
             field_error(
                 ["body", "assignee_id"],
                 "invalid_reference",
-                "The assignee is not a member of the project",
+                problems.ASSIGNEE_NOT_MEMBER,
             )
         )
     labels = {
@@ -62,7 +58,7 @@ def _referenced_labels(
         field_error(
             ["body", "label_ids", index],
             "invalid_reference",
-            "The label does not belong to the project",
+            problems.LABEL_NOT_IN_PROJECT,
         )
         for index, label_id in enumerate(label_ids)
         if label_id not in labels
@@ -73,7 +69,8 @@ def _referenced_labels(
 
 
 def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
-    require_role(project_id, "editor")
+    require_role(project_id, Role.EDITOR)
+    db.lock(selects.lock_project(project_id, "share"))
     labels = _referenced_labels(project_id, data["assignee_id"], data["label_ids"])
     session = db.session()
     task = Task(
@@ -91,28 +88,25 @@ def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
     session.flush()
     record(project_id, "task.created", "task", task.id)
     session.flush()
-    created = _load(task.id)
-    assert created is not None
-    return created
+    return _load(task.id)
 
 
 def get_task(task_id: uuid.UUID) -> Task:
-    _visible(task_id)
-    task = _load(task_id)
-    assert task is not None
-    return task
+    require_task_role(task_id)
+    return _load(task_id)
 
 
 def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Task:
     """Absent fields stay; a PATCH that changes nothing answers without a new version."""
-    project_id = _visible(task_id, "editor", lock=True)
+    project_id = require_task_role(task_id, Role.EDITOR)
+    db.lock(selects.lock_project(project_id, "share"))
+    version = db.lock(selects.lock_task(task_id))
     labels = _referenced_labels(
         project_id, changes.get("assignee_id"), changes.get("label_ids", [])
     )
-    task = _load(task_id)
-    assert task is not None
-    if if_match_fails(if_match, task.version):
+    if if_match_fails(if_match, version):
         abort(412)
+    task = _load(task_id)
     changed = diff(
         task_request_form(task, [label.id for label in task.labels]), request_form(changes)
     )
@@ -127,15 +121,14 @@ def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | Non
     task.updated_at = func.now()
     record(project_id, "task.updated", "task", task.id, changed)
     db.session().flush()
-    updated = _load(task_id)
-    assert updated is not None
-    return updated
+    return _load(task_id)
 
 
 def delete_task(task_id: uuid.UUID, if_match: str | None) -> None:
-    project_id = _visible(task_id, "editor", lock=True)
-    version = db.session().scalar(select(Task.version).where(Task.id == task_id))
-    if if_match_fails(if_match, version or 0):
+    project_id = require_task_role(task_id, Role.EDITOR)
+    db.lock(selects.lock_project(project_id, "share"))
+    version = db.lock(selects.lock_task(task_id))
+    if if_match_fails(if_match, version):
         abort(412)
     db.session().execute(delete(Task).where(Task.id == task_id))
     record(project_id, "task.deleted", "task", task_id)

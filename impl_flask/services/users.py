@@ -10,7 +10,9 @@ from sqlalchemy import func, or_, select
 
 from impl_flask import db
 from impl_flask.pagination import paginate
-from impl_flask.security import CHALLENGE, current_user
+from impl_flask.permissions import require_admin
+from impl_flask.security import CHALLENGE
+from shared import problems
 from shared.cursors import TEXT, UUID, scope
 from shared.httputil import like_escape
 from shared.keyset import Key, Keyset
@@ -26,7 +28,7 @@ def create_token(username: str, password: str) -> dict[str, Any]:
     """The same 401 for an unknown email and a wrong password (and the same argon2 work)."""
     user = db.session().scalar(select(User).where(User.email == username.lower()))
     if not verify_password(user.password_hash if user else None, password):
-        abort(401, message="Incorrect email or password", headers=CHALLENGE)
+        abort(401, message=problems.BAD_CREDENTIALS, headers=CHALLENGE)
     assert user is not None
     settings = get_settings()
     return {
@@ -37,8 +39,7 @@ def create_token(username: str, password: str) -> dict[str, Any]:
 
 
 def create_user(email: str, display_name: str, password: str, is_admin: bool) -> User:
-    if not current_user().is_admin:
-        abort(403, message="Only administrators can create users.")
+    require_admin()
     session = db.session()
     user = User(
         email=email.lower(),
