@@ -7,11 +7,14 @@ fields.py, which reports the contract's error types."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 
 from impl_flask import fields as f
 from shared import vocabulary as v
 from shared.problems import ERROR_TYPES
+from shared.tasklist import TaskFilters
 from shared.vocabulary import (
     ActivityTargetType,
     ActivityVerb,
@@ -143,6 +146,12 @@ class TaskQuerySchema(PageQuerySchema):
     due_before = f.Date()
     q = _text(v.SEARCH_MAX_LENGTH)
     sort = f.Enum(TaskSort, load_default=TaskSort.NEWEST)
+
+    @ma.post_load
+    def task_filters(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """`limit` and `cursor` page the list; the rest says which list (shared.tasklist)."""
+        page = {"limit": data.pop("limit"), "cursor": data.pop("cursor", None)}
+        return {**page, "filters": TaskFilters(**data)}
 
 
 class CommentBodySchema(RequestSchema):

@@ -1,13 +1,12 @@
-"""Comments (SPEC §4): any member comments; authors edit; authors and owners delete.
-Visibility follows the task's project."""
+"""Comments (listComments, createComment, updateComment, deleteComment): any member comments;
+authors edit; authors and owners delete. Visibility follows the task's project."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import func
 
 from impl_flask import db
 from impl_flask.pagination import paginate
@@ -20,18 +19,21 @@ from impl_flask.permissions import (
 from impl_flask.security import current_user
 from impl_flask.services.activity import record
 from shared import selects
-from shared.cursors import TIMESTAMP, UUID, scope
-from shared.keyset import Key, Keyset
+from shared.cursors import scope
 from shared.orm import Comment
-
-_OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID)))
+from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
 def list_comments(task_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     """Oldest first."""
     require_task_role(task_id)
-    query = select(Comment).options(joinedload(Comment.author)).where(Comment.task_id == task_id)
-    return paginate(query, _OLDEST_FIRST, limit, cursor, scope("comments", task_id=task_id))
+    return paginate(
+        selects.comments_of(task_id),
+        selects.COMMENTS_OLDEST_FIRST,
+        limit,
+        cursor,
+        scope("comments", task_id=task_id),
+    )
 
 
 def create_comment(task_id: uuid.UUID, body: str) -> Comment:
@@ -39,11 +41,12 @@ def create_comment(task_id: uuid.UUID, body: str) -> Comment:
     project_id = require_task_role(task_id)
     db.lock(selects.lock_project(project_id, "share"))
     db.lock(selects.lock_task(task_id, share=True))
+    session = db.session()
     user = current_user()
     comment = Comment(task_id=task_id, author_id=user.id, body=body, author=user)
-    db.session().add(comment)
-    db.session().flush()
-    record(project_id, "comment.created", "comment", comment.id)
+    session.add(comment)
+    session.flush()
+    record(project_id, ActivityVerb.COMMENT_CREATED, ActivityTargetType.COMMENT, comment.id)
     return comment
 
 
@@ -53,13 +56,20 @@ def update_comment(comment_id: uuid.UUID, body: str) -> Comment:
     require_comment_author(comment)
     db.lock(selects.lock_project(project_id, "share"))
     db.lock(selects.lock_comment(comment_id))
-    db.session().refresh(comment, ["body", "updated_at"])  # as it is now that it is locked
+    session = db.session()
+    comment = _load(comment_id)  # as it is now that it is locked
     if comment.body != body:
-        record(project_id, "comment.updated", "comment", comment.id, {"body": [comment.body, body]})
+        record(
+            project_id,
+            ActivityVerb.COMMENT_UPDATED,
+            ActivityTargetType.COMMENT,
+            comment.id,
+            {"body": [comment.body, body]},
+        )
         comment.body = body
         comment.updated_at = func.now()
-        db.session().flush()
-        db.session().refresh(comment, ["updated_at"])
+        session.flush()
+        session.refresh(comment, ["updated_at"])
     return comment
 
 
@@ -69,4 +79,10 @@ def delete_comment(comment_id: uuid.UUID) -> None:
     db.lock(selects.lock_project(project_id, "share"))
     db.lock(selects.lock_comment(comment_id))
     db.session().delete(comment)
-    record(project_id, "comment.deleted", "comment", comment_id)
+    record(project_id, ActivityVerb.COMMENT_DELETED, ActivityTargetType.COMMENT, comment_id)
+
+
+def _load(comment_id: uuid.UUID) -> Comment:
+    comment = db.session().scalar(selects.comment(comment_id))
+    assert comment is not None  # locked by this transaction
+    return comment

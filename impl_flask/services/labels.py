@@ -1,4 +1,4 @@
-"""Labels (SPEC §4): names unique per project, case-insensitively."""
+"""Labels (listLabels, createLabel, deleteLabel): names unique per project, case-insensitively."""
 
 from __future__ import annotations
 
@@ -12,26 +12,22 @@ from impl_flask.permissions import require_role
 from impl_flask.services.activity import record
 from shared import selects
 from shared.orm import Label, Task, task_labels
-from shared.vocabulary import Role
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
 def list_labels(project_id: uuid.UUID) -> list[Label]:
+    """By name, then id."""
     require_role(project_id)
-    return list(
-        db.session()
-        .scalars(select(Label).where(Label.project_id == project_id).order_by(Label.name, Label.id))
-        .all()
-    )
+    return list(db.session().scalars(selects.labels_of(project_id)))
 
 
 def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
     require_role(project_id, Role.EDITOR)
     db.lock(selects.lock_project(project_id, "share"))
-    session = db.session()
     label = Label(project_id=project_id, name=name, color=color)
     with db.conflict_savepoint():  # the unique index on (project_id, lower(name)) decides
-        session.add(label)
-    record(project_id, "label.created", "label", label.id)
+        db.session().add(label)
+    record(project_id, ActivityVerb.LABEL_CREATED, ActivityTargetType.LABEL, label.id)
     return label
 
 
@@ -53,4 +49,4 @@ def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
         .execution_options(synchronize_session=False)
     )
     session.delete(label)  # task_labels rows go by ON DELETE CASCADE
-    record(project_id, "label.deleted", "label", label_id)
+    record(project_id, ActivityVerb.LABEL_DELETED, ActivityTargetType.LABEL, label_id)

@@ -1,4 +1,4 @@
-"""Tokens and users (SPEC §2)."""
+"""Tokens and users (createToken, getMe, createUser, listUsers, getUser)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,18 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from impl_flask import db
 from impl_flask.pagination import paginate
 from impl_flask.permissions import require_admin
 from impl_flask.security import CHALLENGE
-from shared import problems
-from shared.cursors import TEXT, UUID, scope
-from shared.httputil import like_escape
-from shared.keyset import Key, Keyset
+from shared import problems, selects
+from shared.cursors import scope
 from shared.orm import User
 from shared.passwords import hash_password, verify_password
 from shared.settings import get_settings
 from shared.tokens import issue_token
-
-_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID)))
 
 
 def create_token(username: str, password: str) -> dict[str, Any]:
@@ -40,7 +36,6 @@ def create_token(username: str, password: str) -> dict[str, Any]:
 
 def create_user(email: str, display_name: str, password: str, is_admin: bool) -> User:
     require_admin()
-    session = db.session()
     user = User(
         email=email.lower(),
         display_name=display_name,
@@ -48,7 +43,7 @@ def create_user(email: str, display_name: str, password: str, is_admin: bool) ->
         is_admin=is_admin,
     )
     with db.conflict_savepoint():  # the unique index decides, race-free
-        session.add(user)
+        db.session().add(user)
     return user
 
 
@@ -61,13 +56,6 @@ def get_user(user_id: uuid.UUID) -> User:
 
 def list_users(q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     """By display_name then id; `q` is a case-insensitive prefix of the email or the name."""
-    query = select(User)
-    if q is not None:
-        prefix = like_escape(q.lower()) + "%"
-        query = query.where(
-            or_(
-                User.email.like(prefix, escape="\\"),
-                func.lower(User.display_name).like(prefix, escape="\\"),
-            )
-        )
-    return paginate(query, _BY_NAME, limit, cursor, scope("users", q=q))
+    return paginate(
+        selects.users_matching(q), selects.USERS_BY_NAME, limit, cursor, scope("users", q=q)
+    )
