@@ -25,9 +25,11 @@ def create_app() -> Flask:
     errors.init_app(app)
     validation.init_app(app)  # before the routes: it registers the uuid path converter
 
-    # The order of these hooks is the contract's order of checks (DECISIONS.md): routing
-    # (404/405, raised when the view is dispatched) → body size 413 → authentication 401 →
-    # (in the view: Content-Type 415 → malformed JSON 400 → validation 422) → 404/403/409 ...
+    # The order of these hooks is the contract's order of checks (contract/DECISIONS.md,
+    # "Errors"): routing (404/405, raised when the view is dispatched) → body size 413 →
+    # authentication 401 → malformed path id 422 (when the view parses nothing else) → in the
+    # view: Content-Type 415 → malformed JSON 400 → validation 422 → services: 404/403 → locks →
+    # 422 references → 412 → 409.
     app.before_request(middleware.assign_request_id)
     app.before_request(middleware.answer_preflight)
     app.before_request(middleware.enforce_body_limit)

@@ -1,4 +1,4 @@
-"""Tasks (SPEC §4)."""
+"""Tasks (createTask, listTasks, getTask, updateTask, deleteTask)."""
 
 from __future__ import annotations
 
