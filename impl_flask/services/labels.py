@@ -37,9 +37,7 @@ def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
     # FOR UPDATE: no task write in the project attaches the label while it goes.
     db.lock(selects.lock_project(project_id, "update"))
     session = db.session()
-    label = session.scalar(
-        select(Label).where(Label.id == label_id, Label.project_id == project_id)
-    )
+    label = session.scalar(selects.labels_among(project_id, [label_id]))
     if label is None:
         abort(404)
     session.execute(
