@@ -10,6 +10,7 @@ from flask_smorest import abort
 from sqlalchemy import delete, func
 
 from impl_flask import db
+from impl_flask.conditional import require_match
 from impl_flask.pagination import paginate
 from impl_flask.permissions import require_role
 from impl_flask.security import current_user
@@ -17,7 +18,6 @@ from impl_flask.services.activity import record
 from shared import selects
 from shared.changes import diff
 from shared.cursors import scope
-from shared.httputil import if_match_fails
 from shared.orm import Project, ProjectMember
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
@@ -55,8 +55,7 @@ def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str
     require_role(project_id, Role.OWNER)
     db.lock(selects.lock_project(project_id, "update"))
     project = _load(project_id)
-    if if_match_fails(if_match, project.version):
-        abort(412)
+    require_match(if_match, project.version)
     changed = diff({"name": project.name, "description": project.description}, changes)
     if changed:
         for field, (_, new) in changed.items():

@@ -11,13 +11,13 @@ from flask_smorest import abort
 from sqlalchemy import delete, func
 
 from impl_flask import db
+from impl_flask.conditional import require_match
 from impl_flask.pagination import paginate
 from impl_flask.permissions import require_role, require_task_role
 from impl_flask.security import current_user
 from impl_flask.services.activity import record
 from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
-from shared.httputil import if_match_fails
 from shared.orm import Label, Task
 from shared.problems import field_error
 from shared.tasklist import TaskFilters
@@ -73,8 +73,7 @@ def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | Non
     labels = _referenced_labels(
         project_id, changes.get("assignee_id"), changes.get("label_ids", [])
     )
-    if if_match_fails(if_match, version):
-        abort(412)
+    require_match(if_match, version)
     task = _load(task_id)
     changed = diff(
         task_request_form(task, [label.id for label in task.labels]), request_form(changes)
@@ -98,8 +97,7 @@ def delete_task(task_id: uuid.UUID, if_match: str | None) -> None:
     project_id = require_task_role(task_id, Role.EDITOR)
     db.lock(selects.lock_project(project_id, "share"))
     version = db.lock(selects.lock_task(task_id))
-    if if_match_fails(if_match, version):
-        abort(412)
+    require_match(if_match, version)
     db.session().execute(delete(Task).where(Task.id == task_id))
     record(project_id, ActivityVerb.TASK_DELETED, ActivityTargetType.TASK, task_id)
 
