@@ -1,4 +1,4 @@
-"""POST /api/v1/auth/token — the OAuth2 password grant (SPEC §2)."""
+"""POST /api/v1/auth/token — the OAuth2 password grant (createToken)."""
 
 from __future__ import annotations
 

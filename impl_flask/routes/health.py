@@ -1,15 +1,16 @@
-"""Liveness and readiness probes (SPEC §9): outside /api/v1, no token."""
+"""Liveness and readiness probes (getHealth, getReadiness): outside /api/v1, no token."""
 
 from __future__ import annotations
 
+import psycopg
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy.exc import SQLAlchemyError
 
 from impl_flask import db
 from impl_flask.openapi import PUBLIC, Blueprint
 from impl_flask.schemas import HealthSchema
 from shared.openapi_tags import TAG_DESCRIPTIONS
+from shared.problems import DATABASE_UNAVAILABLE
 
 blp = Blueprint("operations", __name__, description=TAG_DESCRIPTIONS["operations"])
 
@@ -39,6 +40,6 @@ class Readiness(MethodView):
         """
         try:
             db.ping()
-        except SQLAlchemyError:
-            abort(503, message="The database did not answer in time.")
+        except psycopg.Error:
+            abort(503, message=DATABASE_UNAVAILABLE)
         return {"status": "ok"}
