@@ -17,7 +17,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
 from impl_drf.errors import invalid
-from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor
+from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor, load_keys
 from shared.settings import get_settings
 
 
@@ -70,12 +70,7 @@ class Keyset:
         return values
 
     def load(self, raw: list[Any]) -> list[Any]:
-        if len(raw) != len(self.keys):
-            raise ValueError("wrong number of key values")
-        return [
-            None if value is None and key.nullable else key.codec.load(value)
-            for key, value in zip(self.keys, raw, strict=True)
-        ]
+        return load_keys(raw, self.keys)
 
 
 class KeysetPagination(BasePagination):
