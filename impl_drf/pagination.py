@@ -16,7 +16,7 @@ from django.db.models import F, Q, QuerySet
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from impl_drf.errors import invalid
+from impl_drf.validation import invalid
 from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor, load_keys
 from shared.settings import get_settings
 

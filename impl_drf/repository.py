@@ -17,7 +17,8 @@ from django.db.models import F
 from django.db.models.functions import Now
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 
-from impl_drf.errors import Conflict, PreconditionFailed
+from impl_drf.conditional import check_if_match
+from impl_drf.errors import Conflict
 from impl_drf.models import (
     Activity,
     Comment,
@@ -31,7 +32,6 @@ from impl_drf.models import (
     Verb,
 )
 from shared.changes import diff, request_form, task_request_form
-from shared.httputil import if_match_fails
 from shared.passwords import hash_password
 
 # --------------------------------------------------------------------------- users
@@ -69,8 +69,7 @@ def update_project(
     project = Project.objects.select_for_update().filter(pk=project_id).first()
     if project is None:  # deleted since the view looked it up
         raise NotFound()
-    if if_match_fails(if_match, project.version):
-        raise PreconditionFailed()
+    check_if_match(if_match, project.version)
     old = {"name": project.name, "description": project.description}
     changes = diff(old, changes_requested)
     if not changes:
@@ -234,8 +233,7 @@ def update_task(
 ) -> None:
     task = _lock_task(task_id)
     _check_references(task.project_id, data)
-    if if_match_fails(if_match, task.version):
-        raise PreconditionFailed()
+    check_if_match(if_match, task.version)
     current_labels = list(task.labels.values_list("id", flat=True))
     changes = diff(task_request_form(task, current_labels), request_form(data))
     if not changes:
@@ -250,8 +248,7 @@ def update_task(
 @transaction.atomic
 def delete_task(task_id: uuid.UUID, actor: User, if_match: str | None) -> None:
     task = _lock_task(task_id)
-    if if_match_fails(if_match, task.version):
-        raise PreconditionFailed()
+    check_if_match(if_match, task.version)
     task.delete()
     Activity.record(task.project_id, actor, Verb.TASK_DELETED, TargetType.TASK, task_id)
 

@@ -10,8 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from impl_drf import queries, repository
+from impl_drf.conditional import (
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    not_modified,
+    versioned_response,
+)
 from impl_drf.models import Role
-from impl_drf.openapi import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, problems
+from impl_drf.openapi import problems
 from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import HasProjectRole
 from impl_drf.serializers import (
@@ -22,7 +29,6 @@ from impl_drf.serializers import (
 )
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
 from shared.cursors import TIMESTAMP, UUID
-from shared.httputil import etag, if_none_match_hits
 
 
 class ProjectViewSet(KeysetListMixin, ContractViewSet):
@@ -45,12 +51,12 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     def cursor_params(self) -> dict:
         return {"user_id": self.request.user.id}
 
-    def _project_response(self, project_id: uuid.UUID, status: int = 200) -> Response:
+    def _project_response(self, project_id: uuid.UUID, *, created: bool = False) -> Response:
         project = self.get_queryset().get(pk=project_id)
-        headers = {"ETag": etag(project.version)}
-        if status == 201:
-            headers["Location"] = f"/api/v1/projects/{project.id}"
-        return Response(ProjectSerializer(project).data, status=status, headers=headers)
+        location = f"/api/v1/projects/{project.id}" if created else None
+        return versioned_response(
+            ProjectSerializer(project).data, project.version, location=location
+        )
 
     @extend_schema(
         operation_id="createProject",
@@ -60,7 +66,7 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     )
     def create(self, request: Request) -> Response:
         project = repository.create_project(request.user, **self.validated_body)
-        return self._project_response(project.id, status=201)
+        return self._project_response(project.id, created=True)
 
     @extend_schema(
         operation_id="listProjects",
@@ -80,10 +86,9 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     )
     def retrieve(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_object()
-        headers = {"ETag": etag(project.version)}
-        if if_none_match_hits(request.headers.get("If-None-Match"), project.version):
-            return Response(status=304, headers=headers)
-        return Response(ProjectSerializer(project).data, headers=headers)
+        return not_modified(request, project.version) or versioned_response(
+            ProjectSerializer(project).data, project.version
+        )
 
     @extend_schema(
         operation_id="updateProject",

@@ -11,8 +11,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from impl_drf import queries, repository
+from impl_drf.conditional import (
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    not_modified,
+    versioned_response,
+)
 from impl_drf.models import Role, Task
-from impl_drf.openapi import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, problems
+from impl_drf.openapi import problems
 from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import HasProjectRole
 from impl_drf.serializers import (
@@ -24,7 +31,6 @@ from impl_drf.serializers import (
 )
 from impl_drf.views.base import ContractViewSet, KeysetListMixin, ProjectScopedViewSet
 from shared.cursors import DATE, INT, TIMESTAMP, UUID
-from shared.httputil import etag, if_none_match_hits
 
 _BY_ID = Key("id", UUID)
 KEYSETS = {  # DECISIONS.md: ties by id in the direction of the sort; no due date last
@@ -37,13 +43,11 @@ KEYSETS = {  # DECISIONS.md: ties by id in the direction of the sort; no due dat
 }
 
 
-def task_response(user, task_id: uuid.UUID, status: int = 200) -> Response:
+def task_response(user, task_id: uuid.UUID, *, created: bool = False) -> Response:
     """A task as the caller sees it, re-read after a write, with its ETag."""
     task = queries.tasks_for(user).get(pk=task_id)
-    headers = {"ETag": etag(task.version)}
-    if status == 201:
-        headers["Location"] = f"/api/v1/tasks/{task.id}"
-    return Response(TaskSerializer(task).data, status=status, headers=headers)
+    location = f"/api/v1/tasks/{task.id}" if created else None
+    return versioned_response(TaskSerializer(task).data, task.version, location=location)
 
 
 class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
@@ -99,7 +103,7 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     )
     def create(self, request: Request, project_id: uuid.UUID) -> Response:
         task = repository.create_task(self.get_project(), request.user, dict(self.validated_body))
-        return task_response(request.user, task.id, status=201)
+        return task_response(request.user, task.id, created=True)
 
     @extend_schema(
         operation_id="listTasks",
@@ -143,10 +147,9 @@ class TaskViewSet(ContractViewSet):
     )
     def retrieve(self, request: Request, task_id: uuid.UUID) -> Response:
         task = self.get_object()
-        headers = {"ETag": etag(task.version)}
-        if if_none_match_hits(request.headers.get("If-None-Match"), task.version):
-            return Response(status=304, headers=headers)
-        return Response(TaskSerializer(task).data, headers=headers)
+        return not_modified(request, task.version) or versioned_response(
+            TaskSerializer(task).data, task.version
+        )
 
     @extend_schema(
         operation_id="updateTask",
