@@ -1,10 +1,12 @@
-"""Every error the service answers, as SPEC §1's problem+json — the one place where Django and
-DRF are bent to the contract.
+"""Every error the service answers, as the contract's problem+json (contract/DECISIONS.md,
+"Errors") — the one place where Django and DRF are bent to it.
 
 - `exception_handler` (REST_FRAMEWORK["EXCEPTION_HANDLER"]) turns DRF's exceptions into
   problems: validation 400 → 422 with `errors` typed by the contract's matrix
   (impl_drf.validation), ParseError → 400, UnsupportedMediaType → 415, 401 with
   `WWW-Authenticate: Bearer`, Django's Http404/PermissionDenied → 404/403.
+- `integrity_conflicts` turns the unique violations the contract calls conflicts into 409s
+  (shared.integrity, by constraint name); any other integrity error stays a 500, logged.
 - `not_found`, `bad_request`, `forbidden`, `server_error` are Django's handler404/400/403/500
   (impl_drf.urls): unknown paths and unhandled exceptions never get Django's HTML pages.
 - `problem_response` is for code outside DRF views (middleware, Django handlers).
@@ -13,16 +15,27 @@ DRF are bent to the contract.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from impl_drf.validation import violations
-from shared.problems import DETAILS, PROBLEM_MEDIA_TYPE, problem
+from shared.integrity import conflict_detail
+from shared.problems import (
+    BAD_CREDENTIALS,
+    DETAILS,
+    MALFORMED_JSON,
+    NOT_AUTHENTICATED,
+    PROBLEM_MEDIA_TYPE,
+    problem,
+)
 
 
 class Conflict(exceptions.APIException):
@@ -54,7 +67,7 @@ class IncorrectCredentials(exceptions.APIException):
     (DRF would turn its AuthenticationFailed into a 403 there)."""
 
     status_code = status.HTTP_401_UNAUTHORIZED
-    default_detail = "Incorrect email or password"
+    default_detail = BAD_CREDENTIALS
     default_code = "incorrect_credentials"
 
 
@@ -87,22 +100,36 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _detail(exc: exceptions.APIException) -> str:
-    """Our own sentences; DRF's defaults only where they say something specific."""
+    """Our own sentences (shared.problems) in place of DRF's generic ones ("Not found."); a
+    specific one given where the exception was raised (a permission's `message`,
+    `NotFound(NO_SUCH_MEMBER)`, our exception classes' defaults) stays."""
     if isinstance(exc, exceptions.ParseError):
-        return DETAILS[400]
-    if isinstance(
-        exc,
-        (
-            exceptions.UnsupportedMediaType,
-            exceptions.MethodNotAllowed,
-            exceptions.NotFound,
-            exceptions.PermissionDenied,
-        ),
-    ):
-        return DETAILS[exc.status_code]
+        return MALFORMED_JSON
     if isinstance(exc, exceptions.NotAuthenticated):
-        return "Not authenticated"
-    return str(exc.detail) if isinstance(exc.detail, str) else DETAILS.get(exc.status_code, "")
+        return NOT_AUTHENTICATED
+    if isinstance(exc, (exceptions.UnsupportedMediaType, exceptions.MethodNotAllowed)):
+        return DETAILS[exc.status_code]
+    drf_default = type(exc).__module__ == exceptions.__name__ and str(exc.detail) == str(
+        exc.default_detail
+    )
+    if drf_default or not isinstance(exc.detail, str):
+        return DETAILS.get(exc.status_code, "")
+    return str(exc.detail)
+
+
+@contextmanager
+def integrity_conflicts() -> Iterator[None]:
+    """The writes of the block in a transaction (a savepoint inside a service's transaction);
+    a unique violation the contract calls a conflict (shared.integrity, by constraint name) is
+    a 409 with its sentence, any other integrity error propagates: a defect, a 500, logged."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError as exc:
+        detail = conflict_detail(exc)
+        if detail is None:
+            raise
+        raise Conflict(detail) from None
 
 
 # --------------------------------------------------------------------------- outside DRF

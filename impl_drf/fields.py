@@ -6,7 +6,7 @@ The contract says types are strict in JSON bodies (contract/DECISIONS.md, "Valid
 types"), so the body serializers use these subclasses. Query parameters are strings on the wire
 and are parsed (the `*QueryField`s).
 
-Every failure carries an error code; impl_drf.errors maps codes to the contract's
+Every failure carries an error code; impl_drf.validation maps codes to the contract's
 `errors[].type` in one table. Codes that DRF has no word for are named after the contract type.
 """
 

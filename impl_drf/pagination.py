@@ -3,7 +3,7 @@
 Ordered by a unique key (the last key is the id), fetch `limit + 1` rows, continue strictly
 after the last row's key. Cursors carry the key values in JSON form — timestamps in the wire
 format, dates as YYYY-MM-DD, uuids as strings, ints — and the scope of the list, so a cursor
-minted by any implementation pages here (impl_fastapi/pagination.py uses the same keys).
+minted by any implementation pages here (shared/keyset.py is the same for SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from rest_framework.response import Response
 
 from impl_drf.validation import invalid
 from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor, load_keys
+from shared.problems import INVALID_CURSOR
 from shared.settings import get_settings
 
 
@@ -91,12 +92,7 @@ class KeysetPagination(BasePagination):
             try:
                 values = keyset.load(decode_cursor(cursor, scope_id, settings))
             except (InvalidCursor, ValueError, TypeError):
-                raise invalid(
-                    "query",
-                    "cursor",
-                    "invalid_cursor",
-                    "The cursor is malformed or belongs to another list.",
-                ) from None
+                raise invalid("query", "cursor", "invalid_cursor", INVALID_CURSOR) from None
             queryset = queryset.filter(keyset.after(values))
         rows = list(queryset.order_by(*keyset.order_by())[: limit + 1])
         if len(rows) > limit:

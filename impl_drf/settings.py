@@ -135,12 +135,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH bodies keep their required fields (CommentUpdate requires `body`).
     "COMPONENT_SPLIT_PATCH": False,
+    # The contract's enums carry no per-value descriptions (and the labels are member names).
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "ENUM_NAME_OVERRIDES": {
-        "Role": "impl_drf.models.Role",
-        "TaskStatus": "impl_drf.models.TaskStatus",
-        "TaskPriority": "impl_drf.models.TaskPriority",
-        "ActivityVerb": "impl_drf.models.Verb",
-        "ActivityTargetType": "impl_drf.models.TargetType",
+        # The contract's enums, named after shared.vocabulary's classes.
+        "Role": "shared.vocabulary.Role",
+        "TaskStatus": "shared.vocabulary.TaskStatus",
+        "TaskPriority": "shared.vocabulary.TaskPriority",
+        "ActivityVerb": "shared.vocabulary.ActivityVerb",
+        "ActivityTargetType": "shared.vocabulary.ActivityTargetType",
         "ProblemType": "impl_drf.serializers.PROBLEM_TYPES",
         "ValidationErrorType": "impl_drf.serializers.VALIDATION_ERROR_TYPES",
     },

@@ -13,7 +13,8 @@ handler, and validates the body inside the handler, after the object lookup. The
 4. the view-level permissions (403), e.g. IsAdmin.
 
 Handlers then read `self.validated_query` / `self.validated_body` and call get_object(), whose
-queryset hides what the caller may not see (404) and whose object permissions check roles (403).
+queryset hides what the caller may not see (404) and whose object permissions check roles (403)
+(impl_drf.permissions).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.viewsets import GenericViewSet
 
-from impl_drf import queries
+from impl_drf import selectors
 from impl_drf.errors import RequestBodyTooLarge
 from impl_drf.models import Project
 from impl_drf.pagination import Keyset, KeysetPagination
-from impl_drf.permissions import HasProjectRole
+from impl_drf.permissions import ProjectPermission
 from impl_drf.validation import validate_request
 from shared.cursors import scope
 from shared.wsgi import body_too_large
@@ -92,13 +93,13 @@ class ProjectScopedViewSet(ContractViewSet):
     """Views under /projects/{project_id}/...: the project must be visible to the caller (404)
     and the caller's role in it at least `required_roles[action]` (403)."""
 
-    permission_classes = [IsAuthenticated, HasProjectRole]
+    permission_classes = [IsAuthenticated, ProjectPermission]
     required_roles: dict[str, str] = {}
 
     def get_project(self) -> Project:
         if not hasattr(self, "_project"):
             project = get_object_or_404(
-                queries.projects_for(self.request.user), pk=self.kwargs["project_id"]
+                selectors.visible_projects(self.request.user), pk=self.kwargs["project_id"]
             )
             self.check_object_permissions(self.request, project)
             self._project = project
