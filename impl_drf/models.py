@@ -104,6 +104,23 @@ class Project(models.Model):
         return self.name
 
 
+class ProjectTaskCounts(models.Model):
+    """A project's tasks per status, kept by the database in the task write's transaction
+    (shared/migrations/0002_task_counts.sql): read-only here, joined into every project read
+    (impl_drf.selectors.projects_for)."""
+
+    project = models.OneToOneField(
+        Project, models.DB_CASCADE, primary_key=True, related_name="task_counts"
+    )
+    todo = models.IntegerField(db_default=0)
+    in_progress = models.IntegerField(db_default=0)
+    done = models.IntegerField(db_default=0)
+
+    class Meta:
+        managed = False
+        db_table = "project_task_counts"
+
+
 class ProjectMember(models.Model):
     pk = models.CompositePrimaryKey("project_id", "user_id")
     project = models.ForeignKey(Project, models.DB_CASCADE, related_name="memberships")

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Field, Func, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
@@ -27,6 +28,13 @@ class Key:
     field: str
     codec: Codec
     nullable: bool = False  # NULLs sort last in both directions
+
+
+class Row(Func):
+    """A SQL row value, `(a, b, ...)`."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +53,19 @@ class Keyset:
         ]
 
     def after(self, values: Sequence[Any]) -> Q:
-        """Rows strictly after `values` in this order."""
+        """Rows strictly after `values` in this order: a row-value comparison, which the index
+        of the order serves as a range (an OR of column comparisons would be a filter)."""
         first, *rest = self.keys
-        if first.nullable:
-            if values[0] is None:  # inside the trailing NULL block: only the id moves
-                return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
-            return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
-        return self._beyond(self.keys, values)
+        if not first.nullable:
+            return self._beyond(self.keys, values)
+        if values[0] is None:  # inside the trailing NULL block: only the id moves on
+            return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
+        return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
 
     def _beyond(self, keys: Sequence[Key], values: Sequence[Any]) -> Q:
-        """(k1, k2, ...) > (v1, v2, ...) lexicographically (< when descending)."""
-        lookup = "lt" if self.descending else "gt"
-        condition = Q()
-        equal = Q()
-        for key, value in zip(keys, values, strict=True):
-            condition |= equal & Q(**{f"{key.field}__{lookup}": value})
-            equal &= Q(**{key.field: value})
-        return condition
+        """(k1, k2, ...) > (v1, v2, ...) (< when descending)."""
+        compare = LessThan if self.descending else GreaterThan
+        return Q(compare(Row(*(F(key.field) for key in keys)), Row(*(Value(v) for v in values))))
 
     def dump(self, row: Any) -> list[Any]:
         values = []

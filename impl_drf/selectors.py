@@ -1,9 +1,14 @@
 """Reads: the querysets of every list and lookup, and the row locks writes take (the HackSoft
 Django styleguide's selectors; impl_drf.services writes).
 
-Embedded users are joined (`select_related`), a page's task labels are one
-`SELECT ... WHERE task_id IN (...)` (`prefetch_related`), and every list is a keyset page
-(impl_drf.pagination).
+The contract's one SQL shape (contract/DECISIONS.md, "One SQL shape"), said in the Django ORM —
+the same statements shared/selects.py gives the three SQLAlchemy implementations:
+- embedded users are joined (`select_related`), a page's task labels are one
+  `SELECT ... WHERE task_id IN (...)` (`prefetch_related`);
+- a task's `comment_count` is a correlated `count(*)` evaluated for the rows of the page only;
+- a project's `task_counts` is a join to `project_task_counts`, which the database keeps
+  (migration 0002), and `my_role` the join to the caller's own membership;
+- every list is a keyset page (impl_drf.pagination) over an index that matches its order.
 
 Visibility is the queryset: a project, task or comment of a project the caller is not a member
 of is not in it, so a lookup answers 404 (never 403) for it (impl_drf.permissions)."""
@@ -14,7 +19,18 @@ import uuid
 from typing import Literal
 
 from django.db import connection
-from django.db.models import Count, F, Model, Prefetch, Q, QuerySet
+from django.db.models import (
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    Model,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Lower
 
 from impl_drf.models import (
@@ -24,13 +40,14 @@ from impl_drf.models import (
     Project,
     ProjectMember,
     Task,
+    TaskLabel,
     User,
 )
 from impl_drf.pagination import Key, Keyset
 from shared.cursors import DATE, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.tasklist import TaskFilters
-from shared.vocabulary import Role, TaskSort, TaskStatus
+from shared.vocabulary import Role, TaskSort
 
 # ------------------------------------------------------------------------ visibility
 
@@ -132,11 +149,7 @@ PROJECTS_NEWEST_FIRST = Keyset((Key("created_at", TIMESTAMP), Key("id", UUID_KEY
 
 def projects_for(user: User) -> QuerySet[Project]:
     """The caller's projects ready to render: `my_role` and the task counts, in one statement."""
-    return visible_projects(user).annotate(
-        todo_count=Count("tasks", filter=Q(tasks__status=TaskStatus.TODO)),
-        in_progress_count=Count("tasks", filter=Q(tasks__status=TaskStatus.IN_PROGRESS)),
-        done_count=Count("tasks", filter=Q(tasks__status=TaskStatus.DONE)),
-    )
+    return visible_projects(user).select_related("task_counts")
 
 
 # ------------------------------------------------------------------------ members
@@ -189,11 +202,20 @@ TASK_SORTS: dict[TaskSort, Keyset] = {  # ties by id in the direction of the sor
 }
 
 
+def _comment_count() -> Subquery:
+    """`(SELECT count(*) FROM comments WHERE task_id = tasks.id)`, per row of the page.
+
+    A `Func`, not `Count`: Django would GROUP BY an aggregate in a subquery (and answer NULL
+    for a task without comments), where the plain correlated count is the contract's shape."""
+    count = Func(template="count(*)", output_field=IntegerField())
+    return Subquery(Comment.objects.filter(task=OuterRef("pk")).order_by().values(n=count))
+
+
 def _with_task_relations(tasks: QuerySet[Task]) -> QuerySet[Task]:
     return (
         tasks.select_related("assignee", "created_by")
         .prefetch_related(Prefetch("labels", queryset=Label.objects.order_by("name", "id")))
-        .annotate(comment_count=Count("comments"))
+        .annotate(comment_count=_comment_count())
     )
 
 
@@ -208,7 +230,9 @@ def task_list(project: Project, filters: TaskFilters) -> QuerySet[Task]:
     if filters.assignee_id is not None:
         tasks = tasks.filter(assignee_id=filters.assignee_id)
     if filters.label_id is not None:
-        tasks = tasks.filter(labels__id=filters.label_id)
+        tasks = tasks.filter(
+            Exists(TaskLabel.objects.filter(task=OuterRef("pk"), label_id=filters.label_id))
+        )
     if filters.due_before is not None:
         tasks = tasks.filter(due_date__lt=filters.due_before)  # NULL never matches
     if filters.q is not None:

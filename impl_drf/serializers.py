@@ -211,17 +211,19 @@ class TokenSerializer(serializers.Serializer):
 
 
 class TaskCountsSerializer(serializers.Serializer):
-    todo = serializers.IntegerField(source="todo_count", min_value=0)
-    in_progress = serializers.IntegerField(source="in_progress_count", min_value=0)
-    done = serializers.IntegerField(source="done_count", min_value=0)
+    """A project's `project_task_counts` row (impl_drf.models.ProjectTaskCounts)."""
+
+    todo = serializers.IntegerField(min_value=0)
+    in_progress = serializers.IntegerField(min_value=0)
+    done = serializers.IntegerField(min_value=0)
 
 
 class ProjectSerializer(ResourceSerializer):
-    """A project as the caller sees it: `my_role` and `task_counts` are annotations
-    (impl_drf.selectors.projects_for)."""
+    """A project as the caller sees it: `my_role` is an annotation and `task_counts` a joined
+    row (impl_drf.selectors.projects_for)."""
 
     my_role = serializers.ChoiceField(choices=choices(Role))
-    task_counts = TaskCountsSerializer(source="*")
+    task_counts = TaskCountsSerializer()
 
     class Meta:
         model = models.Project

@@ -141,7 +141,8 @@ def test_primary_keys_match(django_models: list, database_url: str) -> None:
 
 
 def test_a_round_trip_through_every_model(django_models: list) -> None:
-    """Inserts through the ORM leave generated values to the database and read them back."""
+    """Inserts through the ORM leave generated values to the database and read them back; the
+    task counts the database keeps (migration 0002) read through their model."""
     from django.db import transaction
 
     from impl_drf.models import Activity, Label, Project, ProjectMember, Task, User
@@ -172,4 +173,6 @@ def test_a_round_trip_through_every_model(django_models: list) -> None:
         assert entry.seq > 0 and entry.changes == {}
         assert Activity.objects.get(pk=entry.pk).verb == "task.created"
         assert list(task.labels.all()) == [label]
+        counts = Project.objects.select_related("task_counts").get(pk=project.pk).task_counts
+        assert (counts.todo, counts.in_progress, counts.done) == (1, 0, 0)
         transaction.set_rollback(True)
