@@ -89,6 +89,8 @@ ProjectLock = Literal["share", "update"]
 
 
 def lock_project(project_id: uuid.UUID, mode: ProjectLock) -> Project | None:
+    """The project FOR UPDATE (its row, to change it) or FOR SHARE (then only its id is
+    known: the writes inside the project need it to stay, not its columns)."""
     if mode == "share":
         return Project(pk=project_id) if _lock_for_share(Project, project_id) else None
     return Project.objects.select_for_update().filter(pk=project_id).first()
