@@ -3,7 +3,7 @@
 Ordered by a unique key (the last key is the id), fetch `limit + 1` rows, continue strictly
 after the last row's key. Cursors carry the key values in JSON form — timestamps in the wire
 format, dates as YYYY-MM-DD, uuids as strings, ints — and the scope of the list, so a cursor
-minted by any implementation pages here (impl_fastapi/pagination.py uses the same keys).
+minted by any implementation pages here (shared/keyset.py is the same for SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Field, Func, Q, QuerySet, Value
+from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from impl_drf.errors import invalid
-from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor
+from impl_drf.validation import invalid
+from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor, load_keys
+from shared.problems import INVALID_CURSOR
 from shared.settings import get_settings
 
 
@@ -26,6 +28,13 @@ class Key:
     field: str
     codec: Codec
     nullable: bool = False  # NULLs sort last in both directions
+
+
+class Row(Func):
+    """A SQL row value, `(a, b, ...)`."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +53,19 @@ class Keyset:
         ]
 
     def after(self, values: Sequence[Any]) -> Q:
-        """Rows strictly after `values` in this order."""
+        """Rows strictly after `values` in this order: a row-value comparison, which the index
+        of the order serves as a range (an OR of column comparisons would be a filter)."""
         first, *rest = self.keys
-        if first.nullable:
-            if values[0] is None:  # inside the trailing NULL block: only the id moves
-                return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
-            return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
-        return self._beyond(self.keys, values)
+        if not first.nullable:
+            return self._beyond(self.keys, values)
+        if values[0] is None:  # inside the trailing NULL block: only the id moves on
+            return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
+        return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
 
     def _beyond(self, keys: Sequence[Key], values: Sequence[Any]) -> Q:
-        """(k1, k2, ...) > (v1, v2, ...) lexicographically (< when descending)."""
-        lookup = "lt" if self.descending else "gt"
-        condition = Q()
-        equal = Q()
-        for key, value in zip(keys, values, strict=True):
-            condition |= equal & Q(**{f"{key.field}__{lookup}": value})
-            equal &= Q(**{key.field: value})
-        return condition
+        """(k1, k2, ...) > (v1, v2, ...) (< when descending)."""
+        compare = LessThan if self.descending else GreaterThan
+        return Q(compare(Row(*(F(key.field) for key in keys)), Row(*(Value(v) for v in values))))
 
     def dump(self, row: Any) -> list[Any]:
         values = []
@@ -70,12 +75,7 @@ class Keyset:
         return values
 
     def load(self, raw: list[Any]) -> list[Any]:
-        if len(raw) != len(self.keys):
-            raise ValueError("wrong number of key values")
-        return [
-            None if value is None and key.nullable else key.codec.load(value)
-            for key, value in zip(self.keys, raw, strict=True)
-        ]
+        return load_keys(raw, self.keys)
 
 
 class KeysetPagination(BasePagination):
@@ -96,12 +96,7 @@ class KeysetPagination(BasePagination):
             try:
                 values = keyset.load(decode_cursor(cursor, scope_id, settings))
             except (InvalidCursor, ValueError, TypeError):
-                raise invalid(
-                    "query",
-                    "cursor",
-                    "invalid_cursor",
-                    "The cursor is malformed or belongs to another list.",
-                ) from None
+                raise invalid("query", "cursor", "invalid_cursor", INVALID_CURSOR) from None
             queryset = queryset.filter(keyset.after(values))
         rows = list(queryset.order_by(*keyset.order_by())[: limit + 1])
         if len(rows) > limit:

@@ -116,3 +116,15 @@ DATE = Codec(dt.date.isoformat, lambda v: dt.date.fromisoformat(_text(v)))
 UUID = Codec(str, lambda v: uuid.UUID(_text(v)))
 TEXT = Codec(str, _text)
 INT = Codec(int, _int)
+
+
+def load_keys(raw: Any, keys: Sequence[Any]) -> list[Any]:
+    """A cursor's key values back into SQL values, one per key of a keyset (anything with a
+    `codec` and a `nullable`), NULL only where the key may be NULL; ValueError or TypeError
+    when they do not fit."""
+    if len(raw) != len(keys):
+        raise ValueError("wrong number of key values")
+    return [
+        None if value is None and key.nullable else key.codec.load(value)
+        for key, value in zip(keys, raw, strict=True)
+    ]

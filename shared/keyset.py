@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, tuple_
 
-from shared.cursors import Codec, JsonScalar
+from shared.cursors import Codec, JsonScalar, load_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +62,4 @@ class Keyset:
 
     def load(self, raw: list[Any]) -> list[Any]:
         """Cursor keys back into SQL values; ValueError or TypeError when they do not fit."""
-        if len(raw) != len(self.keys):
-            raise ValueError("wrong number of key values")
-        return [
-            None if value is None and key.nullable else key.codec.load(value)
-            for key, value in zip(self.keys, raw, strict=True)
-        ]
+        return load_keys(raw, self.keys)
