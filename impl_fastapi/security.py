@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.db import Session
 from impl_fastapi.errors import Forbidden, NotFound, Unauthorized
-from impl_fastapi.schemas import Role
 from impl_fastapi.settings import SettingsDep
 from shared import orm
 from shared.tokens import InvalidToken, bearer_token, read_token
+from shared.vocabulary import Role
 
 TOKEN_URL = "/api/v1/auth/token"
 
@@ -60,7 +60,7 @@ async def require_role(
     session: AsyncSession,
     project_id: UUID,
     user: orm.User,
-    minimum: Role = Role.viewer,
+    minimum: Role = Role.VIEWER,
     *,
     lock: ProjectLock | None = None,
 ) -> Role:

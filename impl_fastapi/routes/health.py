@@ -22,7 +22,7 @@ router = APIRouter(tags=["operations"], route_class=ContractRoute)
     "/healthz", operation_id="getHealth", summary="Liveness", responses=problem_responses(500)
 )
 async def get_health() -> Health:
-    return Health(status=HealthStatus.ok)
+    return Health(status=HealthStatus.OK)
 
 
 @router.get(
@@ -39,4 +39,4 @@ async def get_readiness(request: Request) -> Health:
                 await connection.execute(text("SELECT 1"))
     except (TimeoutError, OSError, SQLAlchemyError) as exc:
         raise ServiceUnavailable("The database is not reachable.") from exc
-    return Health(status=HealthStatus.ok)
+    return Health(status=HealthStatus.OK)

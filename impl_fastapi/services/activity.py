@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from impl_fastapi.pagination import Page, PageParams, paginate
-from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
 from impl_fastapi.security import require_role
 from shared import orm
 from shared.cursors import INT, scope
 from shared.keyset import Key, Keyset
 from shared.settings import Settings
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 # Newest first: `seq` is the commit-independent order entries were written in.
 _NEWEST_FIRST = Keyset((Key(orm.Activity.seq, INT),), descending=True)
@@ -46,7 +46,7 @@ def record(
 async def list_activity(
     session: AsyncSession, settings: Settings, user: orm.User, project_id: UUID, params: PageParams
 ) -> Page[orm.Activity]:
-    await require_role(session, project_id, user, Role.viewer)
+    await require_role(session, project_id, user, Role.VIEWER)
     statement = (
         select(orm.Activity)
         .where(orm.Activity.project_id == project_id)

@@ -27,6 +27,6 @@ async def issue_access_token(
         raise Unauthorized("Incorrect email or password")
     return Token(
         access_token=issue_token(user.id, settings),
-        token_type=TokenType.bearer,
+        token_type=TokenType.BEARER,
         expires_in=settings.access_token_ttl_seconds,
     )

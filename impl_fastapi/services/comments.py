@@ -10,13 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from impl_fastapi.errors import Forbidden, NotFound
 from impl_fastapi.pagination import Page, PageParams, paginate
-from impl_fastapi.schemas import (
-    ActivityTargetType,
-    ActivityVerb,
-    CommentCreate,
-    CommentUpdate,
-    Role,
-)
+from impl_fastapi.schemas import CommentCreate, CommentUpdate
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
@@ -24,6 +18,7 @@ from shared.cursors import TIMESTAMP, scope
 from shared.cursors import UUID as UUID_KEY
 from shared.keyset import Key, Keyset
 from shared.settings import Settings
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 Comment = orm.Comment
 _OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID_KEY)))
@@ -55,7 +50,7 @@ async def _load(session: AsyncSession, comment_id: UUID) -> tuple[orm.Comment, U
 async def list_comments(
     session: AsyncSession, settings: Settings, user: orm.User, task_id: UUID, params: PageParams
 ) -> Page[orm.Comment]:
-    await require_role(session, await _project_of_task(session, task_id), user, Role.viewer)
+    await require_role(session, await _project_of_task(session, task_id), user, Role.VIEWER)
     statement = (
         select(Comment).where(Comment.task_id == task_id).options(joinedload(Comment.author))
     )
@@ -68,7 +63,7 @@ async def create_comment(
     session: AsyncSession, user: orm.User, task_id: UUID, body: CommentCreate
 ) -> orm.Comment:
     project_id = await _project_of_task(session, task_id)
-    await require_role(session, project_id, user, Role.viewer)  # every member may comment
+    await require_role(session, project_id, user, Role.VIEWER)  # every member may comment
     comment = orm.Comment(task_id=task_id, author_id=user.id, body=body.body)
     session.add(comment)
     await session.flush()
@@ -76,8 +71,8 @@ async def create_comment(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.comment_created,
-        target_type=ActivityTargetType.comment,
+        verb=ActivityVerb.COMMENT_CREATED,
+        target_type=ActivityTargetType.COMMENT,
         target_id=comment.id,
     )
     await session.flush()
@@ -88,7 +83,7 @@ async def update_comment(
     session: AsyncSession, user: orm.User, comment_id: UUID, body: CommentUpdate
 ) -> orm.Comment:
     comment, project_id = await _load(session, comment_id)
-    await require_role(session, project_id, user, Role.viewer)
+    await require_role(session, project_id, user, Role.VIEWER)
     if comment.author_id != user.id:
         raise Forbidden("Only the author can edit a comment.")
     if comment.body == body.body:
@@ -97,8 +92,8 @@ async def update_comment(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.comment_updated,
-        target_type=ActivityTargetType.comment,
+        verb=ActivityVerb.COMMENT_UPDATED,
+        target_type=ActivityTargetType.COMMENT,
         target_id=comment_id,
         changes={"body": [comment.body, body.body]},
     )
@@ -110,16 +105,16 @@ async def update_comment(
 
 async def delete_comment(session: AsyncSession, user: orm.User, comment_id: UUID) -> None:
     comment, project_id = await _load(session, comment_id)
-    role = await require_role(session, project_id, user, Role.viewer)
-    if comment.author_id != user.id and role != Role.owner:
+    role = await require_role(session, project_id, user, Role.VIEWER)
+    if comment.author_id != user.id and role != Role.OWNER:
         raise Forbidden("Only the author or a project owner can delete a comment.")
     await session.delete(comment)
     activity.record(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.comment_deleted,
-        target_type=ActivityTargetType.comment,
+        verb=ActivityVerb.COMMENT_DELETED,
+        target_type=ActivityTargetType.COMMENT,
         target_id=comment_id,
     )
     await session.flush()

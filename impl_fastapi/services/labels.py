@@ -9,14 +9,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import Conflict, NotFound
-from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, LabelCreate, Role
+from impl_fastapi.schemas import LabelCreate
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
 async def list_labels(session: AsyncSession, user: orm.User, project_id: UUID) -> list[orm.Label]:
-    await require_role(session, project_id, user, Role.viewer)
+    await require_role(session, project_id, user, Role.VIEWER)
     result = await session.scalars(
         select(orm.Label)
         .where(orm.Label.project_id == project_id)
@@ -28,7 +29,7 @@ async def list_labels(session: AsyncSession, user: orm.User, project_id: UUID) -
 async def create_label(
     session: AsyncSession, user: orm.User, project_id: UUID, body: LabelCreate
 ) -> orm.Label:
-    await require_role(session, project_id, user, Role.editor)
+    await require_role(session, project_id, user, Role.EDITOR)
     # Names are unique per project case-insensitively (a unique index on lower(name)); ON
     # CONFLICT turns a duplicate into "no row", also when two requests race.
     label = await session.scalar(
@@ -43,8 +44,8 @@ async def create_label(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.label_created,
-        target_type=ActivityTargetType.label,
+        verb=ActivityVerb.LABEL_CREATED,
+        target_type=ActivityTargetType.LABEL,
         target_id=label.id,
     )
     return label
@@ -55,7 +56,7 @@ async def delete_label(
 ) -> None:
     # The project lock orders this after in-flight task writes of the project (they hold it in
     # share mode), so relabelling a task and deleting its label cannot deadlock.
-    await require_role(session, project_id, user, Role.editor, lock="update")
+    await require_role(session, project_id, user, Role.EDITOR, lock="update")
     label = await session.scalar(
         select(orm.Label.id).where(orm.Label.id == label_id, orm.Label.project_id == project_id)
     )
@@ -74,7 +75,7 @@ async def delete_label(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.label_deleted,
-        target_type=ActivityTargetType.label,
+        verb=ActivityVerb.LABEL_DELETED,
+        target_type=ActivityTargetType.LABEL,
         target_id=label_id,
     )

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from impl_fastapi.errors import Conflict, NotFound
-from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 _LAST_OWNER = "A project must keep at least one owner."
 
@@ -23,7 +23,7 @@ async def _owner_count(session: AsyncSession, project_id: UUID) -> int:
         await session.scalar(
             select(func.count())
             .select_from(orm.ProjectMember)
-            .where(orm.ProjectMember.project_id == project_id, orm.ProjectMember.role == Role.owner)
+            .where(orm.ProjectMember.project_id == project_id, orm.ProjectMember.role == Role.OWNER)
         )
         or 0
     )
@@ -42,7 +42,7 @@ async def _membership(
 async def list_members(
     session: AsyncSession, user: orm.User, project_id: UUID
 ) -> list[orm.ProjectMember]:
-    await require_role(session, project_id, user, Role.viewer)
+    await require_role(session, project_id, user, Role.VIEWER)
     result = await session.scalars(
         select(orm.ProjectMember)
         .join(orm.ProjectMember.user)
@@ -57,7 +57,7 @@ async def put_member(
     session: AsyncSession, actor: orm.User, project_id: UUID, user_id: UUID, role: Role
 ) -> tuple[orm.ProjectMember, bool]:
     """Add the user with `role` or set their role; True when the user was added."""
-    await require_role(session, project_id, actor, Role.owner, lock="update")
+    await require_role(session, project_id, actor, Role.OWNER, lock="update")
     if await session.get(orm.User, user_id) is None:
         raise NotFound("No such user.")
     member = await _membership(session, project_id, user_id)
@@ -67,8 +67,8 @@ async def put_member(
             session,
             project_id=project_id,
             actor=actor,
-            verb=ActivityVerb.member_added,
-            target_type=ActivityTargetType.member,
+            verb=ActivityVerb.MEMBER_ADDED,
+            target_type=ActivityTargetType.MEMBER,
             target_id=user_id,
         )
         await session.flush()
@@ -76,14 +76,14 @@ async def put_member(
         assert added is not None
         return added, True
     if member.role != role:
-        if member.role == Role.owner and await _owner_count(session, project_id) == 1:
+        if member.role == Role.OWNER and await _owner_count(session, project_id) == 1:
             raise Conflict(_LAST_OWNER)
         activity.record(
             session,
             project_id=project_id,
             actor=actor,
-            verb=ActivityVerb.member_updated,
-            target_type=ActivityTargetType.member,
+            verb=ActivityVerb.MEMBER_UPDATED,
+            target_type=ActivityTargetType.MEMBER,
             target_id=user_id,
             changes={"role": [member.role, role.value]},
         )
@@ -95,11 +95,11 @@ async def put_member(
 async def remove_member(
     session: AsyncSession, actor: orm.User, project_id: UUID, user_id: UUID
 ) -> None:
-    await require_role(session, project_id, actor, Role.owner, lock="update")
+    await require_role(session, project_id, actor, Role.OWNER, lock="update")
     member = await _membership(session, project_id, user_id)
     if member is None:
         raise NotFound("No such member.")
-    if member.role == Role.owner and await _owner_count(session, project_id) == 1:
+    if member.role == Role.OWNER and await _owner_count(session, project_id) == 1:
         raise Conflict(_LAST_OWNER)
     await session.delete(member)
     # One statement for all of the member's tasks: unassigned, and their representation changed.
@@ -113,8 +113,8 @@ async def remove_member(
         session,
         project_id=project_id,
         actor=actor,
-        verb=ActivityVerb.member_removed,
-        target_type=ActivityTargetType.member,
+        verb=ActivityVerb.MEMBER_REMOVED,
+        target_type=ActivityTargetType.MEMBER,
         target_id=user_id,
     )
     await session.flush()

@@ -11,14 +11,7 @@ from sqlalchemy.orm import with_expression
 
 from impl_fastapi.errors import NotFound, PreconditionFailed
 from impl_fastapi.pagination import Page, PageParams, paginate
-from impl_fastapi.schemas import (
-    ActivityTargetType,
-    ActivityVerb,
-    ProjectCreate,
-    ProjectUpdate,
-    Role,
-    TaskStatus,
-)
+from impl_fastapi.schemas import ProjectCreate, ProjectUpdate
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
@@ -28,6 +21,7 @@ from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails
 from shared.keyset import Key, Keyset
 from shared.settings import Settings
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskStatus
 
 _NEWEST_FIRST = Keyset(
     (Key(orm.Project.created_at, TIMESTAMP), Key(orm.Project.id, UUID_KEY)), descending=True
@@ -94,13 +88,13 @@ async def create_project(session: AsyncSession, user: orm.User, body: ProjectCre
     project = orm.Project(name=body.name, description=body.description, created_by=user.id)
     session.add(project)
     await session.flush()  # the id comes from the database
-    session.add(orm.ProjectMember(project_id=project.id, user_id=user.id, role=Role.owner))
+    session.add(orm.ProjectMember(project_id=project.id, user_id=user.id, role=Role.OWNER))
     activity.record(
         session,
         project_id=project.id,
         actor=user,
-        verb=ActivityVerb.project_created,
-        target_type=ActivityTargetType.project,
+        verb=ActivityVerb.PROJECT_CREATED,
+        target_type=ActivityTargetType.PROJECT,
         target_id=project.id,
     )
     await session.flush()
@@ -114,7 +108,7 @@ async def update_project(
     body: ProjectUpdate,
     if_match: str | None,
 ) -> orm.Project:
-    await require_role(session, project_id, user, Role.owner, lock="update")
+    await require_role(session, project_id, user, Role.OWNER, lock="update")
     project = await _load(session, user, project_id)
     if if_match_fails(if_match, project.version):
         raise PreconditionFailed()
@@ -129,8 +123,8 @@ async def update_project(
             session,
             project_id=project_id,
             actor=user,
-            verb=ActivityVerb.project_updated,
-            target_type=ActivityTargetType.project,
+            verb=ActivityVerb.PROJECT_UPDATED,
+            target_type=ActivityTargetType.PROJECT,
             target_id=project_id,
             changes=changes,
         )
@@ -140,6 +134,6 @@ async def update_project(
 
 
 async def delete_project(session: AsyncSession, user: orm.User, project_id: UUID) -> None:
-    await require_role(session, project_id, user, Role.owner, lock="update")
+    await require_role(session, project_id, user, Role.OWNER, lock="update")
     # Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE).
     await session.execute(delete(orm.Project).where(orm.Project.id == project_id))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -13,47 +11,34 @@ from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from impl_fastapi.errors import InvalidReference, NotFound, PreconditionFailed
 from impl_fastapi.pagination import Page, PageParams, paginate
-from impl_fastapi.schemas import (
-    ActivityTargetType,
-    ActivityVerb,
-    Role,
-    TaskCreate,
-    TaskPriority,
-    TaskSort,
-    TaskStatus,
-    TaskUpdate,
-)
+from impl_fastapi.schemas import TaskCreate, TaskUpdate
 from impl_fastapi.security import require_role
 from impl_fastapi.services import activity
 from shared import orm
 from shared.changes import diff, request_form, task_request_form
-from shared.cursors import DATE, INT, TIMESTAMP, scope
+from shared.cursors import DATE, INT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
 from shared.keyset import Key, Keyset
 from shared.settings import Settings
+from shared.tasklist import TaskFilters
+from shared.vocabulary import (
+    ActivityTargetType,
+    ActivityVerb,
+    Role,
+    TaskSort,
+)
 
 Task = orm.Task
 _ID = Key(Task.id, UUID_KEY)
 _SORTS: dict[TaskSort, Keyset] = {
-    TaskSort.newest: Keyset((Key(Task.created_at, TIMESTAMP), _ID), descending=True),
-    TaskSort.oldest: Keyset((Key(Task.created_at, TIMESTAMP), _ID)),
-    TaskSort.due_date: Keyset((Key(Task.due_date, DATE, nullable=True), _ID)),
-    TaskSort.due_date_desc: Keyset((Key(Task.due_date, DATE, nullable=True), _ID), descending=True),
-    TaskSort.priority: Keyset((Key(Task.priority_rank, INT), _ID)),
-    TaskSort.priority_desc: Keyset((Key(Task.priority_rank, INT), _ID), descending=True),
+    TaskSort.NEWEST: Keyset((Key(Task.created_at, TIMESTAMP), _ID), descending=True),
+    TaskSort.OLDEST: Keyset((Key(Task.created_at, TIMESTAMP), _ID)),
+    TaskSort.DUE_SOONEST: Keyset((Key(Task.due_date, DATE, nullable=True), _ID)),
+    TaskSort.DUE_LATEST: Keyset((Key(Task.due_date, DATE, nullable=True), _ID), descending=True),
+    TaskSort.PRIORITY_LOWEST: Keyset((Key(Task.priority_rank, INT), _ID)),
+    TaskSort.PRIORITY_HIGHEST: Keyset((Key(Task.priority_rank, INT), _ID), descending=True),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TaskFilters:
-    status: list[TaskStatus]
-    priority: list[TaskPriority]
-    assignee_id: UUID | None
-    label_id: UUID | None
-    due_before: date | None
-    q: str | None
-    sort: TaskSort
 
 
 def _tasks() -> Select[Any]:
@@ -136,7 +121,7 @@ async def list_tasks(
     filters: TaskFilters,
     params: PageParams,
 ) -> Page[orm.Task]:
-    await require_role(session, project_id, user, Role.viewer)
+    await require_role(session, project_id, user, Role.VIEWER)
     statement = _tasks().where(Task.project_id == project_id)
     if filters.status:
         statement = statement.where(Task.status.in_([s.value for s in filters.status]))
@@ -150,29 +135,19 @@ async def list_tasks(
         statement = statement.where(Task.due_date < filters.due_before)  # NULL never matches
     if filters.q is not None:
         statement = statement.where(Task.title.ilike(f"%{like_escape(filters.q)}%", escape="\\"))
-    list_scope = scope(
-        "tasks",
-        project_id=project_id,
-        status=filters.status,
-        priority=filters.priority,
-        assignee_id=filters.assignee_id,
-        label_id=filters.label_id,
-        due_before=filters.due_before,
-        q=filters.q,
-        sort=filters.sort.value,
-    )
+    list_scope = filters.cursor_scope(project_id)
     return await paginate(session, statement, _SORTS[filters.sort], params, list_scope, settings)
 
 
 async def get_task(session: AsyncSession, user: orm.User, task_id: UUID) -> orm.Task:
-    await require_role(session, await _project_of(session, task_id), user, Role.viewer)
+    await require_role(session, await _project_of(session, task_id), user, Role.VIEWER)
     return await _load(session, task_id)
 
 
 async def create_task(
     session: AsyncSession, user: orm.User, project_id: UUID, body: TaskCreate
 ) -> orm.Task:
-    await require_role(session, project_id, user, Role.editor, lock="share")
+    await require_role(session, project_id, user, Role.EDITOR, lock="share")
     labels = await _check_references(session, project_id, body.assignee_id, body.label_ids)
     task = orm.Task(
         project_id=project_id,
@@ -191,8 +166,8 @@ async def create_task(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.task_created,
-        target_type=ActivityTargetType.task,
+        verb=ActivityVerb.TASK_CREATED,
+        target_type=ActivityTargetType.TASK,
         target_id=task.id,
     )
     await session.flush()
@@ -203,7 +178,7 @@ async def update_task(
     session: AsyncSession, user: orm.User, task_id: UUID, body: TaskUpdate, if_match: str | None
 ) -> orm.Task:
     project_id = await _project_of(session, task_id)
-    await require_role(session, project_id, user, Role.editor, lock="share")
+    await require_role(session, project_id, user, Role.EDITOR, lock="share")
     requested = body.model_dump(mode="json")  # only the fields present (absent = MISSING)
     labels = await _check_references(
         session,
@@ -229,8 +204,8 @@ async def update_task(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.task_updated,
-        target_type=ActivityTargetType.task,
+        verb=ActivityVerb.TASK_UPDATED,
+        target_type=ActivityTargetType.TASK,
         target_id=task_id,
         changes=changes,
     )
@@ -242,7 +217,7 @@ async def delete_task(
     session: AsyncSession, user: orm.User, task_id: UUID, if_match: str | None
 ) -> None:
     project_id = await _project_of(session, task_id)
-    await require_role(session, project_id, user, Role.editor, lock="share")
+    await require_role(session, project_id, user, Role.EDITOR, lock="share")
     version = await session.scalar(select(Task.version).where(Task.id == task_id).with_for_update())
     if version is None:
         raise NotFound()
@@ -253,7 +228,7 @@ async def delete_task(
         session,
         project_id=project_id,
         actor=user,
-        verb=ActivityVerb.task_deleted,
-        target_type=ActivityTargetType.task,
+        verb=ActivityVerb.TASK_DELETED,
+        target_type=ActivityTargetType.TASK,
         target_id=task_id,
     )
