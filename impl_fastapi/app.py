@@ -26,6 +26,7 @@ from impl_fastapi.routes import (
     tasks,
     users,
 )
+from impl_fastapi.validation import register_validation_handler
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
 
     register_exception_handlers(app)
+    register_validation_handler(app)
     install_openapi(app)
 
     # add_middleware wraps: the last added is outermost. Standard headers outermost so every

@@ -91,6 +91,6 @@ async def require_role(
 
 
 # Router-level: every route of a protected router authenticates first (before the body checks
-# of routing.ContractRoute and before validation); handlers that need the user declare
+# of validation.ContractRoute and before validation); handlers that need the user declare
 # CurrentUser, which FastAPI answers from the same request's dependency cache.
 AUTHENTICATED = [Depends(authenticate)]

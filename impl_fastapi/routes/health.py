@@ -10,8 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from impl_fastapi.errors import ServiceUnavailable, problem_responses
-from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import Health, HealthStatus
+from impl_fastapi.validation import ContractRoute
 
 READINESS_TIMEOUT_SECONDS = 2.0
 

@@ -11,11 +11,11 @@ from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_mod
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import IsoDate, SearchText, Task, TaskCreate, TaskPage, TaskUpdate
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import tasks
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 from shared import orm
 from shared.tasklist import TaskFilters
 from shared.vocabulary import TaskPriority, TaskSort, TaskStatus

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Response, status
 from impl_fastapi.db import Session
 from impl_fastapi.errors import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import SearchText, User, UserCreate, UserPage
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import users
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 from shared import orm
 
 router = APIRouter(

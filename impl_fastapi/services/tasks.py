@@ -20,6 +20,7 @@ from shared.cursors import DATE, INT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import if_match_fails, like_escape
 from shared.keyset import Key, Keyset
+from shared.problems import ASSIGNEE_NOT_MEMBER, LABEL_NOT_IN_PROJECT
 from shared.settings import Settings
 from shared.tasklist import TaskFilters
 from shared.vocabulary import (
@@ -88,7 +89,7 @@ async def _check_references(
 ) -> list[orm.Label]:
     """422 invalid_reference for an assignee who is not a member or a label of another
     project; returns the labels, in request order."""
-    bad: list[tuple[str | int, ...]] = []
+    bad: list[tuple[tuple[str | int, ...], str]] = []
     if assignee_id is not None:
         is_member = await session.scalar(
             select(orm.ProjectMember.user_id).where(
@@ -96,7 +97,7 @@ async def _check_references(
             )
         )
         if is_member is None:
-            bad.append(("body", "assignee_id"))
+            bad.append((("body", "assignee_id"), ASSIGNEE_NOT_MEMBER))
     labels: dict[UUID, orm.Label] = {}
     if label_ids:
         found = await session.scalars(
@@ -104,7 +105,7 @@ async def _check_references(
         )
         labels = {label.id: label for label in found}
         bad.extend(
-            ("body", "label_ids", index)
+            (("body", "label_ids", index), LABEL_NOT_IN_PROJECT)
             for index, label_id in enumerate(label_ids)
             if label_id not in labels
         )
