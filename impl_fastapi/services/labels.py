@@ -10,7 +10,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import Conflict, NotFound
@@ -19,6 +19,7 @@ from impl_fastapi.schemas import LabelCreate
 from impl_fastapi.services import activity
 from impl_fastapi.services.locks import lock_project
 from shared import orm, selects
+from shared.integrity import conflict_detail
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
@@ -32,16 +33,17 @@ async def create_label(
 ) -> orm.Label:
     await require_project_role(session, project_id, user, Role.EDITOR)
     await lock_project(session, project_id, "share")
-    # Names are unique per project case-insensitively (a unique index on lower(name)); ON
-    # CONFLICT turns a duplicate into "no row", also when two requests race.
-    label = await session.scalar(
-        insert(orm.Label)
-        .values(project_id=project_id, name=body.name, color=body.color)
-        .on_conflict_do_nothing()
-        .returning(orm.Label)
-    )
-    if label is None:
-        raise Conflict("A label with this name already exists in the project.")
+    label = orm.Label(project_id=project_id, name=body.name, color=body.color)
+    try:
+        # A savepoint: a duplicate name (unique per project, case-insensitively, also under a
+        # race) fails this INSERT only, and the constraint's name says which 409 it is.
+        async with session.begin_nested():
+            session.add(label)
+            await session.flush()
+    except IntegrityError as error:
+        if (detail := conflict_detail(error)) is None:
+            raise
+        raise Conflict(detail) from None
     activity.record(
         session,
         project_id=project_id,

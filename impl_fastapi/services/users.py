@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from anyio import to_thread
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import Conflict, NotFound
@@ -14,6 +14,7 @@ from impl_fastapi.permissions import require_admin
 from impl_fastapi.schemas import UserCreate
 from shared import orm, selects
 from shared.cursors import scope
+from shared.integrity import conflict_detail
 from shared.passwords import hash_password
 from shared.settings import Settings
 
@@ -21,20 +22,22 @@ from shared.settings import Settings
 async def create_user(session: AsyncSession, actor: orm.User, body: UserCreate) -> orm.User:
     require_admin(actor)
     password_hash = await to_thread.run_sync(hash_password, body.password)  # CPU-bound
-    # ON CONFLICT: a duplicate (emails are stored lower-cased) is a 409, also under a race.
-    user = await session.scalar(
-        insert(orm.User)
-        .values(
-            email=body.email,
-            display_name=body.display_name,
-            password_hash=password_hash,
-            is_admin=body.is_admin,
-        )
-        .on_conflict_do_nothing(index_elements=[orm.User.email])
-        .returning(orm.User)
+    user = orm.User(
+        email=body.email,  # lower-cased by the schema, so a duplicate in any case collides
+        display_name=body.display_name,
+        password_hash=password_hash,
+        is_admin=body.is_admin,
     )
-    if user is None:
-        raise Conflict("A user with this email already exists.")
+    try:
+        # A savepoint: a duplicate email (also under a race) fails this INSERT only, and the
+        # constraint's name says which 409 it is.
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as error:
+        if (detail := conflict_detail(error)) is None:
+            raise
+        raise Conflict(detail) from None
     return user
 
 
