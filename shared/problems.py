@@ -61,6 +61,7 @@ ASSIGNEE_NOT_MEMBER = "The assignee is not a member of the project."
 LABEL_NOT_IN_PROJECT = "No such label in the project."
 INVALID_CURSOR = "The cursor is malformed or belongs to another list."
 DATABASE_UNAVAILABLE = "The database is not reachable."
+CORS_PREFLIGHT_REFUSED = "CORS preflight refused: the origin, method or headers are not allowed."
 
 # The closed set of errors[].type values (SPEC §1, contract/DECISIONS.md).
 ERROR_TYPES = frozenset(
