@@ -98,6 +98,12 @@ def lock_comment(comment_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
 
 # ------------------------------------------------------------------------ users
 
+
+def user_by_email(email: str) -> Select[tuple[User]]:
+    """The user who signs in with `email`, in any case (emails are stored lower-cased)."""
+    return select(User).where(User.email == email.lower())
+
+
 USERS_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID_KEY)))
 
 
