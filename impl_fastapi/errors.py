@@ -23,7 +23,6 @@ from shared.problems import (
     INVALID_TOKEN,
     MALFORMED_JSON,
     PROBLEM_MEDIA_TYPE,
-    TITLES,
     field_error,
     problem,
 )
@@ -129,19 +128,6 @@ def problem_response(
         status_code=status,
         headers=dict(headers) if headers else None,
     )
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for a route: each error status as problem+json (openapi.py adds the
-    Problem and ValidationProblem schemas these refer to)."""
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        schema = "ValidationProblem" if status == 422 else "Problem"
-        responses[status] = {
-            "description": TITLES[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
-    return responses
 
 
 # ---------------------------------------------------------------------------- handlers

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Token, TokenRequest
 from impl_fastapi.services import auth
 from impl_fastapi.settings import SettingsDep

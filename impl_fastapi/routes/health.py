@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from impl_fastapi.db import database_answers
-from impl_fastapi.errors import ServiceUnavailable, problem_responses
+from impl_fastapi.errors import ServiceUnavailable
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Health, HealthStatus
 from impl_fastapi.validation import ContractRoute
 from shared.problems import DATABASE_UNAVAILABLE

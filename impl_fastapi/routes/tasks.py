@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
 from impl_fastapi.schemas import IsoDate, SearchText, Task, TaskCreate, TaskPage, TaskUpdate
 from impl_fastapi.security import AUTHENTICATED, CurrentUser

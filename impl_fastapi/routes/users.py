@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
 from impl_fastapi.schemas import SearchText, User, UserCreate, UserPage
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
