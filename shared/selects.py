@@ -98,17 +98,24 @@ def lock_comment(comment_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
 
 # ------------------------------------------------------------------------ users
 
+
+def user_by_email(email: str) -> Select[tuple[User]]:
+    """The user who signs in with `email`, in any case (emails are stored lower-cased)."""
+    return select(User).where(User.email == email.lower())
+
+
 USERS_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID_KEY)))
 
 
 def users_matching(q: str | None) -> Select[tuple[User]]:
-    """Users whose email or display name starts with `q`, case-insensitively (indexes on
-    `lower(...)` with text_pattern_ops serve the prefix)."""
+    """Users whose email or display name starts with `q`, case-insensitively. Emails are
+    stored lower-cased (a CHECK), so each side matches its text_pattern_ops index as written:
+    `email` itself and `lower(display_name)` (shared/migrations/0001_core.sql)."""
     statement = select(User)
     if q is not None:
         prefix = like_escape(q.lower()) + "%"
         statement = statement.where(
-            func.lower(User.email).like(prefix, escape="\\")
+            User.email.like(prefix, escape="\\")
             | func.lower(User.display_name).like(prefix, escape="\\")
         )
     return statement
