@@ -14,8 +14,9 @@ replayed with EXPLAIN ANALYZE (support.plans) and its plan must:
 - for a project or the list of projects: read no task at all (`task_counts` come from
   `project_task_counts`, which the database keeps; migration 0002).
 
-Filters whose matches are sparse (an assignee, a label, a rare word) legitimately read past the
-page: only the Seq Scan rule holds them.
+Filters whose matches are sparse (an assignee, a label, a rare word) legitimately read tasks past
+the page: the Seq Scan rule still holds them (but for a rare word, see Case.infix), and so does
+the bound on comments, which are counted for the rows fetched only.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Rule(enum.Enum):
 
 @dataclass(frozen=True)
 class Case:
-    path: str  # {scale}, {busy}, {plain} filled in from the data set
+    path: str  # {scale}, {busy}, {plain} (and in params {assignee}, {label}): from the data set
     rule: Rule
     params: dict[str, Any] = field(default_factory=dict)
     paged: bool = True  # a keyset list: sent with limit=LIMIT
