@@ -310,9 +310,12 @@ def _comments_of_fetched_rows(
 
 def _report(name: str, measured: Measured, offences: list[Offence]) -> str:
     lines = [f"{name}: GET {measured.url}"]
+    rule = None
     for offence in offences:
+        if offence.rule != rule:  # one heading per broken rule, then each statement at fault
+            rule = offence.rule
+            lines.append(f"  ✗ {rule}")
         number = f"{measured.plans.index(offence.plan) + 1} of {len(measured.plans)}"
-        lines.append(f"  ✗ {offence.rule}")
         lines.append(f"    statement {number}: {one_line(offence.plan.statement.sql)}")
         lines.extend("      " + describe(node).replace("\n", "\n      ") for node in offence.nodes)
     return "\n".join(lines)
