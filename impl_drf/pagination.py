@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Field, Func, Q, QuerySet, Value
+from django.db.models import DateField, F, Field, Func, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
@@ -27,7 +29,13 @@ from shared.settings import get_settings
 class Key:
     field: str
     codec: Codec
-    nullable: bool = False  # NULLs sort last in both directions
+    # For a nullable key: the SQL sentinels NULL sorts as, (ascending, descending), so NULLs
+    # come last in both directions (shared.cursors.DATE_NULLS_LAST).
+    nulls_last_as: tuple[str, str] | None = None
+
+    @property
+    def nullable(self) -> bool:
+        return self.nulls_last_as is not None
 
 
 class Row(Func):
@@ -44,28 +52,35 @@ class Keyset:
     keys: tuple[Key, ...]
     descending: bool = False
 
+    def _sentinel(self, key: Key) -> RawSQL:
+        assert key.nulls_last_as is not None
+        return RawSQL(key.nulls_last_as[1 if self.descending else 0], ())
+
+    def _sorted_on(self, key: Key) -> Any:
+        """What the order sorts on: the field, or for a nullable one the field with NULL as its
+        sentinel — the expression migration 0003's index is on."""
+        if key.nullable:
+            return Coalesce(F(key.field), self._sentinel(key), output_field=DateField())
+        return F(key.field)
+
     def order_by(self) -> list[Any]:
         return [
-            F(key.field).desc(nulls_last=key.nullable or None)
-            if self.descending
-            else F(key.field).asc(nulls_last=key.nullable or None)
+            self._sorted_on(key).desc() if self.descending else self._sorted_on(key).asc()
             for key in self.keys
         ]
 
     def after(self, values: Sequence[Any]) -> Q:
-        """Rows strictly after `values` in this order: a row-value comparison, which the index
+        """Rows strictly after `values` in this order: one row-value comparison, which the index
         of the order serves as a range (an OR of column comparisons would be a filter)."""
-        first, *rest = self.keys
-        if not first.nullable:
-            return self._beyond(self.keys, values)
-        if values[0] is None:  # inside the trailing NULL block: only the id moves on
-            return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
-        return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
-
-    def _beyond(self, keys: Sequence[Key], values: Sequence[Any]) -> Q:
-        """(k1, k2, ...) > (v1, v2, ...) (< when descending)."""
         compare = LessThan if self.descending else GreaterThan
-        return Q(compare(Row(*(F(key.field) for key in keys)), Row(*(Value(v) for v in values))))
+        left = Row(*(self._sorted_on(key) for key in self.keys))
+        right = Row(
+            *(
+                self._sentinel(key) if value is None and key.nullable else Value(value)
+                for key, value in zip(self.keys, values, strict=True)
+            )
+        )
+        return Q(compare(left, right))
 
     def dump(self, row: Any) -> list[Any]:
         values = []

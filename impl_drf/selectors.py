@@ -44,7 +44,7 @@ from impl_drf.models import (
     User,
 )
 from impl_drf.pagination import Key, Keyset
-from shared.cursors import DATE, INT, TEXT, TIMESTAMP
+from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.tasklist import TaskFilters
 from shared.vocabulary import Role, TaskSort
@@ -197,8 +197,10 @@ _TASK_ID = Key("id", UUID_KEY)
 TASK_SORTS: dict[TaskSort, Keyset] = {  # ties by id in the direction of the sort
     TaskSort.NEWEST: Keyset((Key("created_at", TIMESTAMP), _TASK_ID), descending=True),
     TaskSort.OLDEST: Keyset((Key("created_at", TIMESTAMP), _TASK_ID)),
-    TaskSort.DUE_SOONEST: Keyset((Key("due_date", DATE, nullable=True), _TASK_ID)),
-    TaskSort.DUE_LATEST: Keyset((Key("due_date", DATE, nullable=True), _TASK_ID), descending=True),
+    TaskSort.DUE_SOONEST: Keyset((Key("due_date", DATE, DATE_NULLS_LAST), _TASK_ID)),
+    TaskSort.DUE_LATEST: Keyset(
+        (Key("due_date", DATE, DATE_NULLS_LAST), _TASK_ID), descending=True
+    ),
     TaskSort.PRIORITY_LOWEST: Keyset((Key("priority_rank", INT), _TASK_ID)),
     TaskSort.PRIORITY_HIGHEST: Keyset((Key("priority_rank", INT), _TASK_ID), descending=True),
 }

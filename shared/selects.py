@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
-from shared.cursors import DATE, INT, TEXT, TIMESTAMP
+from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import like_escape
 from shared.keyset import Key, Keyset
@@ -195,9 +195,9 @@ _TASK_ID = Key(Task.id, UUID_KEY)
 TASK_SORTS: dict[TaskSort, Keyset] = {
     TaskSort.NEWEST: Keyset((Key(Task.created_at, TIMESTAMP), _TASK_ID), descending=True),
     TaskSort.OLDEST: Keyset((Key(Task.created_at, TIMESTAMP), _TASK_ID)),
-    TaskSort.DUE_SOONEST: Keyset((Key(Task.due_date, DATE, nullable=True), _TASK_ID)),
+    TaskSort.DUE_SOONEST: Keyset((Key(Task.due_date, DATE, DATE_NULLS_LAST), _TASK_ID)),
     TaskSort.DUE_LATEST: Keyset(
-        (Key(Task.due_date, DATE, nullable=True), _TASK_ID), descending=True
+        (Key(Task.due_date, DATE, DATE_NULLS_LAST), _TASK_ID), descending=True
     ),
     TaskSort.PRIORITY_LOWEST: Keyset((Key(Task.priority_rank, INT), _TASK_ID)),
     TaskSort.PRIORITY_HIGHEST: Keyset((Key(Task.priority_rank, INT), _TASK_ID), descending=True),
