@@ -124,7 +124,9 @@ def base_images(docker: str) -> dict[str, str]:
               or run(docker, "pull", official, check=False, timeout=900).returncode == 0):
             images[name] = official
     if len(images) < 2:
-        done = run("bash", str(STANDINS), timeout=1800, check=False)
+        # The stand-in Python is the one running this test (3.12, built for this machine).
+        done = run("bash", str(STANDINS), timeout=1800, check=False,
+                   env={**os.environ, "STANDIN_PYTHON_PREFIX": sys.base_prefix})
         if done.returncode != 0:
             pytest.fail(f"the stand-in base images could not be built:\n{done.stderr[-3000:]}")
         standins = dict(line.split("=", 1) for line in done.stdout.split())
