@@ -27,6 +27,7 @@ import psycopg
 from psycopg import sql
 
 from shared.database import normalise, with_database
+from shared.settings import SETTING_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A fixed key, the same for every server of a session: tokens and cursors minted by one
@@ -39,22 +40,7 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 SHUTDOWN_TIMEOUT_SECONDS = 40.0
 
 # Settings a developer's shell may carry that would change what the servers do.
-_SCRUBBED_ENV = (
-    "DATABASE_URL",
-    "SECRET_KEY",
-    "CORS_ORIGINS",
-    "ACCESS_TOKEN_TTL_SECONDS",
-    "LLM_BASE_URL",
-    "LLM_MODEL",
-    "LLM_API_KEY",
-    "LLM_TIMEOUT_SECONDS",
-    "NOTIFY_WEBHOOK_URL",
-    "QUARTET_ENV",
-    "QUARTET_ADMIN_PASSWORD",
-    "LOG_LEVEL",
-    "ACCESS_LOG",
-    "PASSWORD_HASH_PROFILE",
-)
+_SCRUBBED_ENV = (*SETTING_NAMES, "QUARTET_ADMIN_PASSWORD")
 
 
 def free_port() -> int:
