@@ -17,7 +17,8 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, create_account, expect, login
+from support.factories import Account, create_account, login
+from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow

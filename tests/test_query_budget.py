@@ -18,8 +18,9 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import expect, login
+from support.factories import login
 from support.pgproxy import CountingProxy
+from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow

@@ -10,21 +10,24 @@ import uuid
 from types import SimpleNamespace
 
 import pytest
-from helpers import (
+
+from support.factories import random_id, unique
+from support.pagination import activity, first_page, walk
+from support.paths import (
     API,
-    activity,
-    assert_errors,
-    assert_status,
+    PROJECTS_URL,
+    USERS_URL,
+    activity_url,
     comment_url,
-    first_page,
-    get_json,
-    problem_json,
+    comments_url,
+    labels_url,
+    members_url,
     project_url,
-    random_id,
     task_url,
-    unique,
-    walk,
+    tasks_url,
 )
+from support.problems import assert_errors, assert_problem
+from support.responses import expect, get_json
 
 
 @pytest.fixture
@@ -40,14 +43,14 @@ def w(people, make_project, make_label, make_task, make_comment, admin):
 
 
 OPERATIONS = {
-    "createUser": ("POST", lambda w: f"{API}/users"),
-    "createProject": ("POST", lambda w: f"{API}/projects"),
+    "createUser": ("POST", lambda w: USERS_URL),
+    "createProject": ("POST", lambda w: PROJECTS_URL),
     "updateProject": ("PATCH", lambda w: project_url(w.project)),
     "putMember": ("PUT", lambda w: f"{project_url(w.project)}/members/{w.owner.id}"),
-    "createLabel": ("POST", lambda w: f"{project_url(w.project)}/labels"),
-    "createTask": ("POST", lambda w: f"{project_url(w.project)}/tasks"),
+    "createLabel": ("POST", lambda w: labels_url(w.project)),
+    "createTask": ("POST", lambda w: tasks_url(w.project)),
     "updateTask": ("PATCH", lambda w: task_url(w.task)),
-    "createComment": ("POST", lambda w: f"{task_url(w.task)}/comments"),
+    "createComment": ("POST", lambda w: comments_url(w.task)),
     "updateComment": ("PATCH", lambda w: comment_url(w.comment)),
 }
 
@@ -61,11 +64,11 @@ def snapshot(w):
     c = w.owner.client
     return {
         "project": get_json(c, project_url(w.project)),
-        "newest_projects": first_page(c, f"{API}/projects", limit=3),
-        "members": get_json(c, f"{project_url(w.project)}/members"),
-        "labels": get_json(c, f"{project_url(w.project)}/labels"),
-        "tasks": walk(c, f"{project_url(w.project)}/tasks", limit=100),
-        "comments": walk(c, f"{task_url(w.task)}/comments", limit=100),
+        "newest_projects": first_page(c, PROJECTS_URL, limit=3),
+        "members": get_json(c, members_url(w.project)),
+        "labels": get_json(c, labels_url(w.project)),
+        "tasks": walk(c, tasks_url(w.project), limit=100),
+        "comments": walk(c, comments_url(w.task), limit=100),
         "activity": activity(c, w.project["id"]),
     }
 
@@ -417,7 +420,7 @@ def test_empty_body_is_missing(w, operation):
 def test_malformed_json_is_400(w, operation, content):
     before = snapshot(w)
     response = send(w, operation, content=content, headers={"Content-Type": "application/json"})
-    problem_json(response, 400)
+    assert_problem(response, 400)
     assert snapshot(w) == before
 
 
@@ -444,27 +447,27 @@ def test_wrong_content_type_is_415(w, operation, content_type):
     if content_type is None:
         request.headers.pop("Content-Type", None)
     response = client.send(request)
-    problem_json(response, 415)
+    assert_problem(response, 415)
     assert snapshot(w) == before
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8"])
 def test_json_content_type_with_parameters_is_accepted(w, content_type):
     response = w.owner.client.post(
-        f"{project_url(w.project)}/tasks",
+        tasks_url(w.project),
         content=b'{"title": "typed"}',
         headers={"Content-Type": content_type},
     )
-    assert_status(response, 201)
+    expect(response, 201)
 
 
 def test_wrong_content_type_beats_an_invalid_body(w):
     response = w.owner.client.post(
-        f"{project_url(w.project)}/tasks",
+        tasks_url(w.project),
         content=b'{"title": ""}',
         headers={"Content-Type": "text/plain"},
     )
-    problem_json(response, 415)
+    assert_problem(response, 415)
 
 
 @pytest.mark.parametrize("operation", ["createTask", "updateComment", "createUser"])
@@ -474,24 +477,24 @@ def test_body_over_one_mebibyte_is_413(w, operation):
         b'{"title": "big", "body": "big", "description": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     )
     response = send(w, operation, content=payload, headers={"Content-Type": "application/json"})
-    problem_json(response, 413)
+    assert_problem(response, 413)
     assert snapshot(w) == before
 
 
 def test_body_over_one_mebibyte_is_413_before_authentication(api, w):
     payload = b'{"description": "' + b"x" * (1024 * 1024 + 10) + b'"}'
     response = api.post(
-        f"{project_url(w.project)}/tasks",
+        tasks_url(w.project),
         content=payload,
         headers={"Content-Type": "application/json"},
     )
-    problem_json(response, 413)
+    assert_problem(response, 413)
 
 
 def test_body_just_under_the_limit_is_not_413(w):
     # 10001 characters: a validation error, not a size error.
     response = w.owner.client.post(
-        f"{project_url(w.project)}/tasks", json={"title": "t", "description": "d" * 10001}
+        tasks_url(w.project), json={"title": "t", "description": "d" * 10001}
     )
     assert_errors(response, (B("description"), "string_too_long"))
 
@@ -548,7 +551,7 @@ TASK_QUERY_CASES = [
     "params, expected", TASK_QUERY_CASES, ids=[str(i) for i in range(len(TASK_QUERY_CASES))]
 )
 def test_invalid_task_list_query(w, params, expected):
-    assert_errors(w.owner.client.get(f"{project_url(w.project)}/tasks", params=params), *expected)
+    assert_errors(w.owner.client.get(tasks_url(w.project), params=params), *expected)
 
 
 def test_valid_boundaries_of_the_task_list_query(w):
@@ -559,15 +562,15 @@ def test_valid_boundaries_of_the_task_list_query(w):
         [("due_before", "2024-02-29")],
         [("unknown", "ignored")],
     ):
-        assert_status(w.owner.client.get(f"{project_url(w.project)}/tasks", params=params), 200)
+        expect(w.owner.client.get(tasks_url(w.project), params=params), 200)
 
 
 LISTS = {
-    "users": lambda w: f"{API}/users",
-    "projects": lambda w: f"{API}/projects",
-    "tasks": lambda w: f"{project_url(w.project)}/tasks",
-    "comments": lambda w: f"{task_url(w.task)}/comments",
-    "activity": lambda w: f"{project_url(w.project)}/activity",
+    "users": lambda w: USERS_URL,
+    "projects": lambda w: PROJECTS_URL,
+    "tasks": lambda w: tasks_url(w.project),
+    "comments": lambda w: comments_url(w.task),
+    "activity": lambda w: activity_url(w.project),
 }
 
 
@@ -589,7 +592,7 @@ def test_limit_bounds_on_every_list(w, name, value, error):
 
 @pytest.mark.parametrize("value, error", [("", "string_too_short"), ("q" * 101, "string_too_long")])
 def test_users_q_bounds(w, value, error):
-    assert_errors(w.owner.client.get(f"{API}/users", params={"q": value}), (("query", "q"), error))
+    assert_errors(w.owner.client.get(USERS_URL, params={"q": value}), (("query", "q"), error))
 
 
 # ------------------------------------------------------------------------- path parameters
@@ -660,15 +663,15 @@ def test_validation_comes_before_visibility(w, people):
         outsider.client.patch(task_url(w.task), json={"status": "bad"}), (B("status"), "enum")
     )
     assert_errors(
-        outsider.client.post(f"{project_url(w.project)}/tasks", json={"title": ""}),
+        outsider.client.post(tasks_url(w.project), json={"title": ""}),
         (B("title"), "string_too_short"),
     )
     assert_errors(
-        outsider.client.post(f"{project_url(random_id())}/tasks", json={"title": ""}),
+        outsider.client.post(tasks_url(random_id()), json={"title": ""}),
         (B("title"), "string_too_short"),
     )
     assert_errors(
-        outsider.client.get(f"{project_url(w.project)}/tasks", params={"limit": "0"}),
+        outsider.client.get(tasks_url(w.project), params={"limit": "0"}),
         (("query", "limit"), "greater_than_equal"),
     )
 
@@ -684,7 +687,7 @@ def test_validation_comes_before_permission(w, people, add_member):
         (B("name"), "string_too_short"),
     )
     assert_errors(
-        viewer.client.post(f"{API}/users", json={}),
+        viewer.client.post(USERS_URL, json={}),
         (B("email"), "missing"),
         (B("display_name"), "missing"),
         (B("password"), "missing"),
@@ -693,10 +696,8 @@ def test_validation_comes_before_permission(w, people, add_member):
 
 def test_references_are_checked_after_visibility(w, people):
     outsider = people.get(1)[0]
-    problem_json(
-        outsider.client.post(
-            f"{project_url(w.project)}/tasks", json={"title": "t", "assignee_id": random_id()}
-        ),
+    assert_problem(
+        outsider.client.post(tasks_url(w.project), json={"title": "t", "assignee_id": random_id()}),
         404,
     )
 
@@ -704,9 +705,9 @@ def test_references_are_checked_after_visibility(w, people):
 def test_a_failed_create_writes_no_half_task(w, make_user):
     before = snapshot(w)
     response = w.owner.client.post(
-        f"{project_url(w.project)}/tasks",
+        tasks_url(w.project),
         json={"title": "half", "label_ids": [w.label["id"], random_id()]},
     )
     assert_errors(response, (B("label_ids", 1), "invalid_reference"))
     assert snapshot(w) == before
-    assert walk(w.owner.client, f"{project_url(w.project)}/tasks", {"q": "half"}) == []
+    assert walk(w.owner.client, tasks_url(w.project), {"q": "half"}) == []

@@ -60,7 +60,7 @@ FORMAT_CHECKER = FormatChecker(formats=())
 
 
 @FORMAT_CHECKER.checks("date-time")
-def _is_wire_timestamp(value: object) -> bool:
+def is_wire_timestamp(value: object) -> bool:
     if not isinstance(value, str):
         return True
     if not _DATE_TIME.match(value):
