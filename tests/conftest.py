@@ -61,7 +61,7 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
 ``support.responses``  ``expect(response, *statuses)`` → the JSON body of a successful answer;
     ``get_json(client, url, params=None)`` → the body of a GET that must answer 200.
 ``support.problems``   ``assert_problem(response, status)`` → the problem body (media type,
-    type, title, status, detail, ``errors`` on 422 only);
+    type, the contract's title, status, detail, ``errors`` on 422 only);
     ``error_set(response)`` → a 422's ``{(loc, type)}``; ``assert_errors(response, *errors)``
     → exactly those; ``assert_unauthorized(response)`` → a 401 with a Bearer challenge.
 ``support.pagination`` ``walk`` / ``walk_pages`` (every item / page of a list, checking the
@@ -71,7 +71,12 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
     ``random_id()``.
 ``support.people``     ``People``, behind the ``people`` fixture.
 Harness: ``support.client`` (the validating ``ContractClient``), ``support.contract`` (the
-contract as a validator), ``support.servers``, ``support.normalise``, ``support.pgproxy``.
+contract as a validator; ``REASON_PHRASES``), ``support.servers``, ``support.normalise``,
+``support.pgproxy``.
+
+Expected values come from the contract (contract/openapi.yaml, contract/DECISIONS.md), spelled
+out in the suite: it never takes them from ``shared/``, which the implementations use, so an
+implementation that drifts together with its own table still fails.
 """
 
 from __future__ import annotations
