@@ -195,14 +195,19 @@ def test_validation_beats_a_stale_if_match(task_at_v2):
     )
 
 
-def test_references_beat_a_stale_if_match(task_at_v2):
+@pytest.mark.parametrize("assignee", ["unknown-user", "not-a-member"])
+def test_references_beat_a_stale_if_match(task_at_v2, people, assignee):
+    """DECISIONS "How every implementation does the same work": references 422 before
+    If-Match 412."""
     owner, viewer, project, task = task_at_v2
+    assignee_id = random_id() if assignee == "unknown-user" else people.get(1)[0].id
     assert_errors(
         owner.client.patch(
-            task_url(task), json={"assignee_id": random_id()}, headers={"If-Match": etag(1)}
+            task_url(task), json={"assignee_id": assignee_id}, headers={"If-Match": etag(1)}
         ),
         (("body", "assignee_id"), "invalid_reference"),
     )
+    assert get_json(owner.client, task_url(task)) == task
 
 
 def test_permission_beats_a_stale_if_match(task_at_v2, project_at_v2):

@@ -495,12 +495,3 @@ def test_permission_is_checked_before_references(actors, people):
     assert_problem(response, 403)
     response = callers["viewer"].client.patch(task_url(task), json={"label_ids": [random_id()]})
     assert_problem(response, 403)
-
-
-def test_references_are_checked_before_if_match(actors, people):
-    [stranger] = people.get(1)
-    project, task, callers = actors
-    response = callers["editor"].client.patch(
-        task_url(task), json={"assignee_id": stranger.id}, headers={"If-Match": etag(99)}
-    )
-    assert_errors(response, (("body", "assignee_id"), "invalid_reference"))

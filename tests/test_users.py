@@ -191,10 +191,6 @@ def test_unknown_user_is_404(make_user):
     assert_problem(make_user().client.get(f"{USERS_URL}/{random_id()}"), 404)
 
 
-def test_user_id_must_be_a_uuid(make_user):
-    assert_errors(make_user().client.get(f"{USERS_URL}/123"), (("path", "user_id"), "uuid_parsing"))
-
-
 # ------------------------------------------------------------------------- list and search
 
 

@@ -1,6 +1,9 @@
-"""Request validation (SPEC §1, DECISIONS "Validation error types" and "Order of checks").
+"""Request validation (contract/DECISIONS.md "Errors": the order of checks and "Validation
+error types"): a JSON body's media type (415) and syntax (400), then the 422 matrix of body,
+query and path parameters.
 
-Every case asserts the exact set of (loc, type) and that nothing was written.
+Every case asserts the exact status, or the exact set of (loc, type), and that nothing was
+written.
 """
 
 from __future__ import annotations
@@ -414,8 +417,15 @@ def test_empty_body_is_missing(w, operation):
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 @pytest.mark.parametrize(
     "content",
-    [b'{"title": ', b"{'single': 'quotes'}", b"{,}", b"nul"],
-    ids=["truncated", "single-quotes", "comma", "bad-literal"],
+    [
+        b'{"title": ',
+        b"{'single': 'quotes'}",
+        b"{,}",
+        b"nul",
+        b'{"title": "t"} trailing',
+        b"\xff\xfe",
+    ],
+    ids=["truncated", "single-quotes", "comma", "bad-literal", "trailing-text", "not-utf-8"],
 )
 def test_malformed_json_is_400(w, operation, content):
     before = snapshot(w)
@@ -424,28 +434,35 @@ def test_malformed_json_is_400(w, operation, content):
     assert snapshot(w) == before
 
 
+JSON_TEXT = b'{"title": "t", "name": "n", "role": "viewer"}'
+NOT_JSON = {  # a media type other than application/json, with a body of that type
+    "text-plain": ("text/plain", JSON_TEXT),
+    "form": ("application/x-www-form-urlencoded", b"title=t&name=n&role=viewer"),
+    "multipart": (
+        "multipart/form-data; boundary=b",
+        b'--b\r\nContent-Disposition: form-data; name="title"\r\n\r\nt\r\n--b--\r\n',
+    ),
+    "merge-patch": ("application/merge-patch+json", JSON_TEXT),
+    "problem-json": ("application/problem+json", JSON_TEXT),
+    "vendor-json": ("application/vnd.api+json", JSON_TEXT),
+    "none": (None, JSON_TEXT),
+}
+
+
 @pytest.mark.parametrize("operation", ["createProject", "createTask", "updateTask", "putMember"])
-@pytest.mark.parametrize(
-    "content_type",
-    [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "application/merge-patch+json",
-        "application/problem+json",
-        "multipart/form-data; boundary=x",
-        None,
-    ],
-)
-def test_wrong_content_type_is_415(w, operation, content_type):
+@pytest.mark.parametrize("media", list(NOT_JSON))
+def test_wrong_content_type_is_415(w, operation, media):
+    """DECISIONS "Errors", check 4: a JSON operation takes `application/json` only (a
+    `+json` suffix or a form is not it); the body is not looked at."""
+    content_type, content = NOT_JSON[media]
     before = snapshot(w)
-    headers = {"Content-Type": content_type} if content_type else {}
     client = client_for(w, operation)
     method, url = OPERATIONS[operation]
-    request = client.build_request(
-        method, url(w), content=b'{"title": "t", "name": "n", "role": "viewer"}', headers=headers
-    )
+    headers = {"Content-Type": content_type} if content_type else {}
+    request = client.build_request(method, url(w), content=content, headers=headers)
     if content_type is None:
-        request.headers.pop("Content-Type", None)
+        request.headers.pop("Content-Type", None)  # httpx adds none for bytes; be sure
+    assert request.headers.get("content-type") == content_type  # what the case says is sent
     response = client.send(request)
     assert_problem(response, 415)
     assert snapshot(w) == before
@@ -470,35 +487,6 @@ def test_wrong_content_type_beats_an_invalid_body(w):
     assert_problem(response, 415)
 
 
-@pytest.mark.parametrize("operation", ["createTask", "updateComment", "createUser"])
-def test_body_over_one_mebibyte_is_413(w, operation):
-    before = snapshot(w)
-    payload = (
-        b'{"title": "big", "body": "big", "description": "' + b"x" * (1024 * 1024 + 10) + b'"}'
-    )
-    response = send(w, operation, content=payload, headers={"Content-Type": "application/json"})
-    assert_problem(response, 413)
-    assert snapshot(w) == before
-
-
-def test_body_over_one_mebibyte_is_413_before_authentication(api, w):
-    payload = b'{"description": "' + b"x" * (1024 * 1024 + 10) + b'"}'
-    response = api.post(
-        tasks_url(w.project),
-        content=payload,
-        headers={"Content-Type": "application/json"},
-    )
-    assert_problem(response, 413)
-
-
-def test_body_just_under_the_limit_is_not_413(w):
-    # 10001 characters: a validation error, not a size error.
-    response = w.owner.client.post(
-        tasks_url(w.project), json={"title": "t", "description": "d" * 10001}
-    )
-    assert_errors(response, (B("description"), "string_too_long"))
-
-
 # ------------------------------------------------------------------------- query parameters
 
 TASK_QUERY_CASES = [
@@ -519,10 +507,7 @@ TASK_QUERY_CASES = [
     ([("sort", "title")], {(("query", "sort"), "enum")}),
     ([("sort", "-title")], {(("query", "sort"), "enum")}),
     ([("sort", "Priority")], {(("query", "sort"), "enum")}),
-    ([("limit", "0")], {(("query", "limit"), "greater_than_equal")}),
     ([("limit", "-5")], {(("query", "limit"), "greater_than_equal")}),
-    ([("limit", "101")], {(("query", "limit"), "less_than_equal")}),
-    ([("limit", "abc")], {(("query", "limit"), "int_parsing")}),
     ([("limit", "1.5")], {(("query", "limit"), "int_parsing")}),
     (
         [
@@ -700,14 +685,3 @@ def test_references_are_checked_after_visibility(w, people):
         outsider.client.post(tasks_url(w.project), json={"title": "t", "assignee_id": random_id()}),
         404,
     )
-
-
-def test_a_failed_create_writes_no_half_task(w, make_user):
-    before = snapshot(w)
-    response = w.owner.client.post(
-        tasks_url(w.project),
-        json={"title": "half", "label_ids": [w.label["id"], random_id()]},
-    )
-    assert_errors(response, (B("label_ids", 1), "invalid_reference"))
-    assert snapshot(w) == before
-    assert walk(w.owner.client, tasks_url(w.project), {"q": "half"}) == []
