@@ -15,7 +15,7 @@ import pytest
 from support.factories import random_id
 from support.paths import API, ME_URL, PROJECTS_URL, TOKEN_URL, USERS_URL
 from support.problems import assert_errors, assert_problem, assert_unauthorized
-from support.responses import expect
+from support.responses import expect, get_json
 from support.servers import TEST_SECRET_KEY
 
 SECRET_ENV = "QUARTET_TEST_SECRET_KEY"
@@ -79,8 +79,9 @@ def test_login_accepts_grant_type_password_and_ignores_scope(api, make_user):
             "scope": "anything at all",
         },
     )
-    expect(response, 200)
-    assert response.json()["token_type"] == "bearer"
+    token = expect(response, 200)
+    assert token["token_type"] == "bearer"
+    assert get_json(api.authed(token["access_token"]), ME_URL)["id"] == user.id
 
 
 def test_wrong_password_and_unknown_email_are_indistinguishable(api, make_user):
@@ -133,7 +134,8 @@ def test_form_credentials_are_checked_even_with_a_charset_parameter(api, make_us
         content=form.encode(),
         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
     )
-    expect(response, 200)
+    token = expect(response, 200)["access_token"]
+    assert get_json(api.authed(token), ME_URL)["id"] == user.id
 
 
 @pytest.mark.parametrize(

@@ -197,6 +197,7 @@ def test_owner_who_is_the_author_deletes(thread, make_comment):
     project, task, callers = thread
     comment = make_comment(task, callers["owner"], body="own")
     expect(callers["owner"].client.delete(comment_url(comment)), 204)
+    assert walk(callers["owner"].client, comments_url(task)) == []  # the row is gone
 
 
 def test_a_new_comment_does_not_change_the_task_version(thread, make_comment):

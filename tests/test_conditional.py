@@ -167,6 +167,7 @@ def test_delete_task_honours_if_match(task_at_v2):
 def test_delete_task_with_star_if_match(task_at_v2):
     owner, viewer, project, task = task_at_v2
     expect(owner.client.delete(task_url(task), headers={"If-Match": "*"}), 204)
+    assert_problem(owner.client.get(task_url(task)), 404)  # the row is gone
 
 
 def test_lost_update_is_prevented(task_at_v2):

@@ -17,7 +17,7 @@ import pytest
 from support.client import ContractClient
 from support.factories import Account
 from support.paths import PROJECTS_URL, USERS_URL, comment_url, comments_url, tasks_url
-from support.problems import assert_problem
+from support.problems import assert_problem, assert_unauthorized
 from support.responses import expect
 from support.servers import CORS_ORIGIN
 
@@ -356,9 +356,14 @@ def test_body_just_under_one_mib_is_validated_not_refused(user: Account) -> None
 def test_authentication_comes_before_validation(
     api: ContractClient, method: str, path: str, kwargs: dict, authorization: str | None
 ) -> None:
-    headers = dict(kwargs.pop("headers", {}))
+    # `kwargs` is shared by every `authorization` case: read it, never pop from it (popping
+    # sent the later cases without their Content-Type).
+    headers = {**kwargs.get("headers", {})}
     if authorization is not None:
         headers["Authorization"] = authorization
-    response = api.request(method, path, headers=headers, **kwargs)
-    assert_problem(response, 401)
-    assert response.headers.get("www-authenticate", "").lower().startswith("bearer")
+    rest = {key: value for key, value in kwargs.items() if key != "headers"}
+    response = api.request(method, path, headers=headers, **rest)
+    sent = kwargs.get("headers", {}).get("Content-Type")
+    if sent is not None:
+        assert response.request.headers.get("content-type") == sent
+    assert_unauthorized(response)

@@ -181,7 +181,8 @@ def test_create_label_permissions(actors, who):
     )
     status = expected(who, 201)
     if status == 201:
-        expect(response, 201)
+        created = expect(response, 201)
+        assert get_json(callers["owner"].client, labels_url(project))["items"] == [label, created]
     else:
         assert_problem(response, status)
         assert get_json(callers["owner"].client, labels_url(project))["items"] == [label]
@@ -194,6 +195,7 @@ def test_delete_label_permissions(actors, who):
     status = expected(who, 204)
     if status == 204:
         expect(response, 204)
+        assert get_json(callers["owner"].client, labels_url(project))["items"] == []  # gone
     else:
         assert_problem(response, status)
         assert get_json(callers["owner"].client, labels_url(project))["items"] == [label]

@@ -208,14 +208,14 @@ def test_change_role_permissions(actors, who):
     response = callers[who].client.put(member_url(project, target.id), json={"role": "editor"})
     expected = MANAGE[who]
     if expected == 200:
-        expect(response, 200)
+        assert expect(response, 200)["role"] == "editor"
     else:
         assert_problem(response, expected)
-        roles = {
-            m["user"]["id"]: m["role"]
-            for m in get_json(callers["owner"].client, members_url(project))["items"]
-        }
-        assert roles[target.id] == "viewer"
+    roles = {
+        m["user"]["id"]: m["role"]
+        for m in get_json(callers["owner"].client, members_url(project))["items"]
+    }
+    assert roles[target.id] == ("editor" if expected == 200 else "viewer")
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -225,7 +225,8 @@ def test_add_member_permissions(actors, who):
     response = callers[who].client.put(member_url(project, newcomer.id), json={"role": "viewer"})
     expected = 201 if MANAGE[who] == 200 else MANAGE[who]
     if expected == 201:
-        expect(response, 201)
+        assert expect(response, 201)["user"] == summary(newcomer)
+        assert get_json(newcomer.client, project_url(project))["my_role"] == "viewer"
     else:
         assert_problem(response, expected)
         assert_problem(newcomer.client.get(project_url(project)), 404)
@@ -238,6 +239,9 @@ def test_remove_member_permissions(actors, who):
     expected = 204 if MANAGE[who] == 200 else MANAGE[who]
     if expected == 204:
         expect(response, 204)
+        assert_problem(target.client.get(project_url(project)), 404)  # the membership is gone
+        listed = get_json(callers["owner"].client, members_url(project))["items"]
+        assert target.id not in {m["user"]["id"] for m in listed}
     else:
         assert_problem(response, expected)
         expect(target.client.get(project_url(project)), 200)
@@ -252,7 +256,9 @@ def test_a_viewer_cannot_promote_themselves(actors):
 
 def test_a_member_may_not_remove_themselves_unless_owner(actors):
     project, callers, _ = actors
-    assert_problem(callers["editor"].client.delete(member_url(project, callers["editor"].id)), 403)
+    editor = callers["editor"]
+    assert_problem(editor.client.delete(member_url(project, editor.id)), 403)
+    assert get_json(editor.client, project_url(project))["my_role"] == "editor"
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])

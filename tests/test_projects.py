@@ -238,7 +238,8 @@ def test_get_project_permissions(actors, who):
     if who.endswith("outsider"):
         assert_problem(response, 404)
     else:
-        expect(response, 200)
+        seen = expect(response, 200)
+        assert seen == {**project, "my_role": "owner" if who == "co-owner" else who}
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -247,8 +248,8 @@ def test_update_project_permissions(actors, who):
     response = callers[who].client.patch(project_url(project), json={"name": "Renamed"})
     status = expected_status(who, 200)
     if status == 200:
-        expect(response, 200)
-        assert response.json()["name"] == "Renamed"
+        assert expect(response, 200)["name"] == "Renamed"
+        assert get_json(callers["owner"].client, project_url(project))["name"] == "Renamed"
     else:
         assert_problem(response, status)
         assert get_json(callers["owner"].client, project_url(project))["name"] == "Guarded"
@@ -260,8 +261,8 @@ def test_delete_project_permissions(actors, who):
     response = callers[who].client.delete(project_url(project))
     status = expected_status(who, 204)
     if status == 204:
-        expect(response, 204)
-        assert response.content == b""
+        assert expect(response, 204) is None  # no body
+        assert_problem(callers["owner"].client.get(project_url(project)), 404)  # the row is gone
     else:
         assert_problem(response, status)
         expect(callers["owner"].client.get(project_url(project)), 200)

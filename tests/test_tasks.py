@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.factories import random_id
+from support.pagination import ids
 from support.paths import comment_url, comments_url, task_url, tasks_url
 from support.problems import assert_errors, assert_problem
 from support.responses import expect, get_json
@@ -419,13 +420,14 @@ def expected(who: str, ok: int, write: bool) -> int:
 def test_list_and_get_permissions(actors, who):
     project, task, callers = actors
     client = callers[who].client
-    for url in (tasks_url(project), task_url(task)):
-        status = expected(who, 200, write=False)
-        response = client.get(url)
-        if status == 200:
-            expect(response, 200)
-        else:
-            assert_problem(response, status)
+    listed, got = client.get(tasks_url(project)), client.get(task_url(task))
+    status = expected(who, 200, write=False)
+    if status == 200:
+        assert ids(expect(listed, 200)["items"]) == [task["id"]]
+        assert expect(got, 200) == task
+    else:
+        assert_problem(listed, status)
+        assert_problem(got, status)
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -434,12 +436,14 @@ def test_create_permissions(actors, who):
     response = callers[who].client.post(tasks_url(project), json={"title": "by " + who})
     status = expected(who, 201, write=True)
     if status == 201:
-        expect(response, 201)
+        created = expect(response, 201)
+        assert created["created_by"] == summary(callers[who])
+        listed = get_json(callers["owner"].client, tasks_url(project))["items"]
+        assert ids(listed) == [created["id"], task["id"]]
     else:
         assert_problem(response, status)
-        assert [
-            t["id"] for t in get_json(callers["owner"].client, tasks_url(project))["items"]
-        ] == [task["id"]]
+        listed = get_json(callers["owner"].client, tasks_url(project))["items"]
+        assert ids(listed) == [task["id"]]
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -448,7 +452,8 @@ def test_update_permissions(actors, who):
     response = callers[who].client.patch(task_url(task), json={"title": "by " + who})
     status = expected(who, 200, write=True)
     if status == 200:
-        expect(response, 200)
+        assert expect(response, 200)["title"] == "by " + who
+        assert get_json(callers["owner"].client, task_url(task)) == response.json()
     else:
         assert_problem(response, status)
         assert get_json(callers["owner"].client, task_url(task)) == task
@@ -461,6 +466,8 @@ def test_delete_permissions(actors, who):
     status = expected(who, 204, write=True)
     if status == 204:
         expect(response, 204)
+        assert_problem(callers["owner"].client.get(task_url(task)), 404)  # the row is gone
+        assert get_json(callers["owner"].client, tasks_url(project))["items"] == []
     else:
         assert_problem(response, status)
         assert get_json(callers["owner"].client, task_url(task)) == task

@@ -86,18 +86,20 @@ def test_non_admin_cannot_create_users_and_nothing_is_written(make_user, admin):
     assert walk(admin, USERS_URL, {"q": email}) == []
 
 
-def test_non_admin_cannot_create_an_admin(make_user):
+def test_non_admin_cannot_create_an_admin(make_user, admin):
     user = make_user()
+    email = f"{unique('esc')}@example.com"
     response = user.client.post(
         USERS_URL,
         json={
-            "email": f"{unique('esc')}@example.com",
+            "email": email,
             "display_name": "X",
             "password": PASSWORD,
             "is_admin": True,
         },
     )
     assert_problem(response, 403)
+    assert walk(admin, USERS_URL, {"q": email}) == []
 
 
 @pytest.mark.parametrize("password", ["p" * 15, "p" * 128, "ünïcødé ünïcødé ✓"])

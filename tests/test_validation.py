@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from support.factories import random_id, unique
-from support.pagination import activity, first_page, walk
+from support.pagination import activity, first_page, ids, walk
 from support.paths import (
     API,
     PROJECTS_URL,
@@ -475,7 +475,8 @@ def test_json_content_type_with_parameters_is_accepted(w, content_type):
         content=b'{"title": "typed"}',
         headers={"Content-Type": content_type},
     )
-    expect(response, 201)
+    created = expect(response, 201)
+    assert get_json(w.owner.client, task_url(created))["title"] == "typed"
 
 
 def test_wrong_content_type_beats_an_invalid_body(w):
@@ -539,15 +540,22 @@ def test_invalid_task_list_query(w, params, expected):
     assert_errors(w.owner.client.get(tasks_url(w.project), params=params), *expected)
 
 
-def test_valid_boundaries_of_the_task_list_query(w):
-    for params in (
-        [("limit", "1")],
-        [("limit", "100")],
-        [("q", "x" * 100)],
-        [("due_before", "2024-02-29")],
-        [("unknown", "ignored")],
+def test_valid_boundaries_of_the_task_list_query(w, make_task):
+    """Values at the edges are accepted — and applied, not ignored."""
+    newer = make_task(w.project, w.owner, title="newer")
+    both = [newer["id"], w.task["id"]]  # newest first
+    url = tasks_url(w.project)
+    for params, expected_ids, more in (
+        ([("limit", "1")], both[:1], True),
+        ([("limit", "100")], both, False),
+        ([("q", "x" * 100)], [], False),  # no title contains it
+        ([("q", "newer")], both[:1], False),
+        ([("due_before", "2024-02-29")], [], False),  # neither task has a due date
+        ([("unknown", "ignored")], both, False),
     ):
-        expect(w.owner.client.get(tasks_url(w.project), params=params), 200)
+        page = get_json(w.owner.client, url, params)
+        assert ids(page["items"]) == expected_ids, params
+        assert (page["next_cursor"] is not None) == more, params
 
 
 LISTS = {
