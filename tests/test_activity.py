@@ -1,4 +1,5 @@
-"""Activity (SPEC §6): one entry per change, in the same transaction, newest first."""
+"""Activity (listActivity; contract/DECISIONS.md "Behaviour details"): one entry per change, in
+the same transaction, newest first."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Access tokens (SPEC §2, DECISIONS "Auth"): the password grant and token verification."""
+"""Access tokens (createToken; contract/DECISIONS.md "Auth"): the password grant and token
+verification."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Comments (SPEC §4): any member comments; the author edits; the author or an owner deletes."""
+"""Comments (listComments, createComment, updateComment, deleteComment): any member comments; the
+author edits; the author or an owner deletes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Conditional requests (SPEC §3-4, DECISIONS "Wire format"): ETag, If-None-Match, If-Match."""
+"""Conditional requests (contract/openapi.yaml "Conditional requests";
+DECISIONS "Wire format"): ETag, If-None-Match, If-Match."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Labels (SPEC §4): create, list by name, case-insensitive uniqueness, deletion off tasks."""
+"""Labels (listLabels, createLabel, deleteLabel; DECISIONS "Behaviour details"): create, list by
+name, case-insensitive uniqueness, deletion off tasks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Project members (SPEC §3, DECISIONS "Behaviour details")."""
+"""Project members (listMembers, putMember, removeMember; contract/DECISIONS.md "Behaviour
+details")."""
 
 from __future__ import annotations
 

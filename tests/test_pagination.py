@@ -1,4 +1,5 @@
-"""Keyset pagination (SPEC §5, DECISIONS "Ordering" and "Pagination"): order, filters, cursors."""
+"""Keyset pagination (contract/DECISIONS.md "Ordering and collation", "Pagination"): order,
+filters, cursors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Projects (SPEC §3): create, list, get, update, delete, roles, task counts."""
+"""Projects (createProject, listProjects, getProject, updateProject, deleteProject): create,
+list, get, update, delete, roles, task counts."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""No N+1 (house rule): a list endpoint issues the same number of SQL statements for a page of 2
-as for a page of 25, with every embedded relation populated, and not many in absolute terms.
+"""No N+1 (contract/DECISIONS.md "One SQL shape"): a list endpoint issues the same number of SQL
+statements for a page of 2 as for a page of 25, with every embedded relation populated, and not many
+in absolute terms.
 
 An extra server of the implementation talks to PostgreSQL through `support.pgproxy`, which
 counts 'Q' (simple query) and 'E' (execute) messages on the wire. Each measurement is the

@@ -1,4 +1,5 @@
-"""Tasks (SPEC §4): create with defaults, read, patch semantics, delete, roles, comment_count."""
+"""Tasks (createTask, getTask, updateTask, deleteTask): create with defaults, read, patch
+semantics, delete, roles, comment_count."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Users (SPEC §2): creation by admins, /me, lookup, prefix search, ordering."""
+"""Users (createUser, getMe, getUser, listUsers): creation by admins, /me, lookup, prefix search,
+ordering."""
 
 from __future__ import annotations
 

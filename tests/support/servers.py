@@ -30,7 +30,7 @@ from shared.database import normalise, with_database
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A fixed key, the same for every server of a session: tokens and cursors minted by one
-# implementation must work on the others (SPEC §1, "Interchangeable").
+# implementation must work on the others (contract/DECISIONS.md "Auth", "Pagination").
 TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789abcdef"
 CORS_ORIGIN = "https://allowed.example"
 ACCESS_TOKEN_TTL_SECONDS = 1800
@@ -271,7 +271,7 @@ class ServerProcess:
                 time.sleep(0.1)
 
     def terminate(self) -> None:
-        """SIGTERM: the graceful shutdown (SPEC §9)."""
+        """SIGTERM: the graceful shutdown `quartet serve` promises (in-flight requests finish)."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
