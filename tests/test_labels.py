@@ -56,8 +56,12 @@ def test_duplicate_name_in_any_case_is_409(people, make_project, make_label, sec
 def test_same_name_in_another_project_is_fine(people, make_project, make_label):
     [owner] = people.get(1)
     one, two = make_project(owner), make_project(owner)
-    make_label(one, owner, name="bug", color="#ff0000")
-    expect(owner.client.post(labels_url(two), json={"name": "BUG", "color": "#ff0000"}), 201)
+    first = make_label(one, owner, name="bug", color="#ff0000")
+    second = expect(
+        owner.client.post(labels_url(two), json={"name": "BUG", "color": "#ff0000"}), 201
+    )
+    assert get_json(owner.client, labels_url(one))["items"] == [first]
+    assert get_json(owner.client, labels_url(two))["items"] == [second]
 
 
 def test_delete_label_takes_it_off_tasks(people, make_project, make_label, make_task):
@@ -91,11 +95,18 @@ def test_delete_label_takes_it_off_tasks(people, make_project, make_label, make_
     assert all(doomed["id"] not in [label["id"] for label in t["labels"]] for t in listed)
 
 
-def test_deleted_label_cannot_be_used_or_filtered_by(people, make_project, make_label):
+def test_deleted_label_cannot_be_used_or_filtered_by(people, make_project, make_label, make_task):
     [owner] = people.get(1)
     project = make_project(owner)
     label = make_label(project, owner, name="gone", color="#ff0000")
+    make_task(project, owner, title="was labelled", label_ids=[label["id"]])
+    by_label = {"label_id": label["id"]}
+    assert len(get_json(owner.client, tasks_url(project), by_label)["items"]) == 1
     expect(owner.client.delete(label_url(project, label)), 204)
+    assert get_json(owner.client, tasks_url(project), by_label) == {
+        "items": [],
+        "next_cursor": None,
+    }
     assert_errors(
         owner.client.post(tasks_url(project), json={"title": "t", "label_ids": [label["id"]]}),
         (("body", "label_ids", 0), "invalid_reference"),

@@ -197,6 +197,7 @@ def test_project_counts_are_per_project(people, make_project, make_task):
     [owner] = people.get(1)
     one, two = make_project(owner), make_project(owner)
     make_task(one, owner, title="only in one")
+    assert get_json(owner.client, project_url(one))["task_counts"] == {**ZERO_COUNTS, "todo": 1}
     assert get_json(owner.client, project_url(two))["task_counts"] == ZERO_COUNTS
 
 
