@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,14 @@ from support.factories import Account, create_account, login, unique
 from support.paths import PROJECTS_URL, comments_url, labels_url, member_url, tasks_url
 from support.people import People
 from support.responses import expect
-from support.servers import PostgresCluster, Server, ServerPool, ServerProcess, start_server
+from support.servers import (
+    TOKEN_REFRESH_SECONDS,
+    PostgresCluster,
+    Server,
+    ServerPool,
+    ServerProcess,
+    start_server,
+)
 
 REMOTE = "remote"
 
@@ -296,8 +304,15 @@ def api(server: Server, contract: Contract) -> Iterator[ContractClient]:
 
 
 def _admin_token(server: Server, api: ContractClient) -> str:
-    if server._admin_token is None:  # one login per server: argon2 is deliberately slow
+    # One login per server (argon2 is deliberately slow), renewed before the token expires: on a
+    # loaded machine the suite outlives ACCESS_TOKEN_TTL_SECONDS, and every admin call then
+    # failed with 401.
+    if (
+        server._admin_token is None
+        or time.monotonic() - server._admin_token_since > TOKEN_REFRESH_SECONDS
+    ):
         server._admin_token = login(api, server.admin_email, server.admin_password)
+        server._admin_token_since = time.monotonic()
     return server._admin_token
 
 

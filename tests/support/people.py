@@ -12,8 +12,7 @@ from typing import Any
 
 from support.client import ContractClient
 from support.factories import Account, create_account, login
-
-_TOKEN_REFRESH_SECONDS = 1200  # well inside the suite servers' 1800 s token lifetime
+from support.servers import TOKEN_REFRESH_SECONDS
 
 # (base_url, is_admin) -> [{"account": Account, "since": monotonic time of its token}]
 _POOL: dict[tuple[str, bool], list[dict[str, Any]]] = {}
@@ -36,7 +35,7 @@ class People:
         accounts = []
         for entry in pool[start:end]:
             cached: Account = entry["account"]
-            if time.monotonic() - entry["since"] > _TOKEN_REFRESH_SECONDS:
+            if time.monotonic() - entry["since"] > TOKEN_REFRESH_SECONDS:
                 cached.token = login(self._api, cached.email, cached.password)
                 entry["since"] = time.monotonic()
             accounts.append(

@@ -34,6 +34,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789abcdef"
 CORS_ORIGIN = "https://allowed.example"
 ACCESS_TOKEN_TTL_SECONDS = 1800
+# Tokens the suite keeps (the admin's, pooled users') are renewed after this long: a run on a
+# loaded machine outlives a token.
+TOKEN_REFRESH_SECONDS = ACCESS_TOKEN_TTL_SECONDS * 2 // 3
 STARTUP_TIMEOUT_SECONDS = 60.0
 # quartet serve gives in-flight requests 30 s (shared.serve.GRACEFUL_SHUTDOWN_SECONDS).
 SHUTDOWN_TIMEOUT_SECONDS = 40.0
@@ -337,6 +340,7 @@ class Server:
     admin_password: str
     process: ServerProcess | None = None
     _admin_token: str | None = field(default=None, repr=False)
+    _admin_token_since: float = field(default=0.0, repr=False)  # time.monotonic() of its login
 
     @property
     def is_remote(self) -> bool:
