@@ -1,5 +1,6 @@
-"""The `quartet` command line (SPEC §10): help everywhere, one-line errors with status 2,
-an idempotent migration, and a first admin who can log in."""
+"""The `quartet` command line (README "Running against your own PostgreSQL", `quartet --help`):
+help everywhere, one-line errors with status 2, an idempotent migration, and a first admin who
+can log in."""
 
 from __future__ import annotations
 
