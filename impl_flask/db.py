@@ -12,13 +12,13 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import psycopg
 from flask import Flask, current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import Select, create_engine
+from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +32,6 @@ from shared.database import (
     sqlalchemy_url,
 )
 from shared.integrity import conflict_detail
-
-T = TypeVar("T")
 
 _SESSIONS = "taskboard.sessions"
 _DATABASE_URL = "taskboard.database_url"
@@ -105,15 +103,6 @@ def conflict_savepoint() -> Iterator[None]:
         if detail is None:
             raise
         abort(409, message=detail)
-
-
-def lock(statement: Select[tuple[T]]) -> T:
-    """Take one of shared.selects' row locks until the commit; 404 when the row has gone since
-    the visibility check (contract/DECISIONS.md, "Locks")."""
-    value = session().scalar(statement)
-    if value is None:
-        abort(404)
-    return value
 
 
 def ping() -> None:

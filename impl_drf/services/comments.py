@@ -6,18 +6,17 @@ from django.db import transaction
 from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
-from impl_drf import selectors
 from impl_drf.models import Comment, Task, User
-from impl_drf.services import activity
+from impl_drf.services import activity, locks
 from shared.changes import diff
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
 def _lock(comment: Comment) -> Comment:
     """The project FOR SHARE, then the comment FOR UPDATE; 404 when either went meanwhile."""
-    if selectors.lock_project(comment.project_id, "share") is None:
+    if locks.lock_project(comment.project_id, "share") is None:
         raise NotFound()
-    locked = selectors.lock_comment(comment.pk)
+    locked = locks.lock_comment(comment.pk)
     if locked is None:
         raise NotFound()
     return locked
@@ -27,8 +26,8 @@ def _lock(comment: Comment) -> Comment:
 def create_comment(task: Task, actor: User, body: str) -> Comment:
     """The task FOR SHARE: it must not go while the comment is added."""
     if (
-        selectors.lock_project(task.project_id, "share") is None
-        or selectors.lock_task(task.pk, share=True) is None
+        locks.lock_project(task.project_id, "share") is None
+        or locks.lock_task(task.pk, share=True) is None
     ):
         raise NotFound()
     comment = Comment.objects.create(task=task, author=actor, body=body)

@@ -9,16 +9,15 @@ from django.db.models import F
 from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
-from impl_drf import selectors
 from impl_drf.errors import integrity_conflicts
 from impl_drf.models import Label, Task, User
-from impl_drf.services import activity
+from impl_drf.services import activity, locks
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
 @transaction.atomic
 def create_label(project_id: uuid.UUID, actor: User, name: str, color: str) -> Label:
-    if selectors.lock_project(project_id, "share") is None:  # deleted meanwhile
+    if locks.lock_project(project_id, "share") is None:  # deleted meanwhile
         raise NotFound()
     with integrity_conflicts():  # labels_project_name_ci_key: 409
         label = Label.objects.create(project_id=project_id, name=name, color=color)
@@ -31,7 +30,7 @@ def create_label(project_id: uuid.UUID, actor: User, name: str, color: str) -> L
 @transaction.atomic
 def delete_label(project_id: uuid.UUID, label_id: uuid.UUID, actor: User) -> None:
     """FOR UPDATE on the project: no concurrent task write attaches the label meanwhile."""
-    if selectors.lock_project(project_id, "update") is None:
+    if locks.lock_project(project_id, "update") is None:
         raise NotFound()
     label = Label.objects.filter(project_id=project_id, pk=label_id).first()
     if label is None:

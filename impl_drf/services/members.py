@@ -14,13 +14,13 @@ from rest_framework.exceptions import NotFound
 from impl_drf import selectors
 from impl_drf.errors import Conflict
 from impl_drf.models import ProjectMember, Task, User
-from impl_drf.services import activity
+from impl_drf.services import activity, locks
 from shared.problems import LAST_OWNER, NO_SUCH_MEMBER, NO_SUCH_USER
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
 def _lock(project_id: uuid.UUID) -> None:
-    if selectors.lock_project(project_id, "update") is None:  # deleted meanwhile
+    if locks.lock_project(project_id, "update") is None:  # deleted meanwhile
         raise NotFound()
 
 

@@ -10,10 +10,9 @@ from django.db.models import F
 from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
-from impl_drf import selectors
 from impl_drf.conditional import check_if_match
 from impl_drf.models import Project, ProjectMember, User
-from impl_drf.services import activity
+from impl_drf.services import activity, locks
 from shared.changes import diff
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
@@ -32,7 +31,7 @@ def create_project(actor: User, name: str, description: str) -> Project:
 def update_project(
     project_id: uuid.UUID, actor: User, requested: dict[str, Any], if_match: str | None
 ) -> None:
-    project = selectors.lock_project(project_id, "update")
+    project = locks.lock_project(project_id, "update")
     if project is None:  # deleted since the view looked it up
         raise NotFound()
     check_if_match(if_match, project.version)
@@ -57,6 +56,6 @@ def update_project(
 @transaction.atomic
 def delete_project(project_id: uuid.UUID) -> None:
     """Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE)."""
-    if selectors.lock_project(project_id, "update") is None:
+    if locks.lock_project(project_id, "update") is None:
         raise NotFound()
     Project.objects.filter(pk=project_id).delete()

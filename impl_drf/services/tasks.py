@@ -16,19 +16,19 @@ from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from impl_drf import selectors
 from impl_drf.conditional import check_if_match
 from impl_drf.models import Task, TaskLabel, User
-from impl_drf.services import activity
+from impl_drf.services import activity, locks
 from shared.changes import diff, request_form, task_request_form
 from shared.problems import ASSIGNEE_NOT_MEMBER, LABEL_NOT_IN_PROJECT
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
 def _lock_project(project_id: uuid.UUID) -> None:
-    if selectors.lock_project(project_id, "share") is None:  # deleted meanwhile
+    if locks.lock_project(project_id, "share") is None:  # deleted meanwhile
         raise NotFound()
 
 
 def _lock_task(task_id: uuid.UUID) -> Task:
-    task = selectors.lock_task(task_id)
+    task = locks.lock_task(task_id)
     if task is None:  # deleted since the view looked it up
         raise NotFound()
     return task

@@ -17,6 +17,7 @@ from impl_flask.permissions import (
     visible_comment,
 )
 from impl_flask.security import current_user
+from impl_flask.services import locks
 from impl_flask.services.activity import record
 from shared import selects
 from shared.cursors import scope
@@ -39,8 +40,8 @@ def list_comments(task_id: uuid.UUID, limit: int, cursor: str | None) -> dict[st
 def create_comment(task_id: uuid.UUID, body: str) -> Comment:
     """Any member. The task is share-locked: it cannot go while the comment is added."""
     project_id = require_task_role(task_id)
-    db.lock(selects.lock_project(project_id, "share"))
-    db.lock(selects.lock_task(task_id, share=True))
+    locks.lock_project(project_id, "share")
+    locks.lock_task(task_id, share=True)
     session = db.session()
     user = current_user()
     comment = Comment(task_id=task_id, author_id=user.id, body=body, author=user)
@@ -54,8 +55,8 @@ def update_comment(comment_id: uuid.UUID, body: str) -> Comment:
     """The author only (owners included in the 403); the same body changes nothing."""
     comment, project_id, _ = visible_comment(comment_id)
     require_comment_author(comment)
-    db.lock(selects.lock_project(project_id, "share"))
-    db.lock(selects.lock_comment(comment_id))
+    locks.lock_project(project_id, "share")
+    locks.lock_comment(comment_id)
     session = db.session()
     comment = _load(comment_id)  # as it is now that it is locked
     if comment.body != body:
@@ -76,8 +77,8 @@ def update_comment(comment_id: uuid.UUID, body: str) -> Comment:
 def delete_comment(comment_id: uuid.UUID) -> None:
     comment, project_id, role = visible_comment(comment_id)
     require_comment_author_or_owner(comment, role)
-    db.lock(selects.lock_project(project_id, "share"))
-    db.lock(selects.lock_comment(comment_id))
+    locks.lock_project(project_id, "share")
+    locks.lock_comment(comment_id)
     db.session().delete(comment)
     record(project_id, ActivityVerb.COMMENT_DELETED, ActivityTargetType.COMMENT, comment_id)
 

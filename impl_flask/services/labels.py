@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 
 from impl_flask import db
 from impl_flask.permissions import require_role
+from impl_flask.services import locks
 from impl_flask.services.activity import record
 from shared import selects
 from shared.orm import Label, Task, task_labels
@@ -23,7 +24,7 @@ def list_labels(project_id: uuid.UUID) -> list[Label]:
 
 def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
     require_role(project_id, Role.EDITOR)
-    db.lock(selects.lock_project(project_id, "share"))
+    locks.lock_project(project_id, "share")
     label = Label(project_id=project_id, name=name, color=color)
     with db.conflict_savepoint():  # the unique index on (project_id, lower(name)) decides
         db.session().add(label)
@@ -35,7 +36,7 @@ def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
     """Takes the label off its tasks; each of them changes version (its labels changed)."""
     require_role(project_id, Role.EDITOR)
     # FOR UPDATE: no task write in the project attaches the label while it goes.
-    db.lock(selects.lock_project(project_id, "update"))
+    locks.lock_project(project_id, "update")
     session = db.session()
     label = session.scalar(selects.labels_among(project_id, [label_id]))
     if label is None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 
 from impl_flask import db
 from impl_flask.permissions import require_role
+from impl_flask.services import locks
 from impl_flask.services.activity import record
 from shared import problems, selects
 from shared.orm import ProjectMember, Task, User
@@ -26,7 +27,7 @@ def put_member(project_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> tuple[P
     """Add the user (True: created) or set their role. The project row lock serialises
     membership changes, so two owners demoting each other cannot both succeed."""
     require_role(project_id, Role.OWNER)
-    db.lock(selects.lock_project(project_id, "update"))
+    locks.lock_project(project_id, "update")
     session = db.session()
     member = _member(project_id, user_id)
     if member is None:
@@ -57,7 +58,7 @@ def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Clears the user's assignments in the project; each affected task changes version. The
     project row lock holds off task writes, so none assigns the user while they go."""
     require_role(project_id, Role.OWNER)
-    db.lock(selects.lock_project(project_id, "update"))
+    locks.lock_project(project_id, "update")
     session = db.session()
     member = _member(project_id, user_id)
     if member is None:

@@ -14,6 +14,7 @@ from impl_flask.conditional import require_match
 from impl_flask.pagination import paginate
 from impl_flask.permissions import require_role
 from impl_flask.security import current_user
+from impl_flask.services import locks
 from impl_flask.services.activity import record
 from shared import selects
 from shared.changes import diff
@@ -53,7 +54,7 @@ def list_projects(limit: int, cursor: str | None) -> dict[str, Any]:
 
 def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Project:
     require_role(project_id, Role.OWNER)
-    db.lock(selects.lock_project(project_id, "update"))
+    locks.lock_project(project_id, "update")
     project = _load(project_id)
     require_match(if_match, project.version)
     changed = diff({"name": project.name, "description": project.description}, changes)
@@ -77,7 +78,7 @@ def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str
 def delete_project(project_id: uuid.UUID) -> None:
     """Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE)."""
     require_role(project_id, Role.OWNER)
-    db.lock(selects.lock_project(project_id, "update"))
+    locks.lock_project(project_id, "update")
     db.session().execute(delete(Project).where(Project.id == project_id))
 
 

@@ -15,6 +15,7 @@ from impl_flask.conditional import require_match
 from impl_flask.pagination import paginate
 from impl_flask.permissions import require_role, require_task_role
 from impl_flask.security import current_user
+from impl_flask.services import locks
 from impl_flask.services.activity import record
 from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
@@ -26,7 +27,7 @@ from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
     require_role(project_id, Role.EDITOR)
-    db.lock(selects.lock_project(project_id, "share"))
+    locks.lock_project(project_id, "share")
     labels = _referenced_labels(project_id, data["assignee_id"], data["label_ids"])
     session = db.session()
     task = Task(
@@ -68,8 +69,8 @@ def get_task(task_id: uuid.UUID) -> Task:
 def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Task:
     """Absent fields stay; a PATCH that changes nothing answers without a new version."""
     project_id = require_task_role(task_id, Role.EDITOR)
-    db.lock(selects.lock_project(project_id, "share"))
-    version = db.lock(selects.lock_task(task_id))
+    locks.lock_project(project_id, "share")
+    version = locks.lock_task(task_id)
     labels = _referenced_labels(
         project_id, changes.get("assignee_id"), changes.get("label_ids", [])
     )
@@ -95,8 +96,8 @@ def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | Non
 def delete_task(task_id: uuid.UUID, if_match: str | None) -> None:
     """Its comments go with it (ON DELETE CASCADE)."""
     project_id = require_task_role(task_id, Role.EDITOR)
-    db.lock(selects.lock_project(project_id, "share"))
-    version = db.lock(selects.lock_task(task_id))
+    locks.lock_project(project_id, "share")
+    version = locks.lock_task(task_id)
     require_match(if_match, version)
     db.session().execute(delete(Task).where(Task.id == task_id))
     record(project_id, ActivityVerb.TASK_DELETED, ActivityTargetType.TASK, task_id)

@@ -1,4 +1,4 @@
-"""Tokens and users (createToken, getMe, createUser, listUsers, getUser)."""
+"""Users (getMe, createUser, listUsers, getUser)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,14 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import select
 
 from impl_flask import db
 from impl_flask.pagination import paginate
 from impl_flask.permissions import require_admin
-from impl_flask.security import CHALLENGE
-from shared import problems, selects
+from shared import selects
 from shared.cursors import scope
 from shared.orm import User
-from shared.passwords import hash_password, verify_password
-from shared.settings import get_settings
-from shared.tokens import issue_token
-
-
-def create_token(username: str, password: str) -> dict[str, Any]:
-    """The same 401 for an unknown email and a wrong password (and the same argon2 work)."""
-    user = db.session().scalar(select(User).where(User.email == username.lower()))
-    if not verify_password(user.password_hash if user else None, password):
-        abort(401, message=problems.BAD_CREDENTIALS, headers=CHALLENGE)
-    assert user is not None
-    settings = get_settings()
-    return {
-        "access_token": issue_token(user.id, settings),
-        "token_type": "bearer",
-        "expires_in": settings.access_token_ttl_seconds,
-    }
+from shared.passwords import hash_password
 
 
 def create_user(email: str, display_name: str, password: str, is_admin: bool) -> User:
