@@ -8,13 +8,11 @@ response leaves — a failed commit is a 500, never a success for a change that 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
-import psycopg
 from flask import Flask, current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
@@ -26,12 +24,11 @@ from shared.database import (
     CONNECT_TIMEOUT_SECONDS,
     POOL_SIZE,
     POOL_TIMEOUT_SECONDS,
-    READINESS_TIMEOUT_SECONDS,
     libpq_options,
-    normalise,
     sqlalchemy_url,
 )
 from shared.integrity import conflict_detail
+from shared.readiness import database_answers
 
 _SESSIONS = "taskboard.sessions"
 _DATABASE_URL = "taskboard.database_url"
@@ -105,15 +102,7 @@ def conflict_savepoint() -> Iterator[None]:
         abort(409, message=detail)
 
 
-def ping() -> None:
-    """Raise psycopg.Error unless the database answers within READINESS_TIMEOUT_SECONDS, on a
-    connection of its own: a request pool that is busy or waiting must not make the probe wait,
-    and a probe must not take a request's connection."""
-    timeout_ms = int(READINESS_TIMEOUT_SECONDS * 1000)
-    with psycopg.connect(
-        normalise(current_app.extensions[_DATABASE_URL]),
-        connect_timeout=math.ceil(READINESS_TIMEOUT_SECONDS),
-        options=f"-c statement_timeout={timeout_ms}",
-        autocommit=True,
-    ) as connection:
-        connection.execute("SELECT 1")
+def answers() -> bool:
+    """Whether the database answers within READINESS_TIMEOUT_SECONDS, on a connection of its own
+    (shared.readiness, the same probe as DRF's)."""
+    return database_answers(current_app.extensions[_DATABASE_URL])

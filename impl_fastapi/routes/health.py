@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from impl_fastapi.db import database_answers
 from impl_fastapi.errors import ServiceUnavailable
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Health, HealthStatus
 from impl_fastapi.validation import ContractRoute
 from shared.problems import DATABASE_UNAVAILABLE
+from shared.readiness import database_answers_async
 
 router = APIRouter(tags=["operations"], route_class=ContractRoute)
 
@@ -28,6 +28,6 @@ async def get_health() -> Health:
     responses=problem_responses(500, 503),
 )
 async def get_readiness(request: Request) -> Health:
-    if not await database_answers(request.app.state.readiness_engine):
+    if not await database_answers_async(request.app.state.readiness_engine):
         raise ServiceUnavailable(DATABASE_UNAVAILABLE)
     return Health(status=HealthStatus.OK)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import psycopg
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -38,8 +37,6 @@ class Readiness(MethodView):
 
         200 when the database answers within 2 seconds, else 503.
         """
-        try:
-            db.ping()
-        except psycopg.Error:
+        if not db.answers():
             abort(503, message=DATABASE_UNAVAILABLE)
         return {"status": "ok"}
