@@ -2,10 +2,11 @@
 
 DRF is lenient by default: a CharField turns `1` into `"1"`, a BooleanField takes `"yes"`, a
 UUIDField takes an integer, a DateField takes `20261201`, a ChoiceField compares `str(value)`.
-The contract says types are strict in JSON bodies (SPEC §1), so the body serializers use these
-subclasses. Query parameters are strings on the wire and are parsed (the `*QueryField`s).
+The contract says types are strict in JSON bodies (contract/DECISIONS.md, "Validation error
+types"), so the body serializers use these subclasses. Query parameters are strings on the wire
+and are parsed (the `*QueryField`s).
 
-Every failure carries an error code; impl_drf.errors maps codes to the contract's
+Every failure carries an error code; impl_drf.validation maps codes to the contract's
 `errors[].type` in one table. Codes that DRF has no word for are named after the contract type.
 """
 

@@ -1,4 +1,4 @@
-"""Middleware for what every request and response needs (SPEC §1).
+"""Middleware for what every request and response needs (contract/DECISIONS.md, "Operations").
 
 Django middleware, listed in settings.MIDDLEWARE outermost first: request id and security
 headers, CORS, RequestDataTooBig as 413. Below Django (impl_drf.wsgi), shared.wsgi's

@@ -22,7 +22,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse
 
 from impl_drf.serializers import ProblemSerializer, ValidationProblemSerializer
 from shared.problems import PROBLEM_MEDIA_TYPE
@@ -54,26 +54,6 @@ PROBLEM_DESCRIPTIONS = {
     500: "Internal Server Error — no stack trace, SQL or class names.",
     503: "Service Unavailable — the database did not answer within 2 seconds.",
 }
-
-NOT_MODIFIED = OpenApiResponse(
-    description="Not Modified — `If-None-Match` matched the current ETag. No body."
-)
-
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="Proceed only if the current ETag matches (strong comparison; `*` or a list "
-    "allowed), else 412 and nothing changes.",
-)
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="304 with no body if the current ETag matches (weak comparison).",
-)
 
 
 class ContractAutoSchema(AutoSchema):

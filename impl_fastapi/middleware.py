@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_fastapi.errors import problem_response
 from shared.httputil import REQUEST_ID_HEADER, SECURITY_HEADERS, request_id
-from shared.problems import MAX_BODY_BYTES
+from shared.problems import CORS_PREFLIGHT_REFUSED, MAX_BODY_BYTES
 
 
 class StandardHeadersMiddleware:
@@ -102,6 +102,6 @@ class ProblemCORSMiddleware(CORSMiddleware):
         }
         return problem_response(
             response.status_code,
-            "CORS preflight refused: the origin, method or headers are not allowed.",
+            CORS_PREFLIGHT_REFUSED,
             headers=headers,
         )

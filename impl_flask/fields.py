@@ -3,8 +3,8 @@
 marshmallow reports errors as English sentences; the contract wants a closed set of error types
 (`string_too_long`, `uuid_parsing`, ... — contract/DECISIONS.md). Instead of matching sentences
 afterwards, every field and validator here raises an `ErrorMessage`: a `str` (so marshmallow
-and webargs carry it like any message) that also knows its contract type. errors.py reads the
-type; nothing ever parses the English.
+and webargs carry it like any message) that also knows its contract type. validation.py reads
+the type; nothing ever parses the English.
 
 The fields are also strict where marshmallow is lenient: `Boolean` takes only true/false (not
 "yes" or 1), `UUID` and `Date` take only strings in a JSON body (`1` is a type error, not a
@@ -19,6 +19,7 @@ import re
 import typing
 import uuid
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -68,6 +69,21 @@ class String(ContractField, ma.fields.String):
     """A JSON string; anything else (`1`, `true`, `[]`) is `invalid_type`."""
 
     default_error_messages = {"invalid": "Input should be a valid string"}
+
+
+class Enum(ContractField, ma.fields.Enum):
+    """A value of one of shared.vocabulary's enums: loads the member from a JSON string (`1` is
+    `invalid_type`, an unknown string `enum`), dumps a member or the plain string the ORM reads."""
+
+    default_error_messages = {"unknown": "Input should be {choices}"}
+    error_types = {"unknown": "enum"}
+
+    def __init__(self, enum: type[StrEnum], **kwargs: Any) -> None:
+        super().__init__(enum, by_value=String, **kwargs)
+        self.choices_text = " or ".join(repr(member.value) for member in enum)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else self.enum(value).value
 
 
 class UUID(ContractField, ma.fields.UUID):

@@ -1,5 +1,6 @@
-"""Request/response hooks that apply to every request (SPEC §1): request id, CORS, body limit,
-and the headers every response carries — errors, 404/405, preflights and docs included."""
+"""Request/response hooks that apply to every request (contract/DECISIONS.md, "Operations"):
+request id, CORS, body limit, and the headers every response carries — errors, 404/405,
+preflights and docs included."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ contract/openapi.yaml says.
 - Error responses are problem details (`application/problem+json`, Problem/ValidationProblem)
   registered once per status; `@blp.problems(401, 404, ...)` documents an operation's errors
   with `alt_response`, and flask-smorest's catch-all `default` error response is switched off.
-- Every Blueprint parses with errors.ContractParser (the contract's 415/400/422).
+- Every Blueprint parses with validation.ContractParser (the contract's 415/400/422).
 - apispec learns what the marshmallow plugin cannot infer: the uuid path converter's schema
   (`format: uuid`, where werkzeug's int converter would add `minimum: 0`), `uniqueItems` from
   the Unique validator, and the shapes of an error `loc` and of activity `changes`.
@@ -21,7 +21,7 @@ import apispec.ext.marshmallow
 import flask_smorest
 import marshmallow as ma
 
-from impl_flask import errors, fields, schemas
+from impl_flask import fields, schemas, validation
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -52,7 +52,7 @@ class Api(flask_smorest.Api):
     def _init_spec(self, **kwargs: Any) -> None:
         super()._init_spec(marshmallow_plugin=MarshmallowPlugin(), **kwargs)
         self.register_converter(
-            errors.UUIDConverter, lambda _: {"type": "string", "format": "uuid"}
+            validation.UUIDConverter, lambda _: {"type": "string", "format": "uuid"}
         )
 
     def _register_error_handlers(self) -> None:
@@ -80,7 +80,7 @@ class Api(flask_smorest.Api):
 
 
 class Blueprint(flask_smorest.Blueprint):
-    ARGUMENTS_PARSER = errors.ContractParser()
+    ARGUMENTS_PARSER = validation.ContractParser()
 
     def problems(self, *statuses: int) -> Callable[[F], F]:
         """Document the problem responses an operation can answer."""

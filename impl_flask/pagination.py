@@ -1,5 +1,6 @@
-"""Keyset pagination (SPEC §5): a synchronous `paginate` over shared.keyset, the order and cursor
-keys every SQLAlchemy implementation shares, so a cursor minted by one works on the others.
+"""Keyset pagination (contract/DECISIONS.md, "Pagination"): a synchronous `paginate` over
+shared.keyset, the order and cursor keys every SQLAlchemy implementation shares (the lists'
+statements and Keysets are shared.selects'), so a cursor minted by one works on the others.
 
 A list fetches `limit + 1` rows; the extra row only says whether a next page exists."""
 
@@ -11,6 +12,7 @@ from flask_smorest import abort
 from sqlalchemy import Select
 
 from impl_flask import db
+from shared import problems
 from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
 from shared.keyset import Keyset
 from shared.problems import field_error
@@ -30,11 +32,7 @@ def paginate(
             abort(
                 422,
                 errors=[
-                    field_error(
-                        ["query", "cursor"],
-                        "invalid_cursor",
-                        "The cursor is malformed or belongs to another list",
-                    )
+                    field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)
                 ],
             )
         statement = statement.where(keyset.after(values))

@@ -1,4 +1,4 @@
-"""Flask and flask-smorest configuration, derived from the shared settings (SPEC §9)."""
+"""Flask and flask-smorest configuration, derived from the shared settings."""
 
 from __future__ import annotations
 

@@ -45,6 +45,17 @@ def _workers(text: str) -> int:
     return value
 
 
+def _default_workers() -> int:
+    """WEB_CONCURRENCY: the name gunicorn, uvicorn and container platforms use for the count."""
+    raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return 1
+    try:
+        return _workers(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"WEB_CONCURRENCY: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quartet", description="Quartet: one API contract, four frameworks.")
     commands = parser.add_subparsers(
@@ -66,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="worker processes (default: WEB_CONCURRENCY, else 1)",
+    )
 
     db = commands.add_parser(
         "db", help="database schema and data", description="Manage the shared database."
@@ -116,6 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
     from shared.settings import SettingsError, load_settings
 
     impl = resolve(args.impl)
+    workers = args.workers or _default_workers()
     try:
         settings = load_settings()  # not get_settings(): its cache would miss DATABASE_URL below
         settings.check()
@@ -136,7 +153,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         print(f"  demo sign-in       {demo.credentials_line()}", file=sys.stderr)
     print("", file=sys.stderr)
-    serve.run(impl, args.host, args.port, args.workers)
+    serve.run(impl, args.host, args.port, workers)
     return 0
 
 

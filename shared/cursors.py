@@ -116,3 +116,22 @@ DATE = Codec(dt.date.isoformat, lambda v: dt.date.fromisoformat(_text(v)))
 UUID = Codec(str, lambda v: uuid.UUID(_text(v)))
 TEXT = Codec(str, _text)
 INT = Codec(int, _int)
+
+
+# A nullable sort key sorts NULLs last in both directions by sorting on
+# coalesce(key, sentinel): +infinity ascending, -infinity descending. The indexes of
+# migration 0003 are on exactly these expressions, so a page and its keyset condition are one
+# index range; cursors still carry the key's own value (null for a missing date).
+DATE_NULLS_LAST = ("'infinity'::date", "'-infinity'::date")  # (ascending, descending)
+
+
+def load_keys(raw: Any, keys: Sequence[Any]) -> list[Any]:
+    """A cursor's key values back into SQL values, one per key of a keyset (anything with a
+    `codec` and a `nullable`), None only where the key may be NULL; ValueError or TypeError
+    when they do not fit."""
+    if len(raw) != len(keys):
+        raise ValueError("wrong number of key values")
+    return [
+        None if value is None and key.nullable else key.codec.load(value)
+        for key, value in zip(keys, raw, strict=True)
+    ]

@@ -50,6 +50,7 @@ NOT_AUTHENTICATED = "Not authenticated"
 INVALID_TOKEN = "Could not validate credentials"
 BAD_CREDENTIALS = "Incorrect email or password"
 MALFORMED_JSON = "Malformed JSON body."
+MALFORMED_FORM = "Malformed form body."  # a token request that is not UTF-8
 ADMINS_ONLY = "Only administrators can create users."
 EMAIL_TAKEN = "A user with this email already exists."
 LABEL_TAKEN = "A label with this name already exists in the project."
@@ -62,6 +63,7 @@ ASSIGNEE_NOT_MEMBER = "The assignee is not a member of the project."
 LABEL_NOT_IN_PROJECT = "No such label in the project."
 INVALID_CURSOR = "The cursor is malformed or belongs to another list."
 DATABASE_UNAVAILABLE = "The database is not reachable."
+CORS_PREFLIGHT_REFUSED = "CORS preflight refused: the origin, method or headers are not allowed."
 
 # The closed set of errors[].type values (contract/DECISIONS.md, "Validation error types").
 ERROR_TYPES = frozenset(

@@ -17,7 +17,7 @@ from typing import Literal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
-from shared.cursors import DATE, INT, TEXT, TIMESTAMP
+from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.httputil import like_escape
 from shared.keyset import Key, Keyset
@@ -98,17 +98,24 @@ def lock_comment(comment_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
 
 # ------------------------------------------------------------------------ users
 
+
+def user_by_email(email: str) -> Select[tuple[User]]:
+    """The user who signs in with `email`, in any case (emails are stored lower-cased)."""
+    return select(User).where(User.email == email.lower())
+
+
 USERS_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID_KEY)))
 
 
 def users_matching(q: str | None) -> Select[tuple[User]]:
-    """Users whose email or display name starts with `q`, case-insensitively (indexes on
-    `lower(...)` with text_pattern_ops serve the prefix)."""
+    """Users whose email or display name starts with `q`, case-insensitively. Emails are
+    stored lower-cased (a CHECK), so each side matches its text_pattern_ops index as written:
+    `email` itself and `lower(display_name)` (shared/migrations/0001_core.sql)."""
     statement = select(User)
     if q is not None:
         prefix = like_escape(q.lower()) + "%"
         statement = statement.where(
-            func.lower(User.email).like(prefix, escape="\\")
+            User.email.like(prefix, escape="\\")
             | func.lower(User.display_name).like(prefix, escape="\\")
         )
     return statement
@@ -188,9 +195,9 @@ _TASK_ID = Key(Task.id, UUID_KEY)
 TASK_SORTS: dict[TaskSort, Keyset] = {
     TaskSort.NEWEST: Keyset((Key(Task.created_at, TIMESTAMP), _TASK_ID), descending=True),
     TaskSort.OLDEST: Keyset((Key(Task.created_at, TIMESTAMP), _TASK_ID)),
-    TaskSort.DUE_SOONEST: Keyset((Key(Task.due_date, DATE, nullable=True), _TASK_ID)),
+    TaskSort.DUE_SOONEST: Keyset((Key(Task.due_date, DATE, DATE_NULLS_LAST), _TASK_ID)),
     TaskSort.DUE_LATEST: Keyset(
-        (Key(Task.due_date, DATE, nullable=True), _TASK_ID), descending=True
+        (Key(Task.due_date, DATE, DATE_NULLS_LAST), _TASK_ID), descending=True
     ),
     TaskSort.PRIORITY_LOWEST: Keyset((Key(Task.priority_rank, INT), _TASK_ID)),
     TaskSort.PRIORITY_HIGHEST: Keyset((Key(Task.priority_rank, INT), _TASK_ID), descending=True),

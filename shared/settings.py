@@ -17,6 +17,29 @@ DEV_SECRET_KEY = "quartet-development-secret-key-do-not-use-in-production"
 PASSWORD_HASH_PROFILES = ("standard", "test")
 
 
+# Every environment variable the servers read: load_settings() below, shared.serve (LOG_LEVEL,
+# ACCESS_LOG, GUNICORN_THREADS) and `quartet serve` (WEB_CONCURRENCY). docker-compose.yml passes
+# exactly these and the suite scrubs them from its servers' environment (tests/test_compose.py
+# keeps this list, the code and the compose file in step).
+SETTING_NAMES = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "QUARTET_ENV",
+    "CORS_ORIGINS",
+    "ACCESS_TOKEN_TTL_SECONDS",
+    "PASSWORD_HASH_PROFILE",
+    "LLM_BASE_URL",
+    "LLM_MODEL",
+    "LLM_API_KEY",
+    "LLM_TIMEOUT_SECONDS",
+    "NOTIFY_WEBHOOK_URL",
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
+    "LOG_LEVEL",
+    "ACCESS_LOG",
+)
+
+
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
 

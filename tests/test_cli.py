@@ -1,11 +1,13 @@
-"""The `quartet` command line (SPEC §10): help everywhere, one-line errors with status 2,
-an idempotent migration, and a first admin who can log in."""
+"""The `quartet` command line (README "Running against your own PostgreSQL", `quartet --help`):
+help everywhere, one-line errors with status 2, an idempotent migration, and a first admin who
+can log in."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -81,6 +83,8 @@ BAD_ARGUMENTS = {
         {"QUARTET_ADMIN_PASSWORD": "x" * 20},
     ),
     "create-admin no password, no terminal": (["create-admin", "--email", "a@example.com"], {}),
+    "WEB_CONCURRENCY zero": (["serve", "fastapi"], {"WEB_CONCURRENCY": "0"}),
+    "WEB_CONCURRENCY not a number": (["serve", "fastapi"], {"WEB_CONCURRENCY": "four"}),
 }
 if UNBUILT:
     BAD_ARGUMENTS["unbuilt implementation"] = (["serve", UNBUILT[0]], {})
@@ -158,6 +162,30 @@ def test_created_admin_logs_in_and_creates_users(pg_cluster, spawn_server, contr
             json={"email": "second@example.com", "display_name": "Second", "password": "q" * 15},
         )
         assert created.status_code == 201, created.text
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """The server's worker processes: its children, less multiprocessing's resource tracker."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[1]) == parent and b"resource_tracker" not in cmdline:
+            workers.append(int(stat.parent.name))
+    return workers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes in /proc")
+def test_web_concurrency_sets_the_worker_count(server, spawn_server) -> None:
+    extra = spawn_server(env={"WEB_CONCURRENCY": "3"})
+    deadline = time.monotonic() + 30
+    while len(workers := _worker_processes(extra.pid)) != 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) == 3, f"{server.impl}: worker processes {workers}"
 
 
 def test_console_script_is_installed() -> None:

@@ -3,13 +3,15 @@ and the implementations rely on. No server needed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from support.contract import Contract, json_pointer
+from support.contract import REASON_PHRASES, Contract, json_pointer
+from support.servers import REPO_ROOT
 
 REQUEST_BODY_MEDIA_TYPES = {"application/json", "application/x-www-form-urlencoded"}
 
@@ -155,6 +157,37 @@ def test_examples_validate_against_their_schemas(contract: Contract) -> None:
     for where, schema_pointer, value in examples:
         problems += [f"{where}: {error}" for error in contract.schema_errors(schema_pointer, value)]
     assert not problems, "examples that do not validate:\n" + "\n".join(problems)
+
+
+def _listed_titles(sentence: str) -> dict[int, str]:
+    return {
+        int(code): title for code, title in re.findall(r"(\d{3}) ([A-Z][A-Za-z ]*[a-z])", sentence)
+    }
+
+
+def test_the_suites_problem_titles_are_the_contracts(contract: Contract) -> None:
+    """support.contract.REASON_PHRASES (what every problem's `title` is checked against) is
+    exactly the list in contract/DECISIONS.md ("Errors") and in contract/openapi.yaml's
+    description, and every problem example in the contract agrees with it."""
+    decisions = (REPO_ROOT / "contract" / "DECISIONS.md").read_text(encoding="utf-8")
+    in_decisions = re.search(r"`title` is the RFC 9110 reason phrase:(.*?)\.\n", decisions, re.S)
+    in_openapi = re.search(r"Titles:(.*?)\.\s", contract.document["info"]["description"], re.S)
+    assert in_decisions and in_openapi, "the contract no longer lists the problem titles"
+    assert _listed_titles(in_decisions.group(1)) == REASON_PHRASES
+    assert _listed_titles(in_openapi.group(1)) == REASON_PHRASES
+    examples = [
+        (name, media["example"])
+        for name, response in contract.document["components"]["responses"].items()
+        for media_type, media in response.get("content", {}).items()
+        if media_type == "application/problem+json" and "example" in media
+    ]
+    assert len(examples) >= 8
+    wrong = [
+        f"{name}: {example['status']} {example['title']!r}"
+        for name, example in examples
+        if REASON_PHRASES.get(example["status"]) != example["title"]
+    ]
+    assert not wrong, wrong
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Interchangeable (SPEC §1, §5): implementations share one database, tokens and cursors.
+"""Interchangeable (contract/DECISIONS.md "Auth" and "Pagination": tokens and cursors are
+signed with SECRET_KEY in one format): implementations share one database, tokens and cursors.
 
 For each ordered pair (A, B) of a ring over the selected implementations (both directions when
 two are selected), a server of B is started on A's database: what is written through A reads
@@ -17,7 +18,8 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, create_account, expect, login
+from support.factories import Account, create_account, login
+from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow

@@ -1,7 +1,8 @@
 """GET /openapi.json — the document the framework generates from the code — says what
-contract/openapi.yaml says (SPEC §9), after `support.normalise` removes spelling differences
-(its docstring lists exactly what is normalised away and why). Of what it drops, operationIds
-and tags are compared on their own: every handler carries the contract's operationId."""
+contract/openapi.yaml says (DECISIONS "Operations"), after `support.normalise` removes spelling
+differences (its docstring lists exactly what is normalised away and why). Of what it drops,
+operationIds and tags are compared on their own: every handler carries the contract's
+operationId."""
 
 from __future__ import annotations
 

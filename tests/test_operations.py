@@ -1,5 +1,5 @@
-"""Operations (SPEC §9): probes, a database that is down, 500s that leak nothing, graceful
-shutdown on SIGTERM."""
+"""Operations (getHealth, getReadiness; contract/DECISIONS.md "Operations"; README): probes, a
+database that is down, 500s that leak nothing, graceful shutdown on SIGTERM."""
 
 from __future__ import annotations
 

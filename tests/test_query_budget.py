@@ -1,5 +1,6 @@
-"""No N+1 (house rule): a list endpoint issues the same number of SQL statements for a page of 2
-as for a page of 25, with every embedded relation populated, and not many in absolute terms.
+"""No N+1 (contract/DECISIONS.md "One SQL shape"): a list endpoint issues the same number of SQL
+statements for a page of 2 as for a page of 25, with every embedded relation populated, and not many
+in absolute terms.
 
 An extra server of the implementation talks to PostgreSQL through `support.pgproxy`, which
 counts 'Q' (simple query) and 'E' (execute) messages on the wire. Each measurement is the
@@ -18,8 +19,9 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import expect, login
+from support.factories import login
 from support.pgproxy import CountingProxy
+from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow

@@ -141,24 +141,38 @@ def test_primary_keys_match(django_models: list, database_url: str) -> None:
 
 
 def test_a_round_trip_through_every_model(django_models: list) -> None:
-    """Inserts through the ORM leave generated values to the database and read them back."""
+    """Inserts through the ORM leave generated values to the database and read them back; the
+    task counts the database keeps (migration 0002) read through their model."""
     from django.db import transaction
 
-    from impl_drf.models import Activity, Label, Membership, Project, Task, User, Verb
+    from impl_drf.models import Activity, Label, Project, ProjectMember, Task, User
+    from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority
 
     with transaction.atomic():
         user = User.objects.create(
             email="model-test@example.com", display_name="Model Test", password_hash="x"
         )
         project = Project.objects.create(name="p", created_by=user)
-        Membership.objects.create(project=project, user=user, role="owner")
+        ProjectMember.objects.create(project=project, user=user, role=Role.OWNER)
         label = Label.objects.create(project=project, name="l", color="#000000")
-        task = Task.objects.create(project=project, title="t", created_by=user, priority="urgent")
+        task = Task.objects.create(
+            project=project, title="t", created_by=user, priority=TaskPriority.URGENT
+        )
         task.labels.set([label])
-        entry = Activity.record(project.id, user, Verb.TASK_CREATED, "task", task.id)
+        entry = Activity.objects.create(
+            project=project,
+            actor=user,
+            verb=ActivityVerb.TASK_CREATED,
+            target_type=ActivityTargetType.TASK,
+            target_id=task.id,
+        )
         assert user.id and user.created_at and project.version == 1
         assert task.priority_rank is None or task.priority_rank == 3
         assert Task.objects.get(pk=task.pk).priority_rank == 3
+        assert Task.objects.get(pk=task.pk).priority == "urgent"
         assert entry.seq > 0 and entry.changes == {}
+        assert Activity.objects.get(pk=entry.pk).verb == "task.created"
         assert list(task.labels.all()) == [label]
+        counts = Project.objects.select_related("task_counts").get(pk=project.pk).task_counts
+        assert (counts.todo, counts.in_progress, counts.done) == (1, 0, 0)
         transaction.set_rollback(True)

@@ -1,4 +1,4 @@
-"""/api/v1/projects/{project_id}/labels (SPEC §4)."""
+"""/api/v1/projects/{project_id}/labels (listLabels, createLabel, deleteLabel)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from impl_drf import queries, repository
-from impl_drf.models import Role
+from impl_drf import selectors
 from impl_drf.openapi import problems
 from impl_drf.serializers import LabelCreateSerializer, LabelListSerializer, LabelSerializer
+from impl_drf.services import labels
 from impl_drf.views.base import ProjectScopedViewSet
+from shared.vocabulary import Role
 
 
 class LabelViewSet(ProjectScopedViewSet):
@@ -27,8 +28,8 @@ class LabelViewSet(ProjectScopedViewSet):
         responses={200: LabelListSerializer, **problems(401, 404, 422)},
     )
     def list(self, request: Request, project_id: uuid.UUID) -> Response:
-        labels = queries.labels_of(self.get_project())
-        return Response({"items": LabelSerializer(labels, many=True).data})
+        items = selectors.labels_of(self.get_project())
+        return Response({"items": LabelSerializer(items, many=True).data})
 
     @extend_schema(
         operation_id="createLabel",
@@ -38,7 +39,7 @@ class LabelViewSet(ProjectScopedViewSet):
     )
     def create(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_project()
-        label = repository.create_label(project, request.user, **self.validated_body)
+        label = labels.create_label(project.id, request.user, **self.validated_body)
         return Response(
             LabelSerializer(label).data,
             status=201,
@@ -51,5 +52,5 @@ class LabelViewSet(ProjectScopedViewSet):
         responses={204: None, **problems(401, 403, 404, 422)},
     )
     def destroy(self, request: Request, project_id: uuid.UUID, label_id: uuid.UUID) -> Response:
-        repository.delete_label(self.get_project(), label_id, request.user)
+        labels.delete_label(self.get_project().id, label_id, request.user)
         return Response(status=204)

@@ -1,4 +1,4 @@
-"""/api/v1/me and /api/v1/users (SPEC §2)."""
+"""/api/v1/me (getMe) and /api/v1/users (createUser, listUsers, getUser)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,17 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from impl_drf import queries, repository
+from impl_drf import selectors
 from impl_drf.models import User
 from impl_drf.openapi import problems
-from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import IsAdmin
 from impl_drf.serializers import (
     UserCreateSerializer,
     UserListQuerySerializer,
     UserSerializer,
 )
+from impl_drf.services import users
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
-from shared.cursors import TEXT, UUID
 
 
 class MeViewSet(ContractViewSet):
@@ -40,7 +39,7 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
     lookup_url_kwarg = "user_id"
     query_serializer_classes = {"list": UserListQuerySerializer}
     body_serializer_classes = {"create": UserCreateSerializer}
-    keyset = Keyset((Key("display_name", TEXT), Key("id", UUID)))
+    keyset = selectors.USERS_BY_NAME
     cursor_list_name = "users"
     schema_tags = ["users"]
 
@@ -59,7 +58,7 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
         responses={201: UserSerializer, **problems(400, 401, 403, 409, 413, 415, 422)},
     )
     def create(self, request: Request) -> Response:
-        user = repository.create_user(**self.validated_body)
+        user = users.create_user(**self.validated_body)
         return Response(
             UserSerializer(user).data, status=201, headers={"Location": f"/api/v1/users/{user.id}"}
         )
@@ -71,7 +70,7 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
         responses={200: UserSerializer(many=True), **problems(401, 422)},
     )
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(queries.users_matching(self.validated_query.get("q")))
+        page = self.paginate_queryset(selectors.users_matching(self.validated_query.get("q")))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
     @extend_schema(

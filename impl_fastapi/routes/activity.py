@@ -7,13 +7,13 @@ from uuid import UUID
 from fastapi import APIRouter
 
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import ActivityPage
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import activity
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 from shared import orm
 
 router = APIRouter(

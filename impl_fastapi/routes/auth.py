@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
-from impl_fastapi.routing import ContractRoute
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Token, TokenRequest
 from impl_fastapi.services import auth
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 
 router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=ContractRoute)
 

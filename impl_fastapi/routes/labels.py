@@ -7,11 +7,11 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
-from impl_fastapi.routing import ContractRoute
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Label, LabelCreate, LabelList
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import labels
+from impl_fastapi.validation import ContractRoute
 from shared import orm
 
 router = APIRouter(

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Response, status
 
 from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.routing import ContractRoute
 from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import projects
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 from shared import orm
 
 router = APIRouter(

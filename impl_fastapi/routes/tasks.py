@@ -9,24 +9,16 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.routing import ContractRoute
-from impl_fastapi.schemas import (
-    IsoDate,
-    Task,
-    TaskCreate,
-    TaskPage,
-    TaskPriority,
-    TaskSort,
-    TaskStatus,
-    TaskUpdate,
-)
+from impl_fastapi.schemas import IsoDate, SearchText, Task, TaskCreate, TaskPage, TaskUpdate
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import tasks
-from impl_fastapi.services.tasks import TaskFilters
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 from shared import orm
+from shared.tasklist import TaskFilters
+from shared.vocabulary import TaskPriority, TaskSort, TaskStatus
 
 router = APIRouter(
     prefix="/api/v1", tags=["tasks"], route_class=ContractRoute, dependencies=AUTHENTICATED
@@ -41,12 +33,10 @@ def task_filters(
     due_before: Annotated[
         IsoDate | None, Query(description="Due strictly before this date.")
     ] = None,
-    q: Annotated[
-        str | None, Query(min_length=1, max_length=100, description="Substring of the title.")
-    ] = None,
-    sort: Annotated[TaskSort, Query(description="Sort order.")] = TaskSort.newest,
+    q: Annotated[SearchText | None, Query(description="Substring of the title.")] = None,
+    sort: Annotated[TaskSort, Query(description="Sort order.")] = TaskSort.NEWEST,
 ) -> TaskFilters:
-    return TaskFilters(status, priority, assignee_id, label_id, due_before, q, sort)
+    return TaskFilters(tuple(status), tuple(priority), assignee_id, label_id, due_before, q, sort)
 
 
 @router.post(

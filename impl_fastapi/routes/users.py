@@ -8,13 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from impl_fastapi.db import Session
-from impl_fastapi.errors import problem_responses
+from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.routing import ContractRoute
-from impl_fastapi.schemas import User, UserCreate, UserPage
+from impl_fastapi.schemas import SearchText, User, UserCreate, UserPage
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import users
 from impl_fastapi.settings import SettingsDep
+from impl_fastapi.validation import ContractRoute
 from shared import orm
 
 router = APIRouter(
@@ -61,8 +61,7 @@ async def list_users(
     settings: SettingsDep,
     page: PageQuery,
     q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=100, description="Prefix of the email or the display name."),
+        SearchText | None, Query(description="Prefix of the email or the display name.")
     ] = None,
 ) -> Page[orm.User]:
     return await users.list_users(session, settings, q, page)

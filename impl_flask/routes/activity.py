@@ -1,4 +1,4 @@
-"""The per-project activity trail (SPEC §6)."""
+"""The per-project activity trail (listActivity)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Comments on tasks (SPEC §4)."""
+"""Comments on tasks (listComments, createComment, updateComment, deleteComment)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Project members (SPEC §3)."""
+"""Project members (listMembers, putMember, removeMember)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Projects (SPEC §3)."""
+"""Projects (createProject, listProjects, getProject, updateProject, deleteProject)."""
 
 from __future__ import annotations
 

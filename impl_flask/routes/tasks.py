@@ -1,4 +1,4 @@
-"""Tasks (SPEC §4)."""
+"""Tasks (createTask, listTasks, getTask, updateTask, deleteTask)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ class ProjectTasks(TransactionalView):
 
         Filters combine with AND; repeated `status` / `priority` values are any-of.
         """
-        return tasks.list_tasks(project_id, **query)
+        return tasks.list_tasks(project_id, query["filters"], query["limit"], query["cursor"])
 
 
 @blp.route("/tasks/<uuid:task_id>")

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, patch, post
-from litestar.di import Provide
-from litestar.exceptions import PermissionDeniedException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import queries
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
-from impl_litestar.schemas import Comment, CommentCreate, CommentUpdate, Page, Role
-from impl_litestar.security import CommentAccess, TaskAccess, provide_comment_access, task_role
+from impl_litestar.permissions import CommentAccess, TaskAccess, comment_permission, task_role
+from impl_litestar.schemas import Comment, CommentCreate, CommentUpdate, Page
+from impl_litestar.services import comments
+from shared.settings import Settings
 
 
 class CommentController(Controller):
@@ -30,12 +29,15 @@ class CommentController(Controller):
     async def list_comments(
         self,
         db_session: AsyncSession,
+        settings: Settings,
         access: TaskAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
     ) -> Page[Comment]:
         """Oldest first."""
-        window = await queries.list_comments(db_session, access.task_id, PageParams(limit, cursor))
+        window = await comments.list_comments(
+            db_session, settings, access.task_id, PageParams(limit, cursor)
+        )
         return Page([Comment.of(comment) for comment in window.rows], window.next_cursor)
 
     @post(
@@ -49,7 +51,7 @@ class CommentController(Controller):
     async def create_comment(
         self, data: CommentCreate, db_session: AsyncSession, access: TaskAccess
     ) -> Response[Comment]:
-        comment = await queries.create_comment(
+        comment = await comments.create_comment(
             db_session, access.user, access.project_id, access.task_id, data
         )
         return Response(
@@ -62,7 +64,7 @@ class CommentController(Controller):
         "/comments/{comment_id:str}",
         operation_id="updateComment",
         summary="Edit a comment (author only)",
-        dependencies={"access": Provide(provide_comment_access)},
+        dependencies={"access": comment_permission("edit")},
         operation_class=ContractOperation,
         responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
     )
@@ -70,10 +72,8 @@ class CommentController(Controller):
         self, data: CommentUpdate, db_session: AsyncSession, access: CommentAccess
     ) -> Comment:
         """Only the author may edit, owners included in the refusal (403)."""
-        if not access.is_author:
-            raise PermissionDeniedException()
-        comment = await queries.update_comment(
-            db_session, access.user, access.project_id, access.comment, data
+        comment = await comments.update_comment(
+            db_session, access.user, access.project_id, access.comment.id, data
         )
         return Comment.of(comment)
 
@@ -81,11 +81,9 @@ class CommentController(Controller):
         "/comments/{comment_id:str}",
         operation_id="deleteComment",
         summary="Delete a comment (author or project owner)",
-        dependencies={"access": Provide(provide_comment_access)},
+        dependencies={"access": comment_permission("delete")},
         operation_class=ContractOperation,
         responses=problem_responses(401, 403, 404, 422, 500),
     )
     async def delete_comment(self, db_session: AsyncSession, access: CommentAccess) -> None:
-        if not (access.is_author or access.role is Role.OWNER):
-            raise PermissionDeniedException()
-        await queries.delete_comment(db_session, access.user, access.project_id, access.comment)
+        await comments.delete_comment(db_session, access.user, access.project_id, access.comment.id)

@@ -7,10 +7,11 @@ from uuid import UUID
 from litestar import Controller, Response, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import queries
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
-from impl_litestar.schemas import Label, LabelCreate, LabelList, Role
-from impl_litestar.security import ProjectAccess, project_role
+from impl_litestar.permissions import ProjectAccess, project_role
+from impl_litestar.schemas import Label, LabelCreate, LabelList
+from impl_litestar.services import labels
+from shared.vocabulary import Role
 
 
 class LabelController(Controller):
@@ -28,8 +29,8 @@ class LabelController(Controller):
     )
     async def list_labels(self, db_session: AsyncSession, access: ProjectAccess) -> LabelList:
         """By name, then id."""
-        labels = await queries.list_labels(db_session, access.project_id)
-        return LabelList([Label.of(label) for label in labels])
+        found = await labels.list_labels(db_session, access.project_id)
+        return LabelList([Label.of(label) for label in found])
 
     @post(
         "/",
@@ -43,7 +44,7 @@ class LabelController(Controller):
         self, data: LabelCreate, db_session: AsyncSession, access: ProjectAccess
     ) -> Response[Label]:
         """Names are unique per project, case-insensitively (409)."""
-        label = await queries.create_label(db_session, access.user, access.project_id, data)
+        label = await labels.create_label(db_session, access.user, access.project_id, data)
         return Response(
             Label.of(label),
             status_code=201,
@@ -62,4 +63,4 @@ class LabelController(Controller):
         self, db_session: AsyncSession, access: ProjectAccess, label_id: UUID
     ) -> None:
         """Takes the label off its tasks."""
-        await queries.delete_label(db_session, access.user, access.project_id, label_id)
+        await labels.delete_label(db_session, access.user, access.project_id, label_id)

@@ -8,10 +8,11 @@ from litestar import Controller, Response, delete, get, put
 from litestar.openapi import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import queries
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
-from impl_litestar.schemas import Member, MemberList, MemberPut, Role
-from impl_litestar.security import ProjectAccess, project_role
+from impl_litestar.permissions import ProjectAccess, project_role
+from impl_litestar.schemas import Member, MemberList, MemberPut
+from impl_litestar.services import members
+from shared.vocabulary import Role
 
 
 class MemberController(Controller):
@@ -29,8 +30,8 @@ class MemberController(Controller):
     )
     async def list_members(self, db_session: AsyncSession, access: ProjectAccess) -> MemberList:
         """By display name, then user id."""
-        members = await queries.list_members(db_session, access.project_id)
-        return MemberList([Member.of(member) for member in members])
+        found = await members.list_members(db_session, access.project_id)
+        return MemberList([Member.of(member) for member in found])
 
     @put(
         "/{user_id:str}",
@@ -47,7 +48,7 @@ class MemberController(Controller):
         self, data: MemberPut, db_session: AsyncSession, access: ProjectAccess, user_id: UUID
     ) -> Response[Member]:
         """201 when added, 200 when the role changed or already was that role."""
-        member, added = await queries.put_member(
+        member, added = await members.put_member(
             db_session, access.user, access.project_id, user_id, data.role
         )
         if added:
@@ -70,4 +71,4 @@ class MemberController(Controller):
         self, db_session: AsyncSession, access: ProjectAccess, user_id: UUID
     ) -> None:
         """The last owner cannot go (409); their assignments in the project are cleared."""
-        await queries.remove_member(db_session, access.user, access.project_id, user_id)
+        await members.remove_member(db_session, access.user, access.project_id, user_id)

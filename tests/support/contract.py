@@ -17,9 +17,9 @@ request that matches a contract operation (method + path template) it checks:
     `X-Content-Type-Options: nosniff`.
 
 Problem bodies are also checked for self-consistency: `status` equals the HTTP status, `title`
-is the RFC 9110 reason phrase (`shared.problems.TITLES`), `errors` appears on 422 only.
+is the contract's reason phrase for it (`REASON_PHRASES`), `errors` appears on 422 only.
 
-A request that matches no operation is held to the rules of SPEC §1 / DECISIONS:
+A request that matches no operation is held to contract/DECISIONS.md ("Errors", "Operations"):
 unknown path → 404 problem; known path, undocumented method → 405 problem whose `Allow` lists
 every contract method of the path (HEAD on a GET path may instead be answered like the GET,
 without a body); `/docs` and `/openapi.json` → 200 on GET; OPTIONS (CORS preflight) → 2xx, or a
@@ -42,15 +42,32 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from shared.problems import TITLES
-
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "contract" / "openapi.yaml"
 CONTRACT_URI = "urn:quartet:contract"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-# Served by every implementation outside the contract's paths (SPEC §9).
+# Served by every implementation outside the contract's paths (DECISIONS "Operations").
 EXTRA_DOCUMENTS = {"/docs": "text/html", "/openapi.json": "application/json"}
 COMMON_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+# A problem's `title` is the RFC 9110 reason phrase of its status, as contract/DECISIONS.md
+# ("Errors") and contract/openapi.yaml (info, "Errors (RFC 9457)") list them. Spelled out from
+# the contract, never imported from shared/: the suite holds the implementations to the contract,
+# not to their own table (tests/test_contract_document.py checks both documents list exactly
+# these).
+REASON_PHRASES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 _DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -60,7 +77,7 @@ FORMAT_CHECKER = FormatChecker(formats=())
 
 
 @FORMAT_CHECKER.checks("date-time")
-def _is_wire_timestamp(value: object) -> bool:
+def is_wire_timestamp(value: object) -> bool:
     if not isinstance(value, str):
         return True
     if not _DATE_TIME.match(value):
@@ -439,8 +456,11 @@ def _problem_consistency(status: int, instance: Any) -> list[str]:
     found = []
     if instance.get("status") != status:
         found.append(f"problem status {instance.get('status')!r} != HTTP status {status}")
-    if status in TITLES and instance.get("title") != TITLES[status]:
-        found.append(f"problem title {instance.get('title')!r}, expected {TITLES[status]!r}")
+    title = REASON_PHRASES.get(status)
+    if title is None:
+        found.append(f"the contract names no problem title for status {status}")
+    elif instance.get("title") != title:
+        found.append(f"problem title {instance.get('title')!r}, expected {title!r}")
     if status == 422 and "errors" not in instance:
         found.append("a 422 problem must list `errors`")
     if status != 422 and "errors" in instance:

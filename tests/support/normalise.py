@@ -1,5 +1,5 @@
 """Normalise an OpenAPI document to what the wire contract consists of, so that the document a
-framework generates from code can be compared with contract/openapi.yaml (SPEC §9).
+framework generates from code can be compared with contract/openapi.yaml (DECISIONS "Operations").
 
 `normalise(document)` returns `{"METHOD /path": operation}` where an operation is
 

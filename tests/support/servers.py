@@ -27,34 +27,23 @@ import psycopg
 from psycopg import sql
 
 from shared.database import normalise, with_database
+from shared.settings import SETTING_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A fixed key, the same for every server of a session: tokens and cursors minted by one
-# implementation must work on the others (SPEC §1, "Interchangeable").
+# implementation must work on the others (contract/DECISIONS.md "Auth", "Pagination").
 TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789abcdef"
 CORS_ORIGIN = "https://allowed.example"
 ACCESS_TOKEN_TTL_SECONDS = 1800
+# Tokens the suite keeps (the admin's, pooled users') are renewed after this long: a run on a
+# loaded machine outlives a token.
+TOKEN_REFRESH_SECONDS = ACCESS_TOKEN_TTL_SECONDS * 2 // 3
 STARTUP_TIMEOUT_SECONDS = 60.0
 # quartet serve gives in-flight requests 30 s (shared.serve.GRACEFUL_SHUTDOWN_SECONDS).
 SHUTDOWN_TIMEOUT_SECONDS = 40.0
 
 # Settings a developer's shell may carry that would change what the servers do.
-_SCRUBBED_ENV = (
-    "DATABASE_URL",
-    "SECRET_KEY",
-    "CORS_ORIGINS",
-    "ACCESS_TOKEN_TTL_SECONDS",
-    "LLM_BASE_URL",
-    "LLM_MODEL",
-    "LLM_API_KEY",
-    "LLM_TIMEOUT_SECONDS",
-    "NOTIFY_WEBHOOK_URL",
-    "QUARTET_ENV",
-    "QUARTET_ADMIN_PASSWORD",
-    "LOG_LEVEL",
-    "ACCESS_LOG",
-    "PASSWORD_HASH_PROFILE",
-)
+_SCRUBBED_ENV = (*SETTING_NAMES, "QUARTET_ADMIN_PASSWORD")
 
 
 def free_port() -> int:
@@ -271,7 +260,7 @@ class ServerProcess:
                 time.sleep(0.1)
 
     def terminate(self) -> None:
-        """SIGTERM: the graceful shutdown (SPEC §9)."""
+        """SIGTERM: the graceful shutdown `quartet serve` promises (in-flight requests finish)."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -337,6 +326,7 @@ class Server:
     admin_password: str
     process: ServerProcess | None = None
     _admin_token: str | None = field(default=None, repr=False)
+    _admin_token_since: float = field(default=0.0, repr=False)  # time.monotonic() of its login
 
     @property
     def is_remote(self) -> bool:
