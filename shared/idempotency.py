@@ -1,5 +1,5 @@
 """Idempotent creates (contract/DECISIONS.md, "Idempotent creates"): the header's rules, the
-request fingerprint, and the names of the two SQL functions of migration 0003 that every
+request fingerprint, and the names of the two SQL functions of migration 0004 that every
 implementation calls in the request's transaction (idempotency_begin / idempotency_finish).
 
 The flow, the same in all four:

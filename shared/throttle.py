@@ -1,5 +1,5 @@
 """Throttled sign-in (contract/DECISIONS.md, "Throttled sign-in"): who the client is, and the
-names of the SQL functions of migration 0003 that count failures (sign_in_retry_after,
+names of the SQL functions of migration 0004 that count failures (sign_in_retry_after,
 sign_in_failed, sign_in_succeeded), so all four implementations apply one rule."""
 
 from __future__ import annotations
