@@ -195,7 +195,7 @@ def _environment_reads(path: Path) -> set[str]:
         key = None
         if isinstance(node, ast.Call) and node.args:
             func = ast.unparse(node.func)
-            if func in ("os.environ.get", "os.getenv", "_int", "_float"):
+            if func in ("os.environ.get", "os.getenv", "_int", "_float", "_networks"):
                 key = node.args[0]
         elif (
             isinstance(node, ast.Subscript)
