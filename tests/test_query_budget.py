@@ -1,7 +1,7 @@
 """No N+1 (house rule): a list endpoint issues the same number of SQL statements for a page of 2
 as for a page of 25, with every embedded relation populated, and not many in absolute terms.
 
-An extra server of the implementation talks to PostgreSQL through `support.pgproxy`, which
+An extra server of the implementation talks to PostgreSQL through `shared.pgproxy`, which
 counts 'Q' (simple query) and 'E' (execute) messages on the wire. Each measurement is the
 minimum of two runs, so a background task of the server cannot inflate it.
 """
@@ -16,10 +16,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from shared.pgproxy import CountingProxy
 from support.client import ContractClient
 from support.contract import Contract
 from support.factories import expect, login
-from support.pgproxy import CountingProxy
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow

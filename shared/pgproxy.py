@@ -1,4 +1,5 @@
-"""A tiny PostgreSQL wire-protocol proxy that counts the statements a server sends.
+"""A tiny PostgreSQL wire-protocol proxy that counts the statements a server sends (used by the
+contract suite's query budget and by `quartet bench`'s statement counts).
 
 It sits between one server under test and PostgreSQL, copies bytes both ways, and parses the
 frontend (client → server) stream: the untyped startup packet (SSLRequest / GSSENCRequest are
