@@ -44,6 +44,7 @@ def b64(data: dict) -> str:
 
 # ------------------------------------------------------------------------- the password grant
 
+@pytest.mark.smoke
 def test_login_returns_a_bearer_token_for_the_user(api, make_user):
     user = make_user()
     response = api.post(TOKEN_URL, data={"username": user.email, "password": user.password})
@@ -75,6 +76,7 @@ def test_login_accepts_grant_type_password_and_ignores_scope(api, make_user):
     assert response.json()["token_type"] == "bearer"
 
 
+@pytest.mark.smoke
 def test_wrong_password_and_unknown_email_are_indistinguishable(api, make_user):
     user = make_user()
     wrong_password = api.post(TOKEN_URL, data={"username": user.email, "password": user.password + "x"})
@@ -260,6 +262,7 @@ def test_authentication_is_checked_before_anything_about_the_request(api, method
     assert_unauthorized(api.request(method, url, **kwargs))
 
 
+@pytest.mark.smoke
 def test_forged_token_is_rejected_before_validation(api, make_user):
     user = make_user()
     forged = jwt.encode(claims_for(user.id), "y" * 48, algorithm="HS256")

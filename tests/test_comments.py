@@ -63,6 +63,7 @@ def test_outsiders_cannot_see_or_comment(thread, who):
     assert walk(callers["owner"].client, comments_url(task)) == []
 
 
+@pytest.mark.smoke
 def test_comments_are_listed_oldest_first(thread, make_comment):
     project, task, callers = thread
     created = [make_comment(task, callers[who], body=f"#{i}")
@@ -90,6 +91,7 @@ def test_body_bounds_are_accepted(thread, body):
 
 # ------------------------------------------------------------------------- edit
 
+@pytest.mark.smoke
 def test_author_edits_a_comment(thread, make_comment):
     project, task, callers = thread
     comment = make_comment(task, callers["viewer"], body="before")

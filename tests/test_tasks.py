@@ -57,6 +57,7 @@ def test_create_with_defaults(board):
     assert got.headers["etag"] == etag(1)
 
 
+@pytest.mark.smoke
 def test_create_with_every_field(board):
     project, owner, editor, _, labels = board
     body = {
@@ -188,6 +189,7 @@ def test_patch_changes_only_the_given_field(full_task, change):
     assert get_json(viewer.client, task_url(task)) == updated
 
 
+@pytest.mark.smoke
 def test_patch_several_fields_at_once(full_task):
     (project, owner, editor, viewer, labels), task = full_task
     response = owner.client.patch(task_url(task), json={
@@ -265,6 +267,7 @@ def test_delete_task(full_task, make_comment):
 
 # ------------------------------------------------------------------------- comment_count
 
+@pytest.mark.smoke
 def test_comment_count_follows_comments(full_task, make_comment):
     (project, owner, editor, viewer, _), task = full_task
     comments = [make_comment(task, who, body=f"c{i}") for i, who in enumerate((owner, viewer, viewer))]
@@ -275,6 +278,7 @@ def test_comment_count_follows_comments(full_task, make_comment):
     assert get_json(owner.client, task_url(task))["comment_count"] == 2
 
 
+@pytest.mark.smoke
 def test_list_items_equal_the_single_resource(board, make_task, make_comment):
     project, owner, editor, viewer, labels = board
     tasks = [make_task(project, owner, title=f"t{i}", assignee_id=editor.id if i % 2 else None,
