@@ -29,7 +29,7 @@ def quartet(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 @pytest.mark.parametrize("args", [
-    [], ["serve"], ["db"], ["db", "migrate"], ["db", "seed"], ["create-admin"],
+    [], ["serve"], ["db"], ["db", "migrate"], ["db", "seed"], ["create-admin"], ["bench"],
 ], ids=lambda args: " ".join(args) or "quartet")
 def test_help(args: list[str]) -> None:
     done = quartet(*args, "--help")
@@ -59,6 +59,9 @@ BAD_ARGUMENTS = {
                                          "--display-name", ""],
                                         {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
     "create-admin no password, no terminal": (["create-admin", "--email", "a@example.com"], {}),
+    "bench unknown scenario": (["bench", "--scenario", "nope"], {}),
+    "bench unknown implementation": (["bench", "--impl", "nope"], {}),
+    "bench zero runs": (["bench", "--runs", "0"], {}),
 }
 if UNBUILT:
     BAD_ARGUMENTS["unbuilt implementation"] = (["serve", UNBUILT[0]], {})
