@@ -12,7 +12,8 @@ from typing import Any
 from bench import wrk
 from bench.floors import asgi as floor_asgi
 from bench.floors import wsgi as floor_wsgi
-from bench.scenarios import CONNECTIONS, LOGIN_CONNECTIONS, LOGIN_MIN_SECONDS, kind_weights
+from bench.scenarios import (CONNECTIONS, LOGIN_CONNECTIONS, LOGIN_MIN_SECONDS,
+                             MAX_RETRY_SECONDS, kind_weights)
 from bench.servers import REPO_ROOT
 
 PACKAGES = ("fastapi", "starlette", "pydantic", "litestar", "msgspec", "flask", "flask-smorest",
@@ -71,6 +72,8 @@ def describe(options: Any, layout: Any, targets: list[Any]) -> dict[str, Any]:
             "gunicorn_threads": 8,  # shared.serve's default; the harness scrubs GUNICORN_THREADS
             "connections": CONNECTIONS, "login_connections": LOGIN_CONNECTIONS,
             "login_min_s": LOGIN_MIN_SECONDS,
+            "short_window_rule": "a window that completes fewer than 30 requests (6 for login) "
+                                 f"is measured again, longer (at most {MAX_RETRY_SECONDS} s)",
             "warm_up": "the mixed scenario's requests (every kind but login), once per start",
             "wrk_threads": 2, "cpu_pinning": layout.to_json(),
             "floor_pool_sizes": {"floor-asgi": floor_asgi.POOL_SIZE,

@@ -246,7 +246,9 @@ def render(results: dict[str, Any]) -> str:
            if pinning else "not pinned (fewer than 2 CPUs or no taskset)")
         + f"; order shuffled per run (seed {settings['seed']}); {settings['connections']} "
         f"connections ({settings['login_connections']} for `login`); any response that is "
-        "not 2xx fails the run.", "",
+        "not 2xx fails the run"
+        + (f"; {settings['short_window_rule']}" if settings.get("short_window_rule") else "")
+        + ".", "",
         f"**Data**: {dataset.get('users', '?')} users, {dataset.get('projects', '?')} projects, "
         f"{dataset.get('tasks', 0):,} tasks (hot project "
         f"{dataset.get('tasks_per_project', {}).get('hot', 0):,}), labels, assignees, "

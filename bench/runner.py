@@ -406,6 +406,16 @@ class Session:
             cpu_before = server.cpu_seconds()
             result = load(seconds)
             cpu_used = server.cpu_seconds() - cpu_before
+            longer = point.retry_seconds(seconds, result.requests)
+            if longer is not None and not (set(result.problems) - {"no request completed"}):
+                record["short_window"] = {"seconds": seconds, "requests": result.requests}
+                self.reporter.note(f"{target.name} · {point.name}: {result.requests} requests "
+                                   f"in {seconds:g} s; measuring again for {longer:g} s")
+                if self.database.pg_stat_statements:
+                    self.database.statements_reset()
+                cpu_before = server.cpu_seconds()
+                result = load(longer)
+                cpu_used = server.cpu_seconds() - cpu_before
             record.update(result.to_json())
             record["cpu_ms_per_request"] = (cpu_used * 1000 / result.requests
                                             if result.requests else None)

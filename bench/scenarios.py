@@ -16,6 +16,7 @@ API = "/api/v1"
 CONNECTIONS = 32
 LOGIN_CONNECTIONS = 2  # argon2id at 64 MiB per login: a login form's concurrency, not a list's
 LOGIN_MIN_SECONDS = 3  # a login costs ~0.3 s of CPU: shorter windows see a handful
+MAX_RETRY_SECONDS = 20
 
 # The SPA session mix: 70% reads, 25% writes, 5% comments, interleaved.
 MIXED = ("get", "list", "get", "patch", "list", "get", "create", "projects", "get", "list",
@@ -32,9 +33,21 @@ class Scenario:
     list_project: str = "hot"
     group: str = ""  # the user-facing scenario it belongs to ("scale"), if not itself
     min_seconds: int = 1
+    # A window that completes fewer requests than this is measured again, longer: with every
+    # connection's first request sent at once, a slow server may answer none in a short window.
+    min_requests: int = 30
 
     def seconds(self, duration: float) -> float:
         return max(duration, self.min_seconds)
+
+    def retry_seconds(self, seconds: float, completed: int) -> float | None:
+        """How long to measure again after a window that completed `completed` requests, or
+        None when the window was enough (the longer window aims at twice the minimum)."""
+        if completed >= self.min_requests:
+            return None
+        per_second = completed / seconds if completed else 0.0
+        wanted = 2 * self.min_requests / per_second if per_second else 4 * seconds
+        return float(min(MAX_RETRY_SECONDS, max(2 * seconds, round(wanted))))
 
     @property
     def option(self) -> str:
@@ -56,7 +69,7 @@ def scenarios(spec: DatasetSpec | None = None) -> dict[str, Scenario]:
                           writes=True),
         "login": Scenario("login", "password grant, argon2id at the production profile",
                           ("login",), connections=LOGIN_CONNECTIONS,
-                          min_seconds=LOGIN_MIN_SECONDS),
+                          min_seconds=LOGIN_MIN_SECONDS, min_requests=6),
     }
     for size in scale:
         points[f"scale@{_size(size)}"] = Scenario(
