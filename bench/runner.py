@@ -357,19 +357,23 @@ class Session:
         threads = min(WRK_THREADS, point.connections)
         uses_pool = "patch" in point.pattern
 
-        def load(seconds: float) -> wrk.WrkResult:
+        def load(seconds: float, measured: bool = False) -> wrk.WrkResult:
             wrk.write_script(script, lua_data(
                 self.dataset, point, token=token, threads=threads, etags=self.etags.etags,
                 state_file=str(self.etags.path)))
             argv = wrk.command(server.base_url + "/", script, connections=point.connections,
-                               threads=threads, duration=seconds,
-                               timeout=60,
+                               threads=threads, duration=seconds, timeout=60,
                                cpus=self.layout.others)
+            if measured and self.database.pg_stat_statements:
+                self.database.statements_reset()
             try:
                 result, _ = wrk.run(argv, timeout=seconds + 120)
             finally:
                 script.unlink(missing_ok=True)
             server.wait_idle()  # requests cut off by the end of the run finish first
+            if measured and self.database.pg_stat_statements:
+                # before anything else touches the database (the ETag refresh, our own look-ups)
+                result.db_totals = self.database.statements_totals()
             if uses_pool:
                 self.etags.absorb(server.base_url, token)
             return result
@@ -399,22 +403,18 @@ class Session:
         record: dict[str, Any] = {"target": target.name, "scenario": point.name}
         try:
             load = self._loader(server, point, mint_token(self.dataset.owner_id))
-            if self.database.pg_stat_statements:
-                self.database.statements_reset()
             seconds = point.seconds(opts.duration)
             self.reporter.step(f"{target.name} · {point.name}: measuring {seconds:g} s")
             cpu_before = server.cpu_seconds()
-            result = load(seconds)
+            result = load(seconds, measured=True)
             cpu_used = server.cpu_seconds() - cpu_before
             longer = point.retry_seconds(seconds, result.requests)
             if longer is not None and not (set(result.problems) - {"no request completed"}):
                 record["short_window"] = {"seconds": seconds, "requests": result.requests}
                 self.reporter.note(f"{target.name} · {point.name}: {result.requests} requests "
                                    f"in {seconds:g} s; measuring again for {longer:g} s")
-                if self.database.pg_stat_statements:
-                    self.database.statements_reset()
                 cpu_before = server.cpu_seconds()
-                result = load(longer)
+                result = load(longer, measured=True)
                 cpu_used = server.cpu_seconds() - cpu_before
             record.update(result.to_json())
             record["cpu_ms_per_request"] = (cpu_used * 1000 / result.requests
@@ -422,8 +422,8 @@ class Session:
             record["cpu_utilisation"] = cpu_used / result.duration_s if result.duration_s else None
             record["rss_mib_per_worker"] = round(server.rss_per_worker_mib(), 1)
             record["db_connections"] = self.database.connections()
-            if self.database.pg_stat_statements and result.requests:
-                calls, exec_ms = self.database.statements_totals()
+            if result.db_totals is not None and result.requests:
+                calls, exec_ms = result.db_totals
                 record["statements_per_request"] = calls / result.requests
                 record["db_ms_per_request"] = exec_ms / result.requests
             if result.primed:

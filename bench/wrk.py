@@ -106,6 +106,7 @@ class WrkResult:
     bytes: int
     summary_rps: float | None = None  # wrk's own "Requests/sec" line
     problems: list[str] = field(default_factory=list)
+    db_totals: tuple[int, float] | None = None  # pg_stat_statements: calls, execution ms
 
     @property
     def rps(self) -> float:
