@@ -8,8 +8,10 @@ import contextlib
 import dataclasses
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -171,12 +173,15 @@ class Session:
         self.results["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))
         self.reporter.phase("PostgreSQL and the data set")
         database = BenchDatabase.create()
-        self.etags = EtagStore(opts.out / ".etags.state")
+        # scripts and ETag state live outside --out, so nothing but results lands there
+        self.work_dir = Path(tempfile.mkdtemp(prefix="quartet-bench-"))
+        self.etags = EtagStore(self.work_dir / "etags.state")
         try:
             self._prepare(database)
             return work()
         finally:
             self.etags.forget()
+            shutil.rmtree(self.work_dir, ignore_errors=True)
             database.drop()
 
     def _prepare(self, database: BenchDatabase) -> None:
@@ -353,7 +358,7 @@ class Session:
 
     def _loader(self, server: BenchServer, point: Scenario, token: str) -> Any:
         """`load(seconds)`: one wrk run of the scenario against the server (ETags carried)."""
-        script = self.options.out / f".{server.target.name}-{point.name}.lua"
+        script = self.work_dir / f"{server.target.name}-{point.name}.lua"
         threads = min(WRK_THREADS, point.connections)
         uses_pool = "patch" in point.pattern
 
