@@ -9,12 +9,18 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
+import matplotlib.pyplot as plt
 
-from bench.report import Cell, cells, ordered_targets, scale_points  # noqa: E402
+from bench.report import Cell, cells, ordered_targets, scale_points
 
-COLORS = {"fastapi": "#009688", "litestar": "#e0a526", "flask": "#555555", "drf": "#a30000",
-          "floor-asgi": "#9ecae1", "floor-wsgi": "#c7c7c7"}
+COLORS = {
+    "fastapi": "#009688",
+    "litestar": "#e0a526",
+    "flask": "#555555",
+    "drf": "#a30000",
+    "floor-asgi": "#9ecae1",
+    "floor-wsgi": "#c7c7c7",
+}
 
 
 def _grid(count: int) -> tuple[int, int]:
@@ -26,8 +32,7 @@ def throughput(results: dict[str, Any], table: dict[tuple[str, str], Cell], path
     scenarios = list(results["scenarios"])
     targets = ordered_targets(results)
     rows, columns = _grid(len(scenarios))
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows),
-                                squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
     for ax, scenario in zip(axes.flat, scenarios, strict=False):
         names, medians, errors, colors = [], [], [[], []], []
         for target in targets:
@@ -44,7 +49,7 @@ def throughput(results: dict[str, Any], table: dict[tuple[str, str], Cell], path
         ax.set_title(scenario, fontsize=10)
         ax.set_ylabel("req/s", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
-    for ax in list(axes.flat)[len(scenarios):]:
+    for ax in list(axes.flat)[len(scenarios) :]:
         ax.axis("off")
     figure.suptitle("Throughput: median of the runs, bars from min to max", fontsize=11)
     figure.tight_layout()
@@ -56,8 +61,7 @@ def latency(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: P
     scenarios = list(results["scenarios"])
     targets = ordered_targets(results)
     rows, columns = _grid(len(scenarios))
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows),
-                                squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
     for ax, scenario in zip(axes.flat, scenarios, strict=False):
         names, p50, p99, colors = [], [], [], []
         for target in targets:
@@ -75,7 +79,7 @@ def latency(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: P
         ax.set_title(scenario, fontsize=10)
         ax.set_ylabel("ms", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
-    for ax in list(axes.flat)[len(scenarios):]:
+    for ax in list(axes.flat)[len(scenarios) :]:
         ax.axis("off")
     figure.suptitle("Latency: p50 (solid) and p99 (light), medians of the runs", fontsize=11)
     figure.tight_layout()
@@ -97,8 +101,9 @@ def scale(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Pat
             continue
         color = COLORS.get(target, "#888888")
         ax.plot(x_values, [v.median for v in p99], marker="o", color=color, label=f"{target} p99")
-        ax.plot(x_values, [v.median for v in p50], marker=".", linestyle="--", color=color,
-                alpha=0.6)
+        ax.plot(
+            x_values, [v.median for v in p50], marker=".", linestyle="--", color=color, alpha=0.6
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(x_values, [label for label, _ in points])

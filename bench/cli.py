@@ -11,8 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from bench import charts, report, scenarios, wrk
@@ -35,19 +42,33 @@ def options_from(args: Any, impls: list[str]) -> Options:
     spec = data_set.SMALL if args.dataset == "small" else data_set.DatasetSpec()
     seed = args.seed if args.seed is not None else secrets.randbelow(10**6)
     argv = " ".join(sys.argv[1:]) if sys.argv and "bench" in sys.argv else "bench"
-    return Options(impls=impls, points=scenarios.select(args.scenario, spec),
-                   runs=args.runs, duration=args.duration, warmup=args.warmup,
-                   out=Path(args.out) if args.out else default_out(), seed=seed, spec=spec,
-                   command=f"quartet {argv}")
+    return Options(
+        impls=impls,
+        points=scenarios.select(args.scenario, spec),
+        runs=args.runs,
+        duration=args.duration,
+        warmup=args.warmup,
+        out=Path(args.out) if args.out else default_out(),
+        seed=seed,
+        spec=spec,
+        command=f"quartet {argv}",
+    )
 
 
 class RichReporter(Reporter):
     def __init__(self, console: Console, total: int) -> None:
         self.console = console
-        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.fields[phase]}"),
-                                 BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("eta"), TimeRemainingColumn(),
-                                 TextColumn("{task.description}"), console=console)
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("[bold]{task.fields[phase]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+        )
         self.task = self.progress.add_task("", total=total, phase="starting")
 
     def phase(self, text: str) -> None:
@@ -94,9 +115,11 @@ def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:
 def summary(results: dict[str, Any], out: Path) -> Table:
     table_cells = report.cells(results)
     targets = report.ordered_targets(results)
-    table = Table(title=f"req/s (median of {results['settings']['runs']} runs) · % of floor",
-                  caption=f"{results.get('wall_seconds', 0) / 60:.1f} min · {out}/report.md",
-                  show_lines=False)
+    table = Table(
+        title=f"req/s (median of {results['settings']['runs']} runs) · % of floor",
+        caption=f"{results.get('wall_seconds', 0) / 60:.1f} min · {out}/report.md",
+        show_lines=False,
+    )
     table.add_column("scenario")
     for target in targets:
         table.add_column(target, justify="right")
@@ -111,8 +134,10 @@ def summary(results: dict[str, Any], out: Path) -> Table:
             elif results["targets"][target]["is_floor"]:
                 row.append(f"{cell.rps.median:,.0f}")
             else:
-                row.append(f"{cell.rps.median:,.0f} · "
-                           f"{report.fmt_ratio(cell.floor_ratio, with_range=False)}")
+                row.append(
+                    f"{cell.rps.median:,.0f} · "
+                    f"{report.fmt_ratio(cell.floor_ratio, with_range=False)}"
+                )
         table.add_row(*row)
     return table
 
@@ -130,8 +155,14 @@ def run_profiles(args: Any, options: Options, console: Console) -> int:
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "profile.md").write_text(render(profiles) + "\n")
     for entry in profiles:
-        console.print(f"[bold]{entry['target']} · {entry['scenario']}[/]: " + (
-            entry.get("error") or ", ".join(f"{layer} {share:.0%}" for layer, share
-                                            in list(entry["breakdown"].items())[:4])))
+        console.print(
+            f"[bold]{entry['target']} · {entry['scenario']}[/]: "
+            + (
+                entry.get("error")
+                or ", ".join(
+                    f"{layer} {share:.0%}" for layer, share in list(entry["breakdown"].items())[:4]
+                )
+            )
+        )
     console.print(f"flame graphs and profile.md in {options.out}")
     return 1 if any(entry.get("error") for entry in profiles) else 0

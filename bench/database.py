@@ -49,8 +49,11 @@ class BenchDatabase:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             # Commits do not wait for the WAL flush: the disk's latency is not the frameworks'
             # (the same for every server; durability buys a benchmark nothing).
-            conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit = off")
-                         .format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
+                    sql.Identifier(name)
+                )
+            )
             version = conn.execute("SHOW server_version").fetchone()[0]
         database = cls(with_database(admin_url, name), admin_url, embedded, name, version)
         database._detect_pg_stat_statements()
@@ -81,12 +84,19 @@ class BenchDatabase:
         return True
 
     def read_settings(self) -> None:
-        names = ("shared_buffers", "work_mem", "max_connections", "synchronous_commit", "fsync",
-                 "jit")
+        names = (
+            "shared_buffers",
+            "work_mem",
+            "max_connections",
+            "synchronous_commit",
+            "fsync",
+            "jit",
+        )
         with psycopg.connect(self.url, autocommit=True) as conn:
             for name in names:
                 self.settings[name] = conn.execute(
-                    sql.SQL("SHOW {}").format(sql.Identifier(name))).fetchone()[0]
+                    sql.SQL("SHOW {}").format(sql.Identifier(name))
+                ).fetchone()[0]
 
     # ---------------------------------------------------------------- pg_stat_statements
 
@@ -102,17 +112,23 @@ class BenchDatabase:
                 "SELECT coalesce(sum(calls), 0), coalesce(sum(total_exec_time), 0)"
                 " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
                 " WHERE datname = current_database())"
-                " AND query NOT ILIKE '%pg_stat_statements%'").fetchone()
+                " AND query NOT ILIKE '%pg_stat_statements%'"
+            ).fetchone()
         return int(row[0]), float(row[1])
 
     def connections(self) -> int:
         """Connections to this database other than the asking one (the server's pool)."""
         with psycopg.connect(self.url, autocommit=True) as conn:
-            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname ="
-                                " current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+            return conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                " current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
 
     def drop(self) -> None:
-        with contextlib.suppress(psycopg.Error), \
-                psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(self.name)))
+        with (
+            contextlib.suppress(psycopg.Error),
+            psycopg.connect(self.admin_url, autocommit=True) as conn,
+        ):
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(self.name))
+            )

@@ -31,9 +31,16 @@ OWNER_EMAIL = "bench-owner@example.com"
 # data set is byte-for-byte reproducible.
 _HASH_SALT = b"quartet-bench-16"  # 16 bytes: the default salt length, so no rehash
 
-LABELS = [("bug", "#D73A4A"), ("feature", "#0E8A16"), ("docs", "#1D76DB"), ("ui", "#FBCA04"),
-          ("backend", "#5319E7"), ("perf", "#B60205"), ("security", "#000000"),
-          ("chore", "#C5DEF5")]
+LABELS = [
+    ("bug", "#D73A4A"),
+    ("feature", "#0E8A16"),
+    ("docs", "#1D76DB"),
+    ("ui", "#FBCA04"),
+    ("backend", "#5319E7"),
+    ("perf", "#B60205"),
+    ("security", "#000000"),
+    ("chore", "#C5DEF5"),
+]
 _BASE = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)
 CHECK_TASKS = 8  # one per server of a session (4 implementations + 2 floors), with room
 
@@ -64,8 +71,10 @@ class DatasetSpec:
         specs = [ProjectSpec(f"scale-{size}", size, members, 4) for size in self.scale_tasks]
         specs.append(ProjectSpec("hot", self.hot_tasks, members, 2))
         specs.append(ProjectSpec("write", self.write_tasks + CHECK_TASKS, members, 4))
-        specs += [ProjectSpec(f"p{index:02d}", self.ordinary_tasks, members, 3)
-                  for index in range(self.ordinary_projects)]
+        specs += [
+            ProjectSpec(f"p{index:02d}", self.ordinary_tasks, members, 3)
+            for index in range(self.ordinary_projects)
+        ]
         return specs
 
     @property
@@ -73,14 +82,22 @@ class DatasetSpec:
         return sum(project.tasks for project in self.projects())
 
 
-SMALL = DatasetSpec(users=14, hot_tasks=300, scale_tasks=(50, 600), write_tasks=120,
-                    patch_pool=64, comment_pool=32, ordinary_projects=3, ordinary_tasks=25,
-                    members_per_project=6)
+SMALL = DatasetSpec(
+    users=14,
+    hot_tasks=300,
+    scale_tasks=(50, 600),
+    write_tasks=120,
+    patch_pool=64,
+    comment_pool=32,
+    ordinary_projects=3,
+    ordinary_tasks=25,
+    members_per_project=6,
+)
 
 
 def bench_uuid(kind: str, number: int) -> str:
     """The id the SQL below gives row `number` of `kind` (md5 of 'quartet-bench:kind:n')."""
-    digest = hashlib.md5(f"quartet-bench:{kind}:{number}".encode()).hexdigest()  # noqa: S324
+    digest = hashlib.md5(f"quartet-bench:{kind}:{number}".encode()).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:]}"
 
 
@@ -133,10 +150,13 @@ class Dataset:
             "users": len(self.user_ids),
             "projects": len(self.projects),
             "tasks": self.spec.total_tasks,
-            "tasks_per_project": {key: p.tasks for key, p in self.projects.items()
-                                  if not key.startswith("p")},
-            "ordinary_projects": {"count": self.spec.ordinary_projects,
-                                  "tasks_each": self.spec.ordinary_tasks},
+            "tasks_per_project": {
+                key: p.tasks for key, p in self.projects.items() if not key.startswith("p")
+            },
+            "ordinary_projects": {
+                "count": self.spec.ordinary_projects,
+                "tasks_each": self.spec.ordinary_tasks,
+            },
             "members_per_project": self.spec.members_per_project,
             "labels_per_project": len(LABELS),
         }
@@ -204,7 +224,8 @@ WHERE i %% %(every)s = 1 AND k <= (i / %(every)s) %% 3
 
 _ACTIVITY_SQL = """
 INSERT INTO activity (id, project_id, actor_id, verb, target_type, target_id, changes, created_at)
-SELECT pg_temp.bench_uuid('activity', %(offset)s + row_number() OVER (ORDER BY created_at, target_id)),
+SELECT pg_temp.bench_uuid('activity',
+                          %(offset)s + row_number() OVER (ORDER BY created_at, target_id)),
        project_id, actor_id, verb, target_type, target_id, '{}'::jsonb, created_at
 FROM (
     SELECT t.project_id, t.created_by AS actor_id, 'task.created' AS verb, 'task' AS target_type,
@@ -226,9 +247,11 @@ def load(database_url: str, spec: DatasetSpec = DatasetSpec()) -> Dataset:
     migrate(database_url)
     url = normalise(database_url)
     with psycopg.connect(url) as conn:
-        conn.execute("CREATE FUNCTION pg_temp.bench_uuid(kind text, n bigint) RETURNS uuid"
-                     " LANGUAGE sql IMMUTABLE AS"
-                     " $$ SELECT md5('quartet-bench:' || kind || ':' || n)::uuid $$")
+        conn.execute(
+            "CREATE FUNCTION pg_temp.bench_uuid(kind text, n bigint) RETURNS uuid"
+            " LANGUAGE sql IMMUTABLE AS"
+            " $$ SELECT md5('quartet-bench:' || kind || ':' || n)::uuid $$"
+        )
         if conn.execute("SELECT EXISTS (SELECT 1 FROM users)").fetchone()[0]:
             raise RuntimeError("the benchmark data set needs an empty database")
         _fast_load_settings(conn)
@@ -243,7 +266,8 @@ def load(database_url: str, spec: DatasetSpec = DatasetSpec()) -> Dataset:
             "  CASE n WHEN 0 THEN 'Bench Owner' ELSE 'Bench User ' || lpad(n::text, 3, '0') END,"
             "  %(hash)s, false, %(base)s::timestamptz + n * interval '1 minute'"
             " FROM generate_series(0, %(users)s - 1) AS n",
-            {"owner_email": OWNER_EMAIL, "hash": hashed, "base": _BASE, "users": spec.users})
+            {"owner_email": OWNER_EMAIL, "hash": hashed, "base": _BASE, "users": spec.users},
+        )
         dataset = Dataset(spec, user_ids[0], user_ids)
         first_task = 0
         activity_offset = 0
@@ -269,8 +293,9 @@ def _fast_load_settings(conn: psycopg.Connection) -> None:
     when the role may; build indexes with room to sort."""
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     conn.execute("SET LOCAL synchronous_commit = off")
-    superuser = conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
-                             ).fetchone()
+    superuser = conn.execute(
+        "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+    ).fetchone()
     if superuser and superuser[0]:
         conn.execute("SET LOCAL session_replication_role = replica")
 
@@ -282,45 +307,67 @@ def _drop_secondary_indexes(conn: psycopg.Connection) -> list[str]:
         " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
         " WHERE t.relname = ANY(%s) AND t.relnamespace = 'public'::regnamespace"
         " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
-        (list(_BULK_TABLES),)).fetchall()
+        (list(_BULK_TABLES),),
+    ).fetchall()
     for name, _ in rows:
         conn.execute(f"DROP INDEX {name}")
     return [definition for _, definition in rows]
 
 
-def _load_project(conn: psycopg.Connection, spec: DatasetSpec, dataset: Dataset, number: int,
-                  project: ProjectSpec, first_task: int) -> LoadedProject:
+def _load_project(
+    conn: psycopg.Connection,
+    spec: DatasetSpec,
+    dataset: Dataset,
+    number: int,
+    project: ProjectSpec,
+    first_task: int,
+) -> LoadedProject:
     project_id = bench_uuid("project", number)
     created = _BASE + dt.timedelta(days=1 + number)
     conn.execute(
         "INSERT INTO projects (id, name, description, created_by, created_at, updated_at)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
-        (project_id, f"Bench {project.key}", f"Benchmark project {project.key}: "
-         f"{project.tasks} tasks.", dataset.owner_id, created, created))
+        (
+            project_id,
+            f"Bench {project.key}",
+            f"Benchmark project {project.key}: {project.tasks} tasks.",
+            dataset.owner_id,
+            created,
+            created,
+        ),
+    )
     # Members: user 0 owns every project; others in a stride over the rest of the users.
     others = spec.users - 1
-    members = [dataset.user_ids[1 + (number * 37 + k * 11) % others]
-               for k in range(project.members)]
+    members = [
+        dataset.user_ids[1 + (number * 37 + k * 11) % others] for k in range(project.members)
+    ]
     members = list(dict.fromkeys(members))  # a stride that is not coprime repeats users
     roles = ["editor" if k % 3 else "viewer" for k in range(len(members))]
     conn.execute(
         "INSERT INTO project_members (project_id, user_id, role, added_at)"
         " SELECT %s, u, r, %s FROM unnest(%s::uuid[], %s::text[]) AS m(u, r)",
-        (project_id, created, [dataset.owner_id, *members], ["owner", *roles]))
+        (project_id, created, [dataset.owner_id, *members], ["owner", *roles]),
+    )
     labels = [bench_uuid("label", number * len(LABELS) + k) for k in range(len(LABELS))]
     conn.execute(
         "INSERT INTO labels (id, project_id, name, color, created_at)"
         " SELECT l, %s, n, c, %s FROM unnest(%s::uuid[], %s::text[], %s::text[]) AS x(l, n, c)",
-        (project_id, created, labels, [name for name, _ in LABELS],
-         [color for _, color in LABELS]))
+        (project_id, created, labels, [name for name, _ in LABELS], [color for _, color in LABELS]),
+    )
     params: dict[str, object] = {
-        "first": first_task, "project": project_id, "members": members,
-        "member_count": len(members), "owner": dataset.owner_id, "labels": labels,
-        "start": created + dt.timedelta(minutes=5), "count": project.tasks, "skip": 0,
-        "every": project.comment_every}
+        "first": first_task,
+        "project": project_id,
+        "members": members,
+        "member_count": len(members),
+        "owner": dataset.owner_id,
+        "labels": labels,
+        "start": created + dt.timedelta(minutes=5),
+        "count": project.tasks,
+        "skip": 0,
+        "every": project.comment_every,
+    }
     if project.key == "write":  # its first tasks are the check tasks
-        _execute(conn, _CHECK_TASKS_SQL, {**params, "count": CHECK_TASKS,
-                                          "assignee": members[0]})
+        _execute(conn, _CHECK_TASKS_SQL, {**params, "count": CHECK_TASKS, "assignee": members[0]})
         params["skip"] = CHECK_TASKS
     _execute(conn, _TASKS_SQL, params)
     _execute(conn, _TASK_LABELS_SQL, params)
@@ -328,21 +375,33 @@ def _load_project(conn: psycopg.Connection, spec: DatasetSpec, dataset: Dataset,
     return LoadedProject(project.key, project_id, project.tasks, first_task, members, labels)
 
 
-def _load_project_activity(conn: psycopg.Connection, dataset: Dataset, project: LoadedProject,
-                           offset: int) -> int:
+def _load_project_activity(
+    conn: psycopg.Connection, dataset: Dataset, project: LoadedProject, offset: int
+) -> int:
     """project.created, member.added, label.created (task and comment entries come last)."""
-    created = conn.execute("SELECT created_at FROM projects WHERE id = %s",
-                           (project.id,)).fetchone()[0]
-    entries = ([("project.created", "project", project.id)]
-               + [("member.added", "member", member) for member in project.members]
-               + [("label.created", "label", label) for label in project.labels])
+    created = conn.execute(
+        "SELECT created_at FROM projects WHERE id = %s", (project.id,)
+    ).fetchone()[0]
+    entries = (
+        [("project.created", "project", project.id)]
+        + [("member.added", "member", member) for member in project.members]
+        + [("label.created", "label", label) for label in project.labels]
+    )
     conn.execute(
         "INSERT INTO activity (id, project_id, actor_id, verb, target_type, target_id,"
         " created_at)"
         " SELECT pg_temp.bench_uuid('activity', %s + o), %s, %s, v, t, x, %s"
         " FROM unnest(%s::text[], %s::text[], %s::uuid[]) WITH ORDINALITY AS e(v, t, x, o)",
-        (offset, project.id, dataset.owner_id, created, [e[0] for e in entries],
-         [e[1] for e in entries], [e[2] for e in entries]))
+        (
+            offset,
+            project.id,
+            dataset.owner_id,
+            created,
+            [e[0] for e in entries],
+            [e[1] for e in entries],
+            [e[2] for e in entries],
+        ),
+    )
     return len(entries)
 
 
@@ -350,11 +409,19 @@ def fingerprint(database_url: str) -> str:
     """A digest of every row of the data set's tables (generated columns and `seq` included)."""
     digest = hashlib.sha256()
     with psycopg.connect(normalise(database_url)) as conn:
-        for table, order in (("users", "id"), ("projects", "id"),
-                             ("project_members", "project_id, user_id"), ("labels", "id"),
-                             ("tasks", "id"), ("task_labels", "task_id, label_id"),
-                             ("comments", "id"), ("activity", "seq")):
-            row = conn.execute(f"SELECT count(*), md5(coalesce(string_agg(x::text, '|'"  # noqa: S608
-                               f" ORDER BY {order}), '')) FROM {table} AS x").fetchone()
+        for table, order in (
+            ("users", "id"),
+            ("projects", "id"),
+            ("project_members", "project_id, user_id"),
+            ("labels", "id"),
+            ("tasks", "id"),
+            ("task_labels", "task_id, label_id"),
+            ("comments", "id"),
+            ("activity", "seq"),
+        ):
+            row = conn.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(x::text, '|'"
+                f" ORDER BY {order}), '')) FROM {table} AS x"
+            ).fetchone()
             digest.update(f"{table}:{row[0]}:{row[1]};".encode())
     return digest.hexdigest()[:32]

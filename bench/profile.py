@@ -21,17 +21,52 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("password hashing", ("/argon2/",)),
     ("database driver", ("/asyncpg/", "/psycopg/", "/psycopg_pool/", "/psycopg_binary/")),
     ("ORM", ("/sqlalchemy/", "/django/db/")),
-    ("validation & serialization", ("/pydantic/", "/pydantic_core/", "/msgspec/",
-                                    "/marshmallow/", "/webargs/", "/apispec/",
-                                    "/rest_framework/serializers", "/rest_framework/fields",
-                                    "/rest_framework/renderers", "/rest_framework/parsers",
-                                    "/orjson", "/json/")),
-    ("framework (routing, middleware, DI)", ("/fastapi/", "/starlette/", "/litestar/",
-                                             "/flask/", "/flask_smorest/", "/werkzeug/",
-                                             "/django/", "/rest_framework/", "/anyio/")),
-    ("server & event loop", ("/uvicorn/", "/gunicorn/", "/h11/", "/httptools/", "/uvloop/",
-                             "/asyncio/", "/selectors.py", "/socket.py", "/threading.py",
-                             "/concurrent/")),
+    (
+        "validation & serialization",
+        (
+            "/pydantic/",
+            "/pydantic_core/",
+            "/msgspec/",
+            "/marshmallow/",
+            "/webargs/",
+            "/apispec/",
+            "/rest_framework/serializers",
+            "/rest_framework/fields",
+            "/rest_framework/renderers",
+            "/rest_framework/parsers",
+            "/orjson",
+            "/json/",
+        ),
+    ),
+    (
+        "framework (routing, middleware, DI)",
+        (
+            "/fastapi/",
+            "/starlette/",
+            "/litestar/",
+            "/flask/",
+            "/flask_smorest/",
+            "/werkzeug/",
+            "/django/",
+            "/rest_framework/",
+            "/anyio/",
+        ),
+    ),
+    (
+        "server & event loop",
+        (
+            "/uvicorn/",
+            "/gunicorn/",
+            "/h11/",
+            "/httptools/",
+            "/uvloop/",
+            "/asyncio/",
+            "/selectors.py",
+            "/socket.py",
+            "/threading.py",
+            "/concurrent/",
+        ),
+    ),
     ("tokens", ("/jwt/",)),
     ("application code", ("/impl_", "/shared/", "/bench/floors/")),
 ]
@@ -67,11 +102,24 @@ def breakdown(collapsed: str) -> dict[str, float]:
     return {layer: count / total for layer, count in counts.most_common()} if total else {}
 
 
-def record(pids: list[int], seconds: int, output: Path, fmt: str,
-           cpus: list[int] | None) -> subprocess.CompletedProcess[str]:
+def record(
+    pids: list[int], seconds: int, output: Path, fmt: str, cpus: list[int] | None
+) -> subprocess.CompletedProcess[str]:
     """py-spy on every worker (gunicorn's workers are separate processes)."""
-    argv = [py_spy(), "record", "--pid", str(pids[0]), "--duration", str(seconds), "--rate",
-            "200", "--format", fmt, "--output", str(output)]
+    argv = [
+        py_spy(),
+        "record",
+        "--pid",
+        str(pids[0]),
+        "--duration",
+        str(seconds),
+        "--rate",
+        "200",
+        "--format",
+        fmt,
+        "--output",
+        str(output),
+    ]
     if len(pids) > 1:
         argv.append("--subprocesses")
     if cpus:
@@ -79,8 +127,9 @@ def record(pids: list[int], seconds: int, output: Path, fmt: str,
     return subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
 
 
-def profile_under_load(server: Any, load: Any, seconds: int, out: Path, stem: str,
-                       cpus: list[int] | None) -> dict[str, Any]:
+def profile_under_load(
+    server: Any, load: Any, seconds: int, out: Path, stem: str, cpus: list[int] | None
+) -> dict[str, Any]:
     """Run `load(duration)` (wrk) in the background and sample the server twice meanwhile."""
     pids = server.workers()
     target = [server.pid] if len(pids) > 1 else pids
@@ -105,12 +154,15 @@ def profile_under_load(server: Any, load: Any, seconds: int, out: Path, stem: st
 
 
 def render(profiles: list[dict[str, Any]]) -> str:
-    lines = ["# Where the time goes", "",
-             "py-spy samples of one worker under load, by layer: each sample is credited to "
-             "the innermost frame that belongs to a known layer (a `uuid` call made by the ORM "
-             "counts as ORM). Time the worker spends waiting — for PostgreSQL, for the next "
-             "request — is not sampled; see the report's DB ms/req for the database's share.",
-             ""]
+    lines = [
+        "# Where the time goes",
+        "",
+        "py-spy samples of one worker under load, by layer: each sample is credited to "
+        "the innermost frame that belongs to a known layer (a `uuid` call made by the ORM "
+        "counts as ORM). Time the worker spends waiting — for PostgreSQL, for the next "
+        "request — is not sampled; see the report's DB ms/req for the database's share.",
+        "",
+    ]
     for entry in profiles:
         lines += [f"## {entry['target']} · `{entry['scenario']}`", ""]
         if entry.get("error"):
@@ -119,7 +171,10 @@ def render(profiles: list[dict[str, Any]]) -> str:
         lines += ["| layer | share of samples |", "|---|---:|"]
         lines += [f"| {layer} | {share:.0%} |" for layer, share in entry["breakdown"].items()]
         rps = entry.get("rps")
-        lines += ["", f"Flame graph: [{entry['flamegraph']}]({entry['flamegraph']})"
-                  + (f" · {rps:.0f} req/s while sampled (sampling slows the worker)"
-                     if rps else ""), ""]
+        lines += [
+            "",
+            f"Flame graph: [{entry['flamegraph']}]({entry['flamegraph']})"
+            + (f" · {rps:.0f} req/s while sampled (sampling slows the worker)" if rps else ""),
+            "",
+        ]
     return "\n".join(lines)

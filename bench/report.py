@@ -50,7 +50,8 @@ def _records(results: dict[str, Any]) -> dict[tuple[str, str], list[tuple[int, d
     for run in results.get("runs", []):
         for record in run["results"]:
             found.setdefault((record["scenario"], record["target"]), []).append(
-                (run["index"], record))
+                (run["index"], record)
+            )
     return found
 
 
@@ -64,10 +65,14 @@ def cells(results: dict[str, Any]) -> dict[tuple[str, str], Cell]:
         floor = targets.get(target, {}).get("floor")
         ratios = []
         if floor and targets.get(floor, {}).get("verified", False):
-            floor_by_run = {index: r for index, r in records.get((scenario, floor), [])
-                            if not r.get("failed")}
-            ratios = [r["rps"] / floor_by_run[index]["rps"] for index, r in good
-                      if index in floor_by_run and floor_by_run[index]["rps"]]
+            floor_by_run = {
+                index: r for index, r in records.get((scenario, floor), []) if not r.get("failed")
+            }
+            ratios = [
+                r["rps"] / floor_by_run[index]["rps"]
+                for index, r in good
+                if index in floor_by_run and floor_by_run[index]["rps"]
+            ]
         statements = counts.get(target, {}).get(scenario)
         pgss = [r.get("statements_per_request") for _, r in good]
         if statements is None and any(v is not None for v in pgss):
@@ -81,7 +86,9 @@ def cells(results: dict[str, Any]) -> dict[tuple[str, str], Cell]:
             floor_ratio=Spread.of(ratios),
             statements=statements,
             db_ms=Spread.of([r.get("db_ms_per_request") for _, r in good]),
-            runs_ok=len(good), runs_failed=len(runs) - len(good))
+            runs_ok=len(good),
+            runs_failed=len(runs) - len(good),
+        )
     return out
 
 
@@ -114,8 +121,10 @@ def fmt_ratio(spread: Spread | None, *, with_range: bool = True) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
 
@@ -143,15 +152,26 @@ def headline_table(results: dict[str, Any], table: dict[tuple[str, str], Cell]) 
             elif results["targets"][target].get("is_floor"):
                 row.append(f"{_num(cell.rps.median)}")
             else:
-                row.append(f"{_num(cell.rps.median)} · {fmt_ratio(cell.floor_ratio, with_range=False)}")
+                row.append(
+                    f"{_num(cell.rps.median)} · {fmt_ratio(cell.floor_ratio, with_range=False)}"
+                )
         rows.append(row)
     return _table(header, rows)
 
 
-def scenario_table(results: dict[str, Any], table: dict[tuple[str, str], Cell],
-                   scenario: str) -> list[str]:
-    header = ["server", "req/s", "% of floor", "p50 ms", "p99 ms", "CPU ms/req",
-              "RSS MiB/worker", "SQL/req"]
+def scenario_table(
+    results: dict[str, Any], table: dict[tuple[str, str], Cell], scenario: str
+) -> list[str]:
+    header = [
+        "server",
+        "req/s",
+        "% of floor",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/req",
+        "RSS MiB/worker",
+        "SQL/req",
+    ]
     pgss = results.get("database", {}).get("pg_stat_statements")
     if pgss:
         header.append("DB ms/req")
@@ -162,11 +182,19 @@ def scenario_table(results: dict[str, Any], table: dict[tuple[str, str], Cell],
         if status or cell is None:
             rows.append([target, status or "—", *["" for _ in header[2:]]])
             continue
-        floor_text = "(floor)" if results["targets"][target].get("is_floor") else \
-            fmt_ratio(cell.floor_ratio)
-        row = [target, fmt(cell.rps), floor_text, fmt(cell.p50), fmt(cell.p99),
-               fmt(cell.cpu_ms, with_range=False), fmt(cell.rss_mib, with_range=False),
-               "—" if cell.statements is None else _num(cell.statements)]
+        floor_text = (
+            "(floor)" if results["targets"][target].get("is_floor") else fmt_ratio(cell.floor_ratio)
+        )
+        row = [
+            target,
+            fmt(cell.rps),
+            floor_text,
+            fmt(cell.p50),
+            fmt(cell.p99),
+            fmt(cell.cpu_ms, with_range=False),
+            fmt(cell.rss_mib, with_range=False),
+            "—" if cell.statements is None else _num(cell.statements),
+        ]
         if pgss:
             row.append(fmt(cell.db_ms, with_range=False))
         if cell.runs_failed:
@@ -191,7 +219,7 @@ def scale_table(results: dict[str, Any], table: dict[tuple[str, str], Cell]) -> 
             else:
                 row.append(f"{_num(cell.p50.median)} / {_num(cell.p99.median)}")
                 p99s.append(cell.p99.median)
-        growth = (f"{p99s[-1] / p99s[0]:.2f}×" if p99s[0] and p99s[-1] else "—")
+        growth = f"{p99s[-1] / p99s[0]:.2f}×" if p99s[0] and p99s[-1] else "—"
         rows.append([*row, growth])
     return _table(header, rows)
 
@@ -203,8 +231,9 @@ def scale_points(results: dict[str, Any]) -> list[tuple[str, str]]:
     sizes = results.get("dataset", {}).get("tasks_per_project", {})
     points = []
     for name, info in scenarios.items():
-        if info.get("group") == "scale" or (name == "list-tasks" and any(
-                s.get("group") == "scale" for s in scenarios.values())):
+        if info.get("group") == "scale" or (
+            name == "list-tasks" and any(s.get("group") == "scale" for s in scenarios.values())
+        ):
             tasks = sizes.get(info.get("project", "hot"), 0)
             label = f"{tasks // 1000}k" if tasks >= 1000 else str(tasks)
             points.append((tasks, label, name))
@@ -225,11 +254,13 @@ def render(results: dict[str, Any]) -> str:
     lines = [f"# Quartet benchmark — {results.get('started_at', '')[:10]}", ""]
     lines += [
         f"`{results.get('command', 'quartet bench')}` · commit "
-        f"`{results['git']['commit'][:12]}`{' (uncommitted changes)' if results['git'].get('dirty') else ''}"
+        f"`{results['git']['commit'][:12]}`"
+        f"{' (uncommitted changes)' if results['git'].get('dirty') else ''}"
         f" · {settings['runs']} run(s), {settings['duration_s']:g} s per scenario "
         f"(login: at least {settings.get('login_min_s', 3)} s) after {settings['warmup_s']:g} s "
         "of warm-up per server start · "
-        f"{results.get('wall_seconds', 0) / 60:.1f} minutes end to end", "",
+        f"{results.get('wall_seconds', 0) / 60:.1f} minutes end to end",
+        "",
         f"**Machine**: {machine['cpu_model']}, {machine['cpus']} CPUs, "
         f"{machine['memory_gib']} GiB, Linux {machine['kernel']}, Python {machine['python']}, "
         f"PostgreSQL {database.get('server_version', '?')} "
@@ -237,28 +268,36 @@ def render(results: dict[str, Any]) -> str:
         f"{results.get('load_generator', 'wrk')}. Load average "
         f"{machine['load_average_start'][0]:.1f} at the start, "
         f"{machine.get('load_average_end', [0])[0]:.1f} at the end "
-        "(a shared machine: read ratios, not absolute numbers).", "",
+        "(a shared machine: read ratios, not absolute numbers).",
+        "",
         "**Setup**: each server started fresh for each run (`quartet serve IMPL --workers 1`, "
         "access log off; gunicorn gthread with "
         f"{settings['gunicorn_threads']} threads), "
-        + (f"pinned to CPU {_cpus(pinning['server'])} with PostgreSQL, wrk and the harness on "
-           f"CPU {_cpus(pinning['database_wrk_and_harness'])}"
-           if pinning else "not pinned (fewer than 2 CPUs or no taskset)")
+        + (
+            f"pinned to CPU {_cpus(pinning['server'])} with PostgreSQL, wrk and the harness on "
+            f"CPU {_cpus(pinning['database_wrk_and_harness'])}"
+            if pinning
+            else "not pinned (fewer than 2 CPUs or no taskset)"
+        )
         + f"; order shuffled per run (seed {settings['seed']}); {settings['connections']} "
         f"connections ({settings['login_connections']} for `login`); any response that is "
         "not 2xx fails the run"
         + (f"; {settings['short_window_rule']}" if settings.get("short_window_rule") else "")
-        + ".", "",
+        + ".",
+        "",
         f"**Data**: {dataset.get('users', '?')} users, {dataset.get('projects', '?')} projects, "
         f"{dataset.get('tasks', 0):,} tasks (hot project "
         f"{dataset.get('tasks_per_project', {}).get('hot', 0):,}), labels, assignees, "
         f"comments and activity; deterministic, loaded with SQL and ANALYZEd "
         f"({dataset.get('load_seconds', '?')} s). Every user's password hash is "
         f"{dataset.get('password_hash', 'argon2id')}, so `login` costs what it costs in "
-        "production.", "",
+        "production.",
+        "",
         "Cells: median req/s over the runs · % of the runtime's floor (bare uvicorn + asyncpg "
         "+ orjson for FastAPI and Litestar, bare gunicorn gthread + psycopg 3 + orjson for Flask "
-        "and DRF), both measured in the same runs.", ""]
+        "and DRF), both measured in the same runs.",
+        "",
+    ]
     lines += headline_table(results, table)
     lines += ["", "![throughput](throughput.png)", "", "![latency](latency.png)", ""]
     statements = results.get("statements", {})
@@ -271,29 +310,45 @@ def render(results: dict[str, Any]) -> str:
         lines.append("")
     scale = scale_table(results, table)
     if scale:
-        lines += ["## Scale: the task list as the project grows", "",
-                  "The same six task-list pages (filters and sorts) on projects of growing size; "
-                  "a flat line is the goal, a rising one is a query plan that reads more than "
-                  "the page.", ""]
+        lines += [
+            "## Scale: the task list as the project grows",
+            "",
+            "The same six task-list pages (filters and sorts) on projects of growing size; "
+            "a flat line is the goal, a rising one is a query plan that reads more than "
+            "the page.",
+            "",
+        ]
         lines += scale + ["", "![scale](scale.png)", ""]
     lines += verification_section(results)
     failures = results.get("failures", [])
     if failures:
         lines += ["## Failures", ""]
-        lines += [f"- **{f['target']}** · {f['what']}: {f['why'].splitlines()[0][:300]}"
-                  for f in failures]
+        lines += [
+            f"- **{f['target']}** · {f['what']}: {f['why'].splitlines()[0][:300]}" for f in failures
+        ]
         lines.append("")
-    lines += ["## Software", "",
-              ", ".join(f"{name} {version}" for name, version in results["packages"].items()
-                        if version != "not installed"), ""]
+    lines += [
+        "## Software",
+        "",
+        ", ".join(
+            f"{name} {version}"
+            for name, version in results["packages"].items()
+            if version != "not installed"
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
 def verification_section(results: dict[str, Any]) -> list[str]:
-    lines = ["## Verification", "",
-             "Each implementation passed the contract suite's smoke subset (`pytest -m smoke "
-             "--base-url=…`) against the very server then measured; each server's answers to "
-             "the scenarios' requests were compared as JSON with every implementation's.", ""]
+    lines = [
+        "## Verification",
+        "",
+        "Each implementation passed the contract suite's smoke subset (`pytest -m smoke "
+        "--base-url=…`) against the very server then measured; each server's answers to "
+        "the scenarios' requests were compared as JSON with every implementation's.",
+        "",
+    ]
     for target in ordered_targets(results):
         entry = results["targets"][target]
         smoke = entry.get("smoke")

@@ -85,8 +85,9 @@ def _has_taskset() -> bool:
 
 def mint_token(user_id: str) -> str:
     """A token the servers accept: they all run with the session's SECRET_KEY."""
-    settings = dataclasses.replace(load_settings(), secret_key=SECRET_KEY,
-                                   access_token_ttl_seconds=1800)
+    settings = dataclasses.replace(
+        load_settings(), secret_key=SECRET_KEY, access_token_ttl_seconds=1800
+    )
     return issue_token(uuid.UUID(user_id), settings)
 
 
@@ -107,8 +108,9 @@ class EtagStore:
     def refresh(self, base_url: str, task_ids: list[str] | set[str], token: str) -> None:
         if not task_ids:
             return
-        with httpx.Client(base_url=base_url, timeout=30.0,
-                          headers={"Authorization": f"Bearer {token}"}) as client:
+        with httpx.Client(
+            base_url=base_url, timeout=30.0, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
             for task_id in task_ids:
                 response = client.get(f"{API}/tasks/{task_id}")
                 response.raise_for_status()
@@ -195,19 +197,28 @@ class Session:
         database.read_settings()
         self._create_admin(database.url)
         with psycopg.connect(database.url) as conn:
-            self.activity_mark = conn.execute("SELECT coalesce(max(seq), 0) FROM activity"
-                                              ).fetchone()[0]
+            self.activity_mark = conn.execute(
+                "SELECT coalesce(max(seq), 0) FROM activity"
+            ).fetchone()[0]
         self.results["database"] = {
-            "embedded": database.embedded, "server_version": database.server_version,
+            "embedded": database.embedded,
+            "server_version": database.server_version,
             "pg_stat_statements": database.pg_stat_statements,
             "pg_stat_statements_unavailable_because": database.pg_stat_statements_reason,
-            "pinned_cpus": database.pinned_cpus, "settings": database.settings}
-        self.results["dataset"] = {**dataset.summary(), "load_seconds": round(load_seconds, 1),
-                                   "password_hash": "argon2id, RFC 9106 low-memory profile "
-                                   "(64 MiB, t=3, p=4): the production profile"}
-        self.reporter.note(f"data set loaded in {load_seconds:.0f} s "
-                           f"({'embedded' if database.embedded else 'DATABASE_URL'} "
-                           f"PostgreSQL {database.server_version})")
+            "pinned_cpus": database.pinned_cpus,
+            "settings": database.settings,
+        }
+        self.results["dataset"] = {
+            **dataset.summary(),
+            "load_seconds": round(load_seconds, 1),
+            "password_hash": "argon2id, RFC 9106 low-memory profile "
+            "(64 MiB, t=3, p=4): the production profile",
+        }
+        self.reporter.note(
+            f"data set loaded in {load_seconds:.0f} s "
+            f"({'embedded' if database.embedded else 'DATABASE_URL'} "
+            f"PostgreSQL {database.server_version})"
+        )
         self.database, self.dataset = database, dataset
 
     def _profile(self, impls: list[str]) -> list[dict[str, Any]]:
@@ -226,14 +237,22 @@ class Session:
                         load = self._loader(server, point, mint_token(self.dataset.owner_id))
                         load(self.options.warmup)
                         outcome = profile.profile_under_load(
-                            server, load, seconds, self.options.out,
-                            f"profile-{name}-{point.name}", self.layout.others)
-                    entry.update(breakdown=outcome["breakdown"],
-                                 flamegraph=outcome["flamegraph"])
+                            server,
+                            load,
+                            seconds,
+                            self.options.out,
+                            f"profile-{name}-{point.name}",
+                            self.layout.others,
+                        )
+                    entry.update(breakdown=outcome["breakdown"], flamegraph=outcome["flamegraph"])
                     if "load" in outcome:
                         entry["rps"] = outcome["load"].rps
-                except (RuntimeError, ServerStartError, wrk.WrkOutputError,
-                        subprocess.TimeoutExpired) as exc:
+                except (
+                    RuntimeError,
+                    ServerStartError,
+                    wrk.WrkOutputError,
+                    subprocess.TimeoutExpired,
+                ) as exc:
                     entry["error"] = str(exc).splitlines()[0][:300]
                     self.reporter.alarm(f"{name} · {point.name}: {entry['error']}")
                 finally:
@@ -246,11 +265,25 @@ class Session:
         from bench.servers import REPO_ROOT, base_env_for_tools
 
         self.admin_password = f"bench-admin-{uuid.uuid4().hex}"
-        env = base_env_for_tools(DATABASE_URL=database_url,
-                                 QUARTET_ADMIN_PASSWORD=self.admin_password)
-        done = subprocess.run([*_python(), "-m", "shared.cli", "create-admin", "--email",
-                               ADMIN_EMAIL, "--display-name", "Bench Admin"],
-                              cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        env = base_env_for_tools(
+            DATABASE_URL=database_url, QUARTET_ADMIN_PASSWORD=self.admin_password
+        )
+        done = subprocess.run(
+            [
+                *_python(),
+                "-m",
+                "shared.cli",
+                "create-admin",
+                "--email",
+                ADMIN_EMAIL,
+                "--display-name",
+                "Bench Admin",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"quartet create-admin failed: {done.stderr.strip()}")
 
@@ -261,17 +294,21 @@ class Session:
         targets = self.targets()
         self.verified: dict[str, bool] = {}
         self.captures: dict[str, dict[str, Any]] = {}
-        self.results["targets"] = {t.name: {"runtime": t.runtime, "is_floor": t.is_floor,
-                                            "floor": None if t.is_floor else t.floor}
-                                   for t in targets}
+        self.results["targets"] = {
+            t.name: {
+                "runtime": t.runtime,
+                "is_floor": t.is_floor,
+                "floor": None if t.is_floor else t.floor,
+            }
+            for t in targets
+        }
         rng = random.Random(opts.seed)
         runs: list[dict[str, Any]] = []
         self.results["runs"] = runs
         for index in range(1, opts.runs + 1):
-            order = [t for t in targets]
+            order = list(targets)
             rng.shuffle(order)
-            run: dict[str, Any] = {"index": index, "order": [t.name for t in order],
-                                   "results": []}
+            run: dict[str, Any] = {"index": index, "order": [t.name for t in order], "results": []}
             runs.append(run)
             self.reporter.phase(f"run {index} of {opts.runs}: " + ", ".join(run["order"]))
             for target in order:
@@ -286,8 +323,9 @@ class Session:
         for _ in self.options.points:
             self.reporter.advance()
 
-    def _serve_and_measure(self, target: Target, run_index: int,
-                           records: list[dict[str, Any]]) -> None:
+    def _serve_and_measure(
+        self, target: Target, run_index: int, records: list[dict[str, Any]]
+    ) -> None:
         self.reporter.step(f"{target.name}: starting")
         try:
             server = BenchServer(target, self.database.url, cpus=self.layout.server).start()
@@ -306,8 +344,7 @@ class Session:
                 records.append(self._measure(target, server, point))
                 self.reporter.advance()
                 if server.process is not None and server.process.poll() is not None:
-                    self._fail(target.name, point.name, "the server exited:\n"
-                               + server.log_tail())
+                    self._fail(target.name, point.name, "the server exited:\n" + server.log_tail())
                     break
         finally:
             server.stop()
@@ -316,23 +353,29 @@ class Session:
         entry = self.results["targets"][target.name]
         if not target.is_floor:
             self.reporter.step(f"{target.name}: contract smoke tests")
-            outcome = verify.run_smoke(server.base_url, ADMIN_EMAIL, self.admin_password,
-                                       self.layout.others)
+            outcome = verify.run_smoke(
+                server.base_url, ADMIN_EMAIL, self.admin_password, self.layout.others
+            )
             entry["smoke"] = outcome.to_json()
             if not outcome.passed:
                 self.verified[target.name] = False
                 entry["verified"] = False
-                self._fail(target.name, "verification",
-                           f"NOT VERIFIED, not measured: smoke tests {outcome.summary}\n"
-                           f"{outcome.output_tail}")
+                self._fail(
+                    target.name,
+                    "verification",
+                    f"NOT VERIFIED, not measured: smoke tests {outcome.summary}\n"
+                    f"{outcome.output_tail}",
+                )
                 return False
-            self.reporter.note(f"{target.name}: smoke tests {outcome.summary} "
-                               f"({outcome.seconds:.0f} s)")
+            self.reporter.note(
+                f"{target.name}: smoke tests {outcome.summary} ({outcome.seconds:.0f} s)"
+            )
         self.verified[target.name] = True
         entry["verified"] = True
         slot = list(TARGETS).index(target.name)
-        self.captures[target.name] = verify.capture(server.base_url, self.dataset,
-                                                    mint_token(self.dataset.owner_id), slot)
+        self.captures[target.name] = verify.capture(
+            server.base_url, self.dataset, mint_token(self.dataset.owner_id), slot
+        )
         self._cleanup_writes()
         return True
 
@@ -345,10 +388,13 @@ class Session:
             if TARGETS[name].is_floor:
                 entry["verified"] = outcome.verified or not impls
                 if not entry["verified"]:
-                    self._fail(name, "verification", "the floor's JSON differs from every "
-                               "implementation's: its figures are not a floor\n"
-                               + "\n".join(f"{k}: {v[0]}" for k, v in
-                                           outcome.differs_from.items()))
+                    self._fail(
+                        name,
+                        "verification",
+                        "the floor's JSON differs from every "
+                        "implementation's: its figures are not a floor\n"
+                        + "\n".join(f"{k}: {v[0]}" for k, v in outcome.differs_from.items()),
+                    )
             for other, diffs in outcome.differs_from.items():
                 if not TARGETS[name].is_floor and TARGETS[other].is_floor:
                     continue
@@ -363,12 +409,26 @@ class Session:
         uses_pool = "patch" in point.pattern
 
         def load(seconds: float, measured: bool = False) -> wrk.WrkResult:
-            wrk.write_script(script, lua_data(
-                self.dataset, point, token=token, threads=threads, etags=self.etags.etags,
-                state_file=str(self.etags.path)))
-            argv = wrk.command(server.base_url + "/", script, connections=point.connections,
-                               threads=threads, duration=seconds, timeout=60,
-                               cpus=self.layout.others)
+            wrk.write_script(
+                script,
+                lua_data(
+                    self.dataset,
+                    point,
+                    token=token,
+                    threads=threads,
+                    etags=self.etags.etags,
+                    state_file=str(self.etags.path),
+                ),
+            )
+            argv = wrk.command(
+                server.base_url + "/",
+                script,
+                connections=point.connections,
+                threads=threads,
+                duration=seconds,
+                timeout=60,
+                cpus=self.layout.others,
+            )
             if measured and self.database.pg_stat_statements:
                 self.database.statements_reset()
             try:
@@ -386,8 +446,10 @@ class Session:
         if uses_pool:
             primed = self.etags.ensure(server.base_url, self.dataset.patch_pool(), token)
             if primed:
-                self.reporter.note(f"learnt {primed} ETags from {server.target.name} "
-                                   "(GETs outside the measured runs)")
+                self.reporter.note(
+                    f"learnt {primed} ETags from {server.target.name} "
+                    "(GETs outside the measured runs)"
+                )
         return load
 
     def _warm_up(self, target: Target, server: BenchServer) -> None:
@@ -416,14 +478,17 @@ class Session:
             longer = point.retry_seconds(seconds, result.requests)
             if longer is not None and not (set(result.problems) - {"no request completed"}):
                 record["short_window"] = {"seconds": seconds, "requests": result.requests}
-                self.reporter.note(f"{target.name} · {point.name}: {result.requests} requests "
-                                   f"in {seconds:g} s; measuring again for {longer:g} s")
+                self.reporter.note(
+                    f"{target.name} · {point.name}: {result.requests} requests "
+                    f"in {seconds:g} s; measuring again for {longer:g} s"
+                )
                 cpu_before = server.cpu_seconds()
                 result = load(longer, measured=True)
                 cpu_used = server.cpu_seconds() - cpu_before
             record.update(result.to_json())
-            record["cpu_ms_per_request"] = (cpu_used * 1000 / result.requests
-                                            if result.requests else None)
+            record["cpu_ms_per_request"] = (
+                cpu_used * 1000 / result.requests if result.requests else None
+            )
             record["cpu_utilisation"] = cpu_used / result.duration_s if result.duration_s else None
             record["rss_mib_per_worker"] = round(server.rss_per_worker_mib(), 1)
             record["db_connections"] = self.database.connections()
@@ -432,8 +497,10 @@ class Session:
                 record["statements_per_request"] = calls / result.requests
                 record["db_ms_per_request"] = exec_ms / result.requests
             if result.primed:
-                self.reporter.alarm(f"{target.name} · {point.name}: {result.primed} requests "
-                                    "had to learn an ETag inside the measured run")
+                self.reporter.alarm(
+                    f"{target.name} · {point.name}: {result.primed} requests "
+                    "had to learn an ETag inside the measured run"
+                )
             if result.failed:
                 return self._failed(record, target, point, "; ".join(result.problems))
             record["failed"] = False
@@ -444,8 +511,9 @@ class Session:
             if point.writes:
                 self._cleanup_writes()
 
-    def _failed(self, record: dict[str, Any], target: Target, point: Scenario,
-                why: str) -> dict[str, Any]:
+    def _failed(
+        self, record: dict[str, Any], target: Target, point: Scenario, why: str
+    ) -> dict[str, Any]:
         record["failed"] = True
         record.setdefault("problems", [])
         if why not in record["problems"]:
@@ -457,16 +525,17 @@ class Session:
 
     def _fail(self, target: str, what: str, why: str) -> None:
         self.failures += 1
-        self.results.setdefault("failures", []).append(
-            {"target": target, "what": what, "why": why})
+        self.results.setdefault("failures", []).append({"target": target, "what": what, "why": why})
         self.reporter.alarm(f"FAILED {target} · {what}: {why}")
 
     def _cleanup_writes(self) -> None:
         """Remove what the write scenarios created, so every server meets the same data."""
         write = self.dataset.project("write")
         with psycopg.connect(self.database.url, autocommit=True) as conn:
-            conn.execute("DELETE FROM tasks WHERE project_id = %s AND title LIKE 'Bench new task%%'",
-                         (write.id,))
+            conn.execute(
+                "DELETE FROM tasks WHERE project_id = %s AND title LIKE 'Bench new task%%'",
+                (write.id,),
+            )
             conn.execute("DELETE FROM comments WHERE body = %s", (COMMENT_BODY,))
             conn.execute("DELETE FROM activity WHERE seq > %s", (self.activity_mark,))
 
@@ -477,14 +546,17 @@ class Session:
         if self.database.pg_stat_statements:
             self.results["statements"] = {
                 "source": "pg_stat_statements (calls and execution time in the measured "
-                          "window, divided by the requests completed)", "counts": counts}
+                "window, divided by the requests completed)",
+                "counts": counts,
+            }
             return
         self.results["statements"] = {
             "source": "wire-protocol count (shared.pgproxy) in a separate pass: "
-                      f"{sqlcount.SAMPLES} requests of each kind, one at a time; database "
-                      "time per request needs pg_stat_statements "
-                      f"({self.database.pg_stat_statements_reason or 'unavailable'})",
-            "counts": counts}
+            f"{sqlcount.SAMPLES} requests of each kind, one at a time; database "
+            "time per request needs pg_stat_statements "
+            f"({self.database.pg_stat_statements_reason or 'unavailable'})",
+            "counts": counts,
+        }
         self.reporter.phase("statements per request (wire-protocol count)")
         for target in self.targets():
             if not self.verified.get(target.name):
@@ -492,9 +564,14 @@ class Session:
             self.reporter.step(f"{target.name}: counting statements")
             try:
                 counts[target.name] = sqlcount.count(
-                    target, self.database.url, self.dataset, self.options.points,
-                    mint_token(self.dataset.owner_id), list(TARGETS).index(target.name),
-                    self.layout.server)
+                    target,
+                    self.database.url,
+                    self.dataset,
+                    self.options.points,
+                    mint_token(self.dataset.owner_id),
+                    list(TARGETS).index(target.name),
+                    self.layout.server,
+                )
             except (RuntimeError, ServerStartError, httpx.HTTPError) as exc:
                 self.reporter.alarm(f"{target.name}: statements not counted: {exc}")
             finally:

@@ -19,8 +19,28 @@ LOGIN_MIN_SECONDS = 3  # a login costs ~0.3 s of CPU: shorter windows see a hand
 MAX_RETRY_SECONDS = 20
 
 # The SPA session mix: 70% reads, 25% writes, 5% comments, interleaved.
-MIXED = ("get", "list", "get", "patch", "list", "get", "create", "projects", "get", "list",
-         "patch", "get", "comment", "list", "get", "patch", "list", "create", "get", "list")
+MIXED = (
+    "get",
+    "list",
+    "get",
+    "patch",
+    "list",
+    "get",
+    "create",
+    "projects",
+    "get",
+    "list",
+    "patch",
+    "get",
+    "comment",
+    "list",
+    "get",
+    "patch",
+    "list",
+    "create",
+    "get",
+    "list",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +79,33 @@ def scenarios(spec: DatasetSpec | None = None) -> dict[str, Scenario]:
     points = {
         "list-tasks": Scenario("list-tasks", "a page of 20 tasks, filtered and sorted", ("list",)),
         "get-task": Scenario("get-task", "one task", ("get",)),
-        "list-projects": Scenario("list-projects", "the caller's first page of projects",
-                                  ("projects",)),
-        "create-task": Scenario("create-task", "create a task (labels, assignee, activity)",
-                                ("create",), writes=True),
-        "patch-task": Scenario("patch-task", "edit a task with If-Match", ("patch",),
-                               writes=True),
-        "mixed": Scenario("mixed", "SPA session: 70% reads, 25% writes, 5% comments", MIXED,
-                          writes=True),
-        "login": Scenario("login", "password grant, argon2id at the production profile",
-                          ("login",), connections=LOGIN_CONNECTIONS,
-                          min_seconds=LOGIN_MIN_SECONDS, min_requests=6),
+        "list-projects": Scenario(
+            "list-projects", "the caller's first page of projects", ("projects",)
+        ),
+        "create-task": Scenario(
+            "create-task", "create a task (labels, assignee, activity)", ("create",), writes=True
+        ),
+        "patch-task": Scenario("patch-task", "edit a task with If-Match", ("patch",), writes=True),
+        "mixed": Scenario(
+            "mixed", "SPA session: 70% reads, 25% writes, 5% comments", MIXED, writes=True
+        ),
+        "login": Scenario(
+            "login",
+            "password grant, argon2id at the production profile",
+            ("login",),
+            connections=LOGIN_CONNECTIONS,
+            min_seconds=LOGIN_MIN_SECONDS,
+            min_requests=6,
+        ),
     }
     for size in scale:
         points[f"scale@{_size(size)}"] = Scenario(
-            f"scale@{_size(size)}", f"the task list in a project of {size:,} tasks", ("list",),
-            list_project=f"scale-{size}", group="scale")
+            f"scale@{_size(size)}",
+            f"the task list in a project of {size:,} tasks",
+            ("list",),
+            list_project=f"scale-{size}",
+            group="scale",
+        )
     return points
 
 
@@ -82,8 +113,16 @@ def scenarios(spec: DatasetSpec | None = None) -> dict[str, Scenario]:
 # filled and every statement has been prepared once.
 WARM_UP = Scenario("warm-up", "every request kind but login", MIXED, writes=True)
 
-SCENARIO_OPTIONS = ("list-tasks", "get-task", "list-projects", "create-task", "patch-task",
-                    "mixed", "login", "scale")
+SCENARIO_OPTIONS = (
+    "list-tasks",
+    "get-task",
+    "list-projects",
+    "create-task",
+    "patch-task",
+    "mixed",
+    "login",
+    "scale",
+)
 
 
 def _size(n: int) -> str:
@@ -125,8 +164,10 @@ def create_bodies(dataset: Dataset) -> list[dict[str, Any]]:
     write = dataset.project("write")
     bodies = []
     for n in range(8):
-        body: dict[str, Any] = {"title": f"Bench new task {n}",
-                                "priority": ("low", "medium", "high", "urgent")[n % 4]}
+        body: dict[str, Any] = {
+            "title": f"Bench new task {n}",
+            "priority": ("low", "medium", "high", "urgent")[n % 4],
+        }
         if n % 2 == 0:
             body["description"] = "Created by the benchmark. " * 4
             body["assignee_id"] = write.members[n % len(write.members)]
@@ -144,43 +185,70 @@ def static_requests(dataset: Dataset, scenario: Scenario) -> dict[str, list[dict
     kinds = set(scenario.pattern)
     static: dict[str, list[dict[str, Any]]] = {}
     if "list" in kinds:
-        static["list"] = [{"method": "GET", "path": path}
-                          for path in list_queries(dataset, scenario.list_project)]
+        static["list"] = [
+            {"method": "GET", "path": path} for path in list_queries(dataset, scenario.list_project)
+        ]
     if "get" in kinds:
         hot = dataset.project("hot")
         step = max(1, hot.tasks // 200)
-        static["get"] = [{"method": "GET", "path": f"{API}/tasks/{hot.task_id(i)}"}
-                         for i in range(0, hot.tasks, step)][:200]
+        static["get"] = [
+            {"method": "GET", "path": f"{API}/tasks/{hot.task_id(i)}"}
+            for i in range(0, hot.tasks, step)
+        ][:200]
     if "projects" in kinds:
         static["projects"] = [{"method": "GET", "path": f"{API}/projects"}]
     if "create" in kinds:
         write = dataset.project("write")
-        static["create"] = [{"method": "POST", "path": f"{API}/projects/{write.id}/tasks",
-                             "body": _json_body(body), "content_type": "application/json"}
-                            for body in create_bodies(dataset)]
+        static["create"] = [
+            {
+                "method": "POST",
+                "path": f"{API}/projects/{write.id}/tasks",
+                "body": _json_body(body),
+                "content_type": "application/json",
+            }
+            for body in create_bodies(dataset)
+        ]
     if "comment" in kinds:
-        static["comment"] = [{"method": "POST", "path": f"{API}/tasks/{task_id}/comments",
-                              "body": _json_body({"body": COMMENT_BODY}),
-                              "content_type": "application/json"}
-                             for task_id in dataset.comment_pool()]
+        static["comment"] = [
+            {
+                "method": "POST",
+                "path": f"{API}/tasks/{task_id}/comments",
+                "body": _json_body({"body": COMMENT_BODY}),
+                "content_type": "application/json",
+            }
+            for task_id in dataset.comment_pool()
+        ]
     if "login" in kinds:
         static["login"] = [
-            {"method": "POST", "path": f"{API}/auth/token", "no_auth": True,
-             "content_type": "application/x-www-form-urlencoded",
-             "body": urlencode({"username": f"bench-user-{n:03d}@example.com",
-                                "password": BENCH_PASSWORD})}
-            for n in range(1, min(len(dataset.user_ids), 101))]
+            {
+                "method": "POST",
+                "path": f"{API}/auth/token",
+                "no_auth": True,
+                "content_type": "application/x-www-form-urlencoded",
+                "body": urlencode(
+                    {"username": f"bench-user-{n:03d}@example.com", "password": BENCH_PASSWORD}
+                ),
+            }
+            for n in range(1, min(len(dataset.user_ids), 101))
+        ]
     return static
 
 
-def lua_data(dataset: Dataset, scenario: Scenario, *, token: str, threads: int,
-             etags: dict[str, str], state_file: str) -> dict[str, Any]:
+def lua_data(
+    dataset: Dataset,
+    scenario: Scenario,
+    *,
+    token: str,
+    threads: int,
+    etags: dict[str, str],
+    state_file: str,
+) -> dict[str, Any]:
     uses_pool = "patch" in scenario.pattern
     return {
         "pattern": list(scenario.pattern),
         "static": static_requests(dataset, scenario),
         "pool": dataset.patch_pool() if uses_pool else [],
-        "etags": {k: v for k, v in etags.items()} if uses_pool else {},
+        "etags": dict(etags) if uses_pool else {},
         "token": token,
         "threads": threads,
         "state_file": state_file if uses_pool else "",
@@ -188,5 +256,7 @@ def lua_data(dataset: Dataset, scenario: Scenario, *, token: str, threads: int,
 
 
 def kind_weights(scenario: Scenario) -> dict[str, float]:
-    return {kind: scenario.pattern.count(kind) / len(scenario.pattern)
-            for kind in dict.fromkeys(scenario.pattern)}
+    return {
+        kind: scenario.pattern.count(kind) / len(scenario.pattern)
+        for kind in dict.fromkeys(scenario.pattern)
+    }

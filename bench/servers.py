@@ -27,9 +27,20 @@ STARTUP_TIMEOUT_SECONDS = 60.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # Settings a developer's shell may carry that would change what the servers do.
-_SCRUBBED = ("DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "ACCESS_TOKEN_TTL_SECONDS",
-             "QUARTET_ENV", "LOG_LEVEL", "ACCESS_LOG", "PASSWORD_HASH_PROFILE", "LLM_BASE_URL",
-             "NOTIFY_WEBHOOK_URL", "GUNICORN_THREADS", "QUARTET_ADMIN_PASSWORD")
+_SCRUBBED = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "CORS_ORIGINS",
+    "ACCESS_TOKEN_TTL_SECONDS",
+    "QUARTET_ENV",
+    "LOG_LEVEL",
+    "ACCESS_LOG",
+    "PASSWORD_HASH_PROFILE",
+    "LLM_BASE_URL",
+    "NOTIFY_WEBHOOK_URL",
+    "GUNICORN_THREADS",
+    "QUARTET_ADMIN_PASSWORD",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +57,29 @@ class Target:
 
     def command(self, port: int) -> list[str]:
         if self.is_floor:
-            return [sys.executable, "-m", "bench.floors", self.name, "--host", "127.0.0.1",
-                    "--port", str(port)]
-        return [sys.executable, "-m", "shared.cli", "serve", self.name, "--host", "127.0.0.1",
-                "--port", str(port), "--workers", "1"]
+            return [
+                sys.executable,
+                "-m",
+                "bench.floors",
+                self.name,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "shared.cli",
+            "serve",
+            self.name,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ]
 
 
 def _runtime(server: str) -> str:
@@ -71,8 +101,13 @@ def base_env_for_tools(**extra: str) -> dict[str, str]:
 
 def server_env(database_url: str) -> dict[str, str]:
     env = base_env_for_tools()
-    env.update(DATABASE_URL=database_url, SECRET_KEY=SECRET_KEY, ACCESS_LOG="0",
-               LOG_LEVEL="warning", PYTHONUNBUFFERED="1")
+    env.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET_KEY,
+        ACCESS_LOG="0",
+        LOG_LEVEL="warning",
+        PYTHONUNBUFFERED="1",
+    )
     # Production defaults otherwise: argon2 at the standard profile, 30-minute tokens (the
     # harness mints a fresh token for every load run).
     return env
@@ -151,16 +186,23 @@ class BenchServer:
         self.cpus = cpus
         self.env = server_env(database_url)
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-            prefix=f"quartet-bench-{target.name}-", suffix=".log", delete=False)
+            prefix=f"quartet-bench-{target.name}-", suffix=".log", delete=False
+        )
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> BenchServer:
         argv = self.target.command(self.port)
         if self.cpus:
             argv = ["taskset", "--cpu-list", ",".join(map(str, self.cpus)), *argv]
-        self.process = subprocess.Popen(argv, cwd=REPO_ROOT, env=self.env,
-                                        stdin=subprocess.DEVNULL, stdout=self._log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            argv,
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self._wait_healthy()
         return self
 
@@ -182,16 +224,20 @@ class BenchServer:
         with httpx.Client(timeout=2.0) as client:
             while True:
                 if (code := self.process.poll()) is not None:
-                    raise ServerStartError(f"{self.target.name} exited with status {code} "
-                                           f"before answering /healthz:\n{self.log_tail()}")
+                    raise ServerStartError(
+                        f"{self.target.name} exited with status {code} "
+                        f"before answering /healthz:\n{self.log_tail()}"
+                    )
                 with contextlib.suppress(httpx.TransportError):
                     if client.get(f"{self.base_url}/healthz").status_code == 200:
                         return
                 if time.monotonic() > deadline:
                     tail = self.log_tail()
                     self.stop()
-                    raise ServerStartError(f"{self.target.name} did not answer /healthz in "
-                                           f"{STARTUP_TIMEOUT_SECONDS:.0f} s:\n{tail}")
+                    raise ServerStartError(
+                        f"{self.target.name} did not answer /healthz in "
+                        f"{STARTUP_TIMEOUT_SECONDS:.0f} s:\n{tail}"
+                    )
                 time.sleep(0.1)
 
     def tree(self) -> list[int]:
@@ -208,8 +254,9 @@ class BenchServer:
         sizes = [rss_mib(pid) for pid in self.workers()]
         return max(sizes) if sizes else 0.0
 
-    def wait_idle(self, quiet_cpu: float = 0.01, interval: float = 0.2,
-                  timeout: float = 15.0) -> bool:
+    def wait_idle(
+        self, quiet_cpu: float = 0.01, interval: float = 0.2, timeout: float = 15.0
+    ) -> bool:
         """Wait until the server has finished what the load generator left in flight (its CPU
         time stops growing), so nothing spills into the next measurement."""
         deadline = time.monotonic() + timeout

@@ -29,20 +29,32 @@ def _probe(proxy: CountingProxy, send: Callable[[int], None], samples: int) -> f
     return (proxy.count - before) / samples
 
 
-def count(target: Target, database_url: str, dataset: Dataset, points: list[Scenario],
-          token: str, check_slot: int, cpus: list[int] | None) -> dict[str, float]:
+def count(
+    target: Target,
+    database_url: str,
+    dataset: Dataset,
+    points: list[Scenario],
+    token: str,
+    check_slot: int,
+    cpus: list[int] | None,
+) -> dict[str, float]:
     """Statements per request for every measurement point, on a server of `target`."""
-    with CountingProxy(database_url) as proxy, \
-            BenchServer(target, proxy.url, cpus=cpus) as server, \
-            httpx.Client(base_url=server.base_url, timeout=60.0,
-                         headers={"Authorization": f"Bearer {token}"}) as client:
+    with (
+        CountingProxy(database_url) as proxy,
+        BenchServer(target, proxy.url, cpus=cpus) as server,
+        httpx.Client(
+            base_url=server.base_url, timeout=60.0, headers={"Authorization": f"Bearer {token}"}
+        ) as client,
+    ):
         per_kind: dict[tuple[str, str], float] = {}
 
         def expect(response: httpx.Response) -> None:
             if not 200 <= response.status_code < 300:
-                raise RuntimeError(f"{target.name}: {response.request.method} "
-                                   f"{response.request.url.path} answered "
-                                   f"{response.status_code} while counting statements")
+                raise RuntimeError(
+                    f"{target.name}: {response.request.method} "
+                    f"{response.request.url.path} answered "
+                    f"{response.status_code} while counting statements"
+                )
 
         for point in points:
             static = static_requests(dataset, point)
@@ -57,22 +69,43 @@ def count(target: Target, database_url: str, dataset: Dataset, points: list[Scen
 
                 def send(index: int, requests: list = requests) -> None:
                     request = requests[index % len(requests)]
-                    headers = {"Content-Type": request["content_type"]} \
-                        if "content_type" in request else {}
+                    headers = (
+                        {"Content-Type": request["content_type"]}
+                        if "content_type" in request
+                        else {}
+                    )
                     if request.get("no_auth"):
                         headers["Authorization"] = ""
-                    expect(client.request(request["method"], request["path"],
-                                          content=request.get("body"), headers=headers))
+                    expect(
+                        client.request(
+                            request["method"],
+                            request["path"],
+                            content=request.get("body"),
+                            headers=headers,
+                        )
+                    )
 
                 samples = LOGIN_SAMPLES if kind == "login" else SAMPLES
                 per_kind[key] = _probe(proxy, send, samples)
-        return {point.name: round(sum(
-            weight * per_kind[(kind, point.list_project if kind == "list" else "")]
-            for kind, weight in kind_weights(point).items()), 2) for point in points}
+        return {
+            point.name: round(
+                sum(
+                    weight * per_kind[(kind, point.list_project if kind == "list" else "")]
+                    for kind, weight in kind_weights(point).items()
+                ),
+                2,
+            )
+            for point in points
+        }
 
 
-def _count_patches(proxy: CountingProxy, client: httpx.Client, dataset: Dataset, slot: int,
-                   expect: Callable[[httpx.Response], None]) -> float:
+def _count_patches(
+    proxy: CountingProxy,
+    client: httpx.Client,
+    dataset: Dataset,
+    slot: int,
+    expect: Callable[[httpx.Response], None],
+) -> float:
     """PATCH with If-Match on the server's check task; the GET that learns the ETag is outside
     the count."""
     task = f"{API}/tasks/{dataset.check_task(slot)}"
@@ -82,8 +115,13 @@ def _count_patches(proxy: CountingProxy, client: httpx.Client, dataset: Dataset,
         expect(current)
         proxy.settle()
         before = proxy.count
-        expect(client.patch(task, json={"title": f"Counted patch {index}"},
-                            headers={"If-Match": current.headers["etag"]}))
+        expect(
+            client.patch(
+                task,
+                json={"title": f"Counted patch {index}"},
+                headers={"If-Match": current.headers["etag"]},
+            )
+        )
         proxy.settle()
         if index:  # the first one warms up
             total += proxy.count - before

@@ -19,8 +19,13 @@ from bench.servers import REPO_ROOT, base_env_for_tools
 
 SMOKE_TIMEOUT_SECONDS = 600
 # Where the smoke tests live (collecting only these modules keeps pytest's start short).
-SMOKE_MODULES = ("tests/test_auth.py", "tests/test_projects.py", "tests/test_tasks.py",
-                 "tests/test_comments.py", "tests/test_pagination.py")
+SMOKE_MODULES = (
+    "tests/test_auth.py",
+    "tests/test_projects.py",
+    "tests/test_tasks.py",
+    "tests/test_comments.py",
+    "tests/test_pagination.py",
+)
 # Fields that differ between two servers' answers to the same write (new rows, new times).
 _VOLATILE = {"id", "task_id", "created_at", "updated_at", "access_token"}
 
@@ -33,33 +38,62 @@ class Verification:
     output_tail: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "summary": self.summary, "seconds": round(self.seconds, 1),
-                "output_tail": self.output_tail}
+        return {
+            "passed": self.passed,
+            "summary": self.summary,
+            "seconds": round(self.seconds, 1),
+            "output_tail": self.output_tail,
+        }
 
 
 def smoke_command(base_url: str, cpus: list[int] | None) -> list[str]:
-    argv = [sys.executable, "-m", "pytest", *SMOKE_MODULES, "-m", "smoke", f"--base-url={base_url}",
-            "-n", "0", "-q", "-p", "no:cacheprovider", "--no-header"]
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *SMOKE_MODULES,
+        "-m",
+        "smoke",
+        f"--base-url={base_url}",
+        "-n",
+        "0",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+    ]
     return ["taskset", "--cpu-list", ",".join(map(str, cpus)), *argv] if cpus else argv
 
 
 # pytest's last line: "14 passed, 1070 deselected in 9.81s" (with or without "=" rules)
-_SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed)"
-                      r".*?) in [\d.]+s", re.MULTILINE)
+_SUMMARY = re.compile(
+    r"^=*\s*(\d+ (?:passed|failed|errors?|skipped|deselected|xfailed|xpassed)"
+    r".*?) in [\d.]+s",
+    re.MULTILINE,
+)
 
 
-def run_smoke(base_url: str, admin_email: str, admin_password: str,
-              cpus: list[int] | None) -> Verification:
+def run_smoke(
+    base_url: str, admin_email: str, admin_password: str, cpus: list[int] | None
+) -> Verification:
     """`pytest -m smoke --base-url=...` against the running server."""
     started = time.monotonic()
-    env = base_env_for_tools(QUARTET_ADMIN_EMAIL=admin_email,
-                             QUARTET_ADMIN_PASSWORD=admin_password)
+    env = base_env_for_tools(QUARTET_ADMIN_EMAIL=admin_email, QUARTET_ADMIN_PASSWORD=admin_password)
     try:
-        done = subprocess.run(smoke_command(base_url, cpus), cwd=REPO_ROOT, env=env,
-                              capture_output=True, text=True, timeout=SMOKE_TIMEOUT_SECONDS)
+        done = subprocess.run(
+            smoke_command(base_url, cpus),
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SMOKE_TIMEOUT_SECONDS,
+        )
     except subprocess.TimeoutExpired:
-        return Verification(False, f"the smoke tests did not finish in "
-                            f"{SMOKE_TIMEOUT_SECONDS} s", time.monotonic() - started)
+        return Verification(
+            False,
+            f"the smoke tests did not finish in {SMOKE_TIMEOUT_SECONDS} s",
+            time.monotonic() - started,
+        )
     output = done.stdout + done.stderr
     return judge_smoke(done.returncode, output, time.monotonic() - started)
 
@@ -69,8 +103,11 @@ def judge_smoke(returncode: int, output: str, seconds: float) -> Verification:
     matches = _SUMMARY.findall(output)
     summary = matches[-1] if matches else f"pytest exited {returncode}"
     tail = "\n".join(output.strip().splitlines()[-40:])
-    passed = (returncode == 0 and "passed" in summary
-              and not re.search(r"\b(failed|error|errors)\b", summary))
+    passed = (
+        returncode == 0
+        and "passed" in summary
+        and not re.search(r"\b(failed|error|errors)\b", summary)
+    )
     if returncode == 5:
         summary = "no smoke test was collected"
     return Verification(passed, summary, seconds, "" if passed else tail)
@@ -95,10 +132,17 @@ def capture(base_url: str, dataset: Dataset, token: str, slot: int) -> dict[str,
         answers["POST task"] = _write(created, location=True, etag=True)
         task_id = dataset.check_task(slot)
         current = client.get(f"{API}/tasks/{task_id}")
-        patch = {"title": "Checked", "priority": "high", "assignee_id": None,
-                 "label_ids": [write.labels[2], write.labels[0]]}
-        patched = client.patch(f"{API}/tasks/{task_id}", json=patch,
-                               headers={"If-Match": current.headers.get("etag", "")})
+        patch = {
+            "title": "Checked",
+            "priority": "high",
+            "assignee_id": None,
+            "label_ids": [write.labels[2], write.labels[0]],
+        }
+        patched = client.patch(
+            f"{API}/tasks/{task_id}",
+            json=patch,
+            headers={"If-Match": current.headers.get("etag", "")},
+        )
         answers["PATCH task"] = _write(patched, etag=True)
         comment = client.post(f"{API}/tasks/{task_id}/comments", json={"body": COMMENT_BODY})
         answers["POST comment"] = _write(comment, location=True)
@@ -114,10 +158,12 @@ def static_requests_for_check(dataset: Dataset) -> list[str]:
 
 
 def _common_headers(response: httpx.Response) -> dict[str, Any]:
-    return {"status": response.status_code,
-            "content-type": response.headers.get("content-type", "").split(";")[0],
-            "cache-control": response.headers.get("cache-control"),
-            "nosniff": response.headers.get("x-content-type-options")}
+    return {
+        "status": response.status_code,
+        "content-type": response.headers.get("content-type", "").split(";")[0],
+        "cache-control": response.headers.get("cache-control"),
+        "nosniff": response.headers.get("x-content-type-options"),
+    }
 
 
 def _read(response: httpx.Response, *, etag: bool = False) -> dict[str, Any]:
@@ -127,12 +173,14 @@ def _read(response: httpx.Response, *, etag: bool = False) -> dict[str, Any]:
     return answer
 
 
-def _write(response: httpx.Response, *, location: bool = False,
-           etag: bool = False) -> dict[str, Any]:
+def _write(
+    response: httpx.Response, *, location: bool = False, etag: bool = False
+) -> dict[str, Any]:
     answer = {**_common_headers(response), "body": mask(_body(response))}
     if location:
-        answer["location"] = bool(re.fullmatch(r"/api/v1/\w+/[0-9a-f-]{36}",
-                                                response.headers.get("location", "")))
+        answer["location"] = bool(
+            re.fullmatch(r"/api/v1/\w+/[0-9a-f-]{36}", response.headers.get("location", ""))
+        )
     if etag:
         answer["etag"] = response.headers.get("etag") is not None
     return answer
@@ -149,8 +197,12 @@ def mask(document: Any) -> Any:
     """Volatile fields (new ids, times, tokens) replaced by a marker; ids of existing users and
     labels, embedded in the answer, are kept."""
     if isinstance(document, dict):
-        return {key: "<masked>" if key in _VOLATILE and not _is_reference(document, key)
-                else mask(value) for key, value in document.items()}
+        return {
+            key: "<masked>"
+            if key in _VOLATILE and not _is_reference(document, key)
+            else mask(value)
+            for key, value in document.items()
+        }
     if isinstance(document, list):
         return [mask(item) for item in document]
     return document
@@ -178,8 +230,9 @@ def _first_difference(expected: Any, got: Any, path: str = "") -> str:
     if isinstance(expected, dict) and isinstance(got, dict):
         for key in sorted(set(expected) | set(got), key=str):
             if expected.get(key, "<absent>") != got.get(key, "<absent>"):
-                return _first_difference(expected.get(key, "<absent>"),
-                                         got.get(key, "<absent>"), f"{path}.{key}")
+                return _first_difference(
+                    expected.get(key, "<absent>"), got.get(key, "<absent>"), f"{path}.{key}"
+                )
     if isinstance(expected, list) and isinstance(got, list) and len(expected) == len(got):
         for index, (a, b) in enumerate(zip(expected, got, strict=True)):
             if a != b:
@@ -202,8 +255,9 @@ class CheckOutcome:
         return {"agrees_with": self.agrees_with, "differs_from": self.differs_from}
 
 
-def check_all(captures: dict[str, dict[str, Any]], implementations: list[str]
-              ) -> dict[str, CheckOutcome]:
+def check_all(
+    captures: dict[str, dict[str, Any]], implementations: list[str]
+) -> dict[str, CheckOutcome]:
     """Every server against every verified implementation."""
     outcomes: dict[str, CheckOutcome] = {}
     for name, answers in captures.items():
@@ -220,5 +274,13 @@ def check_all(captures: dict[str, dict[str, Any]], implementations: list[str]
     return outcomes
 
 
-__all__ = ["CheckOutcome", "Verification", "capture", "check_all", "differences",
-           "judge_smoke", "mask", "run_smoke"]
+__all__ = [
+    "CheckOutcome",
+    "Verification",
+    "capture",
+    "check_all",
+    "differences",
+    "judge_smoke",
+    "mask",
+    "run_smoke",
+]

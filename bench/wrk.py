@@ -55,8 +55,11 @@ def lua_literal(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "{" + ", ".join(lua_literal(item) for item in value) + "}"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"[{lua_literal(str(k))}] = {lua_literal(v)}"
-                               for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(f"[{lua_literal(str(k))}] = {lua_literal(v)}" for k, v in value.items())
+            + "}"
+        )
     raise TypeError(f"cannot write {type(value).__name__} as Lua")
 
 
@@ -70,8 +73,13 @@ def _lua_char(char: str) -> str:
 
 def write_script(path: Path, data: dict[str, Any]) -> Path:
     pool = data.get("pool", [])
-    data = {"etags": {}, "state_file": "", "pool": pool, **data,
-            "pool_set": {task_id: True for task_id in pool}}
+    data = {
+        "etags": {},
+        "state_file": "",
+        "pool": pool,
+        **data,
+        "pool_set": dict.fromkeys(pool, True),
+    }
     path.write_text(f"DATA = {lua_literal(data)}\n\n{SCRIPT.read_text()}")
     return path
 
@@ -79,11 +87,26 @@ def write_script(path: Path, data: dict[str, Any]) -> Path:
 # ------------------------------------------------------------------------------ running
 
 
-def command(url: str, script: Path, *, connections: int, threads: int, duration: float,
-            timeout: float, cpus: list[int] | None) -> list[str]:
-    argv = [executable(), f"--connections={connections}", f"--threads={threads}",
-            f"--duration={max(1, round(duration))}s", f"--timeout={max(1, round(timeout))}s",
-            f"--script={script}", "--latency", url]
+def command(
+    url: str,
+    script: Path,
+    *,
+    connections: int,
+    threads: int,
+    duration: float,
+    timeout: float,
+    cpus: list[int] | None,
+) -> list[str]:
+    argv = [
+        executable(),
+        f"--connections={connections}",
+        f"--threads={threads}",
+        f"--duration={max(1, round(duration))}s",
+        f"--timeout={max(1, round(timeout))}s",
+        f"--script={script}",
+        "--latency",
+        url,
+    ]
     if cpus:
         argv = ["taskset", "--cpu-list", ",".join(map(str, cpus)), *argv]
     return argv
@@ -117,17 +140,28 @@ class WrkResult:
         return bool(self.problems)
 
     def to_json(self) -> dict[str, Any]:
-        return {"duration_s": self.duration_s, "requests": self.requests, "ok": self.ok,
-                "bad": self.bad, "primed": self.primed, "bad_statuses": self.bad_statuses,
-                "first_bad": self.first_bad, "socket_errors": self.socket_errors,
-                "latency_ms": self.latency_ms, "bytes": self.bytes, "rps": self.rps,
-                "problems": self.problems}
+        return {
+            "duration_s": self.duration_s,
+            "requests": self.requests,
+            "ok": self.ok,
+            "bad": self.bad,
+            "primed": self.primed,
+            "bad_statuses": self.bad_statuses,
+            "first_bad": self.first_bad,
+            "socket_errors": self.socket_errors,
+            "latency_ms": self.latency_ms,
+            "bytes": self.bytes,
+            "rps": self.rps,
+            "problems": self.problems,
+        }
 
 
 _SUMMARY_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 _NON_2XX = re.compile(r"^\s*Non-2xx or 3xx responses:\s+(\d+)", re.MULTILINE)
-_SOCKET_ERRORS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
-                            r"timeout (\d+)")
+_SOCKET_ERRORS = re.compile(
+    r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+    r"timeout (\d+)"
+)
 
 
 def parse(output: str) -> WrkResult:
@@ -136,21 +170,26 @@ def parse(output: str) -> WrkResult:
     add up, or no request at all."""
     lines = [line for line in output.splitlines() if line.startswith(MARKER)]
     if len(lines) != 1:
-        raise WrkOutputError(f"expected one {MARKER.strip()} line in wrk's output, "
-                             f"found {len(lines)}")
+        raise WrkOutputError(
+            f"expected one {MARKER.strip()} line in wrk's output, found {len(lines)}"
+        )
     try:
-        raw = json.loads(lines[0][len(MARKER):])
+        raw = json.loads(lines[0][len(MARKER) :])
     except json.JSONDecodeError as exc:
         raise WrkOutputError(f"the script's JSON line is malformed: {exc}") from None
     try:
         result = WrkResult(
-            duration_s=raw["duration_us"] / 1e6, requests=int(raw["requests"]),
-            ok=int(raw["ok"]), bad=int(raw["bad"]), primed=int(raw["primed"]),
+            duration_s=raw["duration_us"] / 1e6,
+            requests=int(raw["requests"]),
+            ok=int(raw["ok"]),
+            bad=int(raw["bad"]),
+            primed=int(raw["primed"]),
             bad_statuses={str(k): int(v) for k, v in raw["bad_statuses"].items()},
-            first_bad=str(raw["first_bad"]), socket_errors={k: int(v) for k, v
-                                                            in raw["errors"].items()},
+            first_bad=str(raw["first_bad"]),
+            socket_errors={k: int(v) for k, v in raw["errors"].items()},
             latency_ms={k: v / 1000 for k, v in raw["latency_us"].items()},
-            bytes=int(raw["bytes"]))
+            bytes=int(raw["bytes"]),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise WrkOutputError(f"the script's JSON line lacks {exc}") from None
     if match := _SUMMARY_RPS.search(output):
@@ -158,15 +197,15 @@ def parse(output: str) -> WrkResult:
     problems = result.problems
     if result.bad:
         statuses = ", ".join(f"{n}× {s}" for s, n in sorted(result.bad_statuses.items()))
-        problems.append(f"{result.bad} responses were not 2xx ({statuses}); first: "
-                        f"{result.first_bad[:300]}")
-    if match := _NON_2XX.search(output):
-        if int(match.group(1)) and not result.bad:
-            problems.append(f"wrk counted {match.group(1)} non-2xx/3xx responses")
+        problems.append(
+            f"{result.bad} responses were not 2xx ({statuses}); first: {result.first_bad[:300]}"
+        )
+    non_2xx = _NON_2XX.search(output)
+    if non_2xx and int(non_2xx.group(1)) and not result.bad:
+        problems.append(f"wrk counted {non_2xx.group(1)} non-2xx/3xx responses")
     errors = {k: v for k, v in result.socket_errors.items() if v and k != "status"}
     if match := _SOCKET_ERRORS.search(output):
-        for name, text in zip(("connect", "read", "write", "timeout"), match.groups(),
-                              strict=True):
+        for name, text in zip(("connect", "read", "write", "timeout"), match.groups(), strict=True):
             if int(text):
                 errors[name] = max(errors.get(name, 0), int(text))
     if errors:
@@ -174,8 +213,10 @@ def parse(output: str) -> WrkResult:
     if result.requests == 0:
         problems.append("no request completed")
     elif result.ok + result.bad != result.requests:
-        problems.append(f"wrk completed {result.requests} requests but the script saw "
-                        f"{result.ok + result.bad} responses")
+        problems.append(
+            f"wrk completed {result.requests} requests but the script saw "
+            f"{result.ok + result.bad} responses"
+        )
     return result
 
 

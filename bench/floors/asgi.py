@@ -51,24 +51,36 @@ class FloorApp:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
-        headers = {name.decode("latin-1"): value.decode("latin-1")
-                   for name, value in scope["headers"]}
-        request = Request(scope["method"], scope["path"], scope["query_string"].decode("latin-1"),
-                          headers, bytes(body))
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
+        request = Request(
+            scope["method"],
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            headers,
+            bytes(body),
+        )
         assert self.pool is not None
         reply = await run(handle(request), self.pool)
         body_bytes = reply.body or b""
-        await send({"type": "http.response.start", "status": reply.status,
-                    "headers": [(name.encode(), value.encode()) for name, value in reply.headers]
-                    + [(b"content-length", str(len(body_bytes)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": reply.status,
+                "headers": [(name.encode(), value.encode()) for name, value in reply.headers]
+                + [(b"content-length", str(len(body_bytes)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body_bytes})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.pool = await asyncpg.create_pool(normalise(self.database_url), min_size=1,
-                                                      max_size=POOL_SIZE)
+                self.pool = await asyncpg.create_pool(
+                    normalise(self.database_url), min_size=1, max_size=POOL_SIZE
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.pool is not None:

@@ -88,9 +88,11 @@ TASK_SELECT = """SELECT t.id, t.project_id, t.title, t.description, t.status, t.
 FROM tasks t LEFT JOIN users a ON a.id = t.assignee_id JOIN users c ON c.id = t.created_by"""
 TASK_SQL = TASK_SELECT + " WHERE t.id = $1"
 TASK_FOR_UPDATE_SQL = TASK_SQL + " FOR UPDATE OF t"
-LABELS_SQL = ("SELECT tl.task_id, l.id, l.name, l.color FROM task_labels tl"
-              " JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = ANY($1::uuid[])"
-              " ORDER BY l.name, l.id")
+LABELS_SQL = (
+    "SELECT tl.task_id, l.id, l.name, l.color FROM task_labels tl"
+    " JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = ANY($1::uuid[])"
+    " ORDER BY l.name, l.id"
+)
 PROJECTS_SQL = """SELECT p.id, p.name, p.description, p.created_at, p.updated_at, p.version,
        m.role, tc.todo, tc.in_progress, tc.done
 FROM projects p
@@ -106,12 +108,13 @@ PROJECT_LABELS_SQL = "SELECT id FROM labels WHERE project_id = $1 AND id = ANY($
 INSERT_TASK_SQL = """INSERT INTO tasks (project_id, title, description, status, priority,
                    assignee_id, due_date, created_by)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"""
-INSERT_TASK_LABELS_SQL = ("INSERT INTO task_labels (task_id, label_id)"
-                          " SELECT $1, unnest($2::uuid[])")
+INSERT_TASK_LABELS_SQL = "INSERT INTO task_labels (task_id, label_id) SELECT $1, unnest($2::uuid[])"
 DELETE_TASK_LABELS_SQL = "DELETE FROM task_labels WHERE task_id = $1"
 INSERT_ACTIVITY_SQL = """INSERT INTO activity (project_id, actor_id, verb, target_type, target_id,
                       changes) VALUES ($1, $2, $3, $4, $5, $6::jsonb)"""
-INSERT_COMMENT_SQL = "INSERT INTO comments (task_id, author_id, body) VALUES ($1, $2, $3) RETURNING id"
+INSERT_COMMENT_SQL = (
+    "INSERT INTO comments (task_id, author_id, body) VALUES ($1, $2, $3) RETURNING id"
+)
 COMMENT_SQL = """SELECT c.id, c.task_id, c.body, c.created_at, c.updated_at, c.author_id,
        u.email AS author_email, u.display_name AS author_name
 FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1"""
@@ -138,37 +141,54 @@ def _summary(user_id: Any, email: str, name: str) -> dict[str, str]:
 
 
 def task_json(row: Any, labels: list[dict[str, str]]) -> dict[str, Any]:
-    assignee = (None if row["assignee_id"] is None else
-                _summary(row["assignee_id"], row["assignee_email"], row["assignee_name"]))
+    assignee = (
+        None
+        if row["assignee_id"] is None
+        else _summary(row["assignee_id"], row["assignee_email"], row["assignee_name"])
+    )
     due = row["due_date"]
     return {
-        "id": str(row["id"]), "project_id": str(row["project_id"]), "title": row["title"],
-        "description": row["description"], "status": row["status"],
-        "priority": row["priority"], "assignee": assignee, "labels": labels,
+        "id": str(row["id"]),
+        "project_id": str(row["project_id"]),
+        "title": row["title"],
+        "description": row["description"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "assignee": assignee,
+        "labels": labels,
         "due_date": None if due is None else due.isoformat(),
         "created_by": _summary(row["created_by"], row["creator_email"], row["creator_name"]),
         "created_at": format_timestamp(row["created_at"]),
         "updated_at": format_timestamp(row["updated_at"]),
-        "version": row["version"], "comment_count": row["comment_count"],
+        "version": row["version"],
+        "comment_count": row["comment_count"],
     }
 
 
 def project_json(row: Any) -> dict[str, Any]:
     return {
-        "id": str(row["id"]), "name": row["name"], "description": row["description"],
+        "id": str(row["id"]),
+        "name": row["name"],
+        "description": row["description"],
         "created_at": format_timestamp(row["created_at"]),
-        "updated_at": format_timestamp(row["updated_at"]), "version": row["version"],
+        "updated_at": format_timestamp(row["updated_at"]),
+        "version": row["version"],
         "my_role": row["role"],
-        "task_counts": {"todo": row["todo"], "in_progress": row["in_progress"],
-                        "done": row["done"]},
+        "task_counts": {
+            "todo": row["todo"],
+            "in_progress": row["in_progress"],
+            "done": row["done"],
+        },
     }
 
 
 def comment_json(row: Any) -> dict[str, Any]:
     return {
-        "id": str(row["id"]), "task_id": str(row["task_id"]),
+        "id": str(row["id"]),
+        "task_id": str(row["task_id"]),
         "author": _summary(row["author_id"], row["author_email"], row["author_name"]),
-        "body": row["body"], "created_at": format_timestamp(row["created_at"]),
+        "body": row["body"],
+        "created_at": format_timestamp(row["created_at"]),
         "updated_at": format_timestamp(row["updated_at"]),
     }
 
@@ -177,7 +197,8 @@ def _labels_by_task(rows: list[Any]) -> dict[str, list[dict[str, str]]]:
     grouped: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         grouped.setdefault(str(row["task_id"]), []).append(
-            {"id": str(row["id"]), "name": row["name"], "color": row["color"]})
+            {"id": str(row["id"]), "name": row["name"], "color": row["color"]}
+        )
     return grouped
 
 
@@ -202,13 +223,25 @@ def handle(request: Request) -> Handler:
     try:
         reply = yield from _route(request)
     except Problem as problem:
-        reply = Reply(problem.status, orjson.dumps(
-            {"type": "about:blank", "title": problem.title, "status": problem.status,
-             "detail": problem.detail}), [("content-type", "application/problem+json")])
+        reply = Reply(
+            problem.status,
+            orjson.dumps(
+                {
+                    "type": "about:blank",
+                    "title": problem.title,
+                    "status": problem.status,
+                    "detail": problem.detail,
+                }
+            ),
+            [("content-type", "application/problem+json")],
+        )
         if problem.status == 401:
             reply.headers.append(("www-authenticate", "Bearer"))
-    reply.headers += [("x-request-id", request_id(request.headers.get("x-request-id"))),
-                      ("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
+    reply.headers += [
+        ("x-request-id", request_id(request.headers.get("x-request-id"))),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+    ]
     if not any(name == "content-type" for name, _ in reply.headers) and reply.body is not None:
         reply.headers.append(("content-type", "application/json"))
     return reply
@@ -292,10 +325,13 @@ def _load_task(task_id: Any, *, for_update: bool = False) -> Handler:
     return row, _labels_by_task(labels).get(str(row["id"]), [])
 
 
-def _task_reply(status: int, row: Any, labels: list[dict[str, str]],
-                headers: list[tuple[str, str]] | None = None) -> Reply:
-    return _json(status, task_json(row, labels),
-                 [*(headers or []), ("etag", etag(row["version"]))])
+def _task_reply(
+    status: int,
+    row: Any,
+    labels: list[dict[str, str]],
+    headers: list[tuple[str, str]] | None = None,
+) -> Reply:
+    return _json(status, task_json(row, labels), [*(headers or []), ("etag", etag(row["version"]))])
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -309,9 +345,14 @@ def login(request: Request) -> Handler:
     if user is None or not valid:
         raise _problem(401, "Unauthorized", "Incorrect email or password")
     settings = get_settings()
-    return _json(200, {"access_token": issue_token(user["id"], settings),
-                       "token_type": "bearer",
-                       "expires_in": settings.access_token_ttl_seconds})
+    return _json(
+        200,
+        {
+            "access_token": issue_token(user["id"], settings),
+            "token_type": "bearer",
+            "expires_in": settings.access_token_ttl_seconds,
+        },
+    )
 
 
 def _limit(query: dict[str, list[str]]) -> int:
@@ -334,9 +375,11 @@ def list_projects(request: Request, user: Any) -> Handler:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor(scope("projects", user_id=user["id"]),
-                                    [format_timestamp(last["created_at"]), str(last["id"])],
-                                    get_settings())
+        next_cursor = encode_cursor(
+            scope("projects", user_id=user["id"]),
+            [format_timestamp(last["created_at"]), str(last["id"])],
+            get_settings(),
+        )
     return _json(200, {"items": [project_json(row) for row in rows], "next_cursor": next_cursor})
 
 
@@ -352,8 +395,7 @@ def list_tasks(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
     status, priority = query.get("status", []), query.get("priority", [])
     assignee = _uuid(query["assignee_id"][-1]) if "assignee_id" in query else None
     label = _uuid(query["label_id"][-1]) if "label_id" in query else None
-    due_before = (dt.date.fromisoformat(query["due_before"][-1]) if "due_before" in query
-                  else None)
+    due_before = dt.date.fromisoformat(query["due_before"][-1]) if "due_before" in query else None
     q = query["q"][-1] if "q" in query else None
     where, args = ["t.project_id = $1"], [project_id]
 
@@ -368,8 +410,10 @@ def list_tasks(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
     if assignee is not None:
         where.append(f"t.assignee_id = {arg(assignee)}")
     if label is not None:
-        where.append("EXISTS (SELECT 1 FROM task_labels tl WHERE tl.task_id = t.id"
-                     f" AND tl.label_id = {arg(label)})")
+        where.append(
+            "EXISTS (SELECT 1 FROM task_labels tl WHERE tl.task_id = t.id"
+            f" AND tl.label_id = {arg(label)})"
+        )
     if due_before is not None:
         where.append(f"t.due_date < {arg(due_before)}")
     if q is not None:
@@ -381,13 +425,23 @@ def list_tasks(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        list_scope = scope("tasks", project_id=project_id, status=status, priority=priority,
-                           assignee_id=assignee, label_id=label, due_before=due_before, q=q,
-                           sort=sort)
+        list_scope = scope(
+            "tasks",
+            project_id=project_id,
+            status=status,
+            priority=priority,
+            assignee_id=assignee,
+            label_id=label,
+            due_before=due_before,
+            q=q,
+            sort=sort,
+        )
         value = last[key]
         next_cursor = encode_cursor(
-            list_scope, [None if value is None else codec.dump(value), str(last["id"])],
-            get_settings())
+            list_scope,
+            [None if value is None else codec.dump(value), str(last["id"])],
+            get_settings(),
+        )
     labels: dict[str, list[dict[str, str]]] = {}
     if rows:
         labels = _labels_by_task((yield Statement(LABELS_SQL, ([row["id"] for row in rows],))))
@@ -448,10 +502,26 @@ def _in_transaction(work: Handler) -> Handler:
     return reply
 
 
-def _activity(project_id: Any, user: Any, verb: str, target_type: str, target_id: Any,
-              changes: dict[str, Any] | None = None) -> Statement:
-    return Statement(INSERT_ACTIVITY_SQL, (project_id, user["id"], verb, target_type, target_id,
-                                           orjson.dumps(changes or {}).decode()), "exec")
+def _activity(
+    project_id: Any,
+    user: Any,
+    verb: str,
+    target_type: str,
+    target_id: Any,
+    changes: dict[str, Any] | None = None,
+) -> Statement:
+    return Statement(
+        INSERT_ACTIVITY_SQL,
+        (
+            project_id,
+            user["id"],
+            verb,
+            target_type,
+            target_id,
+            orjson.dumps(changes or {}).decode(),
+        ),
+        "exec",
+    )
 
 
 def create_task(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
@@ -467,10 +537,20 @@ def _create_task(user: Any, project_id: uuid.UUID, values: dict[str, Any]) -> Ha
         raise not_found()
     yield from require_role(project_id, user, "editor")
     yield from _check_references(project_id, values)
-    created = yield Statement(INSERT_TASK_SQL, (
-        project_id, values["title"], values.get("description", ""),
-        values.get("status", "todo"), values.get("priority", "medium"),
-        values.get("assignee_id"), values.get("due_date"), user["id"]), "one")
+    created = yield Statement(
+        INSERT_TASK_SQL,
+        (
+            project_id,
+            values["title"],
+            values.get("description", ""),
+            values.get("status", "todo"),
+            values.get("priority", "medium"),
+            values.get("assignee_id"),
+            values.get("due_date"),
+            user["id"],
+        ),
+        "one",
+    )
     task_id = created["id"]
     if values.get("label_ids"):
         yield Statement(INSERT_TASK_LABELS_SQL, (task_id, values["label_ids"]), "exec")
@@ -482,12 +562,20 @@ def _create_task(user: Any, project_id: uuid.UUID, values: dict[str, Any]) -> Ha
 def update_task(request: Request, user: Any, task_id: uuid.UUID) -> Handler:
     body = _body(request)
     values = _task_values(body)
-    return (yield from _in_transaction(
-        _update_task(user, task_id, body, values, request.headers.get("if-match"))))
+    return (
+        yield from _in_transaction(
+            _update_task(user, task_id, body, values, request.headers.get("if-match"))
+        )
+    )
 
 
-def _update_task(user: Any, task_id: uuid.UUID, body: dict[str, Any], values: dict[str, Any],
-                 if_match: str | None) -> Handler:
+def _update_task(
+    user: Any,
+    task_id: uuid.UUID,
+    body: dict[str, Any],
+    values: dict[str, Any],
+    if_match: str | None,
+) -> Handler:
     project_id = yield from _project_of(task_id)
     yield Statement(LOCK_PROJECT_SQL, (project_id,), "one")
     yield from require_role(project_id, user, "editor")
@@ -496,16 +584,20 @@ def _update_task(user: Any, task_id: uuid.UUID, body: dict[str, Any], values: di
     if if_match_fails(if_match, row["version"]):
         raise _problem(412, "Precondition Failed", "The task has changed since you read it.")
     current = task_request_form(_Row(row), [label["id"] for label in labels])
-    requested = request_form({k: v for k, v in body.items()
-                              if k in _TASK_FIELDS or k == "label_ids"})
+    requested = request_form(
+        {k: v for k, v in body.items() if k in _TASK_FIELDS or k == "label_ids"}
+    )
     changes = diff(current, requested)
     if not changes:
         return _task_reply(200, row, labels)
     columns = [name for name in _TASK_FIELDS if name in changes]
     assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(columns, start=2))
-    yield Statement(f"UPDATE tasks SET {assignments}{', ' if columns else ''}"
-                    "version = version + 1, updated_at = now() WHERE id = $1",
-                    (task_id, *(values[name] for name in columns)), "exec")
+    yield Statement(
+        f"UPDATE tasks SET {assignments}{', ' if columns else ''}"
+        "version = version + 1, updated_at = now() WHERE id = $1",
+        (task_id, *(values[name] for name in columns)),
+        "exec",
+    )
     if "label_ids" in changes:
         yield Statement(DELETE_TASK_LABELS_SQL, (task_id,), "exec")
         if values["label_ids"]:

@@ -59,23 +59,33 @@ def _reason(status: int) -> str:
 class FloorApp:
     def __init__(self, database_url: str) -> None:
         # Opened in the worker (gunicorn imports the app after forking: no preload).
-        self.pool = ConnectionPool(normalise(database_url), min_size=1, max_size=POOL_SIZE,
-                                   kwargs={"autocommit": True, "row_factory": dict_row},
-                                   open=True)
+        self.pool = ConnectionPool(
+            normalise(database_url),
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=True,
+        )
 
-    def __call__(self, environ: dict[str, Any],
-                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-                   if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
         path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace")
-        request = Request(environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""),
-                          headers, body)
+        request = Request(
+            environ["REQUEST_METHOD"], path, environ.get("QUERY_STRING", ""), headers, body
+        )
         reply = run(handle(request), self.pool)
         body_bytes = reply.body or b""
-        start_response(_reason(reply.status),
-                       [*reply.headers, ("content-length", str(len(body_bytes)))])
+        start_response(
+            _reason(reply.status), [*reply.headers, ("content-length", str(len(body_bytes)))]
+        )
         return [body_bytes]
 
 

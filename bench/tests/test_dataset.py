@@ -28,8 +28,9 @@ def server_url() -> Iterator[str]:
     from shared import embedded_pg
 
     # not under pytest's 0700 tmp dirs: pgserver runs PostgreSQL as another user under root
-    yield embedded_pg.start(Path(tempfile.mkdtemp(prefix="quartet-bench-test-pg-")),
-                            cleanup="delete")
+    yield embedded_pg.start(
+        Path(tempfile.mkdtemp(prefix="quartet-bench-test-pg-")), cleanup="delete"
+    )
 
 
 @pytest.fixture
@@ -46,8 +47,9 @@ def new_database(server_url: str) -> Iterator[object]:
     yield create
     with psycopg.connect(server_url, autocommit=True) as conn:
         for name in created:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
 
 
 def test_two_loads_are_equal_row_for_row(new_database) -> None:
@@ -58,12 +60,17 @@ def test_two_loads_are_equal_row_for_row(new_database) -> None:
     # and the ids the harness computes are the rows' ids
     hot = loaded.project("hot")
     with psycopg.connect(first) as conn:
-        title = conn.execute("SELECT title FROM tasks WHERE id = %s AND project_id = %s",
-                             (hot.task_id(5), hot.id)).fetchone()
+        title = conn.execute(
+            "SELECT title FROM tasks WHERE id = %s AND project_id = %s", (hot.task_id(5), hot.id)
+        ).fetchone()
         assert title == ("Test the login flow #5",)
-        counts = dict(conn.execute(
-            "SELECT p.name, count(t.id) FROM projects p LEFT JOIN tasks t ON t.project_id = p.id"
-            " GROUP BY p.name").fetchall())
+        counts = dict(
+            conn.execute(
+                "SELECT p.name, count(t.id) FROM projects p"
+                " LEFT JOIN tasks t ON t.project_id = p.id"
+                " GROUP BY p.name"
+            ).fetchall()
+        )
     spec = dataset.SMALL
     assert counts["Bench hot"] == spec.hot_tasks
     assert counts["Bench write"] == spec.write_tasks + dataset.CHECK_TASKS
@@ -81,23 +88,38 @@ def test_a_loaded_data_set_looks_like_a_real_board(new_database) -> None:
             "SELECT avg((assignee_id IS NULL)::int), avg((due_date IS NULL)::int),"
             " (SELECT count(*) FROM task_labels)::float / count(*),"
             " (SELECT count(*) FROM comments), (SELECT count(*) FROM activity)"
-            " FROM tasks").fetchone()
+            " FROM tasks"
+        ).fetchone()
         assert 0.2 < shares[0] < 0.3 and 0.35 < shares[1] < 0.45 and 1.0 < shares[2] < 2.0
         assert shares[3] > 0 and shares[4] > spec_total(loaded)
         # every assignee is a member of the task's project (the API's own rule)
-        assert conn.execute(
-            "SELECT count(*) FROM tasks t WHERE assignee_id IS NOT NULL AND NOT EXISTS ("
-            " SELECT 1 FROM project_members m WHERE m.project_id = t.project_id"
-            " AND m.user_id = t.assignee_id)").fetchone()[0] == 0
-        roles = dict(conn.execute("SELECT role, count(*) FROM project_members m"
-                                  " WHERE user_id = %s GROUP BY role", (loaded.owner_id,)))
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM tasks t WHERE assignee_id IS NOT NULL AND NOT EXISTS ("
+                " SELECT 1 FROM project_members m WHERE m.project_id = t.project_id"
+                " AND m.user_id = t.assignee_id)"
+            ).fetchone()[0]
+            == 0
+        )
+        roles = dict(
+            conn.execute(
+                "SELECT role, count(*) FROM project_members m WHERE user_id = %s GROUP BY role",
+                (loaded.owner_id,),
+            )
+        )
         assert roles == {"owner": len(loaded.projects)}
-        assert conn.execute("SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'tasks'"
-                            " AND last_analyze IS NULL AND last_autoanalyze IS NULL"
-                            ).fetchone()[0] == 0
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'tasks'"
+                " AND last_analyze IS NULL AND last_autoanalyze IS NULL"
+            ).fetchone()[0]
+            == 0
+        )
         # the indexes dropped for the load are back
-        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'tasks'"
-                            ).fetchone()[0] == 5
+        assert (
+            conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'tasks'").fetchone()[0]
+            == 5
+        )
     pools = set(loaded.patch_pool()), set(loaded.comment_pool())
     assert len(pools[0]) == dataset.SMALL.patch_pool and not pools[0] & pools[1]
     assert loaded.check_task(0) not in pools[0] | pools[1]

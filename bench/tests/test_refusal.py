@@ -41,8 +41,10 @@ class Recorder(Reporter):
 @pytest.fixture
 def session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Session:
     STARTED.clear()
-    smoke = {"fastapi": verify.Verification(True, "14 passed", 1.0),
-             "drf": verify.Verification(False, "1 failed, 13 passed", 1.0, "FAILED test_x")}
+    smoke = {
+        "fastapi": verify.Verification(True, "14 passed", 1.0),
+        "drf": verify.Verification(False, "1 failed, 13 passed", 1.0, "FAILED test_x"),
+    }
     monkeypatch.setattr(runner, "BenchServer", FakeServer)
     monkeypatch.setattr(verify, "run_smoke", lambda url, *a: smoke[url.rsplit("/", 1)[1]])
     monkeypatch.setattr(verify, "capture", lambda url, *a: {"GET x": {"body": 1}})
@@ -56,8 +58,16 @@ def session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Session:
     monkeypatch.setattr(Session, "_measure", measure)
     monkeypatch.setattr(Session, "_warm_up", lambda self, target, server: None)
     monkeypatch.setattr(Session, "_cleanup_writes", lambda self: None)
-    options = Options(impls=["fastapi", "drf"], points=select(["list-tasks", "login"], SMALL),
-                      runs=2, duration=1, warmup=1, out=tmp_path, seed=3, spec=SMALL)
+    options = Options(
+        impls=["fastapi", "drf"],
+        points=select(["list-tasks", "login"], SMALL),
+        runs=2,
+        duration=1,
+        warmup=1,
+        out=tmp_path,
+        seed=3,
+        spec=SMALL,
+    )
     session = Session(options, Recorder(), Layout(None, None))
     session.results = {}
     session.admin_password = "x"
@@ -74,8 +84,7 @@ def test_an_unverified_implementation_is_not_measured(session: Session) -> None:
     targets = session.results["targets"]
     assert targets["drf"]["verified"] is False
     assert targets["drf"]["smoke"]["summary"] == "1 failed, 13 passed"
-    assert any("NOT VERIFIED" in alarm and "drf" in alarm
-               for alarm in session.reporter.alarms)  # type: ignore[attr-defined]
+    assert any("NOT VERIFIED" in alarm and "drf" in alarm for alarm in session.reporter.alarms)  # type: ignore[attr-defined]
     assert session.failures >= 1
     # started once, for its verification, and never again in the second run
     assert STARTED.count("drf") == 1
@@ -86,11 +95,12 @@ def test_verified_servers_are_measured_in_every_run_in_a_recorded_order(session:
     session._measure_runs()
     measured = session.measured  # type: ignore[attr-defined]
     for target in ("fastapi", "floor-asgi", "floor-wsgi"):
-        assert [m for m in measured if m[0] == target] == [(target, "list-tasks"),
-                                                           (target, "login")] * 2
+        assert [m for m in measured if m[0] == target] == [
+            (target, "list-tasks"),
+            (target, "login"),
+        ] * 2
     orders = [run["order"] for run in session.results["runs"]]
-    assert all(sorted(order) == ["drf", "fastapi", "floor-asgi", "floor-wsgi"]
-               for order in orders)
+    assert all(sorted(order) == ["drf", "fastapi", "floor-asgi", "floor-wsgi"] for order in orders)
     assert session.results["targets"]["floor-asgi"]["verified"] is True
 
 

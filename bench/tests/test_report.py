@@ -47,11 +47,22 @@ def test_a_failed_run_is_left_out_and_counted(results: dict) -> None:
 def test_report_headline_and_scenario_tables(results: dict) -> None:
     markdown = report.render(results)
     assert markdown.startswith("# Quartet benchmark — 2026-12-02")
-    assert row(markdown, "`list-tasks`") == ["`list-tasks`", "134 · 12%", "50.0 · 10%",
-                                             "not verified", "1,100", "500"]
+    assert row(markdown, "`list-tasks`") == [
+        "`list-tasks`",
+        "134 · 12%",
+        "50.0 · 10%",
+        "not verified",
+        "1,100",
+        "500",
+    ]
     fastapi = row(markdown, "fastapi")  # the first scenario table: list-tasks
-    assert fastapi[:5] == ["fastapi", "134 (100–168)", "12% (10–14%)", "275 (250–300)",
-                           "550 (500–600)"]
+    assert fastapi[:5] == [
+        "fastapi",
+        "134 (100–168)",
+        "12% (10–14%)",
+        "275 (250–300)",
+        "550 (500–600)",
+    ]
     assert row(markdown, "flask")[1] == "50.0 ⚠ 1 run(s) failed"
     assert row(markdown, "drf")[1] == "not verified"
     assert "pinned to CPU 0 with PostgreSQL, wrk and the harness on CPU 1" in markdown
@@ -60,11 +71,17 @@ def test_report_headline_and_scenario_tables(results: dict) -> None:
 
 
 def test_the_scale_table_runs_from_the_smallest_project_to_the_largest(results: dict) -> None:
-    assert report.scale_points(results) == [("1k", "scale@1k"), ("10k", "list-tasks"),
-                                            ("100k", "scale@100k")]
+    assert report.scale_points(results) == [
+        ("1k", "scale@1k"),
+        ("10k", "list-tasks"),
+        ("100k", "scale@100k"),
+    ]
     scale = report.render(results).split("## Scale")[1]
-    assert row(scale, "server")[1:4] == ["p50 / p99 ms at 1k", "p50 / p99 ms at 10k",
-                                         "p50 / p99 ms at 100k"]
+    assert row(scale, "server")[1:4] == [
+        "p50 / p99 ms at 1k",
+        "p50 / p99 ms at 10k",
+        "p50 / p99 ms at 100k",
+    ]
     assert row(scale, "fastapi") == ["fastapi", "270 / 20.0", "275 / 550", "690 / 90.0", "4.50×"]
 
 

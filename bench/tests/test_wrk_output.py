@@ -28,11 +28,27 @@ Transfer/sec:      1.95MB
 
 def script_line(**overrides: object) -> str:
     raw: dict[str, object] = {
-        "duration_us": 2_002_731, "requests": 2055, "bytes": 4_100_000, "ok": 2055, "bad": 0,
-        "primed": 0, "bad_statuses": {}, "first_bad": "",
+        "duration_us": 2_002_731,
+        "requests": 2055,
+        "bytes": 4_100_000,
+        "ok": 2055,
+        "bad": 0,
+        "primed": 0,
+        "bad_statuses": {},
+        "first_bad": "",
         "errors": {"connect": 0, "read": 0, "write": 0, "status": 0, "timeout": 0},
-        "latency_us": {"min": 9000, "mean": 31020.5, "stdev": 6210.2, "max": 88100,
-                       "p50": 30110, "p75": 32400, "p90": 36020, "p99": 61730, "p999": 80000}}
+        "latency_us": {
+            "min": 9000,
+            "mean": 31020.5,
+            "stdev": 6210.2,
+            "max": 88100,
+            "p50": 30110,
+            "p75": 32400,
+            "p90": 36020,
+            "p99": 61730,
+            "p999": 80000,
+        },
+    }
     raw.update(overrides)
     return wrk.MARKER + json.dumps(raw, separators=(",", ":"))
 
@@ -50,8 +66,12 @@ def test_a_clean_run_is_read_in_milliseconds_and_requests_per_second() -> None:
 
 
 def test_any_response_that_is_not_2xx_fails_the_run_and_says_which() -> None:
-    line = script_line(ok=2050, bad=5, bad_statuses={"412": 4, "500": 1},
-                       first_bad='412 {"title":"Precondition Failed"}')
+    line = script_line(
+        ok=2050,
+        bad=5,
+        bad_statuses={"412": 4, "500": 1},
+        first_bad='412 {"title":"Precondition Failed"}',
+    )
     result = wrk.parse(WRK_SUMMARY + line)
     assert result.failed
     assert "5 responses were not 2xx (4× 412, 1× 500)" in result.problems[0]
@@ -65,8 +85,11 @@ def test_a_redirect_is_not_a_success_either() -> None:
 
 
 def test_socket_errors_and_timeouts_fail_the_run() -> None:
-    text = WRK_SUMMARY + "  Socket errors: connect 0, read 3, write 0, timeout 2\n" + script_line(
-        errors={"connect": 0, "read": 3, "write": 0, "status": 0, "timeout": 2})
+    text = (
+        WRK_SUMMARY
+        + "  Socket errors: connect 0, read 3, write 0, timeout 2\n"
+        + script_line(errors={"connect": 0, "read": 3, "write": 0, "status": 0, "timeout": 2})
+    )
     result = wrk.parse(text)
     assert result.problems == ["socket errors: read 3, timeout 2"]
 
@@ -87,12 +110,16 @@ def test_a_run_that_completed_nothing_fails() -> None:
     assert result.rps == 0
 
 
-@pytest.mark.parametrize("output", [
-    WRK_SUMMARY,  # the script did not run (no done() line)
-    WRK_SUMMARY + script_line() + "\n" + script_line(),  # two runs mixed up
-    WRK_SUMMARY + wrk.MARKER + "{not json",
-    WRK_SUMMARY + wrk.MARKER + '{"requests": 3}',
-], ids=["no line", "two lines", "malformed", "incomplete"])
+@pytest.mark.parametrize(
+    "output",
+    [
+        WRK_SUMMARY,  # the script did not run (no done() line)
+        WRK_SUMMARY + script_line() + "\n" + script_line(),  # two runs mixed up
+        WRK_SUMMARY + wrk.MARKER + "{not json",
+        WRK_SUMMARY + wrk.MARKER + '{"requests": 3}',
+    ],
+    ids=["no line", "two lines", "malformed", "incomplete"],
+)
 def test_output_the_script_did_not_print_is_refused(output: str) -> None:
     with pytest.raises(wrk.WrkOutputError):
         wrk.parse(output)
@@ -100,16 +127,18 @@ def test_output_the_script_did_not_print_is_refused(output: str) -> None:
 
 def test_the_data_prelude_is_valid_lua_for_any_text() -> None:
     assert wrk.lua_literal({"a": [1, 2.5, True, None], "b": 'say "hi"\\\n'}) == (
-        '{["a"] = {1, 2.5, true, nil}, ["b"] = "say \\"hi\\"\\\\\\010"}')
+        '{["a"] = {1, 2.5, true, nil}, ["b"] = "say \\"hi\\"\\\\\\010"}'
+    )
     assert wrk.lua_literal("é") == '"\\195\\169"'
     with pytest.raises(TypeError):
         wrk.lua_literal(object())
 
 
 def test_the_script_gets_its_data_and_a_set_of_the_pool(tmp_path: Path) -> None:
-    path = wrk.write_script(tmp_path / "s.lua", {"pattern": ["patch"], "static": {},
-                                                 "pool": ["t1", "t2"], "token": "x",
-                                                 "threads": 2})
+    path = wrk.write_script(
+        tmp_path / "s.lua",
+        {"pattern": ["patch"], "static": {}, "pool": ["t1", "t2"], "token": "x", "threads": 2},
+    )
     text = path.read_text()
     assert text.startswith("DATA = {")
     assert '["pool_set"] = {["t1"] = true, ["t2"] = true}' in text
@@ -127,8 +156,15 @@ def test_the_etags_the_script_learnt_and_the_tasks_left_in_flight(tmp_path: Path
 
 def test_the_command_pins_wrk_and_rounds_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wrk, "executable", lambda: "/usr/bin/wrk")
-    argv = wrk.command("http://127.0.0.1:1/", Path("s.lua"), connections=32, threads=2,
-                       duration=2.4, timeout=30, cpus=[1])
+    argv = wrk.command(
+        "http://127.0.0.1:1/",
+        Path("s.lua"),
+        connections=32,
+        threads=2,
+        duration=2.4,
+        timeout=30,
+        cpus=[1],
+    )
     assert argv[:3] == ["taskset", "--cpu-list", "1"]
     assert "--duration=2s" in argv and "--connections=32" in argv and "--latency" in argv
 
