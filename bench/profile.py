@@ -115,6 +115,7 @@ def record(
         str(seconds),
         "--rate",
         "200",
+        "--gil",  # only the thread holding the GIL: CPU spent in Python, not waits
         "--format",
         fmt,
         "--output",
@@ -157,7 +158,8 @@ def render(profiles: list[dict[str, Any]]) -> str:
     lines = [
         "# Where the time goes",
         "",
-        "py-spy samples of one worker under load, by layer: each sample is credited to "
+        "py-spy samples of one worker under load (the thread holding the GIL: Python at work, "
+        "not waiting), by layer: each sample is credited to "
         "the innermost frame that belongs to a known layer (a `uuid` call made by the ORM "
         "counts as ORM). Time the worker spends waiting — for PostgreSQL, for the next "
         "request — is not sampled; see the report's DB ms/req for the database's share.",
