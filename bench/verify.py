@@ -25,6 +25,8 @@ SMOKE_MODULES = (
     "tests/test_tasks.py",
     "tests/test_comments.py",
     "tests/test_pagination.py",
+    "tests/test_conditional.py",
+    "tests/test_conventions.py",
 )
 # Fields that differ between two servers' answers to the same write (new rows, new times).
 _VOLATILE = {"id", "task_id", "created_at", "updated_at", "access_token"}

@@ -2,10 +2,11 @@
 
 DRF is lenient by default: a CharField turns `1` into `"1"`, a BooleanField takes `"yes"`, a
 UUIDField takes an integer, a DateField takes `20261201`, a ChoiceField compares `str(value)`.
-The contract says types are strict in JSON bodies (SPEC §1), so the body serializers use these
-subclasses. Query parameters are strings on the wire and are parsed (the `*QueryField`s).
+The contract says types are strict in JSON bodies (contract/DECISIONS.md, "Validation error
+types"), so the body serializers use these subclasses. Query parameters are strings on the wire
+and are parsed (the `*QueryField`s).
 
-Every failure carries an error code; impl_drf.errors maps codes to the contract's
+Every failure carries an error code; impl_drf.validation maps codes to the contract's
 `errors[].type` in one table. Codes that DRF has no word for are named after the contract type.
 """
 
@@ -18,13 +19,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import (MaxLengthValidator, MinLengthValidator,
-                                    ProhibitNullCharactersValidator, RegexValidator)
+from django.core.validators import (
+    MaxLengthValidator,
+    MinLengthValidator,
+    ProhibitNullCharactersValidator,
+    RegexValidator,
+)
 from rest_framework import serializers
-from rest_framework.fields import empty
-from rest_framework.utils import html
 from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.fields import empty
 from rest_framework.settings import api_settings
+from rest_framework.utils import html
 
 from shared.timefmt import format_date, format_timestamp
 
@@ -77,21 +82,34 @@ class StrictCharField(RawValueMixin, serializers.Field):
         "null_characters_not_allowed": "String should not contain NUL characters.",
     }
 
-    def __init__(self, *, min_length: int | None = None, max_length: int | None = None,
-                 pattern: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        pattern: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.min_length, self.max_length, self.pattern = min_length, max_length, pattern
         if min_length is not None:
-            self.validators.append(MinLengthValidator(
-                min_length, message=self.error_messages["min_length"].format(
-                    min_length=min_length)))
+            self.validators.append(
+                MinLengthValidator(
+                    min_length,
+                    message=self.error_messages["min_length"].format(min_length=min_length),
+                )
+            )
         if max_length is not None:
-            self.validators.append(MaxLengthValidator(
-                max_length, message=self.error_messages["max_length"].format(
-                    max_length=max_length)))
+            self.validators.append(
+                MaxLengthValidator(
+                    max_length,
+                    message=self.error_messages["max_length"].format(max_length=max_length),
+                )
+            )
         if pattern is not None:
             self.validators.append(
-                PatternValidator(pattern, message=f"String should match pattern '{pattern}'."))
+                PatternValidator(pattern, message=f"String should match pattern '{pattern}'.")
+            )
         self.validators.append(ProhibitNullCharactersValidator())
 
     def to_internal_value(self, data: Any) -> str:
@@ -161,11 +179,12 @@ class StrictListField(serializers.ListField):
         self.unique = unique
         super().__init__(**kwargs)
         if self.max_length is not None:
-            self.validators = [v for v in self.validators
-                               if type(v) is not MaxLengthValidator]
-            self.validators.append(MaxItemsValidator(
-                self.max_length,
-                message=f"List should have at most {self.max_length} items."))
+            self.validators = [v for v in self.validators if type(v) is not MaxLengthValidator]
+            self.validators.append(
+                MaxItemsValidator(
+                    self.max_length, message=f"List should have at most {self.max_length} items."
+                )
+            )
 
     def to_internal_value(self, data: Any) -> list[Any]:
         if not isinstance(data, list):
@@ -184,8 +203,13 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, Mapping):
-            raise ValidationError({api_settings.NON_FIELD_ERRORS_KEY: [
-                ErrorDetail("Input should be a valid object.", code="invalid_type")]})
+            raise ValidationError(
+                {
+                    api_settings.NON_FIELD_ERRORS_KEY: [
+                        ErrorDetail("Input should be a valid object.", code="invalid_type")
+                    ]
+                }
+            )
         errors: dict[str, Any] = {}
         try:
             value = super().to_internal_value(data)
@@ -194,8 +218,9 @@ class StrictSerializer(serializers.Serializer):
         writable = {name for name, field in self.fields.items() if not field.read_only}
         for key in data:
             if key not in writable:
-                errors[key] = [ErrorDetail("Extra inputs are not permitted.",
-                                           code="extra_forbidden")]
+                errors[key] = [
+                    ErrorDetail("Extra inputs are not permitted.", code="extra_forbidden")
+                ]
         if errors:
             raise ValidationError(errors)
         return value
@@ -223,8 +248,9 @@ class UUIDQueryField(RawValueMixin, serializers.UUIDField):
 
 
 class DateQueryField(RawValueMixin, serializers.DateField):
-    default_error_messages = {"date_parsing": "Input should be a valid date in the format "
-                                              "YYYY-MM-DD."}
+    default_error_messages = {
+        "date_parsing": "Input should be a valid date in the format YYYY-MM-DD."
+    }
 
     def to_internal_value(self, data: Any) -> dt.date:
         return parse_date(str(data), self)

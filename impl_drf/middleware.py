@@ -1,4 +1,4 @@
-"""Middleware for what every request and response needs (SPEC §1).
+"""Middleware for what every request and response needs (contract/DECISIONS.md, "Operations").
 
 Django middleware, listed in settings.MIDDLEWARE outermost first: request id and security
 headers, CORS, RequestDataTooBig as 413. Below Django (impl_drf.wsgi), shared.wsgi's
@@ -54,8 +54,11 @@ class CorsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         origin = request.headers.get("Origin")
         allowed = origin is not None and origin in self.allowed_origins
-        if (request.method == "OPTIONS" and origin is not None
-                and "Access-Control-Request-Method" in request.headers):
+        if (
+            request.method == "OPTIONS"
+            and origin is not None
+            and "Access-Control-Request-Method" in request.headers
+        ):
             response = HttpResponse(status=204)
             del response["Content-Type"]
             if allowed:
@@ -83,8 +86,7 @@ class RequestDataTooBigMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception
-                          ) -> HttpResponse | None:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig):
             return problem_response(413)
         return None

@@ -5,65 +5,39 @@ tests/test_models_match_schema.py checks each model against the live table. Valu
 database generates (ids, timestamps, `version`, `priority_rank`, `activity.seq`) are declared
 with `db_default` / as generated fields, so Django leaves them to the database on INSERT and
 reads them back with RETURNING. Foreign keys say what the schema's ON DELETE does
-(DB_CASCADE / DB_SET_NULL), so deletes are one statement and the database cascades. Field constraints (`max_length`, validators) repeat the
-schema's CHECKs so that serializers and the generated OpenAPI document carry them.
+(DB_CASCADE / DB_SET_NULL), so deletes are one statement and the database cascades. Field
+constraints (`max_length`, validators) repeat the schema's CHECKs so that serializers and the
+generated OpenAPI document carry them.
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from django.contrib.postgres.functions import RandomUUID
 from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Now
 
-from shared import rules
+from shared import vocabulary
+from shared.vocabulary import (
+    ActivityTargetType,
+    ActivityVerb,
+    Role,
+    TaskPriority,
+    TaskStatus,
+)
 
-EMAIL_VALIDATOR = RegexValidator(rules.EMAIL_PATTERN)
-COLOR_VALIDATOR = RegexValidator(r"^#[0-9A-Fa-f]{6}$")
+EMAIL_VALIDATOR = RegexValidator(vocabulary.EMAIL_PATTERN)
+COLOR_VALIDATOR = RegexValidator(vocabulary.COLOR_PATTERN)
 NOT_EMPTY = MinLengthValidator(1)
 
 
-class Role(models.TextChoices):
-    VIEWER = "viewer"
-    EDITOR = "editor"
-    OWNER = "owner"
-
-
-class TaskStatus(models.TextChoices):
-    TODO = "todo"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-
-
-class TaskPriority(models.TextChoices):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    URGENT = "urgent"
-
-
-class Verb(models.TextChoices):
-    PROJECT_CREATED = "project.created"
-    PROJECT_UPDATED = "project.updated"
-    MEMBER_ADDED = "member.added"
-    MEMBER_UPDATED = "member.updated"
-    MEMBER_REMOVED = "member.removed"
-    LABEL_CREATED = "label.created"
-    LABEL_DELETED = "label.deleted"
-    TASK_CREATED = "task.created"
-    TASK_UPDATED = "task.updated"
-    TASK_DELETED = "task.deleted"
-    COMMENT_CREATED = "comment.created"
-    COMMENT_UPDATED = "comment.updated"
-    COMMENT_DELETED = "comment.deleted"
-
-
-class TargetType(models.TextChoices):
-    PROJECT = "project"
-    MEMBER = "member"
-    LABEL = "label"
-    TASK = "task"
-    COMMENT = "comment"
+def choices(enum: type[StrEnum]) -> list[tuple[str, str]]:
+    """A vocabulary enum (shared.vocabulary) as Django `choices`: (wire value, member name) —
+    the pairs drf-spectacular makes of an Enum class in ENUM_NAME_OVERRIDES, so the generated
+    document names each enum after its shared class (impl_drf.settings)."""
+    return [(member.value, member.name) for member in enum]
 
 
 def _uuid_pk() -> models.UUIDField:
@@ -87,10 +61,12 @@ class User(models.Model):
     API authenticates with its own JWTs (impl_drf.security)."""
 
     id = _uuid_pk()
-    email = models.TextField(unique=True, max_length=rules.EMAIL_MAX_LENGTH,
-                             validators=[EMAIL_VALIDATOR])
-    display_name = models.TextField(max_length=rules.DISPLAY_NAME_MAX_LENGTH,
-                                    validators=[NOT_EMPTY], db_collation="C")
+    email = models.TextField(
+        unique=True, max_length=vocabulary.EMAIL_MAX_LENGTH, validators=[EMAIL_VALIDATOR]
+    )
+    display_name = models.TextField(
+        max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH, validators=[NOT_EMPTY], db_collation="C"
+    )
     password_hash = models.TextField()
     is_admin = models.BooleanField(db_default=False)
     created_at = _created_now()
@@ -108,14 +84,17 @@ class User(models.Model):
 
 class Project(models.Model):
     id = _uuid_pk()
-    name = models.TextField(max_length=200, validators=[NOT_EMPTY])
-    description = models.TextField(max_length=2000, db_default="")
-    created_by = models.ForeignKey(User, models.DO_NOTHING, db_column="created_by",
-                                   related_name="+")
+    name = models.TextField(max_length=vocabulary.PROJECT_NAME_MAX_LENGTH, validators=[NOT_EMPTY])
+    description = models.TextField(
+        max_length=vocabulary.PROJECT_DESCRIPTION_MAX_LENGTH, db_default=""
+    )
+    created_by = models.ForeignKey(
+        User, models.DO_NOTHING, db_column="created_by", related_name="+"
+    )
     created_at = _created_now()
     updated_at = models.DateTimeField(db_default=Now())
     version = models.IntegerField(db_default=1)
-    members = models.ManyToManyField(User, through="Membership", related_name="projects")
+    members = models.ManyToManyField(User, through="ProjectMember", related_name="projects")
 
     class Meta:
         managed = False
@@ -125,11 +104,28 @@ class Project(models.Model):
         return self.name
 
 
-class Membership(models.Model):
+class ProjectTaskCounts(models.Model):
+    """A project's tasks per status, kept by the database in the task write's transaction
+    (shared/migrations/0002_task_counts.sql): read-only here, joined into every project read
+    (impl_drf.selectors.projects_for)."""
+
+    project = models.OneToOneField(
+        Project, models.DB_CASCADE, primary_key=True, related_name="task_counts"
+    )
+    todo = models.IntegerField(db_default=0)
+    in_progress = models.IntegerField(db_default=0)
+    done = models.IntegerField(db_default=0)
+
+    class Meta:
+        managed = False
+        db_table = "project_task_counts"
+
+
+class ProjectMember(models.Model):
     pk = models.CompositePrimaryKey("project_id", "user_id")
     project = models.ForeignKey(Project, models.DB_CASCADE, related_name="memberships")
     user = models.ForeignKey(User, models.DB_CASCADE, related_name="memberships")
-    role = models.TextField(choices=Role.choices)
+    role = models.TextField(choices=choices(Role))
     added_at = _created_now()
 
     class Meta:
@@ -140,7 +136,9 @@ class Membership(models.Model):
 class Label(models.Model):
     id = _uuid_pk()
     project = models.ForeignKey(Project, models.DB_CASCADE, related_name="labels")
-    name = models.TextField(max_length=50, validators=[NOT_EMPTY], db_collation="C")
+    name = models.TextField(
+        max_length=vocabulary.LABEL_NAME_MAX_LENGTH, validators=[NOT_EMPTY], db_collation="C"
+    )
     color = models.TextField(validators=[COLOR_VALIDATOR])
     created_at = _created_now()
 
@@ -155,18 +153,18 @@ class Label(models.Model):
 class Task(models.Model):
     id = _uuid_pk()
     project = models.ForeignKey(Project, models.DB_CASCADE, related_name="tasks")
-    title = models.TextField(max_length=200, validators=[NOT_EMPTY])
-    description = models.TextField(max_length=10000, db_default="")
-    status = models.TextField(choices=TaskStatus.choices, db_default=TaskStatus.TODO)
-    priority = models.TextField(choices=TaskPriority.choices, db_default=TaskPriority.MEDIUM)
+    title = models.TextField(max_length=vocabulary.TASK_TITLE_MAX_LENGTH, validators=[NOT_EMPTY])
+    description = models.TextField(max_length=vocabulary.TASK_DESCRIPTION_MAX_LENGTH, db_default="")
+    status = models.TextField(choices=choices(TaskStatus), db_default=TaskStatus.TODO.value)
+    priority = models.TextField(choices=choices(TaskPriority), db_default=TaskPriority.MEDIUM.value)
     # The migration defines the rank; this expression only mirrors it so Django knows the
     # column is generated (never written). managed=False: Django never emits it as DDL.
     priority_rank = models.GeneratedField(
         expression=models.Case(
-            models.When(priority=TaskPriority.LOW, then=models.Value(0)),
-            models.When(priority=TaskPriority.MEDIUM, then=models.Value(1)),
-            models.When(priority=TaskPriority.HIGH, then=models.Value(2)),
-            default=models.Value(3),
+            *(
+                models.When(priority=priority.value, then=models.Value(rank))
+                for rank, priority in enumerate(TaskPriority)
+            )
         ),
         output_field=models.SmallIntegerField(),
         db_persist=True,
@@ -174,8 +172,9 @@ class Task(models.Model):
     )
     assignee = models.ForeignKey(User, models.DB_SET_NULL, null=True, related_name="+")
     due_date = models.DateField(null=True)
-    created_by = models.ForeignKey(User, models.DO_NOTHING, db_column="created_by",
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        User, models.DO_NOTHING, db_column="created_by", related_name="+"
+    )
     created_at = _created_now()
     updated_at = models.DateTimeField(db_default=Now())
     version = models.IntegerField(db_default=1)
@@ -203,7 +202,7 @@ class Comment(models.Model):
     id = _uuid_pk()
     task = models.ForeignKey(Task, models.DB_CASCADE, related_name="comments")
     author = models.ForeignKey(User, models.DO_NOTHING, related_name="+")
-    body = models.TextField(max_length=5000, validators=[NOT_EMPTY])
+    body = models.TextField(max_length=vocabulary.COMMENT_BODY_MAX_LENGTH, validators=[NOT_EMPTY])
     created_at = _created_now()
     updated_at = models.DateTimeField(db_default=Now())
 
@@ -217,8 +216,8 @@ class Activity(models.Model):
     seq = IdentityField(unique=True)
     project = models.ForeignKey(Project, models.DB_CASCADE, related_name="activity")
     actor = models.ForeignKey(User, models.DO_NOTHING, related_name="+")
-    verb = models.TextField(choices=Verb.choices)
-    target_type = models.TextField(choices=TargetType.choices)
+    verb = models.TextField(choices=choices(ActivityVerb))
+    target_type = models.TextField(choices=choices(ActivityTargetType))
     target_id = models.UUIDField()
     changes = models.JSONField(db_default={})
     created_at = _created_now()
@@ -226,11 +225,3 @@ class Activity(models.Model):
     class Meta:
         managed = False
         db_table = "activity"
-
-    @classmethod
-    def record(cls, project_id, actor: User, verb: Verb, target_type: TargetType, target_id,
-               changes: dict | None = None) -> Activity:
-        """Append an entry; call inside the transaction that made the change (SPEC §6)."""
-        return cls.objects.create(project_id=project_id, actor=actor, verb=verb,
-                                  target_type=target_type, target_id=target_id,
-                                  changes=changes or {})

@@ -12,6 +12,7 @@ class JSONOnlyNegotiation(DefaultContentNegotiation):
     representation per response, and DRF's default would answer 406 to `Accept: text/html`.
     Parser selection (request Content-Type → 415) stays DRF's."""
 
-    def select_renderer(self, request: Request, renderers: list[BaseRenderer],
-                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
         return renderers[0], renderers[0].media_type

@@ -22,7 +22,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse
 
 from impl_drf.serializers import ProblemSerializer, ValidationProblemSerializer
 from shared.problems import PROBLEM_MEDIA_TYPE
@@ -35,7 +35,8 @@ def problems(*statuses: int) -> dict[Any, Any]:
     return {
         (status, PROBLEM_MEDIA_TYPE): OpenApiResponse(
             ValidationProblemSerializer if status == 422 else ProblemSerializer,
-            description=PROBLEM_DESCRIPTIONS[status])
+            description=PROBLEM_DESCRIPTIONS[status],
+        )
         for status in sorted({*statuses, 500})
     }
 
@@ -53,17 +54,6 @@ PROBLEM_DESCRIPTIONS = {
     500: "Internal Server Error — no stack trace, SQL or class names.",
     503: "Service Unavailable — the database did not answer within 2 seconds.",
 }
-
-NOT_MODIFIED = OpenApiResponse(description="Not Modified — `If-None-Match` matched the current "
-                                           "ETag. No body.")
-
-IF_MATCH = OpenApiParameter(
-    "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="Proceed only if the current ETag matches (strong comparison; `*` or a list "
-                "allowed), else 412 and nothing changes.")
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
-    description="304 with no body if the current ETag matches (weak comparison).")
 
 
 class ContractAutoSchema(AutoSchema):
@@ -93,8 +83,7 @@ class StrictListFieldExtension(OpenApiSerializerFieldExtension):
     match_subclasses = True
 
     def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
-        schema = auto_schema._map_serializer_field(self.target, direction,
-                                                   bypass_extensions=True)
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if self.target.unique:
             schema["uniqueItems"] = True
         return schema
@@ -108,7 +97,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "oauth2",
             "description": "JWT (HS256) from `POST /api/v1/auth/token`, sent as "
-                           "`Authorization: Bearer <token>`.",
+            "`Authorization: Bearer <token>`.",
             "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}},
         }
 
@@ -129,8 +118,9 @@ class StrictSerializerExtension(OpenApiSerializerExtension):
 # --------------------------------------------------------------------------- hook
 
 
-def postprocess_contract(result: dict[str, Any], generator: Any, request: Any, public: bool
-                         ) -> dict[str, Any]:
+def postprocess_contract(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
     for schema in result.get("components", {}).get("schemas", {}).values():
         for prop in schema.get("properties", {}).values():
             prop.pop("readOnly", None)

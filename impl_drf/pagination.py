@@ -3,7 +3,7 @@
 Ordered by a unique key (the last key is the id), fetch `limit + 1` rows, continue strictly
 after the last row's key. Cursors carry the key values in JSON form — timestamps in the wire
 format, dates as YYYY-MM-DD, uuids as strings, ints — and the scope of the list, so a cursor
-minted by any implementation pages here (impl_fastapi/pagination.py uses the same keys).
+minted by any implementation pages here (shared/keyset.py is the same for SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import DateField, F, Field, Func, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan, LessThan
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 
-from impl_drf.errors import invalid
-from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor
+from impl_drf.validation import invalid
+from shared.cursors import Codec, InvalidCursor, decode_cursor, encode_cursor, load_keys
+from shared.problems import INVALID_CURSOR
 from shared.settings import get_settings
 
 
@@ -25,7 +29,20 @@ from shared.settings import get_settings
 class Key:
     field: str
     codec: Codec
-    nullable: bool = False  # NULLs sort last in both directions
+    # For a nullable key: the SQL sentinels NULL sorts as, (ascending, descending), so NULLs
+    # come last in both directions (shared.cursors.DATE_NULLS_LAST).
+    nulls_last_as: tuple[str, str] | None = None
+
+    @property
+    def nullable(self) -> bool:
+        return self.nulls_last_as is not None
+
+
+class Row(Func):
+    """A SQL row value, `(a, b, ...)`."""
+
+    template = "(%(expressions)s)"
+    output_field = Field()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,28 +52,35 @@ class Keyset:
     keys: tuple[Key, ...]
     descending: bool = False
 
+    def _sentinel(self, key: Key) -> RawSQL:
+        assert key.nulls_last_as is not None
+        return RawSQL(key.nulls_last_as[1 if self.descending else 0], ())
+
+    def _sorted_on(self, key: Key) -> Any:
+        """What the order sorts on: the field, or for a nullable one the field with NULL as its
+        sentinel — the expression migration 0003's index is on."""
+        if key.nullable:
+            return Coalesce(F(key.field), self._sentinel(key), output_field=DateField())
+        return F(key.field)
+
     def order_by(self) -> list[Any]:
-        return [F(key.field).desc(nulls_last=key.nullable or None) if self.descending
-                else F(key.field).asc(nulls_last=key.nullable or None) for key in self.keys]
+        return [
+            self._sorted_on(key).desc() if self.descending else self._sorted_on(key).asc()
+            for key in self.keys
+        ]
 
     def after(self, values: Sequence[Any]) -> Q:
-        """Rows strictly after `values` in this order."""
-        first, *rest = self.keys
-        if first.nullable:
-            if values[0] is None:  # inside the trailing NULL block: only the id moves
-                return Q(**{f"{first.field}__isnull": True}) & self._beyond(rest, values[1:])
-            return self._beyond(self.keys, values) | Q(**{f"{first.field}__isnull": True})
-        return self._beyond(self.keys, values)
-
-    def _beyond(self, keys: Sequence[Key], values: Sequence[Any]) -> Q:
-        """(k1, k2, ...) > (v1, v2, ...) lexicographically (< when descending)."""
-        lookup = "lt" if self.descending else "gt"
-        condition = Q()
-        equal = Q()
-        for key, value in zip(keys, values, strict=True):
-            condition |= equal & Q(**{f"{key.field}__{lookup}": value})
-            equal &= Q(**{key.field: value})
-        return condition
+        """Rows strictly after `values` in this order: one row-value comparison, which the index
+        of the order serves as a range (an OR of column comparisons would be a filter)."""
+        compare = LessThan if self.descending else GreaterThan
+        left = Row(*(self._sorted_on(key) for key in self.keys))
+        right = Row(
+            *(
+                self._sentinel(key) if value is None and key.nullable else Value(value)
+                for key, value in zip(self.keys, values, strict=True)
+            )
+        )
+        return Q(compare(left, right))
 
     def dump(self, row: Any) -> list[Any]:
         values = []
@@ -66,10 +90,7 @@ class Keyset:
         return values
 
     def load(self, raw: list[Any]) -> list[Any]:
-        if len(raw) != len(self.keys):
-            raise ValueError("wrong number of key values")
-        return [None if value is None and key.nullable else key.codec.load(value)
-                for key, value in zip(self.keys, raw, strict=True)]
+        return load_keys(raw, self.keys)
 
 
 class KeysetPagination(BasePagination):
@@ -90,8 +111,7 @@ class KeysetPagination(BasePagination):
             try:
                 values = keyset.load(decode_cursor(cursor, scope_id, settings))
             except (InvalidCursor, ValueError, TypeError):
-                raise invalid("query", "cursor", "invalid_cursor",
-                              "The cursor is malformed or belongs to another list.") from None
+                raise invalid("query", "cursor", "invalid_cursor", INVALID_CURSOR) from None
             queryset = queryset.filter(keyset.after(values))
         rows = list(queryset.order_by(*keyset.order_by())[: limit + 1])
         if len(rows) > limit:
@@ -108,8 +128,10 @@ class KeysetPagination(BasePagination):
             "required": ["items", "next_cursor"],
             "properties": {
                 "items": schema,
-                "next_cursor": {"type": ["string", "null"],
-                                "description": "Cursor of the next page; null on the last page."},
+                "next_cursor": {
+                    "type": ["string", "null"],
+                    "description": "Cursor of the next page; null on the last page.",
+                },
             },
         }
 

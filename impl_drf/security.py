@@ -8,10 +8,9 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from impl_drf.models import User
+from shared.problems import INVALID_TOKEN
 from shared.settings import get_settings
 from shared.tokens import InvalidToken, bearer_token, read_token
-
-INVALID_TOKEN_DETAIL = "Could not validate credentials"
 
 
 class BearerTokenAuthentication(BaseAuthentication):
@@ -29,10 +28,10 @@ class BearerTokenAuthentication(BaseAuthentication):
         try:
             user_id = read_token(token, get_settings())
         except InvalidToken:
-            raise exceptions.AuthenticationFailed(INVALID_TOKEN_DETAIL) from None
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
         user = User.objects.filter(pk=user_id).first()
         if user is None:
-            raise exceptions.AuthenticationFailed(INVALID_TOKEN_DETAIL)
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -3,7 +3,7 @@
 Request bodies derive from `StrictSerializer` and use the strict fields of impl_drf.fields, so
 unknown keys and lax types are rejected the same way everywhere. Output serializers are
 read-only ModelSerializers with explicit field lists; the rows they render come from
-impl_drf.queries with their relations and aggregates already loaded.
+impl_drf.selectors with their relations and aggregates already loaded.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from impl_drf.fields import (
     TimestampField,
     UUIDQueryField,
 )
-from shared import rules
+from impl_drf.models import choices
+from shared import vocabulary
 from shared.problems import ERROR_TYPES
-
-COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
-MAX_LABELS_PER_TASK = 20
+from shared.vocabulary import Role, TaskPriority, TaskSort, TaskStatus
 
 # --------------------------------------------------------------------------- request bodies
 
@@ -41,7 +40,7 @@ MAX_LABELS_PER_TASK = 20
 class TokenRequestSerializer(StrictSerializer):
     """OAuth2 password grant form (`username` is the email)."""
 
-    grant_type = StrictCharField(required=False, pattern=r"^password$")
+    grant_type = StrictCharField(required=False, pattern=vocabulary.GRANT_TYPE_PATTERN)
     username = StrictCharField()
     password = StrictCharField()
     scope = StrictCharField(required=False)
@@ -54,61 +53,77 @@ class TokenRequestSerializer(StrictSerializer):
 
 
 class UserCreateSerializer(StrictSerializer):
-    email = StrictCharField(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)
-    display_name = StrictCharField(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)
-    password = StrictCharField(min_length=rules.PASSWORD_MIN_LENGTH,
-                               max_length=rules.PASSWORD_MAX_LENGTH)
+    email = StrictCharField(
+        max_length=vocabulary.EMAIL_MAX_LENGTH, pattern=vocabulary.EMAIL_PATTERN
+    )
+    display_name = StrictCharField(min_length=1, max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH)
+    password = StrictCharField(
+        min_length=vocabulary.PASSWORD_MIN_LENGTH, max_length=vocabulary.PASSWORD_MAX_LENGTH
+    )
     is_admin = StrictBooleanField(default=False)
 
 
 class ProjectCreateSerializer(StrictSerializer):
-    name = StrictCharField(min_length=1, max_length=200)
-    description = StrictCharField(max_length=2000, default="")
+    name = StrictCharField(min_length=1, max_length=vocabulary.PROJECT_NAME_MAX_LENGTH)
+    description = StrictCharField(max_length=vocabulary.PROJECT_DESCRIPTION_MAX_LENGTH, default="")
 
 
 class ProjectUpdateSerializer(StrictSerializer):
     """Absent fields are unchanged."""
 
-    name = StrictCharField(min_length=1, max_length=200, required=False)
-    description = StrictCharField(max_length=2000, required=False)
+    name = StrictCharField(
+        min_length=1, max_length=vocabulary.PROJECT_NAME_MAX_LENGTH, required=False
+    )
+    description = StrictCharField(
+        max_length=vocabulary.PROJECT_DESCRIPTION_MAX_LENGTH, required=False
+    )
 
 
 class MemberPutSerializer(StrictSerializer):
-    role = StrictChoiceField(choices=models.Role.choices)
+    role = StrictChoiceField(choices=choices(Role))
 
 
 class LabelCreateSerializer(StrictSerializer):
-    name = StrictCharField(min_length=1, max_length=50)
-    color = StrictCharField(pattern=COLOR_PATTERN)
+    name = StrictCharField(min_length=1, max_length=vocabulary.LABEL_NAME_MAX_LENGTH)
+    color = StrictCharField(pattern=vocabulary.COLOR_PATTERN)
 
 
 class TaskCreateSerializer(StrictSerializer):
-    title = StrictCharField(min_length=1, max_length=200)
-    description = StrictCharField(max_length=10000, default="")
-    status = StrictChoiceField(choices=models.TaskStatus.choices, default=models.TaskStatus.TODO)
-    priority = StrictChoiceField(choices=models.TaskPriority.choices,
-                                 default=models.TaskPriority.MEDIUM)
+    title = StrictCharField(min_length=1, max_length=vocabulary.TASK_TITLE_MAX_LENGTH)
+    description = StrictCharField(max_length=vocabulary.TASK_DESCRIPTION_MAX_LENGTH, default="")
+    status = StrictChoiceField(choices=choices(TaskStatus), default=TaskStatus.TODO.value)
+    priority = StrictChoiceField(choices=choices(TaskPriority), default=TaskPriority.MEDIUM.value)
     assignee_id = StrictUUIDField(allow_null=True, default=None)
     due_date = StrictDateField(allow_null=True, default=None)
-    label_ids = StrictListField(child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK,
-                                unique=True, default=list)
+    label_ids = StrictListField(
+        child=StrictUUIDField(),
+        max_length=vocabulary.TASK_LABELS_MAX_ITEMS,
+        unique=True,
+        default=list,
+    )
 
 
 class TaskUpdateSerializer(StrictSerializer):
     """Any subset of the create fields: absent = unchanged, null clears."""
 
-    title = StrictCharField(min_length=1, max_length=200, required=False)
-    description = StrictCharField(max_length=10000, required=False)
-    status = StrictChoiceField(choices=models.TaskStatus.choices, required=False)
-    priority = StrictChoiceField(choices=models.TaskPriority.choices, required=False)
+    title = StrictCharField(
+        min_length=1, max_length=vocabulary.TASK_TITLE_MAX_LENGTH, required=False
+    )
+    description = StrictCharField(max_length=vocabulary.TASK_DESCRIPTION_MAX_LENGTH, required=False)
+    status = StrictChoiceField(choices=choices(TaskStatus), required=False)
+    priority = StrictChoiceField(choices=choices(TaskPriority), required=False)
     assignee_id = StrictUUIDField(allow_null=True, required=False)
     due_date = StrictDateField(allow_null=True, required=False)
-    label_ids = StrictListField(child=StrictUUIDField(), max_length=MAX_LABELS_PER_TASK,
-                                unique=True, required=False)
+    label_ids = StrictListField(
+        child=StrictUUIDField(),
+        max_length=vocabulary.TASK_LABELS_MAX_ITEMS,
+        unique=True,
+        required=False,
+    )
 
 
 class CommentWriteSerializer(StrictSerializer):
-    body = StrictCharField(min_length=1, max_length=5000)
+    body = StrictCharField(min_length=1, max_length=vocabulary.COMMENT_BODY_MAX_LENGTH)
 
 
 # --------------------------------------------------------------------------- query strings
@@ -116,36 +131,47 @@ class CommentWriteSerializer(StrictSerializer):
 
 
 class PageQuerySerializer(serializers.Serializer):
-    limit = IntegerQueryField(min_value=1, max_value=100, default=20, help_text="Page size.")
+    limit = IntegerQueryField(
+        min_value=vocabulary.PAGE_LIMIT_MIN,
+        max_value=vocabulary.PAGE_LIMIT_MAX,
+        default=vocabulary.PAGE_LIMIT_DEFAULT,
+        help_text="Page size.",
+    )
     cursor = StrictCharField(required=False, help_text="`next_cursor` of the previous page.")
 
 
 class UserListQuerySerializer(PageQuerySerializer):
-    q = StrictCharField(min_length=1, max_length=100, required=False,
-                        help_text="Case-insensitive prefix of the email or the display name.")
-
-
-class TaskSort(django_models.TextChoices):
-    NEWEST = "-created_at"
-    OLDEST = "created_at"
-    DUE_SOONEST = "due_date"
-    DUE_LATEST = "-due_date"
-    PRIORITY_LOWEST = "priority"
-    PRIORITY_HIGHEST = "-priority"
+    q = StrictCharField(
+        min_length=1,
+        max_length=vocabulary.SEARCH_MAX_LENGTH,
+        required=False,
+        help_text="Case-insensitive prefix of the email or the display name.",
+    )
 
 
 class TaskListQuerySerializer(PageQuerySerializer):
-    status = serializers.ListField(child=serializers.ChoiceField(models.TaskStatus.choices),
-                                   required=False, help_text="Any of these statuses.")
-    priority = serializers.ListField(child=serializers.ChoiceField(models.TaskPriority.choices),
-                                     required=False, help_text="Any of these priorities.")
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices(TaskStatus)),
+        required=False,
+        help_text="Any of these statuses.",
+    )
+    priority = serializers.ListField(
+        child=serializers.ChoiceField(choices(TaskPriority)),
+        required=False,
+        help_text="Any of these priorities.",
+    )
     assignee_id = UUIDQueryField(required=False, help_text="Assigned to this user.")
     label_id = UUIDQueryField(required=False, help_text="Has this label.")
     due_before = DateQueryField(required=False, help_text="Due strictly before this date.")
-    q = StrictCharField(min_length=1, max_length=100, required=False,
-                        help_text="Case-insensitive substring of the title.")
-    sort = ChoiceQueryField(TaskSort.choices, default=TaskSort.NEWEST,
-                                   help_text="Sort order.")
+    q = StrictCharField(
+        min_length=1,
+        max_length=vocabulary.SEARCH_MAX_LENGTH,
+        required=False,
+        help_text="Case-insensitive substring of the title.",
+    )
+    sort = ChoiceQueryField(
+        choices(TaskSort), default=TaskSort.NEWEST.value, help_text="Sort order."
+    )
 
 
 # --------------------------------------------------------------------------- resources
@@ -185,22 +211,32 @@ class TokenSerializer(serializers.Serializer):
 
 
 class TaskCountsSerializer(serializers.Serializer):
-    todo = serializers.IntegerField(source="todo_count", min_value=0)
-    in_progress = serializers.IntegerField(source="in_progress_count", min_value=0)
-    done = serializers.IntegerField(source="done_count", min_value=0)
+    """A project's `project_task_counts` row (impl_drf.models.ProjectTaskCounts)."""
+
+    todo = serializers.IntegerField(min_value=0)
+    in_progress = serializers.IntegerField(min_value=0)
+    done = serializers.IntegerField(min_value=0)
 
 
 class ProjectSerializer(ResourceSerializer):
-    """A project as the caller sees it: `my_role` and `task_counts` are annotations
-    (impl_drf.queries.projects_for)."""
+    """A project as the caller sees it: `my_role` is an annotation and `task_counts` a joined
+    row (impl_drf.selectors.projects_for)."""
 
-    my_role = serializers.ChoiceField(choices=models.Role.choices)
-    task_counts = TaskCountsSerializer(source="*")
+    my_role = serializers.ChoiceField(choices=choices(Role))
+    task_counts = TaskCountsSerializer()
 
     class Meta:
         model = models.Project
-        fields = ["id", "name", "description", "created_at", "updated_at", "version",
-                  "my_role", "task_counts"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "created_at",
+            "updated_at",
+            "version",
+            "my_role",
+            "task_counts",
+        ]
         extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
 
 
@@ -208,7 +244,7 @@ class MemberSerializer(ResourceSerializer):
     user = UserSummarySerializer()
 
     class Meta:
-        model = models.Membership
+        model = models.ProjectMember
         fields = ["user", "role", "added_at"]
 
 
@@ -237,9 +273,22 @@ class TaskSerializer(ResourceSerializer):
 
     class Meta:
         model = models.Task
-        fields = ["id", "project_id", "title", "description", "status", "priority", "assignee",
-                  "labels", "due_date", "created_by", "created_at", "updated_at", "version",
-                  "comment_count"]
+        fields = [
+            "id",
+            "project_id",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "assignee",
+            "labels",
+            "due_date",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "version",
+            "comment_count",
+        ]
         extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
 
 
@@ -252,8 +301,9 @@ class CommentSerializer(ResourceSerializer):
         fields = ["id", "task_id", "author", "body", "created_at", "updated_at"]
 
 
-@extend_schema_field({"type": "object",
-                      "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}})
+@extend_schema_field(
+    {"type": "object", "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}}
+)
 class ChangesField(serializers.JSONField):
     """`{field: [old, new]}`, values in request form (shared.changes.diff)."""
 
@@ -265,8 +315,16 @@ class ActivitySerializer(ResourceSerializer):
 
     class Meta:
         model = models.Activity
-        fields = ["id", "project_id", "actor", "verb", "target_type", "target_id", "changes",
-                  "created_at"]
+        fields = [
+            "id",
+            "project_id",
+            "actor",
+            "verb",
+            "target_type",
+            "target_id",
+            "changes",
+            "created_at",
+        ]
 
 
 class HealthSerializer(serializers.Serializer):

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from shared.database import connection_parts
+from shared.database import (
+    CONNECT_TIMEOUT_SECONDS,
+    POOL_SIZE,
+    POOL_TIMEOUT_SECONDS,
+    connection_parts,
+    libpq_options,
+)
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import MAX_BODY_BYTES
 from shared.settings import get_settings
@@ -39,23 +45,30 @@ ROOT_URLCONF = "impl_drf.urls"
 WSGI_APPLICATION = "impl_drf.wsgi.application"
 APPEND_SLASH = False  # no trailing slashes anywhere (the contract's paths have none)
 
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": []},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
 
-# Persistent connections, one per gunicorn thread (GUNICORN_THREADS, 8 by default), rather than
-# Django's psycopg pool: gthread threads live as long as the worker, so each keeps its
-# connection; CONN_HEALTH_CHECKS replaces a connection that died (database restart) before the
-# request uses it; and a database that is down fails the request at once instead of waiting for
-# a pool slot — which is what /readyz needs to answer within 2 s.
-CONNECT_TIMEOUT_SECONDS = 2
-_database_url = APP_SETTINGS.database_url or "postgresql:///quartet"
-_db = connection_parts(_database_url)
-# Any other libpq parameter of the URL (sslmode, options, ...) goes to psycopg as is.
-_libpq_extra = {key: value for key, value in parse_qsl(urlsplit(_database_url).query)
-                if key not in ("host", "port", "user", "password", "dbname")}
+# The contract's database budgets (contract/DECISIONS.md, "Database budgets"; shared.database),
+# said in Django's terms: its psycopg pool, at most POOL_SIZE connections per server process
+# (enough for gunicorn's GUNICORN_THREADS, 8 by default), POOL_TIMEOUT_SECONDS to get one; the
+# pool requires CONN_MAX_AGE = 0, so a request's connection goes back to the pool when the
+# request ends. CONN_HEALTH_CHECKS makes the pool check a connection before lending it (a
+# database restart costs no request). Every connection runs with the statement and
+# idle-in-transaction timeouts. /readyz connects on its own (impl_drf.views.health).
+DATABASE_URL = APP_SETTINGS.database_url or "postgresql:///quartet"
+_db = connection_parts(DATABASE_URL)
+# Any other libpq parameter of the URL (sslmode, application_name, ...) goes to psycopg as is;
+# `options` of the URL are kept, before the budget's.
+_libpq_extra = {
+    key: value
+    for key, value in parse_qsl(urlsplit(DATABASE_URL).query)
+    if key not in ("host", "port", "user", "password", "dbname")
+}
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",  # psycopg 3
@@ -64,10 +77,17 @@ DATABASES = {
         "PASSWORD": _db["password"],
         "HOST": _db["host"],
         "PORT": _db["port"],
-        "CONN_MAX_AGE": 300,
+        "CONN_MAX_AGE": 0,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": CONNECT_TIMEOUT_SECONDS,
-                    "application_name": "quartet-drf", **_libpq_extra},
+        "OPTIONS": {
+            "application_name": "quartet-drf",
+            **_libpq_extra,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "options": " ".join(filter(None, [_libpq_extra.get("options"), libpq_options()])),
+            # Opened on first use (the server starts without a database), never more than
+            # POOL_SIZE, none kept open when idle for long (psycopg_pool's max_idle).
+            "pool": {"min_size": 0, "max_size": POOL_SIZE, "timeout": POOL_TIMEOUT_SECONDS},
+        },
     }
 }
 
@@ -105,7 +125,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Taskboard",
     "VERSION": "1.0.0",
     "DESCRIPTION": "The Quartet contract (contract/openapi.yaml), served by Django REST "
-                   "Framework. Generated from the code by drf-spectacular.",
+    "Framework. Generated from the code by drf-spectacular.",
     "SERVERS": [{"url": "/"}],
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
@@ -115,12 +135,15 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH bodies keep their required fields (CommentUpdate requires `body`).
     "COMPONENT_SPLIT_PATCH": False,
+    # The contract's enums carry no per-value descriptions (and the labels are member names).
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
     "ENUM_NAME_OVERRIDES": {
-        "Role": "impl_drf.models.Role",
-        "TaskStatus": "impl_drf.models.TaskStatus",
-        "TaskPriority": "impl_drf.models.TaskPriority",
-        "ActivityVerb": "impl_drf.models.Verb",
-        "ActivityTargetType": "impl_drf.models.TargetType",
+        # The contract's enums, named after shared.vocabulary's classes.
+        "Role": "shared.vocabulary.Role",
+        "TaskStatus": "shared.vocabulary.TaskStatus",
+        "TaskPriority": "shared.vocabulary.TaskPriority",
+        "ActivityVerb": "shared.vocabulary.ActivityVerb",
+        "ActivityTargetType": "shared.vocabulary.ActivityTargetType",
         "ProblemType": "impl_drf.serializers.PROBLEM_TYPES",
         "ValidationErrorType": "impl_drf.serializers.VALIDATION_ERROR_TYPES",
     },
@@ -139,6 +162,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     # Unhandled exceptions are logged here (with traceback) and answered with a bare 500 problem.
-    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR",
-                                   "propagate": False}},
+    "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
 }

@@ -38,24 +38,37 @@ api_v1 = [
     path("users", UserViewSet.as_view({"get": "list", "post": "create"})),
     path("users/<id:user_id>", UserViewSet.as_view({"get": "retrieve"})),
     path("projects", ProjectViewSet.as_view({"get": "list", "post": "create"})),
-    path("projects/<id:project_id>", ProjectViewSet.as_view(
-        {"get": "retrieve", "patch": "partial_update", "delete": "destroy"})),
+    path(
+        "projects/<id:project_id>",
+        ProjectViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+    ),
     path("projects/<id:project_id>/members", MemberViewSet.as_view({"get": "list"})),
-    path("projects/<id:project_id>/members/<id:user_id>", MemberViewSet.as_view(
-        {"put": "update", "delete": "destroy"})),
-    path("projects/<id:project_id>/labels", LabelViewSet.as_view(
-        {"get": "list", "post": "create"})),
-    path("projects/<id:project_id>/labels/<id:label_id>", LabelViewSet.as_view(
-        {"delete": "destroy"})),
-    path("projects/<id:project_id>/tasks", ProjectTaskViewSet.as_view(
-        {"get": "list", "post": "create"})),
+    path(
+        "projects/<id:project_id>/members/<id:user_id>",
+        MemberViewSet.as_view({"put": "update", "delete": "destroy"}),
+    ),
+    path(
+        "projects/<id:project_id>/labels", LabelViewSet.as_view({"get": "list", "post": "create"})
+    ),
+    path(
+        "projects/<id:project_id>/labels/<id:label_id>", LabelViewSet.as_view({"delete": "destroy"})
+    ),
+    path(
+        "projects/<id:project_id>/tasks",
+        ProjectTaskViewSet.as_view({"get": "list", "post": "create"}),
+    ),
     path("projects/<id:project_id>/activity", ActivityViewSet.as_view({"get": "list"})),
-    path("tasks/<id:task_id>", TaskViewSet.as_view(
-        {"get": "retrieve", "patch": "partial_update", "delete": "destroy"})),
-    path("tasks/<id:task_id>/comments", TaskCommentViewSet.as_view(
-        {"get": "list", "post": "create"})),
-    path("comments/<id:comment_id>", CommentViewSet.as_view(
-        {"patch": "partial_update", "delete": "destroy"})),
+    path(
+        "tasks/<id:task_id>",
+        TaskViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+    ),
+    path(
+        "tasks/<id:task_id>/comments", TaskCommentViewSet.as_view({"get": "list", "post": "create"})
+    ),
+    path(
+        "comments/<id:comment_id>",
+        CommentViewSet.as_view({"patch": "partial_update", "delete": "destroy"}),
+    ),
 ]
 
 urlpatterns = [
@@ -63,8 +76,11 @@ urlpatterns = [
     path("healthz", HealthViewSet.as_view({"get": "liveness"})),
     path("readyz", HealthViewSet.as_view({"get": "readiness"})),
     # plain application/json (drf-spectacular would answer application/vnd.oai.openapi+json)
-    path("openapi.json", SpectacularJSONAPIView.as_view(renderer_classes=[OpenApiJsonRenderer2]),
-         name="openapi"),
+    path(
+        "openapi.json",
+        SpectacularJSONAPIView.as_view(renderer_classes=[OpenApiJsonRenderer2]),
+        name="openapi",
+    ),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
 ]
 

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from impl_fastapi.db import create_engine, create_sessionmaker
+from impl_fastapi.db import create_sessionmaker
 from impl_fastapi.errors import UnhandledErrorMiddleware, register_exception_handlers
 from impl_fastapi.middleware import (
     BodySizeLimitMiddleware,
@@ -26,6 +26,8 @@ from impl_fastapi.routes import (
     tasks,
     users,
 )
+from impl_fastapi.validation import register_validation_handler
+from shared.async_engines import create_readiness_engine, create_request_engine
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
@@ -43,13 +45,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise SettingsError("DATABASE_URL is not set")
     # Creating the engine does not connect: the app starts with the database down, and
     # /readyz reports it until it is back.
-    engine = create_engine(settings.database_url)
-    app.state.engine = engine
+    engine = create_request_engine(settings.database_url)
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.readiness_engine = create_readiness_engine(settings.database_url)
     try:
         yield
     finally:
         await engine.dispose()
+        await app.state.readiness_engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
 
     register_exception_handlers(app)
+    register_validation_handler(app)
     install_openapi(app)
 
     # add_middleware wraps: the last added is outermost. Standard headers outermost so every

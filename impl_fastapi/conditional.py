@@ -8,10 +8,14 @@ from fastapi import Header, Response
 
 from shared.httputil import etag, if_none_match_hits
 
-IfMatch = Annotated[str | None, Header(description="Proceed only if the current ETag matches "
-                                                   "(strong comparison), else 412.")]
-IfNoneMatch = Annotated[str | None, Header(description="304 with no body if the current ETag "
-                                                       "matches (weak comparison).")]
+IfMatch = Annotated[
+    str | None,
+    Header(description="Proceed only if the current ETag matches (strong comparison), else 412."),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(description="304 with no body if the current ETag matches (weak comparison)."),
+]
 
 NOT_MODIFIED = {304: {"description": "Not Modified"}}
 

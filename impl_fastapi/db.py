@@ -1,4 +1,6 @@
-"""The async engine (one per process, owned by the app's lifespan) and the per-request session."""
+"""The per-request session and its transaction. The engines themselves (one request pool and the
+readiness probe's, per process, owned by the app's lifespan) are shared.async_engines, the same
+as Litestar's: the project's one database budget (contract/DECISIONS.md, "Database budgets")."""
 
 from __future__ import annotations
 
@@ -6,26 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-
-from shared.database import sqlalchemy_connect_args, sqlalchemy_url
-
-# Sized for one uvicorn worker; scale out with workers, not with a bigger pool.
-POOL_SIZE = 10
-POOL_MAX_OVERFLOW = 10
-CONNECT_TIMEOUT_SECONDS = 5
-
-
-def create_engine(database_url: str) -> AsyncEngine:
-    """Lazy: no connection is made until the first query, so the app starts without a database."""
-    return create_async_engine(
-        sqlalchemy_url(database_url, "asyncpg"),
-        pool_size=POOL_SIZE,
-        max_overflow=POOL_MAX_OVERFLOW,
-        pool_pre_ping=True,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
-                      **sqlalchemy_connect_args(database_url, "asyncpg")},
-    )
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

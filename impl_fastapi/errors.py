@@ -1,9 +1,9 @@
 """Every error the service answers, as RFC 9457 problem details (`application/problem+json`).
 
-This is the one place where FastAPI's defaults ({"detail": ...}, 422 for malformed JSON,
-pydantic's error vocabulary) are bent to the contract: domain exceptions raised by services,
-Starlette's router errors (404/405), request validation (exception handlers), and anything
-unexpected (500, a middleware)."""
+This is the one place where FastAPI's default error answers ({"detail": ...}) are bent to the
+contract: domain exceptions raised by services, Starlette's router errors (404/405, with every
+method of the path in `Allow`), and anything unexpected (500, a middleware). Request validation
+(415/400/422 and the error-type matrix) is validation.py's."""
 
 from __future__ import annotations
 
@@ -12,20 +12,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.problems import ERROR_TYPES, PROBLEM_MEDIA_TYPE, TITLES, field_error, problem
+from shared.problems import (
+    INVALID_CURSOR,
+    INVALID_TOKEN,
+    MALFORMED_JSON,
+    PROBLEM_MEDIA_TYPE,
+    field_error,
+    problem,
+)
 
 logger = logging.getLogger("impl_fastapi")
-
-# request.state flag set by routing.ContractRequest: the body was the JSON document `null`.
-JSON_NULL_BODY = "json_null_body"
-
 
 # ---------------------------------------------------------------------------- domain errors
 
@@ -48,12 +50,12 @@ class ProblemError(Exception):
 
 class MalformedJSON(ProblemError):
     status = 400
-    detail = "Malformed JSON body."
+    detail = MALFORMED_JSON
 
 
 class Unauthorized(ProblemError):
     status = 401
-    detail = "Could not validate credentials"
+    detail = INVALID_TOKEN
     headers = {"WWW-Authenticate": "Bearer"}
 
 
@@ -95,18 +97,17 @@ class FieldErrors(ProblemError):
 
 
 class InvalidReference(FieldErrors):
-    def __init__(self, locs: Iterable[Sequence[str | int]]) -> None:
-        super().__init__([
-            field_error(list(loc), "invalid_reference",
-                        "The referenced resource does not exist or is not allowed here")
-            for loc in locs
-        ])
+    """Ids in the body that name nothing the caller may use there: (loc, sentence) each."""
+
+    def __init__(self, references: Iterable[tuple[Sequence[str | int], str]]) -> None:
+        super().__init__(
+            [field_error(list(loc), "invalid_reference", msg) for loc, msg in references]
+        )
 
 
 class InvalidCursor(FieldErrors):
     def __init__(self) -> None:
-        super().__init__([field_error(["query", "cursor"], "invalid_cursor",
-                                      "The cursor is malformed or belongs to another list")])
+        super().__init__([field_error(["query", "cursor"], "invalid_cursor", INVALID_CURSOR)])
 
 
 # ---------------------------------------------------------------------------- responses
@@ -116,80 +117,20 @@ class ProblemResponse(JSONResponse):
     media_type = PROBLEM_MEDIA_TYPE
 
 
-def problem_response(status: int, detail: str | None = None,
-                     errors: list[dict[str, Any]] | None = None,
-                     headers: Mapping[str, str] | None = None) -> ProblemResponse:
-    return ProblemResponse(problem(status, detail, errors), status_code=status,
-                           headers=dict(headers) if headers else None)
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for a route: each error status as problem+json (openapi.py adds the
-    Problem and ValidationProblem schemas these refer to)."""
-    responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        schema = "ValidationProblem" if status == 422 else "Problem"
-        responses[status] = {
-            "description": TITLES[status],
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
-    return responses
-
-
-# ---------------------------------------------------------------------------- validation errors
-
-# pydantic's error types → the contract's closed vocabulary (contract/DECISIONS.md matrix).
-_PYDANTIC_TYPES: dict[str, str] = {
-    # wrong JSON type
-    "string_type": "invalid_type", "int_type": "invalid_type", "bool_type": "invalid_type",
-    "float_type": "invalid_type", "uuid_type": "invalid_type", "date_type": "invalid_type",
-    "list_type": "invalid_type", "dict_type": "invalid_type", "model_type": "invalid_type",
-    "model_attributes_type": "invalid_type", "is_instance_of": "invalid_type",
-    "none_required": "invalid_type", "enum_type": "invalid_type",
-    # unparsable strings
-    "uuid_version": "uuid_parsing",
-    "date_from_datetime_parsing": "date_parsing", "date_from_datetime_inexact": "date_parsing",
-    "int_from_float": "int_parsing", "int_parsing_size": "int_parsing",
-    "literal_error": "enum",
-}
-
-
-def _contract_type(error: Mapping[str, Any]) -> str:
-    kind = str(error["type"])
-    if kind in ("enum", "literal_error") and not isinstance(error.get("input"), str):
-        return "invalid_type"  # `1` for an enum field is a type error, not a bad value
-    kind = _PYDANTIC_TYPES.get(kind, kind)
-    return kind if kind in ERROR_TYPES else "invalid_type"
-
-
-def _contract_error(error: Mapping[str, Any]) -> dict[str, Any]:
-    loc = list(error.get("loc") or ("body",))
-    return field_error(loc, _contract_type(error), str(error.get("msg", "Invalid value")))
-
-
-def validation_problem(errors: Sequence[Mapping[str, Any]],
-                       body_is_json_null: bool = False) -> ProblemResponse:
-    if any(error.get("type") == "json_invalid" for error in errors):
-        return problem_response(400, MalformedJSON.detail)
-    mapped: list[dict[str, Any]] = []
-    seen: set[tuple[Any, ...]] = set()
-    for error in errors:
-        item = _contract_error(error)
-        if body_is_json_null and item["loc"] == ["body"] and item["type"] == "missing":
-            item["type"] = "invalid_type"  # `null` is a body, just not an object
-        key = (tuple(item["loc"]), item["type"])
-        if key not in seen:  # one error per (place, kind), as the contract compares them
-            seen.add(key)
-            mapped.append(item)
-    return problem_response(422, errors=mapped)
+def problem_response(
+    status: int,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    return ProblemResponse(
+        problem(status, detail, errors),
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
 
 
 # ---------------------------------------------------------------------------- handlers
-
-
-async def _request_validation_error(request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, RequestValidationError)
-    return validation_problem(exc.errors(), getattr(request.state, JSON_NULL_BODY, False))
 
 
 async def _problem_error(_: Request, exc: Exception) -> ProblemResponse:
@@ -248,6 +189,5 @@ class UnhandledErrorMiddleware:
 
 
 def register_exception_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_fastapi.errors import problem_response
 from shared.httputil import REQUEST_ID_HEADER, SECURITY_HEADERS, request_id
-from shared.problems import MAX_BODY_BYTES
+from shared.problems import CORS_PREFLIGHT_REFUSED, MAX_BODY_BYTES
 
 
 class StandardHeadersMiddleware:
@@ -42,8 +42,10 @@ class StandardHeadersMiddleware:
 def _has_route(scope: Scope) -> bool:
     """Whether a route takes this method on this path. The router's 404 and 405 come before the
     body limit (DECISIONS order of checks), and this middleware runs before the router."""
-    return any(route.matches(scope)[0] is Match.FULL
-               for route in iter_route_contexts(scope["app"].router.routes))
+    return any(
+        route.matches(scope)[0] is Match.FULL
+        for route in iter_route_contexts(scope["app"].router.routes)
+    )
 
 
 class BodySizeLimitMiddleware:
@@ -60,8 +62,12 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
-        if (declared is not None and declared.isdigit() and int(declared) > self.max_bytes
-                and _has_route(scope)):
+        if (
+            declared is not None
+            and declared.isdigit()
+            and int(declared) > self.max_bytes
+            and _has_route(scope)
+        ):
             await problem_response(413)(scope, receive, send)
             return
 
@@ -89,9 +95,13 @@ class ProblemCORSMiddleware(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code < 400:
             return response
-        headers = {name: value for name, value in response.headers.items()
-                   if name not in ("content-type", "content-length")}
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name not in ("content-type", "content-length")
+        }
         return problem_response(
             response.status_code,
-            "CORS preflight refused: the origin, method or headers are not allowed.",
-            headers=headers)
+            CORS_PREFLIGHT_REFUSED,
+            headers=headers,
+        )

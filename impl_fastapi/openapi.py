@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 
 from impl_fastapi.schemas import Problem, ValidationProblem
+from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 DESCRIPTION = (
     "Projects, members, labels, tasks, comments and activity for a browser single-page app. "
@@ -16,12 +17,27 @@ DESCRIPTION = (
 )
 
 
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for a route: each error status as problem+json, by reference to the
+    Problem and ValidationProblem schemas install_openapi adds. FastAPI cannot attach a model
+    to a media type other than the route's own."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        schema = "ValidationProblem" if status == 422 else "Problem"
+        responses[status] = {
+            "description": TITLES[status],
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        }
+    return responses
+
+
 def _problem_schemas() -> dict[str, Any]:
     """Schemas of the problem+json error bodies. Routes declare those responses by reference
-    (errors.problem_responses); no route returns the models, so FastAPI would not emit them."""
+    (problem_responses); no route returns the models, so FastAPI would not emit them."""
     _, schema = models_json_schema(
         [(Problem, "serialization"), (ValidationProblem, "serialization")],
-        ref_template="#/components/schemas/{model}")
+        ref_template="#/components/schemas/{model}",
+    )
     return dict(schema["$defs"])
 
 
@@ -29,12 +45,18 @@ def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
-                title=app.title, version=app.version, summary=app.summary,
-                description=app.description, routes=app.routes,
-                servers=[{"url": "/"}], tags=app.openapi_tags,
-                separate_input_output_schemas=app.separate_input_output_schemas)
+                title=app.title,
+                version=app.version,
+                summary=app.summary,
+                description=app.description,
+                routes=app.routes,
+                servers=[{"url": "/"}],
+                tags=app.openapi_tags,
+                separate_input_output_schemas=app.separate_input_output_schemas,
+            )
             document.setdefault("components", {}).setdefault("schemas", {}).update(
-                _problem_schemas())
+                _problem_schemas()
+            )
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -15,6 +15,7 @@ from shared.cursors import InvalidCursor as MalformedCursor
 from shared.cursors import decode_cursor, encode_cursor
 from shared.keyset import Keyset
 from shared.settings import Settings
+from shared.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN
 
 T = TypeVar("T")
 
@@ -26,7 +27,9 @@ class PageParams:
 
 
 def page_params(
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    limit: Annotated[
+        int, Query(ge=PAGE_LIMIT_MIN, le=PAGE_LIMIT_MAX, description="Page size.")
+    ] = PAGE_LIMIT_DEFAULT,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> PageParams:
     return PageParams(limit, cursor)
@@ -41,8 +44,14 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-async def paginate(session: AsyncSession, statement: Select[Any], keyset: Keyset,
-                   params: PageParams, scope_id: str, settings: Settings) -> Page[Any]:
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    keyset: Keyset,
+    params: PageParams,
+    scope_id: str,
+    settings: Settings,
+) -> Page[Any]:
     """One page of `statement` (which selects one ORM entity) in `keyset` order."""
     if params.cursor is not None:
         try:

@@ -1,5 +1,6 @@
 """Pydantic v2 models of the wire format: request bodies (strict, no unknown fields), responses,
-enums, and the problem-details shapes documented in the OpenAPI document."""
+and the problem-details shapes documented in the OpenAPI document. The contract's enums and
+limits are shared.vocabulary's, used here as Pydantic types."""
 
 from __future__ import annotations
 
@@ -23,8 +24,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from shared import rules
+from shared import vocabulary
+from shared.problems import ERROR_TYPES
 from shared.timefmt import format_timestamp
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
 
 # ---------------------------------------------------------------------------- wire types
 
@@ -66,92 +69,36 @@ IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
 
 Email = Annotated[
     str,
-    StringConstraints(to_lower=True, max_length=rules.EMAIL_MAX_LENGTH,
-                      pattern=rules.EMAIL_PATTERN),
+    StringConstraints(
+        to_lower=True, max_length=vocabulary.EMAIL_MAX_LENGTH, pattern=vocabulary.EMAIL_PATTERN
+    ),
 ]
-DisplayName = Annotated[str, Field(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
+DisplayName = Annotated[str, Field(min_length=1, max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH)]
 Password = Annotated[
-    str, Field(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)
+    str, Field(min_length=vocabulary.PASSWORD_MIN_LENGTH, max_length=vocabulary.PASSWORD_MAX_LENGTH)
 ]
-ProjectName = Annotated[str, Field(min_length=1, max_length=200)]
-ProjectDescription = Annotated[str, Field(max_length=2000)]
-LabelName = Annotated[str, Field(min_length=1, max_length=50)]
-Color = Annotated[str, Field(pattern=r"^#[0-9A-Fa-f]{6}$")]
-TaskTitle = Annotated[str, Field(min_length=1, max_length=200)]
-TaskDescription = Annotated[str, Field(max_length=10000)]
-CommentBody = Annotated[str, Field(min_length=1, max_length=5000)]
+ProjectName = Annotated[str, Field(min_length=1, max_length=vocabulary.PROJECT_NAME_MAX_LENGTH)]
+ProjectDescription = Annotated[str, Field(max_length=vocabulary.PROJECT_DESCRIPTION_MAX_LENGTH)]
+LabelName = Annotated[str, Field(min_length=1, max_length=vocabulary.LABEL_NAME_MAX_LENGTH)]
+Color = Annotated[str, Field(pattern=vocabulary.COLOR_PATTERN)]
+TaskTitle = Annotated[str, Field(min_length=1, max_length=vocabulary.TASK_TITLE_MAX_LENGTH)]
+TaskDescription = Annotated[str, Field(max_length=vocabulary.TASK_DESCRIPTION_MAX_LENGTH)]
+CommentBody = Annotated[str, Field(min_length=1, max_length=vocabulary.COMMENT_BODY_MAX_LENGTH)]
 LabelIds = Annotated[
     list[JsonUUID],
-    Field(max_length=20, json_schema_extra={"uniqueItems": True}),
+    Field(max_length=vocabulary.TASK_LABELS_MAX_ITEMS, json_schema_extra={"uniqueItems": True}),
     AfterValidator(_distinct),
 ]
-
-
-class Role(StrEnum):
-    viewer = "viewer"
-    editor = "editor"
-    owner = "owner"
-
-    @property
-    def rank(self) -> int:
-        return _ROLE_RANK[self]
-
-
-_ROLE_RANK = {Role.viewer: 0, Role.editor: 1, Role.owner: 2}
-
-
-class TaskStatus(StrEnum):
-    todo = "todo"
-    in_progress = "in_progress"
-    done = "done"
-
-
-class TaskPriority(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    urgent = "urgent"
-
-
-class TaskSort(StrEnum):
-    newest = "-created_at"
-    oldest = "created_at"
-    due_date = "due_date"
-    due_date_desc = "-due_date"
-    priority = "priority"
-    priority_desc = "-priority"
-
-
-class ActivityVerb(StrEnum):
-    project_created = "project.created"
-    project_updated = "project.updated"
-    member_added = "member.added"
-    member_updated = "member.updated"
-    member_removed = "member.removed"
-    label_created = "label.created"
-    label_deleted = "label.deleted"
-    task_created = "task.created"
-    task_updated = "task.updated"
-    task_deleted = "task.deleted"
-    comment_created = "comment.created"
-    comment_updated = "comment.updated"
-    comment_deleted = "comment.deleted"
-
-
-class ActivityTargetType(StrEnum):
-    project = "project"
-    member = "member"
-    label = "label"
-    task = "task"
-    comment = "comment"
+# `q` of the user and task lists.
+SearchText = Annotated[str, Field(min_length=1, max_length=vocabulary.SEARCH_MAX_LENGTH)]
 
 
 class TokenType(StrEnum):
-    bearer = "bearer"
+    BEARER = "bearer"
 
 
 class HealthStatus(StrEnum):
-    ok = "ok"
+    OK = "ok"
 
 
 JsonRole = Annotated[Role, Strict(False), BeforeValidator(_json_string)]
@@ -191,7 +138,7 @@ class TokenRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    grant_type: Annotated[str, Field(pattern=r"^password$")] = "password"
+    grant_type: Annotated[str, Field(pattern=vocabulary.GRANT_TYPE_PATTERN)] = "password"
     username: str
     password: str
     scope: str = ""
@@ -322,8 +269,8 @@ class Task(ResponseModel):
 class TaskCreate(RequestBody):
     title: TaskTitle
     description: TaskDescription = ""
-    status: JsonTaskStatus = TaskStatus.todo
-    priority: JsonTaskPriority = TaskPriority.medium
+    status: JsonTaskStatus = TaskStatus.TODO
+    priority: JsonTaskPriority = TaskPriority.MEDIUM
     assignee_id: JsonUUID | None = None
     due_date: IsoDate | None = None
     label_ids: LabelIds = []
@@ -407,7 +354,7 @@ class Health(BaseModel):
 
 
 class ProblemType(StrEnum):
-    about_blank = "about:blank"
+    ABOUT_BLANK = "about:blank"
 
 
 class Problem(BaseModel):
@@ -419,26 +366,8 @@ class Problem(BaseModel):
     detail: str
 
 
-class ErrorType(StrEnum):
-    """The closed vocabulary of `errors[].type` (shared.problems.ERROR_TYPES)."""
-
-    missing = "missing"
-    extra_forbidden = "extra_forbidden"
-    invalid_type = "invalid_type"
-    string_too_short = "string_too_short"
-    string_too_long = "string_too_long"
-    string_pattern_mismatch = "string_pattern_mismatch"
-    uuid_parsing = "uuid_parsing"
-    date_parsing = "date_parsing"
-    int_parsing = "int_parsing"
-    enum = "enum"
-    greater_than_equal = "greater_than_equal"
-    less_than_equal = "less_than_equal"
-    bool_parsing = "bool_parsing"
-    too_long = "too_long"
-    not_unique = "not_unique"
-    invalid_reference = "invalid_reference"
-    invalid_cursor = "invalid_cursor"
+# The closed vocabulary of `errors[].type`, documented as an enum.
+ErrorType = StrEnum("ErrorType", [(kind, kind) for kind in sorted(ERROR_TYPES)])  # type: ignore[misc]
 
 
 class ValidationError(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from impl_flask import db, errors, middleware, security
+from impl_flask import db, errors, middleware, security, validation
 from impl_flask.openapi import Api
 from impl_flask.routes import BLUEPRINTS
 from impl_flask.settings import flask_config
@@ -22,16 +22,19 @@ def create_app() -> Flask:
     app.wsgi_app = RequestBodyGuard(app.wsgi_app)  # type: ignore[method-assign]
     app.config.from_mapping(flask_config(settings))
     db.init_app(app, settings.database_url)
-    errors.init_app(app)  # before the routes: it registers the uuid path converter
+    errors.init_app(app)
+    validation.init_app(app)  # before the routes: it registers the uuid path converter
 
-    # The order of these hooks is the contract's order of checks (DECISIONS.md): routing
-    # (404/405, raised when the view is dispatched) → body size 413 → authentication 401 →
-    # (in the view: Content-Type 415 → malformed JSON 400 → validation 422) → 404/403/409 ...
+    # The order of these hooks is the contract's order of checks (contract/DECISIONS.md,
+    # "Errors"): routing (404/405, raised when the view is dispatched) → body size 413 →
+    # authentication 401 → malformed path id 422 (when the view parses nothing else) → in the
+    # view: Content-Type 415 → malformed JSON 400 → validation 422 → services: 404/403 → locks →
+    # 422 references → 412 → 409.
     app.before_request(middleware.assign_request_id)
     app.before_request(middleware.answer_preflight)
     app.before_request(middleware.enforce_body_limit)
     app.before_request(security.authenticate)
-    app.before_request(errors.reject_malformed_path)
+    app.before_request(validation.reject_malformed_path)
     app.after_request(middleware.add_standard_headers)
 
     api = Api(app)

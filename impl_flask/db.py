@@ -1,4 +1,5 @@
-"""The engine (one per worker process), the request's session and its transaction.
+"""The engine (one per worker process), the request's session and its transaction, the row
+locks and savepoints a write takes inside it, and the readiness probe's own connection.
 
 One session per request, kept on `g` and closed when the app context ends. The transaction is
 decided in one place, `transactional`: every API view is wrapped by it (TransactionalView), so
@@ -7,47 +8,53 @@ response leaves — a failed commit is a 500, never a success for a change that 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
 from flask import Flask, current_app, g
 from flask.views import MethodView
-from sqlalchemy import Engine, create_engine, text
+from flask_smorest import abort
+from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared.database import sqlalchemy_url
+from shared.database import (
+    CONNECT_TIMEOUT_SECONDS,
+    POOL_SIZE,
+    POOL_TIMEOUT_SECONDS,
+    libpq_options,
+    sqlalchemy_url,
+)
+from shared.integrity import conflict_detail
+from shared.readiness import database_answers
 
-# gunicorn runs GUNICORN_THREADS (default 8) threads per worker: one connection each, plus
-# headroom for bursts. Scale with workers, not with a bigger pool.
-POOL_SIZE = 10
-POOL_MAX_OVERFLOW = 5
-# Also the readiness budget (SPEC §9: /readyz answers 503 when the database does not answer
-# within 2 s): a connection that takes longer to open is a failure anyway.
-TIMEOUT_SECONDS = 2
-
-_EXTENSION = "taskboard.db"
+_SESSIONS = "taskboard.sessions"
+_DATABASE_URL = "taskboard.database_url"
 
 
 def init_app(app: Flask, database_url: str) -> None:
-    """Lazy: no connection is made before the first query, so the app starts without a database."""
+    """Lazy: no connection is made before the first query, so the app starts without a database.
+    The pool and timeouts are the budgets every implementation uses (shared.database)."""
     engine = create_engine(
         sqlalchemy_url(database_url, "psycopg"),
         pool_size=POOL_SIZE,
-        max_overflow=POOL_MAX_OVERFLOW,
+        max_overflow=0,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         pool_pre_ping=True,  # a restarted database costs one retry, not a 500
-        connect_args={"connect_timeout": TIMEOUT_SECONDS},
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": libpq_options()},
     )
     # expire_on_commit=False: responses are serialised from the objects after the commit.
-    app.extensions[_EXTENSION] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[_SESSIONS] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions[_DATABASE_URL] = database_url
     app.teardown_appcontext(_close_session)
 
 
 def session() -> Session:
     """The request's session, opened on first use."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions[_EXTENSION]()
+        g.db_session = current_app.extensions[_SESSIONS]()
     return g.db_session
 
 
@@ -80,15 +87,22 @@ class TransactionalView(MethodView):
     decorators = [transactional]
 
 
-def violated_constraint(error: IntegrityError) -> str | None:
-    """The name of the constraint an INSERT/UPDATE ran into (psycopg's diagnostics)."""
-    return getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+@contextmanager
+def conflict_savepoint() -> Iterator[None]:
+    """Write in a savepoint, flushed on leaving: a unique violation that means "already exists"
+    is a 409 with its sentence (shared.integrity, by constraint name); any other integrity error
+    is a defect and propagates, a 500 with the error logged (contract/DECISIONS.md)."""
+    try:
+        with session().begin_nested():
+            yield
+    except IntegrityError as error:
+        detail = conflict_detail(error)
+        if detail is None:
+            raise
+        abort(409, message=detail)
 
 
-def ping() -> None:
-    """Raise unless the database answers within TIMEOUT_SECONDS."""
-    engine: Engine = current_app.extensions[_EXTENSION].kw["bind"]
-    with engine.connect() as connection:
-        connection.execute(text(f"SET LOCAL statement_timeout = {TIMEOUT_SECONDS * 1000}"))
-        connection.execute(text("SELECT 1"))
-        connection.rollback()
+def answers() -> bool:
+    """Whether the database answers within READINESS_TIMEOUT_SECONDS, on a connection of its own
+    (shared.readiness, the same probe as DRF's)."""
+    return database_answers(current_app.extensions[_DATABASE_URL])

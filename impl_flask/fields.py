@@ -3,8 +3,8 @@
 marshmallow reports errors as English sentences; the contract wants a closed set of error types
 (`string_too_long`, `uuid_parsing`, ... — contract/DECISIONS.md). Instead of matching sentences
 afterwards, every field and validator here raises an `ErrorMessage`: a `str` (so marshmallow
-and webargs carry it like any message) that also knows its contract type. errors.py reads the
-type; nothing ever parses the English.
+and webargs carry it like any message) that also knows its contract type. validation.py reads
+the type; nothing ever parses the English.
 
 The fields are also strict where marshmallow is lenient: `Boolean` takes only true/false (not
 "yes" or 1), `UUID` and `Date` take only strings in a JSON body (`1` is a type error, not a
@@ -19,6 +19,7 @@ import re
 import typing
 import uuid
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, ClassVar
 
 import marshmallow as ma
@@ -49,8 +50,7 @@ class ContractField(ma.fields.Field):
     """Mixin: the field's marshmallow error keys mapped to contract error types, and pydantic's
     habit of reporting only the first failing constraint of a value (length before pattern)."""
 
-    default_error_messages = {"required": "Field required",
-                              "null": "Input should not be null"}
+    default_error_messages = {"required": "Field required", "null": "Input should not be null"}
     error_types: ClassVar[Mapping[str, str]] = {}
     _common_types: ClassVar[Mapping[str, str]] = {"required": "missing", "null": "invalid_type"}
 
@@ -71,9 +71,26 @@ class String(ContractField, ma.fields.String):
     default_error_messages = {"invalid": "Input should be a valid string"}
 
 
+class Enum(ContractField, ma.fields.Enum):
+    """A value of one of shared.vocabulary's enums: loads the member from a JSON string (`1` is
+    `invalid_type`, an unknown string `enum`), dumps a member or the plain string the ORM reads."""
+
+    default_error_messages = {"unknown": "Input should be {choices}"}
+    error_types = {"unknown": "enum"}
+
+    def __init__(self, enum: type[StrEnum], **kwargs: Any) -> None:
+        super().__init__(enum, by_value=String, **kwargs)
+        self.choices_text = " or ".join(repr(member.value) for member in enum)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else self.enum(value).value
+
+
 class UUID(ContractField, ma.fields.UUID):
-    default_error_messages = {"invalid": "Input should be a string",
-                              "invalid_uuid": "Input should be a valid UUID"}
+    default_error_messages = {
+        "invalid": "Input should be a string",
+        "invalid_uuid": "Input should be a valid UUID",
+    }
     error_types = {"invalid": "invalid_type", "invalid_uuid": "uuid_parsing"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
@@ -91,8 +108,10 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 class Date(ContractField, ma.fields.Date):
     """`YYYY-MM-DD` only (Python's fromisoformat alone would also take `20261201`)."""
 
-    default_error_messages = {"type": "Input should be a string in YYYY-MM-DD form",
-                              "invalid": "Input should be a valid date in YYYY-MM-DD form"}
+    default_error_messages = {
+        "type": "Input should be a string in YYYY-MM-DD form",
+        "invalid": "Input should be a valid date in YYYY-MM-DD form",
+    }
     error_types = {"type": "invalid_type", "invalid": "date_parsing"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
@@ -165,7 +184,9 @@ class Length(validate.Length):
     def __call__(self, value: typing.Sized) -> typing.Sized:
         if isinstance(value, str):
             if self.min is not None and len(value) < self.min:
-                raise error("string_too_short", f"String should have at least {self.min} characters")
+                raise error(
+                    "string_too_short", f"String should have at least {self.min} characters"
+                )
             if self.max is not None and len(value) > self.max:
                 raise error("string_too_long", f"String should have at most {self.max} characters")
         elif self.max is not None and len(value) > self.max:
@@ -176,8 +197,9 @@ class Length(validate.Length):
 class Regexp(validate.Regexp):
     def __call__(self, value: str) -> str:
         if self.regex.search(value) is None:
-            raise error("string_pattern_mismatch",
-                        f"String should match pattern '{self.regex.pattern}'")
+            raise error(
+                "string_pattern_mismatch", f"String should match pattern '{self.regex.pattern}'"
+            )
         return value
 
 
@@ -191,7 +213,9 @@ class OneOf(validate.OneOf):
 class Range(validate.Range):
     def __call__(self, value: Any) -> Any:
         if self.min is not None and value < self.min:
-            raise error("greater_than_equal", f"Input should be greater than or equal to {self.min}")
+            raise error(
+                "greater_than_equal", f"Input should be greater than or equal to {self.min}"
+            )
         if self.max is not None and value > self.max:
             raise error("less_than_equal", f"Input should be less than or equal to {self.max}")
         return value

@@ -1,13 +1,21 @@
-"""Request/response hooks that apply to every request (SPEC §1): request id, CORS, body limit,
-and the headers every response carries — errors, 404/405, preflights and docs included."""
+"""Request/response hooks that apply to every request (contract/DECISIONS.md, "Operations"):
+request id, CORS, body limit, and the headers every response carries — errors, 404/405,
+preflights and docs included."""
 
 from __future__ import annotations
 
 from flask import Response, current_app, g, request
 from flask_smorest import abort
 
-from shared.httputil import (CORS_ALLOW_HEADERS, CORS_ALLOW_METHODS, CORS_EXPOSE_HEADERS,
-                             CORS_MAX_AGE, REQUEST_ID_HEADER, SECURITY_HEADERS, request_id)
+from shared.httputil import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE,
+    REQUEST_ID_HEADER,
+    SECURITY_HEADERS,
+    request_id,
+)
 from shared.settings import get_settings
 from shared.wsgi import body_too_large
 
@@ -17,8 +25,11 @@ def assign_request_id() -> None:
 
 
 def _is_preflight() -> bool:
-    return (request.method == "OPTIONS" and "Origin" in request.headers
-            and "Access-Control-Request-Method" in request.headers)
+    return (
+        request.method == "OPTIONS"
+        and "Origin" in request.headers
+        and "Access-Control-Request-Method" in request.headers
+    )
 
 
 def answer_preflight() -> Response | None:
@@ -42,7 +53,8 @@ def add_standard_headers(response: Response) -> Response:
     if response.status_code in (204, 304):
         del response.headers["Content-Type"]  # no body, no media type (Flask adds a default)
     response.headers[REQUEST_ID_HEADER] = g.get("request_id") or request_id(
-        request.headers.get(REQUEST_ID_HEADER))
+        request.headers.get(REQUEST_ID_HEADER)
+    )
     response.headers.update(SECURITY_HEADERS)
     origin = request.headers.get("Origin")
     if origin is not None:
@@ -54,6 +66,5 @@ def add_standard_headers(response: Response) -> Response:
                 response.headers["Access-Control-Allow-Headers"] = ", ".join(CORS_ALLOW_HEADERS)
                 response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
             else:
-                response.headers["Access-Control-Expose-Headers"] = ", ".join(
-                    CORS_EXPOSE_HEADERS)
+                response.headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
     return response

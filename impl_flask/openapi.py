@@ -4,7 +4,7 @@ contract/openapi.yaml says.
 - Error responses are problem details (`application/problem+json`, Problem/ValidationProblem)
   registered once per status; `@blp.problems(401, 404, ...)` documents an operation's errors
   with `alt_response`, and flask-smorest's catch-all `default` error response is switched off.
-- Every Blueprint parses with errors.ContractParser (the contract's 415/400/422).
+- Every Blueprint parses with validation.ContractParser (the contract's 415/400/422).
 - apispec learns what the marshmallow plugin cannot infer: the uuid path converter's schema
   (`format: uuid`, where werkzeug's int converter would add `minimum: 0`), `uniqueItems` from
   the Unique validator, and the shapes of an error `loc` and of activity `changes`.
@@ -21,17 +21,23 @@ import apispec.ext.marshmallow
 import flask_smorest
 import marshmallow as ma
 
-from impl_flask import errors, fields, schemas
+from impl_flask import fields, schemas, validation
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC: dict[str, Any] = {"security": []}  # `@blp.doc(**PUBLIC)`: no token needed
 
-ETAG_HEADER = {"description": 'Strong entity tag, the resource\'s `version` in quotes ("3").',
-               "required": True, "schema": {"type": "string", "pattern": r'^"[0-9]+"$'}}
-LOCATION_HEADER = {"description": "Absolute path of the created resource (no scheme or host).",
-                   "required": True, "schema": {"type": "string"}}
+ETAG_HEADER = {
+    "description": 'Strong entity tag, the resource\'s `version` in quotes ("3").',
+    "required": True,
+    "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+}
+LOCATION_HEADER = {
+    "description": "Absolute path of the created resource (no scheme or host).",
+    "required": True,
+    "schema": {"type": "string"},
+}
 
 
 def response_name(status: int) -> str:
@@ -45,28 +51,36 @@ class Api(flask_smorest.Api):
 
     def _init_spec(self, **kwargs: Any) -> None:
         super()._init_spec(marshmallow_plugin=MarshmallowPlugin(), **kwargs)
-        self.register_converter(errors.UUIDConverter,
-                                lambda _: {"type": "string", "format": "uuid"})
+        self.register_converter(
+            validation.UUIDConverter, lambda _: {"type": "string", "format": "uuid"}
+        )
 
     def _register_error_handlers(self) -> None:
         """errors.init_app installs the one handler; flask-smorest's is not wanted."""
 
     def _register_responses(self) -> None:
         for status, title in TITLES.items():
-            schema = (schemas.ValidationProblemSchema if status == 422
-                      else schemas.ProblemSchema)
-            self.spec.components.response(response_name(status), {
-                "description": title,
-                "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
-            }, lazy=True)
-        self.spec.components.response(response_name(304), {
-            "description": "Not Modified: If-None-Match matched the current ETag. No body.",
-            "headers": {"ETag": ETAG_HEADER},
-        }, lazy=True)
+            schema = schemas.ValidationProblemSchema if status == 422 else schemas.ProblemSchema
+            self.spec.components.response(
+                response_name(status),
+                {
+                    "description": title,
+                    "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+                },
+                lazy=True,
+            )
+        self.spec.components.response(
+            response_name(304),
+            {
+                "description": "Not Modified: If-None-Match matched the current ETag. No body.",
+                "headers": {"ETag": ETAG_HEADER},
+            },
+            lazy=True,
+        )
 
 
 class Blueprint(flask_smorest.Blueprint):
-    ARGUMENTS_PARSER = errors.ContractParser()
+    ARGUMENTS_PARSER = validation.ContractParser()
 
     def problems(self, *statuses: int) -> Callable[[F], F]:
         """Document the problem responses an operation can answer."""
@@ -106,6 +120,12 @@ def _loc_items(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
 
 def _changes_pairs(self: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
     if isinstance(field, fields.Changes):
-        return {"additionalProperties": {"type": "array", "description": "[old, new]",
-                                         "minItems": 2, "maxItems": 2}}
+        return {
+            "additionalProperties": {
+                "type": "array",
+                "description": "[old, new]",
+                "minItems": 2,
+                "maxItems": 2,
+            }
+        }
     return {}

@@ -1,5 +1,6 @@
-"""Keyset pagination (SPEC §5): a synchronous `paginate` over shared.keyset, the order and cursor
-keys every SQLAlchemy implementation shares, so a cursor minted by one works on the others.
+"""Keyset pagination (contract/DECISIONS.md, "Pagination"): a synchronous `paginate` over
+shared.keyset, the order and cursor keys every SQLAlchemy implementation shares (the lists'
+statements and Keysets are shared.selects'), so a cursor minted by one works on the others.
 
 A list fetches `limit + 1` rows; the extra row only says whether a next page exists."""
 
@@ -11,14 +12,16 @@ from flask_smorest import abort
 from sqlalchemy import Select
 
 from impl_flask import db
+from shared import problems
 from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
 from shared.keyset import Keyset
 from shared.problems import field_error
 from shared.settings import get_settings
 
 
-def paginate(statement: Select[Any], keyset: Keyset, limit: int, cursor: str | None,
-             scope_id: str) -> dict[str, Any]:
+def paginate(
+    statement: Select[Any], keyset: Keyset, limit: int, cursor: str | None, scope_id: str
+) -> dict[str, Any]:
     """One page of `statement` (selecting one ORM entity) in `keyset` order; a cursor that is
     malformed, tampered with or of another list → 422 invalid_cursor."""
     settings = get_settings()
@@ -26,12 +29,17 @@ def paginate(statement: Select[Any], keyset: Keyset, limit: int, cursor: str | N
         try:
             values = keyset.load(decode_cursor(cursor, scope_id, settings))
         except (InvalidCursor, ValueError, TypeError):
-            abort(422, errors=[field_error(["query", "cursor"], "invalid_cursor",
-                                           "The cursor is malformed or belongs to another list")])
+            abort(
+                422,
+                errors=[
+                    field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)
+                ],
+            )
         statement = statement.where(keyset.after(values))
     statement = statement.order_by(*keyset.order_by()).limit(limit + 1)
     rows = db.session().scalars(statement).unique().all()
     items = list(rows[:limit])
-    next_cursor = (encode_cursor(scope_id, keyset.dump(items[-1]), settings)
-                   if len(rows) > limit else None)
+    next_cursor = (
+        encode_cursor(scope_id, keyset.dump(items[-1]), settings) if len(rows) > limit else None
+    )
     return {"items": items, "next_cursor": next_cursor}

@@ -1,30 +1,28 @@
 """marshmallow schemas: what requests may carry (RequestSchema: unknown fields are an error) and
 what responses contain (ResponseSchema: never loaded, only dumped and documented).
 
-Bounds, patterns and enums are validators, so apispec documents exactly what is enforced; the
-fields and validators come from fields.py, which reports the contract's error types."""
+Bounds, patterns and enums are the contract's vocabulary (shared.vocabulary), said as fields and
+validators, so apispec documents exactly what is enforced; the fields and validators come from
+fields.py, which reports the contract's error types."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import marshmallow as ma
 
 from impl_flask import fields as f
-from shared import rules
+from shared import vocabulary as v
 from shared.problems import ERROR_TYPES
-
-ROLES = ("viewer", "editor", "owner")
-TASK_STATUSES = ("todo", "in_progress", "done")
-TASK_PRIORITIES = ("low", "medium", "high", "urgent")
-TASK_SORTS = ("-created_at", "created_at", "due_date", "-due_date", "priority", "-priority")
-ACTIVITY_VERBS = (
-    "project.created", "project.updated", "member.added", "member.updated", "member.removed",
-    "label.created", "label.deleted", "task.created", "task.updated", "task.deleted",
-    "comment.created", "comment.updated", "comment.deleted",
+from shared.tasklist import TaskFilters
+from shared.vocabulary import (
+    ActivityTargetType,
+    ActivityVerb,
+    Role,
+    TaskPriority,
+    TaskSort,
+    TaskStatus,
 )
-TARGET_TYPES = ("project", "member", "label", "task", "comment")
-COLOR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 
 
 class RequestSchema(ma.Schema):
@@ -46,12 +44,19 @@ class ResponseSchema(ma.Schema):
 
 
 def _email(**kwargs: object) -> f.String:
-    return f.String(validate=[f.Length(max=rules.EMAIL_MAX_LENGTH), f.Regexp(rules.EMAIL_PATTERN)],
-                    **kwargs)
+    return f.String(
+        validate=[f.Length(max=v.EMAIL_MAX_LENGTH), f.Regexp(v.EMAIL_PATTERN)],
+        **kwargs,
+    )
 
 
-def _display_name(**kwargs: object) -> f.String:
-    return f.String(validate=f.Length(min=1, max=rules.DISPLAY_NAME_MAX_LENGTH), **kwargs)
+def _text(max_length: int, *, blank: bool = False, **kwargs: object) -> f.String:
+    """A string of at most `max_length` characters; empty only if `blank`."""
+    return f.String(validate=f.Length(min=None if blank else 1, max=max_length), **kwargs)
+
+
+def _color(**kwargs: object) -> f.String:
+    return f.String(validate=f.Regexp(v.COLOR_PATTERN), **kwargs)
 
 
 # ============================================================================ requests
@@ -60,7 +65,7 @@ def _display_name(**kwargs: object) -> f.String:
 class TokenRequestSchema(RequestSchema):
     """OAuth2 password grant form; `username` is the email."""
 
-    grant_type = f.String(validate=f.Regexp(r"^password$"))
+    grant_type = f.String(validate=f.Regexp(v.GRANT_TYPE_PATTERN))
     username = f.String(required=True)
     password = f.String(required=True)
     scope = f.String()  # accepted and ignored
@@ -68,50 +73,54 @@ class TokenRequestSchema(RequestSchema):
 
 class UserCreateSchema(RequestSchema):
     email = _email(required=True)
-    display_name = _display_name(required=True)
-    password = f.String(required=True, validate=f.Length(min=rules.PASSWORD_MIN_LENGTH,
-                                                         max=rules.PASSWORD_MAX_LENGTH))
+    display_name = _text(v.DISPLAY_NAME_MAX_LENGTH, required=True)
+    password = f.String(
+        required=True,
+        validate=f.Length(min=v.PASSWORD_MIN_LENGTH, max=v.PASSWORD_MAX_LENGTH),
+    )
     is_admin = f.Boolean(load_default=False)
 
 
 class PageQuerySchema(RequestSchema):
-    limit = f.QueryInteger(load_default=DEFAULT_PAGE_SIZE,
-                           validate=f.Range(min=1, max=MAX_PAGE_SIZE))
+    limit = f.QueryInteger(
+        load_default=v.PAGE_LIMIT_DEFAULT,
+        validate=f.Range(min=v.PAGE_LIMIT_MIN, max=v.PAGE_LIMIT_MAX),
+    )
     cursor = f.String()
 
 
 class UserQuerySchema(PageQuerySchema):
-    q = f.String(validate=f.Length(min=1, max=100))
+    q = _text(v.SEARCH_MAX_LENGTH)
 
 
 class ProjectCreateSchema(RequestSchema):
-    name = f.String(required=True, validate=f.Length(min=1, max=200))
-    description = f.String(load_default="", validate=f.Length(max=2000))
+    name = _text(v.PROJECT_NAME_MAX_LENGTH, required=True)
+    description = _text(v.PROJECT_DESCRIPTION_MAX_LENGTH, blank=True, load_default="")
 
 
 class ProjectUpdateSchema(RequestSchema):
-    name = f.String(validate=f.Length(min=1, max=200))
-    description = f.String(validate=f.Length(max=2000))
+    name = _text(v.PROJECT_NAME_MAX_LENGTH)
+    description = _text(v.PROJECT_DESCRIPTION_MAX_LENGTH, blank=True)
 
 
 class MemberPutSchema(RequestSchema):
-    role = f.String(required=True, validate=f.OneOf(ROLES))
+    role = f.Enum(Role, required=True)
 
 
 class LabelCreateSchema(RequestSchema):
-    name = f.String(required=True, validate=f.Length(min=1, max=50))
-    color = f.String(required=True, validate=f.Regexp(COLOR_PATTERN))
+    name = _text(v.LABEL_NAME_MAX_LENGTH, required=True)
+    color = _color(required=True)
 
 
 def _label_ids(**kwargs: object) -> f.List:
-    return f.List(f.UUID(), validate=[f.Length(max=20), f.Unique()], **kwargs)
+    return f.List(f.UUID(), validate=[f.Length(max=v.TASK_LABELS_MAX_ITEMS), f.Unique()], **kwargs)
 
 
 class TaskCreateSchema(RequestSchema):
-    title = f.String(required=True, validate=f.Length(min=1, max=200))
-    description = f.String(load_default="", validate=f.Length(max=10000))
-    status = f.String(load_default="todo", validate=f.OneOf(TASK_STATUSES))
-    priority = f.String(load_default="medium", validate=f.OneOf(TASK_PRIORITIES))
+    title = _text(v.TASK_TITLE_MAX_LENGTH, required=True)
+    description = _text(v.TASK_DESCRIPTION_MAX_LENGTH, blank=True, load_default="")
+    status = f.Enum(TaskStatus, load_default=TaskStatus.TODO)
+    priority = f.Enum(TaskPriority, load_default=TaskPriority.MEDIUM)
     assignee_id = f.UUID(allow_none=True, load_default=None)
     due_date = f.Date(allow_none=True, load_default=None)
     label_ids = _label_ids(load_default=list)
@@ -120,27 +129,33 @@ class TaskCreateSchema(RequestSchema):
 class TaskUpdateSchema(RequestSchema):
     """Absent = unchanged; `null` clears assignee_id / due_date; label_ids replaces the set."""
 
-    title = f.String(validate=f.Length(min=1, max=200))
-    description = f.String(validate=f.Length(max=10000))
-    status = f.String(validate=f.OneOf(TASK_STATUSES))
-    priority = f.String(validate=f.OneOf(TASK_PRIORITIES))
+    title = _text(v.TASK_TITLE_MAX_LENGTH)
+    description = _text(v.TASK_DESCRIPTION_MAX_LENGTH, blank=True)
+    status = f.Enum(TaskStatus)
+    priority = f.Enum(TaskPriority)
     assignee_id = f.UUID(allow_none=True)
     due_date = f.Date(allow_none=True)
     label_ids = _label_ids()
 
 
 class TaskQuerySchema(PageQuerySchema):
-    status = f.List(f.String(validate=f.OneOf(TASK_STATUSES)))
-    priority = f.List(f.String(validate=f.OneOf(TASK_PRIORITIES)))
+    status = f.List(f.Enum(TaskStatus))
+    priority = f.List(f.Enum(TaskPriority))
     assignee_id = f.UUID()
     label_id = f.UUID()
     due_before = f.Date()
-    q = f.String(validate=f.Length(min=1, max=100))
-    sort = f.String(load_default="-created_at", validate=f.OneOf(TASK_SORTS))
+    q = _text(v.SEARCH_MAX_LENGTH)
+    sort = f.Enum(TaskSort, load_default=TaskSort.NEWEST)
+
+    @ma.post_load
+    def task_filters(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        """`limit` and `cursor` page the list; the rest says which list (shared.tasklist)."""
+        page = {"limit": data.pop("limit"), "cursor": data.pop("cursor", None)}
+        return {**page, "filters": TaskFilters(**data)}
 
 
 class CommentBodySchema(RequestSchema):
-    body = f.String(required=True, validate=f.Length(min=1, max=5000))
+    body = _text(v.COMMENT_BODY_MAX_LENGTH, required=True)
 
 
 class CommentCreateSchema(CommentBodySchema):
@@ -171,7 +186,7 @@ class TokenSchema(ResponseSchema):
 class UserSummarySchema(ResponseSchema):
     id = ma.fields.UUID(required=True)
     email = _email(required=True)
-    display_name = _display_name(required=True)
+    display_name = _text(v.DISPLAY_NAME_MAX_LENGTH, required=True)
 
 
 class UserSchema(UserSummarySchema):
@@ -195,12 +210,12 @@ class TaskCountsSchema(ResponseSchema):
 
 class ProjectSchema(ResponseSchema):
     id = ma.fields.UUID(required=True)
-    name = ma.fields.String(required=True, validate=f.Length(min=1, max=200))
-    description = ma.fields.String(required=True, validate=f.Length(max=2000))
+    name = _text(v.PROJECT_NAME_MAX_LENGTH, required=True)
+    description = _text(v.PROJECT_DESCRIPTION_MAX_LENGTH, blank=True, required=True)
     created_at = f.Timestamp(required=True)
     updated_at = f.Timestamp(required=True)
     version = ma.fields.Integer(required=True, validate=f.Range(min=1))
-    my_role = ma.fields.String(required=True, validate=f.OneOf(ROLES))
+    my_role = f.Enum(Role, required=True)
     task_counts = ma.fields.Nested(TaskCountsSchema, required=True)
 
 
@@ -210,7 +225,7 @@ class ProjectPageSchema(PageSchema):
 
 class MemberSchema(ResponseSchema):
     user = ma.fields.Nested(UserSummarySchema, required=True)
-    role = ma.fields.String(required=True, validate=f.OneOf(ROLES))
+    role = f.Enum(Role, required=True)
     added_at = f.Timestamp(required=True)
 
 
@@ -220,8 +235,8 @@ class MemberListSchema(ResponseSchema):
 
 class LabelSchema(ResponseSchema):
     id = ma.fields.UUID(required=True)
-    name = ma.fields.String(required=True, validate=f.Length(min=1, max=50))
-    color = ma.fields.String(required=True, validate=f.Regexp(COLOR_PATTERN))
+    name = _text(v.LABEL_NAME_MAX_LENGTH, required=True)
+    color = _color(required=True)
 
 
 class LabelListSchema(ResponseSchema):
@@ -231,10 +246,10 @@ class LabelListSchema(ResponseSchema):
 class TaskSchema(ResponseSchema):
     id = ma.fields.UUID(required=True)
     project_id = ma.fields.UUID(required=True)
-    title = ma.fields.String(required=True, validate=f.Length(min=1, max=200))
-    description = ma.fields.String(required=True, validate=f.Length(max=10000))
-    status = ma.fields.String(required=True, validate=f.OneOf(TASK_STATUSES))
-    priority = ma.fields.String(required=True, validate=f.OneOf(TASK_PRIORITIES))
+    title = _text(v.TASK_TITLE_MAX_LENGTH, required=True)
+    description = _text(v.TASK_DESCRIPTION_MAX_LENGTH, blank=True, required=True)
+    status = f.Enum(TaskStatus, required=True)
+    priority = f.Enum(TaskPriority, required=True)
     assignee = ma.fields.Nested(UserSummarySchema, required=True, allow_none=True)
     labels = ma.fields.List(ma.fields.Nested(LabelSchema), required=True)
     due_date = ma.fields.Date(required=True, allow_none=True)
@@ -253,7 +268,7 @@ class CommentSchema(ResponseSchema):
     id = ma.fields.UUID(required=True)
     task_id = ma.fields.UUID(required=True)
     author = ma.fields.Nested(UserSummarySchema, required=True)
-    body = ma.fields.String(required=True, validate=f.Length(min=1, max=5000))
+    body = _text(v.COMMENT_BODY_MAX_LENGTH, required=True)
     created_at = f.Timestamp(required=True)
     updated_at = f.Timestamp(required=True)
 
@@ -266,8 +281,8 @@ class ActivitySchema(ResponseSchema):
     id = ma.fields.UUID(required=True)
     project_id = ma.fields.UUID(required=True)
     actor = ma.fields.Nested(UserSummarySchema, required=True)
-    verb = ma.fields.String(required=True, validate=f.OneOf(ACTIVITY_VERBS))
-    target_type = ma.fields.String(required=True, validate=f.OneOf(TARGET_TYPES))
+    verb = f.Enum(ActivityVerb, required=True)
+    target_type = f.Enum(ActivityTargetType, required=True)
     target_id = ma.fields.UUID(required=True)
     changes = f.Changes(required=True)
     created_at = f.Timestamp(required=True)

@@ -1,4 +1,4 @@
-"""Flask and flask-smorest configuration, derived from the shared settings (SPEC §9)."""
+"""Flask and flask-smorest configuration, derived from the shared settings."""
 
 from __future__ import annotations
 
@@ -37,8 +37,9 @@ def flask_config(settings: Settings) -> dict[str, Any]:
                 "securitySchemes": {
                     "OAuth2PasswordBearer": {
                         "type": "oauth2",
-                        "flows": {"password": {"tokenUrl": f"{API_PREFIX}/auth/token",
-                                               "scopes": {}}},
+                        "flows": {
+                            "password": {"tokenUrl": f"{API_PREFIX}/auth/token", "scopes": {}}
+                        },
                     },
                 },
             },

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
-from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 
+from impl_litestar import errors, validation
 from impl_litestar.db import RequestSessionMiddleware, database_lifespan, provide_db_session
-from impl_litestar.errors import exception_handlers
 from impl_litestar.middleware import (
     BodySizeLimitMiddleware,
-    RequestValidationMiddleware,
     TrailingSlashMiddleware,
     add_response_headers,
+    cors_config,
 )
 from impl_litestar.openapi import SCHEMA_PLUGINS, openapi_config, openapi_document
 from impl_litestar.routes.activity import ActivityController
@@ -25,45 +25,45 @@ from impl_litestar.routes.projects import ProjectController
 from impl_litestar.routes.tasks import TaskController
 from impl_litestar.routes.users import UserController
 from impl_litestar.security import BearerTokenMiddleware, provide_current_user
-from shared.httputil import (
-    CORS_ALLOW_HEADERS,
-    CORS_ALLOW_METHODS,
-    CORS_EXPOSE_HEADERS,
-    CORS_MAX_AGE,
-)
+from impl_litestar.settings import STATE_KEY, app_settings
+from impl_litestar.validation import RequestValidationMiddleware
 from shared.problems import MAX_BODY_BYTES
 from shared.settings import Settings, get_settings
 
 
-def cors_config(settings: Settings) -> CORSConfig | None:
-    if not settings.cors_origins:
-        return None  # no origin allowed: no CORS headers at all
-    return CORSConfig(
-        allow_origins=list(settings.cors_origins),
-        allow_methods=list(CORS_ALLOW_METHODS),
-        allow_headers=list(CORS_ALLOW_HEADERS),
-        expose_headers=list(CORS_EXPOSE_HEADERS),
-        allow_credentials=False,
-        max_age=CORS_MAX_AGE,
-    )
-
-
-def create_app() -> Litestar:
-    settings = get_settings()
+def create_app(settings: Settings | None = None) -> Litestar:
+    """`settings` default to the environment's (shared.settings), read and checked here once."""
+    settings = settings or get_settings()
     api = Router(
         path="/api/v1",
-        route_handlers=[AuthController, UserController, ProjectController, MemberController,
-                        LabelController, TaskController, CommentController, ActivityController],
+        route_handlers=[
+            AuthController,
+            UserController,
+            ProjectController,
+            MemberController,
+            LabelController,
+            TaskController,
+            CommentController,
+            ActivityController,
+        ],
         # Outermost first: 413 → session → 401 → 415/400/422 → guards → dependencies → handler.
-        middleware=[BodySizeLimitMiddleware(), RequestSessionMiddleware(),
-                    BearerTokenMiddleware, RequestValidationMiddleware()],
-        dependencies={"db_session": Provide(provide_db_session),
-                      "current_user": Provide(provide_current_user, sync_to_thread=False)},
+        middleware=[
+            BodySizeLimitMiddleware(),
+            RequestSessionMiddleware(),
+            BearerTokenMiddleware,
+            RequestValidationMiddleware(),
+        ],
+        dependencies={
+            "db_session": Provide(provide_db_session),
+            "current_user": Provide(provide_current_user, sync_to_thread=False),
+        },
     )
     return Litestar(
         route_handlers=[api, HealthController, openapi_document],
-        lifespan=[database_lifespan(settings)],
-        exception_handlers=exception_handlers,
+        state=State({STATE_KEY: settings}),
+        dependencies={"settings": Provide(app_settings, sync_to_thread=False)},
+        lifespan=[database_lifespan],
+        exception_handlers={**errors.exception_handlers, **validation.exception_handlers},
         middleware=[TrailingSlashMiddleware()],
         before_send=[add_response_headers],
         cors_config=cors_config(settings),

@@ -1,4 +1,8 @@
-"""The async engine (owned by the app's lifespan) and the request's one session."""
+"""The engines' lifespan and the request's one session and transaction.
+
+The engines themselves are shared.async_engines, the same as FastAPI's: pool, timeouts and
+session settings are the budget every implementation runs with (contract/DECISIONS.md,
+"Database budgets")."""
 
 from __future__ import annotations
 
@@ -11,51 +15,33 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 
-from shared.database import sqlalchemy_connect_args, sqlalchemy_url
-from shared.settings import Settings
-
-# Sized for one uvicorn worker; scale out with workers, not with a bigger pool.
-POOL_SIZE = 10
-POOL_MAX_OVERFLOW = 10
-CONNECT_TIMEOUT_SECONDS = 5
+from impl_litestar.errors import ConflictException
+from impl_litestar.settings import app_settings
+from shared.async_engines import create_readiness_engine, create_request_engine
+from shared.integrity import conflict_detail
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """Lazy: no connection is made before the first query, so the app starts without a database."""
-    if not settings.database_url:
+@asynccontextmanager
+async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """Create the engines and the sessionmaker on startup (into app.state), dispose on shutdown."""
+    database_url = app_settings(app.state).database_url
+    if not database_url:
         raise RuntimeError("DATABASE_URL is not set")
-    return create_async_engine(
-        sqlalchemy_url(settings.database_url, "asyncpg"),
-        pool_size=POOL_SIZE,
-        max_overflow=POOL_MAX_OVERFLOW,
-        pool_pre_ping=True,
-        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS,
-                      **sqlalchemy_connect_args(settings.database_url, "asyncpg")},
-    )
-
-
-def database_lifespan(settings: Settings):  # noqa: ANN201 - Litestar lifespan context factory
-    """Create the engine and sessionmaker on startup (into app.state), dispose on shutdown."""
-
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = create_engine(settings)
-        app.state.engine = engine
-        # expire_on_commit=False: response Structs are built from the objects after commit.
-        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
-        try:
-            yield
-        finally:
-            await engine.dispose()
-
-    return lifespan
+    engine = create_request_engine(database_url)
+    app.state.readiness_engine = create_readiness_engine(database_url)
+    # expire_on_commit=False: response Structs are built from the objects after commit.
+    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+        await app.state.readiness_engine.dispose()
 
 
 class RequestSessionMiddleware(ASGIMiddleware):
@@ -90,3 +76,18 @@ async def provide_db_session(request: Request[Any, Any, Any]) -> AsyncGenerator[
         await session.rollback()
         raise
     await session.commit()
+
+
+async def add_unique(session: AsyncSession, row: Any) -> None:
+    """Add `row` and write it inside a savepoint: a unique violation the contract calls a
+    conflict (shared.integrity, by constraint name) is a 409 and leaves the transaction usable;
+    any other integrity error is a defect and propagates (a 500, logged)."""
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        detail = conflict_detail(error)
+        if detail is None:
+            raise
+        raise ConflictException(detail=detail) from None

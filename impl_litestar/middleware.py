@@ -1,9 +1,10 @@
-"""Headers every response carries, and the request gates that run before guards and handlers.
+"""Headers every response carries (request id, security headers, CORS fixes), and the gates that
+answer before authentication: a trailing slash's 404 and the body size's 413.
 
 TrailingSlashMiddleware (app level, 404) runs first. Under /api/v1, the Router's middleware,
 outermost first: BodySizeLimitMiddleware (413) → db.RequestSessionMiddleware →
-security.BearerTokenMiddleware (401) → RequestValidationMiddleware (415, 400, 422) → guards (403)
-→ dependencies (404 visibility, 403 roles) → handler."""
+security.BearerTokenMiddleware (401) → validation.RequestValidationMiddleware (415, 400, 422) →
+guards and permissions' dependencies (404 visibility, 403 roles) → handler."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import json
 from typing import Any
 
 from litestar import Request
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
@@ -19,9 +21,33 @@ from litestar.middleware import ASGIMiddleware
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from impl_litestar.errors import RequestSpec, has_trailing_slash, request_spec, validate_request
-from shared.httputil import REQUEST_ID_HEADER, SECURITY_HEADERS, request_id
+from impl_litestar.errors import has_trailing_slash
+from shared import problems
+from shared.httputil import (
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE,
+    REQUEST_ID_HEADER,
+    SECURITY_HEADERS,
+    request_id,
+)
 from shared.problems import MAX_BODY_BYTES, PROBLEM_MEDIA_TYPE, problem
+from shared.settings import Settings
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """Litestar's CORS middleware, configured with the contract's policy (shared.httputil)."""
+    if not settings.cors_origins:
+        return None  # no origin allowed: no CORS headers at all
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=list(CORS_ALLOW_METHODS),
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        expose_headers=list(CORS_EXPOSE_HEADERS),
+        allow_credentials=False,
+        max_age=CORS_MAX_AGE,
+    )
 
 
 async def add_response_headers(message: Message, scope: Scope) -> None:
@@ -40,8 +66,14 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
         headers["Content-Type"] = PROBLEM_MEDIA_TYPE
         headers["Content-Length"] = str(len(_REFUSED_PREFLIGHT))
     if "request_id" not in state:
-        incoming = next((value.decode("latin-1") for name, value in scope.get("headers", ())
-                         if name == b"x-request-id"), None)
+        incoming = next(
+            (
+                value.decode("latin-1")
+                for name, value in scope.get("headers", ())
+                if name == b"x-request-id"
+            ),
+            None,
+        )
         state["request_id"] = request_id(incoming)
     if scope.get("method") == "OPTIONS" and "allow" in headers:
         headers["Allow"] = _allowed_methods(scope) or headers["allow"]
@@ -56,18 +88,24 @@ def _allowed_methods(scope: Scope) -> str:
     adds the path's other handlers), e.g. `Allow: OPTIONS, POST` for GET+POST /projects."""
     app: Any = scope["litestar_app"]
     template = scope.get("path_template")
-    methods = {method for route in app.routes if isinstance(route, HTTPRoute)
-               and template in (route.path, route.path_format) for method in route.methods}
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and template in (route.path, route.path_format)
+        for method in route.methods
+    }
     return ", ".join(sorted(methods))
 
 
-_REFUSED_PREFLIGHT = json.dumps(problem(
-    400, "CORS preflight refused: the origin, method or headers are not allowed.")).encode()
+_REFUSED_PREFLIGHT = json.dumps(problem(400, problems.CORS_PREFLIGHT_REFUSED)).encode()
 
 
 def _is_refused_preflight(scope: Scope, message: Message, headers: MutableScopeHeaders) -> bool:
-    return (scope.get("method") == "OPTIONS" and message["status"] == 400
-            and (headers.get("content-type") or "").startswith("text/plain"))
+    return (
+        scope.get("method") == "OPTIONS"
+        and message["status"] == 400
+        and (headers.get("content-type") or "").startswith("text/plain")
+    )
 
 
 class TrailingSlashMiddleware(ASGIMiddleware):
@@ -84,7 +122,8 @@ class TrailingSlashMiddleware(ASGIMiddleware):
 
 
 class BodySizeLimitMiddleware(ASGIMiddleware):
-    """413 for a body over MAX_BODY_BYTES before authentication (DECISIONS: 413 precedes 401).
+    """413 for a body over MAX_BODY_BYTES before authentication (contract/DECISIONS.md, "Order
+    of checks": 413 precedes 401).
 
     Litestar's `request_max_body_size` enforces the same limit, but only once the body is read,
     which is after authentication. So a declared Content-Length is checked here, and a chunked
@@ -101,23 +140,4 @@ class BodySizeLimitMiddleware(ASGIMiddleware):
                 raise RequestEntityTooLarge()
         elif "chunked" in headers.get("transfer-encoding", "").lower():
             await Request(scope, receive).body()
-        await next_app(scope, receive, send)
-
-
-class RequestValidationMiddleware(ASGIMiddleware):
-    """Validates the whole request of a handler (errors.validate_request) after authentication
-    and before guards and dependencies; Litestar then reads the cached body as usual."""
-
-    scopes = (ScopeType.HTTP,)
-
-    def __init__(self) -> None:
-        self._specs: dict[str, RequestSpec] = {}
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        handler: Any = scope["route_handler"]
-        spec = self._specs.get(handler.handler_id)
-        if spec is None:
-            spec = self._specs[handler.handler_id] = request_spec(
-                handler, frozenset(scope.get("path_params", {})))
-        await validate_request(Request(scope, receive), spec)
         await next_app(scope, receive, send)

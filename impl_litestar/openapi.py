@@ -45,14 +45,19 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     return {
         status: ResponseSpec(
             data_container=ValidationProblem if status == 422 else Problem,
-            media_type=PROBLEM_MEDIA_TYPE, generate_examples=False,
-            description=TITLES[status])
+            media_type=PROBLEM_MEDIA_TYPE,
+            generate_examples=False,
+            description=TITLES[status],
+        )
         for status in statuses
     }
 
 
-NOT_MODIFIED = ResponseSpec(data_container=None, generate_examples=False,
-                            description="Not Modified: If-None-Match matched; no body.")
+NOT_MODIFIED = ResponseSpec(
+    data_container=None,
+    generate_examples=False,
+    description="Not Modified: If-None-Match matched; no body.",
+)
 
 
 @dataclass
@@ -81,18 +86,21 @@ def openapi_config() -> OpenAPIConfig:
         title="Taskboard",
         version="1.0.0",
         summary="Projects, members, labels, tasks, comments and activity for a browser "
-                "single-page app.",
+        "single-page app.",
         description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "
-                    "matches contract/openapi.yaml.",
+        "matches contract/openapi.yaml.",
         license=License(name="MIT", identifier="MIT"),
         path="/docs",
         render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
-        components=Components(security_schemes={
-            SECURITY_SCHEME: SecurityScheme(
-                type="oauth2",
-                description="JWT (HS256) from POST /api/v1/auth/token.",
-                flows=OAuthFlows(password=OAuthFlow(token_url="/api/v1/auth/token", scopes={})),
-            )}),
+        components=Components(
+            security_schemes={
+                SECURITY_SCHEME: SecurityScheme(
+                    type="oauth2",
+                    description="JWT (HS256) from POST /api/v1/auth/token.",
+                    flows=OAuthFlows(password=OAuthFlow(token_url="/api/v1/auth/token", scopes={})),
+                )
+            }
+        ),
         tags=[Tag(name=tag["name"], description=tag["description"]) for tag in OPENAPI_TAGS],
         use_handler_docstrings=True,
     )

@@ -12,13 +12,14 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.errors import RequestValidationFailed
+from shared import problems
 from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
 from shared.keyset import Keyset
 from shared.problems import field_error
-from shared.settings import get_settings
+from shared.settings import Settings
+from shared.vocabulary import PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PAGE_LIMIT_MIN
 
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
+DEFAULT_LIMIT = PAGE_LIMIT_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +30,14 @@ class PageParams:
 
 # Declared on each list handler rather than provided by a dependency: Litestar validates each
 # dependency's parameters on their own, and `limit=0&status=bogus` must report both errors.
-Limit = Annotated[int, Parameter(ge=1, le=MAX_LIMIT, description="Page size.")]
-Cursor = Annotated[str | None, Parameter(
-    description="`next_cursor` of the previous page; valid only for the same list, filters "
-                "and sort.")]
+Limit = Annotated[int, Parameter(ge=PAGE_LIMIT_MIN, le=PAGE_LIMIT_MAX, description="Page size.")]
+Cursor = Annotated[
+    str | None,
+    Parameter(
+        description="`next_cursor` of the previous page; valid only for the same list, filters "
+        "and sort."
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +48,23 @@ class Window:
     next_cursor: str | None
 
 
-async def paginate(session: AsyncSession, statement: Select[Any], keyset: Keyset,
-                   params: PageParams, scope_id: str) -> Window:
-    """A page of `statement` (selecting one ORM entity) in `keyset` order."""
-    settings = get_settings()
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    keyset: Keyset,
+    params: PageParams,
+    scope_id: str,
+    settings: Settings,
+) -> Window:
+    """A page of `statement` (selecting one ORM entity) in `keyset` order; `settings` key the
+    cursors' signatures."""
     if params.cursor is not None:
         try:
             values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
         except (InvalidCursor, ValueError, TypeError):
-            raise RequestValidationFailed([field_error(
-                ["query", "cursor"], "invalid_cursor",
-                "The cursor is malformed or belongs to another list")]) from None
+            raise RequestValidationFailed(
+                [field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)]
+            ) from None
         statement = statement.where(keyset.after(values))
     statement = statement.order_by(*keyset.order_by()).limit(params.limit + 1)
     rows = list((await session.scalars(statement)).unique())

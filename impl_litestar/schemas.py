@@ -13,100 +13,47 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
-from litestar.params import Parameter
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from shared import orm, rules
+from shared import orm, problems, vocabulary
 from shared.timefmt import format_timestamp
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
 
 # -------------------------------------------------------------------------------- field types
 
 # `extra_json_schema["extra"]` is Litestar's channel from a msgspec Meta into the OpenAPI schema.
 Timestamp = Annotated[str, Meta(extra_json_schema={"extra": {"format": "date-time"}})]
-Email = Annotated[str, Meta(max_length=rules.EMAIL_MAX_LENGTH, pattern=rules.EMAIL_PATTERN)]
-DisplayName = Annotated[str, Meta(min_length=1, max_length=rules.DISPLAY_NAME_MAX_LENGTH)]
+Email = Annotated[
+    str, Meta(max_length=vocabulary.EMAIL_MAX_LENGTH, pattern=vocabulary.EMAIL_PATTERN)
+]
+DisplayName = Annotated[str, Meta(min_length=1, max_length=vocabulary.DISPLAY_NAME_MAX_LENGTH)]
 Password = Annotated[
-    str, Meta(min_length=rules.PASSWORD_MIN_LENGTH, max_length=rules.PASSWORD_MAX_LENGTH)]
-ProjectName = Annotated[str, Meta(min_length=1, max_length=200)]
-ProjectDescription = Annotated[str, Meta(max_length=2000)]
-LabelName = Annotated[str, Meta(min_length=1, max_length=50)]
-Color = Annotated[str, Meta(pattern=r"^#[0-9A-Fa-f]{6}$")]
-TaskTitle = Annotated[str, Meta(min_length=1, max_length=200)]
-TaskDescription = Annotated[str, Meta(max_length=10000)]
-CommentBody = Annotated[str, Meta(min_length=1, max_length=5000)]
+    str, Meta(min_length=vocabulary.PASSWORD_MIN_LENGTH, max_length=vocabulary.PASSWORD_MAX_LENGTH)
+]
+ProjectName = Annotated[str, Meta(min_length=1, max_length=vocabulary.PROJECT_NAME_MAX_LENGTH)]
+ProjectDescription = Annotated[str, Meta(max_length=vocabulary.PROJECT_DESCRIPTION_MAX_LENGTH)]
+LabelName = Annotated[str, Meta(min_length=1, max_length=vocabulary.LABEL_NAME_MAX_LENGTH)]
+Color = Annotated[str, Meta(pattern=vocabulary.COLOR_PATTERN)]
+TaskTitle = Annotated[str, Meta(min_length=1, max_length=vocabulary.TASK_TITLE_MAX_LENGTH)]
+TaskDescription = Annotated[str, Meta(max_length=vocabulary.TASK_DESCRIPTION_MAX_LENGTH)]
+CommentBody = Annotated[str, Meta(min_length=1, max_length=vocabulary.COMMENT_BODY_MAX_LENGTH)]
 Version = Annotated[int, Meta(ge=1)]
 Count = Annotated[int, Meta(ge=0)]
-MAX_TASK_LABELS = 20
-# msgspec has no uniqueness constraint: `extra["unique_items"]` is checked by errors.py's body
-# validation (duplicates → `not_unique`), `uniqueItems` documents it.
+# msgspec has no uniqueness constraint: `extra["unique_items"]` is checked by validation.py
+# (duplicates → `not_unique`), `uniqueItems` documents it.
 LabelIds = Annotated[
     list[UUID],
-    Meta(max_length=MAX_TASK_LABELS, extra={"unique_items": True},
-         extra_json_schema={"extra": {"uniqueItems": True}}),
+    Meta(
+        max_length=vocabulary.TASK_LABELS_MAX_ITEMS,
+        extra={"unique_items": True},
+        extra_json_schema={"extra": {"uniqueItems": True}},
+    ),
 ]
 
 
-class Role(enum.StrEnum):
-    VIEWER = "viewer"
-    EDITOR = "editor"
-    OWNER = "owner"
-
-    @property
-    def rank(self) -> int:
-        return _ROLE_RANK[self]
-
-
-_ROLE_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.OWNER: 2}
-
-
-class TaskStatus(enum.StrEnum):
-    TODO = "todo"
-    IN_PROGRESS = "in_progress"
-    DONE = "done"
-
-
-class TaskPriority(enum.StrEnum):
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
-    URGENT = "urgent"
-
-
-class TaskSort(enum.StrEnum):
-    NEWEST = "-created_at"
-    OLDEST = "created_at"
-    DUE_SOONEST = "due_date"
-    DUE_LATEST = "-due_date"
-    PRIORITY_LOWEST = "priority"
-    PRIORITY_HIGHEST = "-priority"
-
-
-class ActivityVerb(enum.StrEnum):
-    PROJECT_CREATED = "project.created"
-    PROJECT_UPDATED = "project.updated"
-    MEMBER_ADDED = "member.added"
-    MEMBER_UPDATED = "member.updated"
-    MEMBER_REMOVED = "member.removed"
-    LABEL_CREATED = "label.created"
-    LABEL_DELETED = "label.deleted"
-    TASK_CREATED = "task.created"
-    TASK_UPDATED = "task.updated"
-    TASK_DELETED = "task.deleted"
-    COMMENT_CREATED = "comment.created"
-    COMMENT_UPDATED = "comment.updated"
-    COMMENT_DELETED = "comment.deleted"
-
-
-class ActivityTargetType(enum.StrEnum):
-    PROJECT = "project"
-    MEMBER = "member"
-    LABEL = "label"
-    TASK = "task"
-    COMMENT = "comment"
-
-
 class RequestBody(Struct, forbid_unknown_fields=True):
-    """Base of every request body: unknown fields are an error (SPEC §1)."""
+    """Base of every request body: unknown fields are an error (`extra_forbidden`,
+    contract/DECISIONS.md "Validation error types")."""
 
 
 # ---------------------------------------------------------------------------------- auth
@@ -117,7 +64,7 @@ class TokenRequest(RequestBody):
 
     username: str
     password: str
-    grant_type: Annotated[str, Meta(pattern=r"^password$")] | UnsetType = UNSET
+    grant_type: Annotated[str, Meta(pattern=vocabulary.GRANT_TYPE_PATTERN)] | UnsetType = UNSET
     scope: str | UnsetType = UNSET
 
 
@@ -153,8 +100,13 @@ class User(Struct):
 
     @classmethod
     def of(cls, user: orm.User) -> User:
-        return cls(id=user.id, email=user.email, display_name=user.display_name,
-                   is_admin=user.is_admin, created_at=format_timestamp(user.created_at))
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            is_admin=user.is_admin,
+            created_at=format_timestamp(user.created_at),
+        )
 
 
 class UserCreate(RequestBody):
@@ -194,11 +146,18 @@ class Project(Struct):
     task_counts: TaskCounts
 
     @classmethod
-    def of(cls, project: orm.Project, my_role: str, counts: TaskCounts) -> Project:
-        return cls(id=project.id, name=project.name, description=project.description,
-                   created_at=format_timestamp(project.created_at),
-                   updated_at=format_timestamp(project.updated_at),
-                   version=project.version, my_role=Role(my_role), task_counts=counts)
+    def of(cls, project: orm.Project) -> Project:
+        """`project` loaded with the caller's role and its task counts (shared.selects)."""
+        return cls(
+            id=project.id,
+            name=project.name,
+            description=project.description,
+            created_at=format_timestamp(project.created_at),
+            updated_at=format_timestamp(project.updated_at),
+            version=project.version,
+            my_role=Role(project.my_role),
+            task_counts=TaskCounts(**project.task_counts),
+        )
 
 
 class ProjectCreate(RequestBody):
@@ -220,8 +179,11 @@ class Member(Struct):
 
     @classmethod
     def of(cls, member: orm.ProjectMember) -> Member:
-        return cls(user=UserSummary.of(member.user), role=Role(member.role),
-                   added_at=format_timestamp(member.added_at))
+        return cls(
+            user=UserSummary.of(member.user),
+            role=Role(member.role),
+            added_at=format_timestamp(member.added_at),
+        )
 
 
 class MemberList(Struct):
@@ -274,17 +236,23 @@ class Task(Struct):
     comment_count: Count
 
     @classmethod
-    def of(cls, task: orm.Task, comment_count: int) -> Task:
+    def of(cls, task: orm.Task) -> Task:
+        """`task` loaded with its users, labels and comment count (shared.selects.tasks)."""
         return cls(
-            id=task.id, project_id=task.project_id, title=task.title,
-            description=task.description, status=TaskStatus(task.status),
+            id=task.id,
+            project_id=task.project_id,
+            title=task.title,
+            description=task.description,
+            status=TaskStatus(task.status),
             priority=TaskPriority(task.priority),
             assignee=UserSummary.of(task.assignee) if task.assignee is not None else None,
-            labels=[Label.of(label) for label in task.labels], due_date=task.due_date,
+            labels=[Label.of(label) for label in task.labels],
+            due_date=task.due_date,
             created_by=UserSummary.of(task.created_by),
             created_at=format_timestamp(task.created_at),
             updated_at=format_timestamp(task.updated_at),
-            version=task.version, comment_count=comment_count,
+            version=task.version,
+            comment_count=task.comment_count,
         )
 
 
@@ -323,9 +291,14 @@ class Comment(Struct):
 
     @classmethod
     def of(cls, comment: orm.Comment) -> Comment:
-        return cls(id=comment.id, task_id=comment.task_id, author=UserSummary.of(comment.author),
-                   body=comment.body, created_at=format_timestamp(comment.created_at),
-                   updated_at=format_timestamp(comment.updated_at))
+        return cls(
+            id=comment.id,
+            task_id=comment.task_id,
+            author=UserSummary.of(comment.author),
+            body=comment.body,
+            created_at=format_timestamp(comment.created_at),
+            updated_at=format_timestamp(comment.updated_at),
+        )
 
 
 class CommentCreate(RequestBody):
@@ -340,8 +313,14 @@ class CommentUpdate(RequestBody):
 
 # `{field: [old, new]}`. Litestar drops a Meta on a dict's value type, so the schema of the
 # pairs is given explicitly.
-Changes = Annotated[dict[str, list[Any]], Meta(extra_json_schema={"extra": {
-    "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}}})]
+Changes = Annotated[
+    dict[str, list[Any]],
+    Meta(
+        extra_json_schema={
+            "extra": {"additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2}}
+        }
+    ),
+]
 
 
 class Activity(Struct):
@@ -356,10 +335,16 @@ class Activity(Struct):
 
     @classmethod
     def of(cls, entry: orm.Activity) -> Activity:
-        return cls(id=entry.id, project_id=entry.project_id, actor=UserSummary.of(entry.actor),
-                   verb=ActivityVerb(entry.verb), target_type=ActivityTargetType(entry.target_type),
-                   target_id=entry.target_id, changes=entry.changes,
-                   created_at=format_timestamp(entry.created_at))
+        return cls(
+            id=entry.id,
+            project_id=entry.project_id,
+            actor=UserSummary.of(entry.actor),
+            verb=ActivityVerb(entry.verb),
+            target_type=ActivityTargetType(entry.target_type),
+            target_id=entry.target_id,
+            changes=entry.changes,
+            created_at=format_timestamp(entry.created_at),
+        )
 
 
 # ------------------------------------------------------------------------ problems, health
@@ -381,24 +366,10 @@ class Problem(Struct):
     detail: str
 
 
-class ValidationErrorType(enum.StrEnum):
-    MISSING = "missing"
-    EXTRA_FORBIDDEN = "extra_forbidden"
-    INVALID_TYPE = "invalid_type"
-    STRING_TOO_SHORT = "string_too_short"
-    STRING_TOO_LONG = "string_too_long"
-    STRING_PATTERN_MISMATCH = "string_pattern_mismatch"
-    UUID_PARSING = "uuid_parsing"
-    DATE_PARSING = "date_parsing"
-    INT_PARSING = "int_parsing"
-    ENUM = "enum"
-    GREATER_THAN_EQUAL = "greater_than_equal"
-    LESS_THAN_EQUAL = "less_than_equal"
-    BOOL_PARSING = "bool_parsing"
-    TOO_LONG = "too_long"
-    NOT_UNIQUE = "not_unique"
-    INVALID_REFERENCE = "invalid_reference"
-    INVALID_CURSOR = "invalid_cursor"
+# The closed set of `errors[].type` values (shared.problems.ERROR_TYPES), as a schema enum.
+ValidationErrorType = enum.StrEnum(
+    "ValidationErrorType", [(name.upper(), name) for name in sorted(problems.ERROR_TYPES)]
+)
 
 
 class ValidationError(Struct):
@@ -421,11 +392,3 @@ class HealthStatus(enum.StrEnum):
 
 class Health(Struct):
     status: HealthStatus
-
-
-# ------------------------------------------------------------------ conditional request headers
-
-IfMatch = Annotated[str | None, Parameter(
-    header="If-Match", description="Proceed only if the current ETag matches (else 412).")]
-IfNoneMatch = Annotated[str | None, Parameter(
-    header="If-None-Match", description="304 with no body if the current ETag matches.")]

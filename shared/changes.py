@@ -1,5 +1,5 @@
 """The `changes` of an activity entry: `{field: [old, new]}` for the fields that changed, each value
-spelled as a request body spells it (SPEC §6)."""
+spelled as a request body spells it (contract/DECISIONS.md, "Behaviour details")."""
 
 from __future__ import annotations
 
@@ -37,5 +37,6 @@ def request_form(values: Mapping[str, Any]) -> dict[str, Any]:
 
 def task_request_form(task: Any, label_ids: Iterable[uuid.UUID | str]) -> dict[str, Any]:
     """A task's writable fields in request form (a SQLAlchemy or a Django task alike)."""
-    return request_form({**{column: getattr(task, column) for column in _TASK_COLUMNS},
-                         "label_ids": label_ids})
+    return request_form(
+        {**{column: getattr(task, column) for column in _TASK_COLUMNS}, "label_ids": label_ids}
+    )

@@ -1,4 +1,4 @@
-"""The `quartet` command line (SPEC §10)."""
+"""The `quartet` command line (README "Quick start"; every command has `--help`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import psycopg
 
-from shared import rules
+from shared import vocabulary
 from shared.implementations import IMPLEMENTATIONS, UnknownImplementation, built, resolve
 
 
@@ -45,36 +45,67 @@ def _workers(text: str) -> int:
     return value
 
 
+def _default_workers() -> int:
+    """WEB_CONCURRENCY: the name gunicorn, uvicorn and container platforms use for the count."""
+    raw = os.environ.get("WEB_CONCURRENCY", "").strip()
+    if not raw:
+        return 1
+    try:
+        return _workers(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"WEB_CONCURRENCY: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="quartet", description="Quartet: one API contract, four frameworks.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                     parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
 
     serve = commands.add_parser(
-        "serve", help="run an implementation under its production server",
+        "serve",
+        help="run an implementation under its production server",
         description="Run IMPL under its production server (uvicorn for fastapi and litestar, "
-                    "gunicorn for flask and drf). Without DATABASE_URL an embedded PostgreSQL "
-                    "is started, migrated and loaded with demo data.")
-    serve.add_argument("impl", metavar="IMPL", choices=list(IMPLEMENTATIONS),
-                       help="one of: " + ", ".join(IMPLEMENTATIONS))
+        "gunicorn for flask and drf). Without DATABASE_URL an embedded PostgreSQL "
+        "is started, migrated and loaded with demo data.",
+    )
+    serve.add_argument(
+        "impl",
+        metavar="IMPL",
+        choices=list(IMPLEMENTATIONS),
+        help="one of: " + ", ".join(IMPLEMENTATIONS),
+    )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=_workers, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        help="worker processes (default: WEB_CONCURRENCY, else 1)",
+    )
 
-    db = commands.add_parser("db", help="database schema and data",
-                             description="Manage the shared database.")
-    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION",
-                                    parser_class=_Parser)
-    db_commands.add_parser("migrate", help="apply pending schema migrations",
-                           description="Apply pending migrations of the shared schema.")
+    db = commands.add_parser(
+        "db", help="database schema and data", description="Manage the shared database."
+    )
+    db_commands = db.add_subparsers(
+        dest="db_command", required=True, metavar="ACTION", parser_class=_Parser
+    )
+    db_commands.add_parser(
+        "migrate",
+        help="apply pending schema migrations",
+        description="Apply pending migrations of the shared schema.",
+    )
     seed = db_commands.add_parser("seed", help="load data", description="Load data.")
-    seed.add_argument("--demo", action="store_true", required=True,
-                      help="load the demo users, project and tasks")
+    seed.add_argument(
+        "--demo", action="store_true", required=True, help="load the demo users, project and tasks"
+    )
 
     admin = commands.add_parser(
-        "create-admin", help="create an administrator",
+        "create-admin",
+        help="create an administrator",
         description="Create an administrator. The password comes from QUARTET_ADMIN_PASSWORD, "
-                    "or is asked for.")
+        "or is asked for.",
+    )
     admin.add_argument("--email", required=True, help="the administrator's email")
     admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
 
@@ -86,34 +117,68 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
     from bench.scenarios import SCENARIO_OPTIONS  # names only: no extra needed for --help
 
     bench = commands.add_parser(
-        "bench", help="benchmark the implementations side by side with the bare floor",
+        "bench",
+        help="benchmark the implementations side by side with the bare floor",
         description="Benchmark implementations on identical work: a fresh PostgreSQL "
-                    "(embedded, or DATABASE_URL's server) with a deterministic data set, each "
-                    "server started fresh per run, one worker pinned to one CPU, load from wrk, "
-                    "every figure next to a bare ASGI/WSGI floor doing the same SQL. Writes "
-                    "results.json, report.md and PNG charts. Needs the bench extra "
-                    "(pip install -e '.[bench]') and wrk (apt-get install wrk).")
-    bench.add_argument("--impl", action="append", default=[], choices=list(IMPLEMENTATIONS),
-                       metavar="IMPL", help="implementation to measure (repeatable; default: "
-                       "every built one)")
-    bench.add_argument("--scenario", action="append", default=[], choices=SCENARIO_OPTIONS,
-                       metavar="S", help="scenario (repeatable; default: all): "
-                       + ", ".join(SCENARIO_OPTIONS))
+        "(embedded, or DATABASE_URL's server) with a deterministic data set, each "
+        "server started fresh per run, one worker pinned to one CPU, load from wrk, "
+        "every figure next to a bare ASGI/WSGI floor doing the same SQL. Writes "
+        "results.json, report.md and PNG charts. Needs the bench extra "
+        "(pip install -e '.[bench]') and wrk (apt-get install wrk).",
+    )
+    bench.add_argument(
+        "--impl",
+        action="append",
+        default=[],
+        choices=list(IMPLEMENTATIONS),
+        metavar="IMPL",
+        help="implementation to measure (repeatable; default: every built one)",
+    )
+    bench.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        choices=SCENARIO_OPTIONS,
+        metavar="S",
+        help="scenario (repeatable; default: all): " + ", ".join(SCENARIO_OPTIONS),
+    )
     bench.add_argument("--runs", type=int, default=3, help="runs (default 3; a full run: 5)")
-    bench.add_argument("--duration", type=int, default=2,
-                       help="measured seconds per scenario and run (default 2; a full run: 10)")
-    bench.add_argument("--warmup", type=int, default=2,
-                       help="seconds of warm-up load after each server start (default 2)")
-    bench.add_argument("--out", metavar="DIR",
-                       help="output directory (default bench/results/<today>)")
-    bench.add_argument("--seed", type=int, help="seed of the per-run order (default: random, "
-                       "recorded in results.json)")
-    bench.add_argument("--dataset", choices=("standard", "small"), default="standard",
-                       help="'small' tries the harness in a minute; its figures mean nothing")
-    bench.add_argument("--profile", action="append", default=[], choices=list(IMPLEMENTATIONS),
-                       metavar="IMPL", help="instead of measuring, profile IMPL with py-spy "
-                       "(repeatable; scenarios default to list-tasks and get-task): flame "
-                       "graphs and profile.md in --out")
+    bench.add_argument(
+        "--duration",
+        type=int,
+        default=2,
+        help="measured seconds per scenario and run (default 2; a full run: 10)",
+    )
+    bench.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="seconds of warm-up load after each server start (default 2)",
+    )
+    bench.add_argument(
+        "--out", metavar="DIR", help="output directory (default bench/results/<today>)"
+    )
+    bench.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the per-run order (default: random, recorded in results.json)",
+    )
+    bench.add_argument(
+        "--dataset",
+        choices=("standard", "small"),
+        default="standard",
+        help="'small' tries the harness in a minute; its figures mean nothing",
+    )
+    bench.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        choices=list(IMPLEMENTATIONS),
+        metavar="IMPL",
+        help="instead of measuring, profile IMPL with py-spy "
+        "(repeatable; scenarios default to list-tasks and get-task): flame "
+        "graphs and profile.md in --out",
+    )
 
 
 def _database_url(*, for_serve: bool = False) -> str:
@@ -137,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
     from shared.settings import SettingsError, load_settings
 
     impl = resolve(args.impl)
+    workers = args.workers or _default_workers()
     try:
         load_settings().check()  # not get_settings(): its cache would miss DATABASE_URL below
     except SettingsError as exc:
@@ -149,11 +215,13 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  OpenAPI document   {base}/openapi.json", file=sys.stderr)
     print(f"  API                {base}/api/v1", file=sys.stderr)
     if embedded:
-        print(f"  database           embedded PostgreSQL ({os.environ['DATABASE_URL']})",
-              file=sys.stderr)
+        print(
+            f"  database           embedded PostgreSQL ({os.environ['DATABASE_URL']})",
+            file=sys.stderr,
+        )
         print(f"  demo sign-in       {demo.credentials_line()}", file=sys.stderr)
     print("", file=sys.stderr)
-    serve.run(impl, args.host, args.port, args.workers)
+    serve.run(impl, args.host, args.port, workers)
     return 0
 
 
@@ -180,9 +248,11 @@ def _create_admin(args: argparse.Namespace) -> int:
     from shared import users
 
     email = args.email.strip().lower()
-    if len(email) > rules.EMAIL_MAX_LENGTH or not re.fullmatch(rules.EMAIL_PATTERN, email):
+    if len(email) > vocabulary.EMAIL_MAX_LENGTH or not re.fullmatch(
+        vocabulary.EMAIL_PATTERN, email
+    ):
         raise UsageError(f"invalid email address {args.email!r}")
-    if not 1 <= len(args.display_name) <= rules.DISPLAY_NAME_MAX_LENGTH:
+    if not 1 <= len(args.display_name) <= vocabulary.DISPLAY_NAME_MAX_LENGTH:
         raise UsageError("display name must be 1-100 characters")
     password = os.environ.get("QUARTET_ADMIN_PASSWORD")
     if password is None:
@@ -191,12 +261,13 @@ def _create_admin(args: argparse.Namespace) -> int:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
             raise UsageError("the passwords do not match")
-    if not rules.PASSWORD_MIN_LENGTH <= len(password) <= rules.PASSWORD_MAX_LENGTH:
-        raise UsageError(
-            f"password must be {rules.PASSWORD_MIN_LENGTH}-{rules.PASSWORD_MAX_LENGTH} characters")
+    shortest, longest = vocabulary.PASSWORD_MIN_LENGTH, vocabulary.PASSWORD_MAX_LENGTH
+    if not shortest <= len(password) <= longest:
+        raise UsageError(f"password must be {shortest}-{longest} characters")
     try:
-        user_id = users.create_user(_database_url(), email, args.display_name, password,
-                                    is_admin=True)
+        user_id = users.create_user(
+            _database_url(), email, args.display_name, password, is_admin=True
+        )
     except users.EmailTaken:
         print(f"quartet: error: a user with email {email} already exists", file=sys.stderr)
         return 1
@@ -208,8 +279,10 @@ def _bench(args: argparse.Namespace) -> int:
     try:
         from bench import cli as bench_cli
     except ImportError as exc:  # rich, matplotlib, orjson: the bench extra
-        raise UsageError(f"quartet bench needs the bench extra ({exc.name} is missing): "
-                         "pip install -e '.[bench]'") from None
+        raise UsageError(
+            f"quartet bench needs the bench extra ({exc.name} is missing): "
+            "pip install -e '.[bench]'"
+        ) from None
     from bench.wrk import WrkMissing
 
     impls = list(dict.fromkeys(resolve(name).name for name in args.impl or built()))

@@ -1,4 +1,5 @@
-"""Opaque, signed keyset cursors (SPEC §5), one format for every implementation.
+"""Opaque, signed keyset cursors, one format for every implementation (contract/DECISIONS.md,
+"Pagination").
 
 A cursor is `base64url(payload) "." base64url(hmac)`, the payload `{"s": scope, "k": keys}`.
 The scope pins a cursor to one list with one set of filters and one sort, so a cursor from
@@ -75,7 +76,11 @@ def decode_cursor(cursor: str, scope_id: str, settings: Settings) -> list[JsonSc
         raise
     except (ValueError, TypeError, UnicodeDecodeError) as exc:
         raise InvalidCursor("malformed cursor") from exc
-    if not isinstance(data, dict) or data.get("s") != scope_id or not isinstance(data.get("k"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("s") != scope_id
+        or not isinstance(data.get("k"), list)
+    ):
         raise InvalidCursor("cursor belongs to another list")
     return data["k"]
 
@@ -111,3 +116,22 @@ DATE = Codec(dt.date.isoformat, lambda v: dt.date.fromisoformat(_text(v)))
 UUID = Codec(str, lambda v: uuid.UUID(_text(v)))
 TEXT = Codec(str, _text)
 INT = Codec(int, _int)
+
+
+# A nullable sort key sorts NULLs last in both directions by sorting on
+# coalesce(key, sentinel): +infinity ascending, -infinity descending. The indexes of
+# migration 0003 are on exactly these expressions, so a page and its keyset condition are one
+# index range; cursors still carry the key's own value (null for a missing date).
+DATE_NULLS_LAST = ("'infinity'::date", "'-infinity'::date")  # (ascending, descending)
+
+
+def load_keys(raw: Any, keys: Sequence[Any]) -> list[Any]:
+    """A cursor's key values back into SQL values, one per key of a keyset (anything with a
+    `codec` and a `nullable`), None only where the key may be NULL; ValueError or TypeError
+    when they do not fit."""
+    if len(raw) != len(keys):
+        raise ValueError("wrong number of key values")
+    return [
+        None if value is None and key.nullable else key.codec.load(value)
+        for key, value in zip(keys, raw, strict=True)
+    ]

@@ -5,11 +5,33 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
+# One budget for every implementation, so a benchmark or a fault test compares frameworks, not
+# configurations (contract/DECISIONS.md, "Database budgets"). Per server process.
+POOL_SIZE = 10  # connections at most; scale out with processes, not with a bigger pool
+POOL_TIMEOUT_SECONDS = 5.0  # waiting for a free connection longer is a 503
+CONNECT_TIMEOUT_SECONDS = 5  # opening a connection
+STATEMENT_TIMEOUT_SECONDS = 5.0  # one statement, lock waits included: past it, a 503
+IDLE_IN_TRANSACTION_TIMEOUT_SECONDS = 30.0  # the server ends a transaction a process abandoned
+READINESS_TIMEOUT_SECONDS = 2.0  # /readyz answers within this, whatever the database does
+
+
+def session_settings() -> dict[str, str]:
+    """The PostgreSQL settings every connection of every implementation runs with."""
+    return {
+        "statement_timeout": f"{int(STATEMENT_TIMEOUT_SECONDS * 1000)}",
+        "idle_in_transaction_session_timeout": f"{int(IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000)}",
+    }
+
+
+def libpq_options() -> str:
+    """`session_settings()` as libpq's `options` connection parameter (psycopg)."""
+    return " ".join(f"-c {name}={value}" for name, value in session_settings().items())
+
 
 def normalise(url: str) -> str:
     """`postgres://` and driver-qualified schemes back to plain `postgresql://`."""
     scheme, sep, rest = url.partition("://")
-    if not sep or not scheme.split("+")[0] in ("postgres", "postgresql"):
+    if not sep or scheme.split("+")[0] not in ("postgres", "postgresql"):
         raise ValueError("DATABASE_URL must be a postgresql:// URL")
     return "postgresql://" + rest
 
@@ -17,8 +39,15 @@ def normalise(url: str) -> str:
 # libpq URL parameters asyncpg takes under another name; the rest of libpq's runtime parameters
 # (application_name, options' GUCs, ...) are server settings to asyncpg.
 _ASYNCPG_RENAMED = {"sslmode": "ssl"}
-_ASYNCPG_KEPT = {"host", "port", "ssl", "user", "password", "database",
-                 "prepared_statement_cache_size"}
+_ASYNCPG_KEPT = {
+    "host",
+    "port",
+    "ssl",
+    "user",
+    "password",
+    "database",
+    "prepared_statement_cache_size",
+}
 
 
 def sqlalchemy_url(url: str, driver: str) -> str:
@@ -27,8 +56,10 @@ def sqlalchemy_url(url: str, driver: str) -> str:
     plain = normalise(url)
     if driver == "asyncpg":
         parts = urlsplit(plain)
-        query = [(_ASYNCPG_RENAMED.get(key, key), value)
-                 for key, value in parse_qsl(parts.query, keep_blank_values=True)]
+        query = [
+            (_ASYNCPG_RENAMED.get(key, key), value)
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
         query = [(key, value) for key, value in query if key in _ASYNCPG_KEPT]
         plain = parts._replace(query=urlencode(query, safe="/")).geturl()
     return plain.replace("postgresql://", f"postgresql+{driver}://", 1)

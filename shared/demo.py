@@ -32,8 +32,14 @@ def credentials_line() -> str:
     return f"{email} / {DEMO_PASSWORD}  (also grace@example.com, linus@example.com)"
 
 
-def _activity(conn: psycopg.Connection, project_id: uuid.UUID, actor: uuid.UUID, verb: str,
-              target_type: str, target_id: uuid.UUID) -> None:
+def _activity(
+    conn: psycopg.Connection,
+    project_id: uuid.UUID,
+    actor: uuid.UUID,
+    verb: str,
+    target_type: str,
+    target_id: uuid.UUID,
+) -> None:
     conn.execute(
         "INSERT INTO activity (project_id, actor_id, verb, target_type, target_id, changes)"
         " VALUES (%s, %s, %s, %s, %s, %s)",
@@ -42,8 +48,10 @@ def _activity(conn: psycopg.Connection, project_id: uuid.UUID, actor: uuid.UUID,
 
 
 def seed(conn: psycopg.Connection) -> None:
-    users = [insert_user(conn, email, name, DEMO_PASSWORD, is_admin=admin)
-             for email, name, admin, _ in DEMO_USERS]
+    users = [
+        insert_user(conn, email, name, DEMO_PASSWORD, is_admin=admin)
+        for email, name, admin, _ in DEMO_USERS
+    ]
     owner = users[0]
     project_id = conn.execute(
         "INSERT INTO projects (name, description, created_by) VALUES (%s, %s, %s) RETURNING id",
@@ -51,28 +59,39 @@ def seed(conn: psycopg.Connection) -> None:
     ).fetchone()[0]
     _activity(conn, project_id, owner, "project.created", "project", project_id)
     for user_id, (_, _, _, role) in zip(users, DEMO_USERS, strict=True):
-        conn.execute("INSERT INTO project_members (project_id, user_id, role) VALUES (%s, %s, %s)",
-                     (project_id, user_id, role))
+        conn.execute(
+            "INSERT INTO project_members (project_id, user_id, role) VALUES (%s, %s, %s)",
+            (project_id, user_id, role),
+        )
         if user_id != owner:
             _activity(conn, project_id, owner, "member.added", "member", user_id)
     labels: dict[str, uuid.UUID] = {}
     for name, color in _LABELS:
         labels[name] = conn.execute(
             "INSERT INTO labels (project_id, name, color) VALUES (%s, %s, %s) RETURNING id",
-            (project_id, name, color)).fetchone()[0]
+            (project_id, name, color),
+        ).fetchone()[0]
         _activity(conn, project_id, owner, "label.created", "label", labels[name])
     today = dt.date.today()
     for title, status, priority, assignee, due_in, task_labels in _TASKS:
         task_id = conn.execute(
             "INSERT INTO tasks (project_id, title, status, priority, assignee_id, due_date,"
             " created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (project_id, title, status, priority,
-             users[assignee] if assignee is not None else None,
-             today + dt.timedelta(days=due_in) if due_in is not None else None, owner),
+            (
+                project_id,
+                title,
+                status,
+                priority,
+                users[assignee] if assignee is not None else None,
+                today + dt.timedelta(days=due_in) if due_in is not None else None,
+                owner,
+            ),
         ).fetchone()[0]
         for label in task_labels:
-            conn.execute("INSERT INTO task_labels (task_id, label_id) VALUES (%s, %s)",
-                         (task_id, labels[label]))
+            conn.execute(
+                "INSERT INTO task_labels (task_id, label_id) VALUES (%s, %s)",
+                (task_id, labels[label]),
+            )
         _activity(conn, project_id, owner, "task.created", "task", task_id)
         if status == "in_progress":
             comment_id = conn.execute(

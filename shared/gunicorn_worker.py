@@ -1,4 +1,5 @@
-"""gunicorn's threaded worker, stopping to listen as soon as a graceful stop begins (SPEC §9).
+"""gunicorn's threaded worker, stopping to listen as soon as a graceful stop begins
+(contract/DECISIONS.md, "Operations": SIGTERM).
 
 On SIGTERM the stock gthread worker stops *accepting* but keeps its listening socket open until
 its in-flight requests are done, so the kernel keeps completing TCP handshakes for clients that

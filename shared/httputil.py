@@ -1,4 +1,5 @@
-"""Framework-agnostic HTTP rules of SPEC §1: request ids, ETags, CORS policy."""
+"""Framework-agnostic HTTP rules of the contract (contract/DECISIONS.md): request ids, ETags,
+CORS policy."""
 
 from __future__ import annotations
 
@@ -46,10 +47,7 @@ def if_none_match_hits(header: str | None, version: int) -> bool:
     if header is None:
         return False
     current = etag(version)
-    for tag in _tags(header):
-        if tag == "*" or tag.removeprefix("W/") == current:
-            return True
-    return False
+    return any(tag == "*" or tag.removeprefix("W/") == current for tag in _tags(header))
 
 
 def like_escape(text: str) -> str:

@@ -1,4 +1,4 @@
-"""The four implementations and the production server each one runs under (SPEC §10)."""
+"""The four implementations and the production server each one runs under (`quartet serve IMPL`)."""
 
 from __future__ import annotations
 

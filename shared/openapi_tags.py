@@ -11,8 +11,10 @@ from typing import Final
 OPENAPI_TAGS: Final[tuple[dict[str, str], ...]] = (
     {"name": "auth", "description": "Access tokens (OAuth2 password grant, JWT HS256)."},
     {"name": "users", "description": "User accounts."},
-    {"name": "projects",
-     "description": "Projects; the caller's role and task counts are part of each."},
+    {
+        "name": "projects",
+        "description": "Projects; the caller's role and task counts are part of each.",
+    },
     {"name": "members", "description": "Project membership and roles."},
     {"name": "labels", "description": "Per-project labels."},
     {"name": "tasks", "description": "Tasks of a project."},

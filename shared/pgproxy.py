@@ -1,11 +1,15 @@
 """A tiny PostgreSQL wire-protocol proxy that counts the statements a server sends (used by the
-contract suite's query budget and by `quartet bench`'s statement counts).
+contract suite's query budget and query plans, and by `quartet bench`'s statement counts).
 
 It sits between one server under test and PostgreSQL, copies bytes both ways, and parses the
 frontend (client → server) stream: the untyped startup packet (SSLRequest / GSSENCRequest are
 answered 'N' by the proxy itself, so the session stays plain and parseable), then typed
 messages. Every 'Q' (simple query) and 'E' (execute of the extended protocol) is one statement
 the database runs; the proxy counts them and keeps the recent statement texts for reports.
+
+`CapturingProxy` also keeps each statement with what it takes to run it again: the SQL, the
+parameter type OIDs and the Bind's parameter formats and raw values (see its docstring); the
+suite's query-plan test replays them under EXPLAIN.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import struct
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.database import connection_parts
 
@@ -141,8 +145,11 @@ class CountingProxy:
             if upstream is None:
                 return
             self._sockets += [client, upstream]
-            threading.Thread(target=_copy, args=(upstream, client), daemon=True).start()
-            self._frontend_loop(client, upstream)
+            session = self._new_session()
+            threading.Thread(
+                target=self._backend_loop, args=(upstream, client, session), daemon=True
+            ).start()
+            self._frontend_loop(client, upstream, session)
         except OSError:
             pass
         finally:
@@ -169,7 +176,22 @@ class CountingProxy:
                 return None
             return upstream
 
-    def _frontend_loop(self, client: socket.socket, upstream: socket.socket) -> None:
+    # Hooks for subclasses that follow each connection's protocol state.
+
+    def _new_session(self) -> object:
+        return None
+
+    def _frontend_message(self, session: object, kind: bytes, payload: bytes) -> None:
+        pass
+
+    def _backend_loop(
+        self, upstream: socket.socket, client: socket.socket, session: object
+    ) -> None:
+        _copy(upstream, client)
+
+    def _frontend_loop(
+        self, client: socket.socket, upstream: socket.socket, session: object = None
+    ) -> None:
         while True:
             header = _recv_exactly(client, 5)
             if header is None:
@@ -179,9 +201,183 @@ class CountingProxy:
             if payload is None:
                 return
             self._seen(kind, payload)
+            self._frontend_message(session, kind, payload)
             upstream.sendall(header + payload)
             if kind == b"X":  # Terminate
                 return
+
+
+# -------------------------------------------------------------------- capturing for replay
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement a server ran, with what it takes to run it again exactly so: libpq's
+    `pgconn.exec_params(sql, param_values, param_types, param_formats)` sends the values as raw
+    as they came (binary or text, no decoding). A simple Query has its values inlined."""
+
+    sql: str
+    protocol: str  # "simple" (Query) or "extended" (Parse/Bind/Execute)
+    param_types: tuple[int, ...] = ()
+    param_formats: tuple[int, ...] = ()
+    param_values: tuple[bytes | None, ...] = ()
+
+
+@dataclass
+class _Prepared:
+    sql: str
+    declared: tuple[int, ...]  # Parse's type OIDs (0 or absent: the server infers them)
+    described: tuple[int, ...] = ()  # the server's ParameterDescription, when asked for
+
+    def param_types(self, count: int) -> tuple[int, ...]:
+        def pick(types: tuple[int, ...], i: int) -> int:
+            return types[i] if i < len(types) else 0
+
+        return tuple(pick(self.declared, i) or pick(self.described, i) for i in range(count))
+
+
+@dataclass
+class _Bound:
+    statement: _Prepared
+    formats: tuple[int, ...]
+    values: tuple[bytes | None, ...]
+
+
+@dataclass
+class _Connection:
+    """One client connection's protocol state."""
+
+    statements: dict[bytes, _Prepared] = field(default_factory=dict)
+    portals: dict[bytes, _Bound] = field(default_factory=dict)
+    # What the backend will answer, in order: a ParameterDescription for each Describe of a
+    # statement (its _Prepared), a ReadyForQuery for each Sync or Query (None). After an error
+    # the backend skips to the Sync, so ReadyForQuery drops whatever it left unanswered.
+    awaiting: deque[_Prepared | None] = field(default_factory=deque)
+
+
+class CapturingProxy(CountingProxy):
+    """A CountingProxy that also keeps every statement run, replayable (`take()`).
+
+    Drivers say the same thing differently, and all three ways are followed per connection:
+    asyncpg prepares named statements without types and learns them from the server's
+    ParameterDescription (so the proxy also parses the backend stream for it), then binds binary
+    values; psycopg 3 binds server-side, declaring types in Parse (0 where the server infers);
+    Django's psycopg backend binds client-side and sends a simple Query with literals."""
+
+    def __init__(self, database_url: str, *, keep: int = 10_000) -> None:
+        super().__init__(database_url)
+        self._runs: deque[tuple[_Prepared | None, str, _Bound | None]] = deque(maxlen=keep)
+
+    def take(self) -> list[Statement]:
+        """The statements run since the last take(), oldest first (and forget them)."""
+        with self._lock:
+            runs = list(self._runs)
+            self._runs.clear()
+        statements = []
+        for prepared, sql, bound in runs:
+            if prepared is None or bound is None:
+                statements.append(Statement(sql, "simple"))
+                continue
+            count = len(bound.values)
+            statements.append(
+                Statement(sql, "extended", prepared.param_types(count), bound.formats, bound.values)
+            )
+        return statements
+
+    def _new_session(self) -> _Connection:
+        return _Connection()
+
+    def _run(self, prepared: _Prepared | None, sql: str, bound: _Bound | None) -> None:
+        with self._lock:
+            self._runs.append((prepared, sql, bound))
+
+    def _frontend_message(self, session: object, kind: bytes, payload: bytes) -> None:
+        assert isinstance(session, _Connection)
+        if kind == b"P":
+            name, _, rest = payload.partition(b"\0")
+            sql, _, rest = rest.partition(b"\0")
+            (count,) = struct.unpack_from("!h", rest)
+            types = struct.unpack_from(f"!{count}I", rest, 2)
+            session.statements[name] = _Prepared(sql.decode("utf-8", "replace"), types)
+        elif kind == b"B":
+            portal, _, rest = payload.partition(b"\0")
+            name, _, rest = rest.partition(b"\0")
+            prepared = session.statements.get(name)
+            if prepared is not None:
+                session.portals[portal] = _parse_bind(prepared, rest)
+        elif kind == b"D" and payload[:1] == b"S":
+            name = payload[1:].rstrip(b"\0")
+            # Unknown (prepared before the proxy saw it): still one answer to wait for.
+            session.awaiting.append(session.statements.get(name) or _Prepared("", ()))
+        elif kind == b"E":
+            bound = session.portals.get(payload.partition(b"\0")[0])
+            if bound is not None:
+                self._run(bound.statement, bound.statement.sql, bound)
+        elif kind == b"C":
+            table = session.statements if payload[:1] == b"S" else session.portals
+            table.pop(payload[1:].rstrip(b"\0"), None)
+        elif kind == b"S":
+            session.awaiting.append(None)
+        elif kind == b"Q":
+            self._run(None, payload.rstrip(b"\0").decode("utf-8", "replace"), None)
+            session.awaiting.append(None)
+
+    def _backend_message(self, session: _Connection, kind: bytes, payload: bytes) -> None:
+        if kind == b"t":  # ParameterDescription: answers the oldest Describe of a statement
+            (count,) = struct.unpack_from("!h", payload)
+            if session.awaiting and session.awaiting[0] is not None:
+                session.awaiting.popleft().described = struct.unpack_from(f"!{count}I", payload, 2)
+        elif kind == b"Z":  # ReadyForQuery: everything up to its Sync is answered or skipped
+            while session.awaiting and session.awaiting.popleft() is not None:
+                pass
+
+    def _backend_loop(
+        self, upstream: socket.socket, client: socket.socket, session: object
+    ) -> None:
+        """Copies like _copy, but reads each complete message before passing the bytes on, so
+        a statement's types are known before the client can bind it."""
+        assert isinstance(session, _Connection)
+        buffer = bytearray()
+        try:
+            while chunk := upstream.recv(65536):
+                buffer += chunk
+                start = 0
+                while len(buffer) - start >= 5:
+                    end = start + 1 + int.from_bytes(buffer[start + 1 : start + 5], "big")
+                    if end > len(buffer):
+                        break
+                    kind = bytes(buffer[start : start + 1])
+                    if kind in (b"t", b"Z"):
+                        self._backend_message(session, kind, bytes(buffer[start + 5 : end]))
+                    start = end
+                del buffer[:start]
+                client.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_WR)
+
+
+def _parse_bind(prepared: _Prepared, rest: bytes) -> _Bound:
+    """Bind after its portal and statement names: formats, then values (length -1: NULL)."""
+    (format_count,) = struct.unpack_from("!h", rest)
+    codes = struct.unpack_from(f"!{format_count}h", rest, 2)
+    offset = 2 + 2 * format_count
+    (count,) = struct.unpack_from("!h", rest, offset)
+    offset += 2
+    values: list[bytes | None] = []
+    for _ in range(count):
+        (length,) = struct.unpack_from("!i", rest, offset)
+        offset += 4
+        if length < 0:
+            values.append(None)
+        else:
+            values.append(rest[offset : offset + length])
+            offset += length
+    # No codes: all text; one code: for every parameter; else one per parameter.
+    formats = codes if format_count > 1 else (codes[0] if codes else 0,) * count
+    return _Bound(prepared, tuple(formats), tuple(values))
 
 
 def _recv_exactly(sock: socket.socket, size: int) -> bytes | None:

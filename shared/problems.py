@@ -1,4 +1,5 @@
-"""RFC 9457 problem details as SPEC §1 shapes them, independent of any framework."""
+"""RFC 9457 problem details as the contract shapes them (contract/DECISIONS.md, "Errors"),
+independent of any framework."""
 
 from __future__ import annotations
 
@@ -43,13 +44,49 @@ DETAILS: dict[int, str] = {
     503: "The service is not ready.",
 }
 
-# The closed set of errors[].type values (SPEC §1, contract/DECISIONS.md).
-ERROR_TYPES = frozenset({
-    "missing", "extra_forbidden", "string_too_short", "string_too_long",
-    "string_pattern_mismatch", "int_parsing", "uuid_parsing", "date_parsing", "enum",
-    "greater_than_equal", "less_than_equal", "bool_parsing", "invalid_type", "too_long",
-    "not_unique", "invalid_reference", "invalid_cursor",
-})
+# The sentences of the contract's domain errors, said once so the four read alike (the suite
+# compares everything but `detail` and `errors[].msg`; people compare those too).
+NOT_AUTHENTICATED = "Not authenticated"
+INVALID_TOKEN = "Could not validate credentials"
+BAD_CREDENTIALS = "Incorrect email or password"
+MALFORMED_JSON = "Malformed JSON body."
+MALFORMED_FORM = "Malformed form body."  # a token request that is not UTF-8
+ADMINS_ONLY = "Only administrators can create users."
+EMAIL_TAKEN = "A user with this email already exists."
+LABEL_TAKEN = "A label with this name already exists in the project."
+LAST_OWNER = "A project must keep at least one owner."
+NO_SUCH_USER = "No such user."
+NO_SUCH_MEMBER = "No such member."
+ONLY_AUTHOR_EDITS = "Only the author can edit a comment."
+ONLY_AUTHOR_OR_OWNER_DELETES = "Only the author or a project owner can delete a comment."
+ASSIGNEE_NOT_MEMBER = "The assignee is not a member of the project."
+LABEL_NOT_IN_PROJECT = "No such label in the project."
+INVALID_CURSOR = "The cursor is malformed or belongs to another list."
+DATABASE_UNAVAILABLE = "The database is not reachable."
+CORS_PREFLIGHT_REFUSED = "CORS preflight refused: the origin, method or headers are not allowed."
+
+# The closed set of errors[].type values (contract/DECISIONS.md, "Validation error types").
+ERROR_TYPES = frozenset(
+    {
+        "missing",
+        "extra_forbidden",
+        "string_too_short",
+        "string_too_long",
+        "string_pattern_mismatch",
+        "int_parsing",
+        "uuid_parsing",
+        "date_parsing",
+        "enum",
+        "greater_than_equal",
+        "less_than_equal",
+        "bool_parsing",
+        "invalid_type",
+        "too_long",
+        "not_unique",
+        "invalid_reference",
+        "invalid_cursor",
+    }
+)
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -58,8 +95,9 @@ def title_for(status: int) -> str:
     return TITLES.get(status) or ("Internal Server Error" if status >= 500 else "Bad Request")
 
 
-def problem(status: int, detail: str | None = None,
-            errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def problem(
+    status: int, detail: str | None = None, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title_for(status),

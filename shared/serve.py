@@ -23,7 +23,8 @@ def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> No
 
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; under the
     # default SIGTERM disposition that kills the process (status -15). A graceful stop is a
-    # success (SPEC §9: exit 0), so the re-raised SIGTERM is absorbed here.
+    # success (contract/DECISIONS.md, "Operations": exit 0), so the re-raised SIGTERM is
+    # absorbed here.
     signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         impl.target,

@@ -1,4 +1,4 @@
-"""Settings from the environment, the same names in all four implementations (SPEC §9)."""
+"""Settings from the environment, the same names in all four implementations (README "Settings")."""
 
 from __future__ import annotations
 
@@ -12,6 +12,29 @@ DEV_SECRET_KEY = "quartet-development-secret-key-do-not-use-in-production"
 # test suites that create hundreds of users (the hash format is the same, so hashes made under
 # either profile verify everywhere). Like Django's fast test hashers, never for production.
 PASSWORD_HASH_PROFILES = ("standard", "test")
+
+
+# Every environment variable the servers read: load_settings() below, shared.serve (LOG_LEVEL,
+# ACCESS_LOG, GUNICORN_THREADS) and `quartet serve` (WEB_CONCURRENCY). docker-compose.yml passes
+# exactly these and the suite scrubs them from its servers' environment (tests/test_compose.py
+# keeps this list, the code and the compose file in step).
+SETTING_NAMES = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "QUARTET_ENV",
+    "CORS_ORIGINS",
+    "ACCESS_TOKEN_TTL_SECONDS",
+    "PASSWORD_HASH_PROFILE",
+    "LLM_BASE_URL",
+    "LLM_MODEL",
+    "LLM_API_KEY",
+    "LLM_TIMEOUT_SECONDS",
+    "NOTIFY_WEBHOOK_URL",
+    "WEB_CONCURRENCY",
+    "GUNICORN_THREADS",
+    "LOG_LEVEL",
+    "ACCESS_LOG",
+)
 
 
 class SettingsError(ValueError):
@@ -70,7 +93,8 @@ class Settings:
             )
         if self.password_hash_profile not in PASSWORD_HASH_PROFILES:
             raise SettingsError(
-                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}")
+                f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}"
+            )
         if self.is_production and self.password_hash_profile != "standard":
             raise SettingsError("PASSWORD_HASH_PROFILE=test is for test suites, not production")
         if len(self.secret_key.encode()) < 32:

@@ -1,4 +1,4 @@
-"""The one wire format for timestamps and dates (SPEC §1)."""
+"""The one wire format for timestamps and dates (contract/DECISIONS.md, "Wire format")."""
 
 from __future__ import annotations
 

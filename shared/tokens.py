@@ -1,4 +1,4 @@
-"""JWT access tokens: HS256 only, claims sub/iat/exp (SPEC §2)."""
+"""JWT access tokens: HS256 only, claims sub/iat/exp (contract/DECISIONS.md, "Auth")."""
 
 from __future__ import annotations
 

@@ -14,8 +14,14 @@ class EmailTaken(Exception):
     pass
 
 
-def insert_user(conn: psycopg.Connection, email: str, display_name: str, password: str,
-                *, is_admin: bool = False) -> uuid.UUID:
+def insert_user(
+    conn: psycopg.Connection,
+    email: str,
+    display_name: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+) -> uuid.UUID:
     try:
         row = conn.execute(
             "INSERT INTO users (email, display_name, password_hash, is_admin)"
@@ -28,7 +34,8 @@ def insert_user(conn: psycopg.Connection, email: str, display_name: str, passwor
     return row[0]
 
 
-def create_user(database_url: str, email: str, display_name: str, password: str,
-                *, is_admin: bool = False) -> uuid.UUID:
+def create_user(
+    database_url: str, email: str, display_name: str, password: str, *, is_admin: bool = False
+) -> uuid.UUID:
     with psycopg.connect(normalise(database_url)) as conn:
         return insert_user(conn, email, display_name, password, is_admin=is_admin)

@@ -37,7 +37,8 @@ def body_too_large(environ: dict[str, Any]) -> bool:
     """Over MAX_BODY_BYTES, by Content-Length or as counted by RequestBodyGuard."""
     declared = environ.get("CONTENT_LENGTH") or ""
     return bool(environ.get(BODY_TOO_LARGE_KEY)) or (
-        declared.isdigit() and int(declared) > MAX_BODY_BYTES)
+        declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    )
 
 
 class RequestBodyGuard:
@@ -49,8 +50,9 @@ class RequestBodyGuard:
     def __init__(self, application: Callable[..., Iterable[bytes]]) -> None:
         self.application = application
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]
-                 ) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
         if chunked and not environ.get("CONTENT_LENGTH"):
             _buffer_chunked_body(environ)

@@ -48,15 +48,43 @@ Fixtures
     peer_impl)`` of the selected implementations (ids ``[fastapi-litestar]``; both directions
     when two are selected), or the pair ``(impl, impl)`` when only one is selected
     (cross-implementation tests).
+``people``  pooled identities (``support.people``): ``people.get(3)`` → three ``Account``s,
+    ``people.get(1, is_admin=True)``; within one test each is a different user. For role
+    matrices; a test about a user's own data (profile, project list) uses ``make_user``.
 
-Helpers: ``support.problems.assert_problem(response, status)`` and ``error_set(response)``;
-``support.factories.expect(response, *statuses)``, ``Account``, ``login``.
+Helpers (``tests/support/``, one module per job; tests import from there only)
+-------------------------------------------------------------------------------
+``support.paths``      ``API``, ``TOKEN_URL``, ``ME_URL``, ``USERS_URL``, ``PROJECTS_URL`` and the
+    URL of every resource: ``user_url``, ``project_url``, ``members_url``, ``member_url``,
+    ``labels_url``, ``label_url``, ``tasks_url``, ``activity_url``, ``task_url``,
+    ``comments_url``, ``comment_url`` (each takes the resource dict or its id).
+``support.responses``  ``expect(response, *statuses)`` → the JSON body of a successful answer;
+    ``get_json(client, url, params=None)`` → the body of a GET that must answer 200.
+``support.problems``   ``assert_problem(response, status)`` → the problem body (media type,
+    type, the contract's title, status, detail, ``errors`` on 422 only);
+    ``error_set(response)`` → a 422's ``{(loc, type)}``; ``assert_errors(response, *errors)``
+    → exactly those; ``assert_unauthorized(response)`` → a 401 with a Bearer challenge.
+``support.pagination`` ``walk`` / ``walk_pages`` (every item / page of a list, checking the
+    page contract), ``first_page``, ``query_pairs``, ``ids``, ``activity(client, project)``.
+``support.wire``       ``summary(account)``, ``etag(version)``, ``assert_timestamp(value)``.
+``support.factories``  ``Account``, ``create_account``, ``login``, ``unique(prefix)``,
+    ``random_id()``.
+``support.people``     ``People``, behind the ``people`` fixture.
+Harness: ``support.client`` (the validating ``ContractClient``), ``support.contract`` (the
+contract as a validator; ``REASON_PHRASES``), ``support.servers``, ``support.normalise``,
+``support.plans``; the statement-counting and -capturing PostgreSQL proxy is
+``shared.pgproxy`` (``quartet bench`` uses it too).
+
+Expected values come from the contract (contract/openapi.yaml, contract/DECISIONS.md), spelled
+out in the suite: it never takes them from ``shared/``, which the implementations use, so an
+implementation that drifts together with its own table still fails.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -67,23 +95,38 @@ import pytest
 from shared.implementations import UnknownImplementation, built, resolve
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, create_account, expect, login, unique
-from support.servers import (PostgresCluster, Server, ServerPool, ServerProcess,
-                             start_server)
+from support.factories import Account, create_account, login, unique
+from support.paths import PROJECTS_URL, comments_url, labels_url, member_url, tasks_url
+from support.people import People
+from support.responses import expect
+from support.servers import (
+    TOKEN_REFRESH_SECONDS,
+    PostgresCluster,
+    Server,
+    ServerPool,
+    ServerProcess,
+    start_server,
+)
 
 REMOTE = "remote"
-
-# tests/helpers.py holds fixtures shared by the behaviour tests (e.g. `people`).
-pytest_plugins = ["helpers"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("quartet", "Quartet contract suite")
-    group.addoption("--impl", action="append", default=[], metavar="NAME",
-                    help="implementation to test (repeatable; default: every built one)")
-    group.addoption("--base-url", default=None, metavar="URL",
-                    help="test an already-running server (admin credentials from "
-                         "QUARTET_ADMIN_EMAIL / QUARTET_ADMIN_PASSWORD)")
+    group.addoption(
+        "--impl",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="implementation to test (repeatable; default: every built one)",
+    )
+    group.addoption(
+        "--base-url",
+        default=None,
+        metavar="URL",
+        help="test an already-running server (admin credentials from "
+        "QUARTET_ADMIN_EMAIL / QUARTET_ADMIN_PASSWORD)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,8 +139,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError("--impl and --base-url are mutually exclusive")
         if not base_url.startswith(("http://", "https://")):
             raise pytest.UsageError(f"--base-url must be an http(s) URL, got {base_url!r}")
-        missing = [n for n in ("QUARTET_ADMIN_EMAIL", "QUARTET_ADMIN_PASSWORD")
-                   if not os.environ.get(n)]
+        missing = [
+            n for n in ("QUARTET_ADMIN_EMAIL", "QUARTET_ADMIN_PASSWORD") if not os.environ.get(n)
+        ]
         if missing:
             raise pytest.UsageError(f"--base-url needs {' and '.join(missing)} in the environment")
         config.quartet_impls = [REMOTE]  # type: ignore[attr-defined]
@@ -124,11 +168,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize(
             ["server", "peer_impl"],
             [pytest.param(a, b, id=f"{a}-{b}", marks=_same_worker(a)) for a, b in pairs],
-            indirect=["server"], scope="session")
+            indirect=["server"],
+            scope="session",
+        )
     elif "server" in metafunc.fixturenames:
         metafunc.parametrize(
-            "server", [pytest.param(i, id=i, marks=_same_worker(i)) for i in impls],
-            indirect=True, scope="session")
+            "server",
+            [pytest.param(i, id=i, marks=_same_worker(i)) for i in impls],
+            indirect=True,
+            scope="session",
+        )
 
 
 def _same_worker(impl: str) -> pytest.MarkDecorator:
@@ -193,8 +242,13 @@ def _server_pool(_cluster_holder: dict[str, Any]) -> Iterator[ServerPool]:
 def server(request: pytest.FixtureRequest) -> Server:
     impl: str = request.param
     if impl == REMOTE:
-        return Server(REMOTE, request.config.getoption("base_url").rstrip("/"), None,
-                      os.environ["QUARTET_ADMIN_EMAIL"], os.environ["QUARTET_ADMIN_PASSWORD"])
+        return Server(
+            REMOTE,
+            request.config.getoption("base_url").rstrip("/"),
+            None,
+            os.environ["QUARTET_ADMIN_EMAIL"],
+            os.environ["QUARTET_ADMIN_PASSWORD"],
+        )
     pool: ServerPool = request.getfixturevalue("_server_pool")
     return pool.get(impl)
 
@@ -220,10 +274,10 @@ def spawn_server(server: Server) -> Iterator[Callable[..., ServerProcess]]:
         pytest.skip("starts extra servers (not with --base-url)")
     started: list[ServerProcess] = []
 
-    def spawn(database_url: str | None = None, *, env: dict[str, str] | None = None,
-              wait: bool = True) -> ServerProcess:
-        process = start_server(server.impl, database_url or server.database_url, env=env,
-                               wait=wait)
+    def spawn(
+        database_url: str | None = None, *, env: dict[str, str] | None = None, wait: bool = True
+    ) -> ServerProcess:
+        process = start_server(server.impl, database_url or server.database_url, env=env, wait=wait)
         started.append(process)
         return process
 
@@ -251,8 +305,15 @@ def api(server: Server, contract: Contract) -> Iterator[ContractClient]:
 
 
 def _admin_token(server: Server, api: ContractClient) -> str:
-    if server._admin_token is None:  # one login per server: argon2 is deliberately slow
+    # One login per server (argon2 is deliberately slow), renewed before the token expires: on a
+    # loaded machine the suite outlives ACCESS_TOKEN_TTL_SECONDS, and every admin call then
+    # failed with 401.
+    if (
+        server._admin_token is None
+        or time.monotonic() - server._admin_token_since > TOKEN_REFRESH_SECONDS
+    ):
         server._admin_token = login(api, server.admin_email, server.admin_password)
+        server._admin_token_since = time.monotonic()
     return server._admin_token
 
 
@@ -266,10 +327,16 @@ def admin(server: Server, api: ContractClient) -> ContractClient:
 
 @pytest.fixture
 def make_user(api: ContractClient, admin: ContractClient) -> Callable[..., Account]:
-    def make(*, display_name: str | None = None, email: str | None = None,
-             is_admin: bool = False, password: str | None = None) -> Account:
-        return create_account(api, admin, display_name=display_name, email=email,
-                              is_admin=is_admin, password=password)
+    def make(
+        *,
+        display_name: str | None = None,
+        email: str | None = None,
+        is_admin: bool = False,
+        password: str | None = None,
+    ) -> Account:
+        return create_account(
+            api, admin, display_name=display_name, email=email, is_admin=is_admin, password=password
+        )
 
     return make
 
@@ -278,7 +345,7 @@ def make_user(api: ContractClient, admin: ContractClient) -> Callable[..., Accou
 def make_project() -> Callable[..., dict[str, Any]]:
     def make(owner: Account, **body: Any) -> dict[str, Any]:
         body.setdefault("name", unique("Project"))
-        return expect(owner.client.post("/api/v1/projects", json=body), 201)
+        return expect(owner.client.post(PROJECTS_URL, json=body), 201)
 
     return make
 
@@ -286,8 +353,7 @@ def make_project() -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def add_member() -> Callable[..., dict[str, Any]]:
     def add(project: dict[str, Any], owner: Account, user: Account, role: str) -> dict[str, Any]:
-        response = owner.client.put(f"/api/v1/projects/{project['id']}/members/{user.id}",
-                                    json={"role": role})
+        response = owner.client.put(member_url(project, user.id), json={"role": role})
         return expect(response, 200, 201)
 
     return add
@@ -298,8 +364,7 @@ def make_label() -> Callable[..., dict[str, Any]]:
     def make(project: dict[str, Any], account: Account, **body: Any) -> dict[str, Any]:
         body.setdefault("name", unique("label"))
         body.setdefault("color", "#336699")
-        return expect(account.client.post(f"/api/v1/projects/{project['id']}/labels", json=body),
-                      201)
+        return expect(account.client.post(labels_url(project), json=body), 201)
 
     return make
 
@@ -308,17 +373,22 @@ def make_label() -> Callable[..., dict[str, Any]]:
 def make_task() -> Callable[..., dict[str, Any]]:
     def make(project: dict[str, Any], account: Account, **body: Any) -> dict[str, Any]:
         body.setdefault("title", unique("Task"))
-        return expect(account.client.post(f"/api/v1/projects/{project['id']}/tasks", json=body),
-                      201)
+        return expect(account.client.post(tasks_url(project), json=body), 201)
 
     return make
 
 
 @pytest.fixture
 def make_comment() -> Callable[..., dict[str, Any]]:
-    def make(task: dict[str, Any], account: Account,
-             body: str = "A comment from the contract suite.") -> dict[str, Any]:
-        return expect(account.client.post(f"/api/v1/tasks/{task['id']}/comments",
-                                          json={"body": body}), 201)
+    def make(
+        task: dict[str, Any], account: Account, body: str = "A comment from the contract suite."
+    ) -> dict[str, Any]:
+        return expect(account.client.post(comments_url(task), json={"body": body}), 201)
 
     return make
+
+
+@pytest.fixture
+def people(server: Server, api: ContractClient, admin: ContractClient) -> People:
+    """Pooled identities (see ``support.people``)."""
+    return People(server.base_url, api, admin)

@@ -1,11 +1,13 @@
-"""The `quartet` command line (SPEC §10): help everywhere, one-line errors with status 2,
-an idempotent migration, and a first admin who can log in."""
+"""The `quartet` command line (README "Running against your own PostgreSQL", `quartet --help`):
+help everywhere, one-line errors with status 2, an idempotent migration, and a first admin who
+can log in."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -24,13 +26,29 @@ def quartet(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     """The installed console script when there is one (what a user runs), else the module."""
     script = Path(sys.executable).parent / "quartet"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "shared.cli"]
-    return subprocess.run([*command, *args], cwd=REPO_ROOT, env=env or base_env(),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*command, *args],
+        cwd=REPO_ROOT,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize("args", [
-    [], ["serve"], ["db"], ["db", "migrate"], ["db", "seed"], ["create-admin"], ["bench"],
-], ids=lambda args: " ".join(args) or "quartet")
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["serve"],
+        ["db"],
+        ["db", "migrate"],
+        ["db", "seed"],
+        ["create-admin"],
+        ["bench"],
+    ],
+    ids=lambda args: " ".join(args) or "quartet",
+)
 def test_help(args: list[str]) -> None:
     done = quartet(*args, "--help")
     assert done.returncode == 0, done.stderr
@@ -49,16 +67,25 @@ BAD_ARGUMENTS = {
     "db without action": (["db"], {}),
     "seed without --demo": (["db", "seed"], {}),
     "create-admin without --email": (["create-admin"], {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
-    "create-admin bad email": (["create-admin", "--email", "not-an-email"],
-                               {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
-    "create-admin short password": (["create-admin", "--email", "a@example.com"],
-                                    {"QUARTET_ADMIN_PASSWORD": "x" * 14}),
-    "create-admin long password": (["create-admin", "--email", "a@example.com"],
-                                   {"QUARTET_ADMIN_PASSWORD": "x" * 129}),
-    "create-admin empty display name": (["create-admin", "--email", "a@example.com",
-                                         "--display-name", ""],
-                                        {"QUARTET_ADMIN_PASSWORD": "x" * 20}),
+    "create-admin bad email": (
+        ["create-admin", "--email", "not-an-email"],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 20},
+    ),
+    "create-admin short password": (
+        ["create-admin", "--email", "a@example.com"],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 14},
+    ),
+    "create-admin long password": (
+        ["create-admin", "--email", "a@example.com"],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 129},
+    ),
+    "create-admin empty display name": (
+        ["create-admin", "--email", "a@example.com", "--display-name", ""],
+        {"QUARTET_ADMIN_PASSWORD": "x" * 20},
+    ),
     "create-admin no password, no terminal": (["create-admin", "--email", "a@example.com"], {}),
+    "WEB_CONCURRENCY zero": (["serve", "fastapi"], {"WEB_CONCURRENCY": "0"}),
+    "WEB_CONCURRENCY not a number": (["serve", "fastapi"], {"WEB_CONCURRENCY": "four"}),
     "bench unknown scenario": (["bench", "--scenario", "nope"], {}),
     "bench unknown implementation": (["bench", "--impl", "nope"], {}),
     "bench zero runs": (["bench", "--runs", "0"], {}),
@@ -112,11 +139,18 @@ def test_created_admin_logs_in_and_creates_users(pg_cluster, spawn_server, contr
     env = base_env(DATABASE_URL=url)
     assert quartet("db", "migrate", env=env).returncode == 0
     email, password = f"First.Admin-{uuid.uuid4().hex[:8]}@Example.com", "p" * 15
-    done = quartet("create-admin", "--email", email, "--display-name", "First Admin",
-                   env={**env, "QUARTET_ADMIN_PASSWORD": password})
+    done = quartet(
+        "create-admin",
+        "--email",
+        email,
+        "--display-name",
+        "First Admin",
+        env={**env, "QUARTET_ADMIN_PASSWORD": password},
+    )
     assert done.returncode == 0, done.stderr
-    again = quartet("create-admin", "--email", email.upper(),
-                    env={**env, "QUARTET_ADMIN_PASSWORD": password})
+    again = quartet(
+        "create-admin", "--email", email.upper(), env={**env, "QUARTET_ADMIN_PASSWORD": password}
+    )
     assert again.returncode != 0 and len(again.stderr.strip().splitlines()) == 1, again.stderr
 
     extra = spawn_server(url)
@@ -127,11 +161,38 @@ def test_created_admin_logs_in_and_creates_users(pg_cluster, spawn_server, contr
         assert me["email"] == email.lower()
         assert me["display_name"] == "First Admin"
         assert me["is_admin"] is True
-        created = admin.post("/api/v1/users", json={
-            "email": "second@example.com", "display_name": "Second", "password": "q" * 15})
+        created = admin.post(
+            "/api/v1/users",
+            json={"email": "second@example.com", "display_name": "Second", "password": "q" * 15},
+        )
         assert created.status_code == 201, created.text
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """The server's worker processes: its children, less multiprocessing's resource tracker."""
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+        if int(fields[1]) == parent and b"resource_tracker" not in cmdline:
+            workers.append(int(stat.parent.name))
+    return workers
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes in /proc")
+def test_web_concurrency_sets_the_worker_count(server, spawn_server) -> None:
+    extra = spawn_server(env={"WEB_CONCURRENCY": "3"})
+    deadline = time.monotonic() + 30
+    while len(workers := _worker_processes(extra.pid)) != 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(workers) == 3, f"{server.impl}: worker processes {workers}"
 
 
 def test_console_script_is_installed() -> None:
     assert shutil.which("quartet", path=str(Path(sys.executable).parent)), (
-        "the `quartet` console script is missing from the virtualenv")
+        "the `quartet` console script is missing from the virtualenv"
+    )

@@ -3,13 +3,15 @@ and the implementations rely on. No server needed."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
-from support.contract import Contract, json_pointer
+from support.contract import REASON_PHRASES, Contract, json_pointer
+from support.servers import REPO_ROOT
 
 REQUEST_BODY_MEDIA_TYPES = {"application/json", "application/x-www-form-urlencoded"}
 
@@ -40,8 +42,10 @@ def _parameters(contract: Contract, item: dict[str, Any], op: dict[str, Any]) ->
 
 
 def test_is_a_valid_openapi_3_1_document(contract: Contract) -> None:
-    errors = [f"{json_pointer(e.absolute_path) or '/'}: {e.message[:300]}"
-              for e in OpenAPIV31SpecValidator(contract.document).iter_errors()]
+    errors = [
+        f"{json_pointer(e.absolute_path) or '/'}: {e.message[:300]}"
+        for e in OpenAPIV31SpecValidator(contract.document).iter_errors()
+    ]
     assert not errors, "contract/openapi.yaml is not valid OpenAPI 3.1:\n" + "\n".join(errors)
 
 
@@ -84,13 +88,17 @@ def test_operations_are_complete(contract: Contract) -> None:
         if "requestBody" in op:
             required["413"] = "it has a body"
             required["415"] = "it has a body"
-        problems += [f"{where}: does not document {status} ({why})"
-                     for status, why in required.items() if status not in responses]
+        problems += [
+            f"{where}: does not document {status} ({why})"
+            for status, why in required.items()
+            if status not in responses
+        ]
         path_names = {p["name"] for p in params if p.get("in") == "path"}
         in_template = {part[1:-1] for part in template.split("/") if part.startswith("{")}
         if path_names != in_template:
-            problems.append(f"{where}: path parameters {sorted(path_names)} != template "
-                            f"{sorted(in_template)}")
+            problems.append(
+                f"{where}: path parameters {sorted(path_names)} != template {sorted(in_template)}"
+            )
     assert not problems, "\n".join(problems)
 
 
@@ -107,11 +115,14 @@ def test_request_bodies_reject_unknown_fields(contract: Contract) -> None:
             schema, _ = contract.deref(content.get("schema", {}), "")
             for path, node in _walk(schema):
                 node, _ = contract.deref(node, "") if isinstance(node, dict) else (node, "")
-                if isinstance(node, dict) and (node.get("type") == "object"
-                                               or "properties" in node):
-                    if node.get("additionalProperties") is not False:
-                        problems.append(f"{where} at {json_pointer(path) or '/'}: object schema "
-                                        f"without additionalProperties: false")
+                is_object = isinstance(node, dict) and (
+                    node.get("type") == "object" or "properties" in node
+                )
+                if is_object and node.get("additionalProperties") is not False:
+                    problems.append(
+                        f"{where} at {json_pointer(path) or '/'}: object schema "
+                        f"without additionalProperties: false"
+                    )
     assert not problems, "\n".join(problems)
 
 
@@ -120,8 +131,11 @@ def _examples(contract: Contract) -> Iterator[tuple[str, str, Any]]:
     doc = contract.document
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
         for index, example in enumerate(schema.get("examples", [])):
-            yield (f"components/schemas/{name} examples[{index}]",
-                   json_pointer(["components", "schemas", name]), example)
+            yield (
+                f"components/schemas/{name} examples[{index}]",
+                json_pointer(["components", "schemas", name]),
+                example,
+            )
     for path, node in _walk(doc):
         if not isinstance(node, dict) or "schema" not in node or not path:
             continue
@@ -145,12 +159,69 @@ def test_examples_validate_against_their_schemas(contract: Contract) -> None:
     assert not problems, "examples that do not validate:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("operation_id", [
-    "createToken", "getMe", "createUser", "listUsers", "getUser", "createProject",
-    "listProjects", "getProject", "updateProject", "deleteProject", "listMembers", "putMember",
-    "removeMember", "listLabels", "createLabel", "deleteLabel", "createTask", "listTasks",
-    "getTask", "updateTask", "deleteTask", "listComments", "createComment", "updateComment",
-    "deleteComment", "listActivity", "getHealth", "getReadiness",
-])
+def _listed_titles(sentence: str) -> dict[int, str]:
+    return {
+        int(code): title for code, title in re.findall(r"(\d{3}) ([A-Z][A-Za-z ]*[a-z])", sentence)
+    }
+
+
+def test_the_suites_problem_titles_are_the_contracts(contract: Contract) -> None:
+    """support.contract.REASON_PHRASES (what every problem's `title` is checked against) is
+    exactly the list in contract/DECISIONS.md ("Errors") and in contract/openapi.yaml's
+    description, and every problem example in the contract agrees with it."""
+    decisions = (REPO_ROOT / "contract" / "DECISIONS.md").read_text(encoding="utf-8")
+    in_decisions = re.search(r"`title` is the RFC 9110 reason phrase:(.*?)\.\n", decisions, re.S)
+    in_openapi = re.search(r"Titles:(.*?)\.\s", contract.document["info"]["description"], re.S)
+    assert in_decisions and in_openapi, "the contract no longer lists the problem titles"
+    assert _listed_titles(in_decisions.group(1)) == REASON_PHRASES
+    assert _listed_titles(in_openapi.group(1)) == REASON_PHRASES
+    examples = [
+        (name, media["example"])
+        for name, response in contract.document["components"]["responses"].items()
+        for media_type, media in response.get("content", {}).items()
+        if media_type == "application/problem+json" and "example" in media
+    ]
+    assert len(examples) >= 8
+    wrong = [
+        f"{name}: {example['status']} {example['title']!r}"
+        for name, example in examples
+        if REASON_PHRASES.get(example["status"]) != example["title"]
+    ]
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    "operation_id",
+    [
+        "createToken",
+        "getMe",
+        "createUser",
+        "listUsers",
+        "getUser",
+        "createProject",
+        "listProjects",
+        "getProject",
+        "updateProject",
+        "deleteProject",
+        "listMembers",
+        "putMember",
+        "removeMember",
+        "listLabels",
+        "createLabel",
+        "deleteLabel",
+        "createTask",
+        "listTasks",
+        "getTask",
+        "updateTask",
+        "deleteTask",
+        "listComments",
+        "createComment",
+        "updateComment",
+        "deleteComment",
+        "listActivity",
+        "getHealth",
+        "getReadiness",
+    ],
+)
 def test_core_operation_is_in_the_contract(contract: Contract, operation_id: str) -> None:
     contract.operation(operation_id)

@@ -1,4 +1,5 @@
-"""Interchangeable (SPEC §1, §5): implementations share one database, tokens and cursors.
+"""Interchangeable (contract/DECISIONS.md "Auth" and "Pagination": tokens and cursors are
+signed with SECRET_KEY in one format): implementations share one database, tokens and cursors.
 
 For each ordered pair (A, B) of a ring over the selected implementations (both directions when
 two are selected), a server of B is started on A's database: what is written through A reads
@@ -17,7 +18,8 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, create_account, expect, login
+from support.factories import Account, create_account, login
+from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow
@@ -48,44 +50,91 @@ def world(server: Server, contract: Contract) -> Iterator[dict[str, Any]]:
         owner = create_account(api, admin, display_name="Cross Owner")
         editor = create_account(api, admin, display_name="Cross Editor")
         client = owner.client
-        project = expect(client.post("/api/v1/projects", json={
-            "name": "cross", "description": "written through A"}), 201)
+        project = expect(
+            client.post(
+                "/api/v1/projects", json={"name": "cross", "description": "written through A"}
+            ),
+            201,
+        )
         pid = project["id"]
-        expect(client.put(f"/api/v1/projects/{pid}/members/{editor.id}",
-                          json={"role": "editor"}), 201)
-        labels = [expect(client.post(f"/api/v1/projects/{pid}/labels", json={
-            "name": f"x-{i}", "color": "#ABCDEF"}), 201) for i in range(3)]
-        tasks = [expect(client.post(f"/api/v1/projects/{pid}/tasks", json={
-            "title": f"cross task {i}", "assignee_id": editor.id,
-            "due_date": f"2031-0{i + 1}-15", "priority": ["low", "high", "urgent"][i % 3],
-            "label_ids": [labels[i % 3]["id"], labels[(i + 1) % 3]["id"]]}), 201)
-            for i in range(5)]
-        expect(client.patch(f"/api/v1/tasks/{tasks[0]['id']}",
-                            json={"status": "in_progress", "assignee_id": None}), 200)
-        comments = [expect(account.client.post(f"/api/v1/tasks/{tasks[0]['id']}/comments",
-                                               json={"body": f"comment {i}"}), 201)
-                    for i, account in enumerate([owner, editor, owner])]
-        yield {"owner": owner, "editor": editor, "project": project, "labels": labels,
-               "tasks": tasks, "comments": comments}
+        expect(
+            client.put(f"/api/v1/projects/{pid}/members/{editor.id}", json={"role": "editor"}), 201
+        )
+        labels = [
+            expect(
+                client.post(
+                    f"/api/v1/projects/{pid}/labels", json={"name": f"x-{i}", "color": "#ABCDEF"}
+                ),
+                201,
+            )
+            for i in range(3)
+        ]
+        tasks = [
+            expect(
+                client.post(
+                    f"/api/v1/projects/{pid}/tasks",
+                    json={
+                        "title": f"cross task {i}",
+                        "assignee_id": editor.id,
+                        "due_date": f"2031-0{i + 1}-15",
+                        "priority": ["low", "high", "urgent"][i % 3],
+                        "label_ids": [labels[i % 3]["id"], labels[(i + 1) % 3]["id"]],
+                    },
+                ),
+                201,
+            )
+            for i in range(5)
+        ]
+        expect(
+            client.patch(
+                f"/api/v1/tasks/{tasks[0]['id']}",
+                json={"status": "in_progress", "assignee_id": None},
+            ),
+            200,
+        )
+        comments = [
+            expect(
+                account.client.post(
+                    f"/api/v1/tasks/{tasks[0]['id']}/comments", json={"body": f"comment {i}"}
+                ),
+                201,
+            )
+            for i, account in enumerate([owner, editor, owner])
+        ]
+        yield {
+            "owner": owner,
+            "editor": editor,
+            "project": project,
+            "labels": labels,
+            "tasks": tasks,
+            "comments": comments,
+        }
 
 
 def _same(a: ContractClient, b: ContractClient, path: str, **params: Any) -> dict[str, Any]:
     through_a = a.get(path, params=params)
     through_b = b.get(path, params=params)
-    assert through_a.status_code == through_b.status_code == 200, (through_a.text,
-                                                                    through_b.text)
+    assert through_a.status_code == through_b.status_code == 200, (through_a.text, through_b.text)
     assert through_b.json() == through_a.json(), f"{path} differs between A and B"
     assert through_b.headers.get("etag") == through_a.headers.get("etag"), path
     return through_a.json()
 
 
-def test_a_user_created_through_a_reads_and_logs_in_through_b(admin: ContractClient,
-                                                               api: ContractClient,
-                                                               b: ContractClient) -> None:
+def test_a_user_created_through_a_reads_and_logs_in_through_b(
+    admin: ContractClient, api: ContractClient, b: ContractClient
+) -> None:
     password = "cross-implementation-password"
-    user = expect(admin.post("/api/v1/users", json={
-        "email": "Cross.User@Example.COM", "display_name": "Cross User",
-        "password": password}), 201)
+    user = expect(
+        admin.post(
+            "/api/v1/users",
+            json={
+                "email": "Cross.User@Example.COM",
+                "display_name": "Cross User",
+                "password": password,
+            },
+        ),
+        201,
+    )
     token_b = login(b, "cross.user@example.com", password)  # argon2 hash written by A
     me_b = expect(b.authed(token_b).get("/api/v1/me"), 200)
     assert me_b == user
@@ -95,8 +144,9 @@ def test_a_user_created_through_a_reads_and_logs_in_through_b(admin: ContractCli
     assert expect(b.authed(token_a).get(f"/api/v1/users/{user['id']}"), 200) == user
 
 
-def test_everything_written_through_a_reads_identically_through_b(world: dict[str, Any],
-                                                                  b: ContractClient) -> None:
+def test_everything_written_through_a_reads_identically_through_b(
+    world: dict[str, Any], b: ContractClient
+) -> None:
     owner: Account = world["owner"]
     a_client, b_client = owner.client, b.authed(owner.token)  # A's token on B
     project_id = world["project"]["id"]
@@ -105,8 +155,7 @@ def test_everything_written_through_a_reads_identically_through_b(world: dict[st
     assert project["task_counts"] == {"todo": 4, "in_progress": 1, "done": 0}
     _same(a_client, b_client, "/api/v1/projects", limit=100)
     members = _same(a_client, b_client, f"/api/v1/projects/{project_id}/members")
-    assert [m["user"]["display_name"] for m in members["items"]] == ["Cross Editor",
-                                                                     "Cross Owner"]
+    assert [m["user"]["display_name"] for m in members["items"]] == ["Cross Editor", "Cross Owner"]
     _same(a_client, b_client, f"/api/v1/projects/{project_id}/labels")
     tasks = _same(a_client, b_client, f"/api/v1/projects/{project_id}/tasks", limit=100)
     assert len(tasks["items"]) == 5
@@ -120,23 +169,32 @@ def test_everything_written_through_a_reads_identically_through_b(world: dict[st
     verbs = [entry["verb"] for entry in activity["items"]]
     assert verbs[0] == "comment.created" and verbs[-1] == "project.created"
     updated = next(e for e in activity["items"] if e["verb"] == "task.updated")
-    assert updated["changes"] == {"status": ["todo", "in_progress"],
-                                  "assignee_id": [world["editor"].id, None]}
+    assert updated["changes"] == {
+        "status": ["todo", "in_progress"],
+        "assignee_id": [world["editor"].id, None],
+    }
 
 
-@pytest.mark.parametrize(("path", "params"), [
-    ("/api/v1/projects/{project}/tasks", {}),
-    ("/api/v1/projects/{project}/tasks", {"sort": "priority", "status": ["todo"]}),
-    ("/api/v1/projects/{project}/tasks", {"sort": "-due_date", "label_id": "{label}"}),
-    ("/api/v1/projects/{project}/activity", {}),
-    ("/api/v1/tasks/{task}/comments", {}),
-    ("/api/v1/users", {"q": "cross"}),
-])
-def test_a_cursor_minted_by_a_continues_on_b(world: dict[str, Any], b: ContractClient,
-                                             path: str, params: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/projects/{project}/tasks", {}),
+        ("/api/v1/projects/{project}/tasks", {"sort": "priority", "status": ["todo"]}),
+        ("/api/v1/projects/{project}/tasks", {"sort": "-due_date", "label_id": "{label}"}),
+        ("/api/v1/projects/{project}/activity", {}),
+        ("/api/v1/tasks/{task}/comments", {}),
+        ("/api/v1/users", {"q": "cross"}),
+    ],
+)
+def test_a_cursor_minted_by_a_continues_on_b(
+    world: dict[str, Any], b: ContractClient, path: str, params: dict[str, Any]
+) -> None:
     owner: Account = world["owner"]
-    names = {"project": world["project"]["id"], "task": world["tasks"][0]["id"],
-             "label": world["labels"][0]["id"]}
+    names = {
+        "project": world["project"]["id"],
+        "task": world["tasks"][0]["id"],
+        "label": world["labels"][0]["id"],
+    }
     path = path.format(**names)
     params = {k: (v.format(**names) if isinstance(v, str) else v) for k, v in params.items()}
     first = expect(owner.client.get(path, params={**params, "limit": 1}), 200)
@@ -154,15 +212,18 @@ def test_writes_through_b_read_through_a(world: dict[str, Any], b: ContractClien
     task = world["tasks"][1]
     current = expect(owner.client.get(f"/api/v1/tasks/{task['id']}"), 200)
     etag = owner.client.get(f"/api/v1/tasks/{task['id']}").headers["etag"]
-    changed = b_client.patch(f"/api/v1/tasks/{task['id']}", json={"title": "renamed by B"},
-                             headers={"If-Match": etag})
+    changed = b_client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"title": "renamed by B"}, headers={"If-Match": etag}
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == current["version"] + 1
     assert expect(owner.client.get(f"/api/v1/tasks/{task['id']}"), 200) == changed.json()
-    stale = owner.client.patch(f"/api/v1/tasks/{task['id']}", json={"title": "stale"},
-                               headers={"If-Match": etag})
+    stale = owner.client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"title": "stale"}, headers={"If-Match": etag}
+    )
     assert stale.status_code == 412
-    comment = expect(b_client.post(f"/api/v1/tasks/{task['id']}/comments",
-                                   json={"body": "from B"}), 201)
+    comment = expect(
+        b_client.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "from B"}), 201
+    )
     listed = expect(owner.client.get(f"/api/v1/tasks/{task['id']}/comments"), 200)
     assert comment in listed["items"]

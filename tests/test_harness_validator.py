@@ -14,25 +14,55 @@ from support.contract import Contract
 
 COMMON = {"X-Request-ID": "abc", "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 UUID = "3f1c2b9e-8a4d-4c1e-9b7a-2d5e6f708192"
-USER = {"id": UUID, "email": "ada@example.com", "display_name": "Ada", "is_admin": True,
-        "created_at": "2026-11-20T08:00:00.000000Z"}
+USER = {
+    "id": UUID,
+    "email": "ada@example.com",
+    "display_name": "Ada",
+    "is_admin": True,
+    "created_at": "2026-11-20T08:00:00.000000Z",
+}
 SUMMARY = {"id": UUID, "email": "ada@example.com", "display_name": "Ada"}
-PROJECT = {"id": UUID, "name": "P", "description": "", "created_at": "2026-11-20T08:00:00.000000Z",
-           "updated_at": "2026-11-20T08:00:00.000000Z", "version": 1, "my_role": "owner",
-           "task_counts": {"todo": 0, "in_progress": 0, "done": 0}}
-TASK = {"id": UUID, "project_id": UUID, "title": "T", "description": "", "status": "todo",
-        "priority": "medium", "assignee": None, "labels": [], "due_date": None,
-        "created_by": SUMMARY, "created_at": "2026-11-20T08:00:00.000000Z",
-        "updated_at": "2026-11-20T08:00:00.000000Z", "version": 1, "comment_count": 0}
+PROJECT = {
+    "id": UUID,
+    "name": "P",
+    "description": "",
+    "created_at": "2026-11-20T08:00:00.000000Z",
+    "updated_at": "2026-11-20T08:00:00.000000Z",
+    "version": 1,
+    "my_role": "owner",
+    "task_counts": {"todo": 0, "in_progress": 0, "done": 0},
+}
+TASK = {
+    "id": UUID,
+    "project_id": UUID,
+    "title": "T",
+    "description": "",
+    "status": "todo",
+    "priority": "medium",
+    "assignee": None,
+    "labels": [],
+    "due_date": None,
+    "created_by": SUMMARY,
+    "created_at": "2026-11-20T08:00:00.000000Z",
+    "updated_at": "2026-11-20T08:00:00.000000Z",
+    "version": 1,
+    "comment_count": 0,
+}
 
 
 def problem(status: int, title: str, **extra: Any) -> dict[str, Any]:
     return {"type": "about:blank", "title": title, "status": status, "detail": "x.", **extra}
 
 
-def reply(status: int, body: Any = None, *, media: str = "application/json",
-          headers: dict[str, str] | None = None, drop: tuple[str, ...] = (),
-          raw: bytes | None = None) -> httpx.MockTransport:
+def reply(
+    status: int,
+    body: Any = None,
+    *,
+    media: str = "application/json",
+    headers: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    raw: bytes | None = None,
+) -> httpx.MockTransport:
     def handler(request: httpx.Request) -> httpx.Response:
         all_headers = {k: v for k, v in {**COMMON, **(headers or {})}.items() if k not in drop}
         content = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
@@ -44,87 +74,173 @@ def reply(status: int, body: Any = None, *, media: str = "application/json",
 
 
 def call(transport: httpx.MockTransport, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    with ContractClient("http://testserver", contract=Contract.load(),
-                        transport=transport) as client:
+    with ContractClient(
+        "http://testserver", contract=Contract.load(), transport=transport
+    ) as client:
         return client.request(method, path, **kwargs)
 
 
 CONFORMING = [
     ("GET", "/healthz", reply(200, {"status": "ok"})),
     ("GET", "/api/v1/me", reply(200, USER)),
-    ("GET", "/api/v1/me", reply(401, problem(401, "Unauthorized"),
-                                media="application/problem+json",
-                                headers={"WWW-Authenticate": "Bearer"})),
+    (
+        "GET",
+        "/api/v1/me",
+        reply(
+            401,
+            problem(401, "Unauthorized"),
+            media="application/problem+json",
+            headers={"WWW-Authenticate": "Bearer"},
+        ),
+    ),
     ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": '"1"'})),
     ("GET", f"/api/v1/tasks/{UUID}", reply(304, headers={"ETag": '"1"'})),
     ("DELETE", f"/api/v1/tasks/{UUID}", reply(204)),
-    ("POST", "/api/v1/projects", reply(201, PROJECT, headers={
-        "Location": f"/api/v1/projects/{UUID}", "ETag": '"1"'})),
+    (
+        "POST",
+        "/api/v1/projects",
+        reply(201, PROJECT, headers={"Location": f"/api/v1/projects/{UUID}", "ETag": '"1"'}),
+    ),
     ("GET", "/nope", reply(404, problem(404, "Not Found"), media="application/problem+json")),
-    ("PUT", "/api/v1/projects", reply(405, problem(405, "Method Not Allowed"),
-                                      media="application/problem+json",
-                                      headers={"Allow": "GET, POST"})),
-    ("GET", "/api/v1/projects/x", reply(422, problem(422, "Unprocessable Content", errors=[
-        {"loc": ["path", "project_id"], "type": "uuid_parsing", "msg": "bad"}]),
-        media="application/problem+json")),
+    (
+        "PUT",
+        "/api/v1/projects",
+        reply(
+            405,
+            problem(405, "Method Not Allowed"),
+            media="application/problem+json",
+            headers={"Allow": "GET, POST"},
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/projects/x",
+        reply(
+            422,
+            problem(
+                422,
+                "Unprocessable Content",
+                errors=[{"loc": ["path", "project_id"], "type": "uuid_parsing", "msg": "bad"}],
+            ),
+            media="application/problem+json",
+        ),
+    ),
     ("OPTIONS", "/api/v1/projects", reply(200)),
     ("GET", "/docs", reply(200, raw=b"<html></html>", media="text/html; charset=utf-8")),
 ]
 
 VIOLATING = {
     "no X-Request-ID": ("GET", "/healthz", reply(200, {"status": "ok"}, drop=("X-Request-ID",))),
-    "no Cache-Control": ("GET", "/healthz", reply(200, {"status": "ok"},
-                                                  drop=("Cache-Control",))),
-    "no nosniff": ("GET", "/nope", reply(404, problem(404, "Not Found"),
-                                         media="application/problem+json",
-                                         drop=("X-Content-Type-Options",))),
-    "timestamp without microseconds": ("GET", "/api/v1/me", reply(
-        200, {**USER, "created_at": "2026-11-20T08:00:00Z"})),
-    "timestamp with an offset": ("GET", "/api/v1/me", reply(
-        200, {**USER, "created_at": "2026-11-20T08:00:00.000000+00:00"})),
+    "no Cache-Control": ("GET", "/healthz", reply(200, {"status": "ok"}, drop=("Cache-Control",))),
+    "no nosniff": (
+        "GET",
+        "/nope",
+        reply(
+            404,
+            problem(404, "Not Found"),
+            media="application/problem+json",
+            drop=("X-Content-Type-Options",),
+        ),
+    ),
+    "timestamp without microseconds": (
+        "GET",
+        "/api/v1/me",
+        reply(200, {**USER, "created_at": "2026-11-20T08:00:00Z"}),
+    ),
+    "timestamp with an offset": (
+        "GET",
+        "/api/v1/me",
+        reply(200, {**USER, "created_at": "2026-11-20T08:00:00.000000+00:00"}),
+    ),
     "upper-case uuid": ("GET", "/api/v1/me", reply(200, {**USER, "id": UUID.upper()})),
-    "impossible date": ("GET", f"/api/v1/tasks/{UUID}", reply(
-        200, {**TASK, "due_date": "2026-02-30"}, headers={"ETag": '"1"'})),
-    "missing field": ("GET", "/api/v1/me", reply(200, {k: v for k, v in USER.items()
-                                                       if k != "is_admin"})),
-    "undocumented status": ("GET", "/api/v1/me", reply(403, problem(403, "Forbidden"),
-                                                       media="application/problem+json")),
+    "impossible date": (
+        "GET",
+        f"/api/v1/tasks/{UUID}",
+        reply(200, {**TASK, "due_date": "2026-02-30"}, headers={"ETag": '"1"'}),
+    ),
+    "missing field": (
+        "GET",
+        "/api/v1/me",
+        reply(200, {k: v for k, v in USER.items() if k != "is_admin"}),
+    ),
+    "undocumented status": (
+        "GET",
+        "/api/v1/me",
+        reply(403, problem(403, "Forbidden"), media="application/problem+json"),
+    ),
     "wrong media type": ("GET", "/api/v1/me", reply(200, USER, media="text/plain")),
-    "problem as plain json": ("GET", "/api/v1/me", reply(
-        401, problem(401, "Unauthorized"), headers={"WWW-Authenticate": "Bearer"})),
-    "missing WWW-Authenticate": ("GET", "/api/v1/me", reply(
-        401, problem(401, "Unauthorized"), media="application/problem+json")),
-    "wrong problem title": ("GET", f"/api/v1/users/{UUID}", reply(
-        404, problem(404, "Not found"), media="application/problem+json")),
-    "problem status mismatch": ("GET", f"/api/v1/users/{UUID}", reply(
-        404, problem(400, "Bad Request"), media="application/problem+json")),
-    "errors outside 422": ("GET", f"/api/v1/users/{UUID}", reply(
-        404, problem(404, "Not Found", errors=[]), media="application/problem+json")),
+    "problem as plain json": (
+        "GET",
+        "/api/v1/me",
+        reply(401, problem(401, "Unauthorized"), headers={"WWW-Authenticate": "Bearer"}),
+    ),
+    "missing WWW-Authenticate": (
+        "GET",
+        "/api/v1/me",
+        reply(401, problem(401, "Unauthorized"), media="application/problem+json"),
+    ),
+    "wrong problem title": (
+        "GET",
+        f"/api/v1/users/{UUID}",
+        reply(404, problem(404, "Not found"), media="application/problem+json"),
+    ),
+    "problem status mismatch": (
+        "GET",
+        f"/api/v1/users/{UUID}",
+        reply(404, problem(400, "Bad Request"), media="application/problem+json"),
+    ),
+    "errors outside 422": (
+        "GET",
+        f"/api/v1/users/{UUID}",
+        reply(404, problem(404, "Not Found", errors=[]), media="application/problem+json"),
+    ),
     "missing ETag": ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK)),
     "weak ETag": ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": 'W/"1"'})),
     "missing Location": ("POST", "/api/v1/projects", reply(201, PROJECT, headers={"ETag": '"1"'})),
     "304 with a body": ("GET", f"/api/v1/tasks/{UUID}", reply(304, TASK, headers={"ETag": '"1"'})),
     "204 with a body": ("DELETE", f"/api/v1/tasks/{UUID}", reply(204, {"ok": True})),
     "unknown path not 404": ("GET", "/nope", reply(200, {"status": "ok"})),
-    "trailing-slash redirect": ("GET", "/api/v1/projects/", reply(307, headers={
-        "Location": "/api/v1/projects"})),
-    "405 without Allow": ("PUT", "/api/v1/projects", reply(405, problem(405, "Method Not Allowed"),
-                                                           media="application/problem+json")),
-    "405 with an incomplete Allow": ("PUT", "/api/v1/projects", reply(
-        405, problem(405, "Method Not Allowed"), media="application/problem+json",
-        headers={"Allow": "GET"})),
-    "unknown error type": ("GET", "/api/v1/projects/x", reply(
-        422, problem(422, "Unprocessable Content", errors=[
-            {"loc": ["path", "project_id"], "type": "value_error", "msg": "bad"}]),
-        media="application/problem+json")),
+    "trailing-slash redirect": (
+        "GET",
+        "/api/v1/projects/",
+        reply(307, headers={"Location": "/api/v1/projects"}),
+    ),
+    "405 without Allow": (
+        "PUT",
+        "/api/v1/projects",
+        reply(405, problem(405, "Method Not Allowed"), media="application/problem+json"),
+    ),
+    "405 with an incomplete Allow": (
+        "PUT",
+        "/api/v1/projects",
+        reply(
+            405,
+            problem(405, "Method Not Allowed"),
+            media="application/problem+json",
+            headers={"Allow": "GET"},
+        ),
+    ),
+    "unknown error type": (
+        "GET",
+        "/api/v1/projects/x",
+        reply(
+            422,
+            problem(
+                422,
+                "Unprocessable Content",
+                errors=[{"loc": ["path", "project_id"], "type": "value_error", "msg": "bad"}],
+            ),
+            media="application/problem+json",
+        ),
+    ),
     "not JSON": ("GET", "/healthz", reply(200, raw=b"ok")),
 }
 
 
-@pytest.mark.parametrize(("method", "path", "transport"), CONFORMING,
-                         ids=[f"{m} {p}" for m, p, _ in CONFORMING])
-def test_conforming_response_passes(method: str, path: str,
-                                    transport: httpx.MockTransport) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "transport"), CONFORMING, ids=[f"{m} {p}" for m, p, _ in CONFORMING]
+)
+def test_conforming_response_passes(method: str, path: str, transport: httpx.MockTransport) -> None:
     call(transport, method, path)
 
 

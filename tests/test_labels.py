@@ -1,34 +1,21 @@
-"""Labels (SPEC §4): create, list by name, case-insensitive uniqueness, deletion off tasks."""
+"""Labels (listLabels, createLabel, deleteLabel; DECISIONS "Behaviour details"): create, list by
+name, case-insensitive uniqueness, deletion off tasks."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import (
-    API,
-    assert_errors,
-    assert_status,
-    get_json,
-    problem_json,
-    project_url,
-    random_id,
-    task_url,
-)
-
-
-def labels_url(project) -> str:
-    return f"{project_url(project)}/labels"
-
-
-def label_url(project, label) -> str:
-    return f"{labels_url(project)}/{label if isinstance(label, str) else label['id']}"
+from support.factories import random_id
+from support.paths import API, label_url, labels_url, task_url, tasks_url
+from support.problems import assert_errors, assert_problem
+from support.responses import expect, get_json
 
 
 def test_create_label(people, make_project):
     [owner] = people.get(1)
     project = make_project(owner)
     response = owner.client.post(labels_url(project), json={"name": "bug", "color": "#d73A4a"})
-    assert_status(response, 201)
+    expect(response, 201)
     label = response.json()
     assert label == {"id": label["id"], "name": "bug", "color": "#d73A4a"}  # color kept as given
     assert response.headers["location"] == f"{API}/projects/{project['id']}/labels/{label['id']}"
@@ -40,15 +27,17 @@ def test_label_name_bounds(people, make_project, name):
     [owner] = people.get(1)
     project = make_project(owner)
     response = owner.client.post(labels_url(project), json={"name": name, "color": "#000000"})
-    assert_status(response, 201)
+    expect(response, 201)
     assert response.json()["name"] == name
 
 
 def test_labels_are_listed_by_name_then_id(people, make_project, make_label):
     [owner] = people.get(1)
     project = make_project(owner)
-    created = [make_label(project, owner, name=name, color="#123456")
-               for name in ("beta", "Alpha", "alpha-2", "_meta", "Zulu", "0-first", "beta2")]
+    created = [
+        make_label(project, owner, name=name, color="#123456")
+        for name in ("beta", "Alpha", "alpha-2", "_meta", "Zulu", "0-first", "beta2")
+    ]
     expected = sorted(created, key=lambda label: (label["name"].encode(), label["id"]))
     assert get_json(owner.client, labels_url(project))["items"] == expected
 
@@ -58,15 +47,21 @@ def test_duplicate_name_in_any_case_is_409(people, make_project, make_label, sec
     [owner] = people.get(1)
     project = make_project(owner)
     first = make_label(project, owner, name="bug", color="#ff0000")
-    problem_json(owner.client.post(labels_url(project), json={"name": second, "color": "#00ff00"}), 409)
+    assert_problem(
+        owner.client.post(labels_url(project), json={"name": second, "color": "#00ff00"}), 409
+    )
     assert get_json(owner.client, labels_url(project))["items"] == [first]
 
 
 def test_same_name_in_another_project_is_fine(people, make_project, make_label):
     [owner] = people.get(1)
     one, two = make_project(owner), make_project(owner)
-    make_label(one, owner, name="bug", color="#ff0000")
-    assert_status(owner.client.post(labels_url(two), json={"name": "BUG", "color": "#ff0000"}), 201)
+    first = make_label(one, owner, name="bug", color="#ff0000")
+    second = expect(
+        owner.client.post(labels_url(two), json={"name": "BUG", "color": "#ff0000"}), 201
+    )
+    assert get_json(owner.client, labels_url(one))["items"] == [first]
+    assert get_json(owner.client, labels_url(two))["items"] == [second]
 
 
 def test_delete_label_takes_it_off_tasks(people, make_project, make_label, make_task):
@@ -79,62 +74,90 @@ def test_delete_label_takes_it_off_tasks(people, make_project, make_label, make_
     only_kept = make_task(project, owner, title="only kept", label_ids=[kept["id"]])
 
     response = owner.client.delete(label_url(project, doomed))
-    assert_status(response, 204)
+    expect(response, 204)
     assert response.content == b""
     assert get_json(owner.client, labels_url(project))["items"] == [kept]
 
     for before, labels in ((both, [kept]), (only_doomed, [])):
         after = get_json(owner.client, task_url(before))
-        assert after == {**before, "labels": labels, "version": before["version"] + 1,
-                         "updated_at": after["updated_at"]}
+        assert after == {
+            **before,
+            "labels": labels,
+            "version": before["version"] + 1,
+            "updated_at": after["updated_at"],
+        }
         assert after["updated_at"] > before["updated_at"]
     assert get_json(owner.client, task_url(only_kept)) == only_kept
-    listed = get_json(owner.client, f"{project_url(project)}/tasks", )["items"]
+    listed = get_json(
+        owner.client,
+        tasks_url(project),
+    )["items"]
     assert all(doomed["id"] not in [label["id"] for label in t["labels"]] for t in listed)
 
 
-def test_deleted_label_cannot_be_used_or_filtered_by(people, make_project, make_label):
+def test_deleted_label_cannot_be_used_or_filtered_by(people, make_project, make_label, make_task):
     [owner] = people.get(1)
     project = make_project(owner)
     label = make_label(project, owner, name="gone", color="#ff0000")
-    assert_status(owner.client.delete(label_url(project, label)), 204)
-    assert_errors(owner.client.post(f"{project_url(project)}/tasks", json={"title": "t", "label_ids": [label["id"]]}),
-                  (("body", "label_ids", 0), "invalid_reference"))
-    problem_json(owner.client.delete(label_url(project, label)), 404)
+    make_task(project, owner, title="was labelled", label_ids=[label["id"]])
+    by_label = {"label_id": label["id"]}
+    assert len(get_json(owner.client, tasks_url(project), by_label)["items"]) == 1
+    expect(owner.client.delete(label_url(project, label)), 204)
+    assert get_json(owner.client, tasks_url(project), by_label) == {
+        "items": [],
+        "next_cursor": None,
+    }
+    assert_errors(
+        owner.client.post(tasks_url(project), json={"title": "t", "label_ids": [label["id"]]}),
+        (("body", "label_ids", 0), "invalid_reference"),
+    )
+    assert_problem(owner.client.delete(label_url(project, label)), 404)
 
 
-def test_label_of_another_project_cannot_be_deleted_through_this_one(people, make_project, make_label):
+def test_label_of_another_project_cannot_be_deleted_through_this_one(
+    people, make_project, make_label
+):
     [owner] = people.get(1)
     one, two = make_project(owner), make_project(owner)
     label = make_label(one, owner, name="mine", color="#ff0000")
-    problem_json(owner.client.delete(label_url(two, label)), 404)
+    assert_problem(owner.client.delete(label_url(two, label)), 404)
     assert get_json(owner.client, labels_url(one))["items"] == [label]
 
 
 def test_unknown_label_is_404(people, make_project):
     [owner] = people.get(1)
     project = make_project(owner)
-    problem_json(owner.client.delete(label_url(project, random_id())), 404)
-    assert_errors(owner.client.delete(label_url(project, "nope")), (("path", "label_id"), "uuid_parsing"))
+    assert_problem(owner.client.delete(label_url(project, random_id())), 404)
+    assert_errors(
+        owner.client.delete(label_url(project, "nope")), (("path", "label_id"), "uuid_parsing")
+    )
 
 
 @pytest.mark.parametrize("color", ["#12345", "123456", "#GGGGGG", "#1234567", "red", "#12 456", ""])
 def test_color_must_be_rrggbb(people, make_project, color):
     [owner] = people.get(1)
     project = make_project(owner)
-    assert_errors(owner.client.post(labels_url(project), json={"name": "c", "color": color}),
-                  (("body", "color"), "string_pattern_mismatch"))
+    assert_errors(
+        owner.client.post(labels_url(project), json={"name": "c", "color": color}),
+        (("body", "color"), "string_pattern_mismatch"),
+    )
     assert get_json(owner.client, labels_url(project))["items"] == []
 
 
 # ------------------------------------------------------------------------- who may do what
 
+
 @pytest.fixture
 def actors(people, make_project, add_member, make_label):
     owner, viewer, editor, outsider = people.get(4)
     project = make_project(owner)
-    callers = {"owner": owner, "viewer": viewer, "editor": editor, "outsider": outsider,
-               "admin-outsider": people.get(1, is_admin=True)[0]}
+    callers = {
+        "owner": owner,
+        "viewer": viewer,
+        "editor": editor,
+        "outsider": outsider,
+        "admin-outsider": people.get(1, is_admin=True)[0],
+    }
     for role in ("viewer", "editor"):
         add_member(project, owner, callers[role], role)
     label = make_label(project, owner, name="existing", color="#abcdef")
@@ -156,21 +179,24 @@ def test_list_labels_permissions(actors, who):
     project, callers, label = actors
     response = callers[who].client.get(labels_url(project))
     if who.endswith("outsider"):
-        problem_json(response, 404)
+        assert_problem(response, 404)
     else:
-        assert_status(response, 200)
+        expect(response, 200)
         assert response.json() == {"items": [label]}
 
 
 @pytest.mark.parametrize("who", ROLES)
 def test_create_label_permissions(actors, who):
     project, callers, label = actors
-    response = callers[who].client.post(labels_url(project), json={"name": "new", "color": "#000000"})
+    response = callers[who].client.post(
+        labels_url(project), json={"name": "new", "color": "#000000"}
+    )
     status = expected(who, 201)
     if status == 201:
-        assert_status(response, 201)
+        created = expect(response, 201)
+        assert get_json(callers["owner"].client, labels_url(project))["items"] == [label, created]
     else:
-        problem_json(response, status)
+        assert_problem(response, status)
         assert get_json(callers["owner"].client, labels_url(project))["items"] == [label]
 
 
@@ -180,9 +206,10 @@ def test_delete_label_permissions(actors, who):
     response = callers[who].client.delete(label_url(project, label))
     status = expected(who, 204)
     if status == 204:
-        assert_status(response, 204)
+        expect(response, 204)
+        assert get_json(callers["owner"].client, labels_url(project))["items"] == []  # gone
     else:
-        problem_json(response, status)
+        assert_problem(response, status)
         assert get_json(callers["owner"].client, labels_url(project))["items"] == [label]
 
 
@@ -194,4 +221,4 @@ def test_outsider_404_is_identical_to_missing_project(actors, method):
     suffix = f"/{label['id']}" if method == "DELETE" else ""
     hidden = client.request(method, labels_url(project) + suffix, **kwargs)
     missing = client.request(method, labels_url(random_id()) + suffix, **kwargs)
-    assert problem_json(hidden, 404) == problem_json(missing, 404)
+    assert assert_problem(hidden, 404) == assert_problem(missing, 404)

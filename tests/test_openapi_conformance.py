@@ -1,7 +1,8 @@
 """GET /openapi.json — the document the framework generates from the code — says what
-contract/openapi.yaml says (SPEC §9), after `support.normalise` removes spelling differences
-(its docstring lists exactly what is normalised away and why). Of what it drops, operationIds
-and tags are compared on their own: every handler carries the contract's operationId."""
+contract/openapi.yaml says (DECISIONS "Operations"), after `support.normalise` removes spelling
+differences (its docstring lists exactly what is normalised away and why). Of what it drops,
+operationIds and tags are compared on their own: every handler carries the contract's
+operationId."""
 
 from __future__ import annotations
 
@@ -24,9 +25,18 @@ def differences(expected: dict, actual: dict, label: str) -> list[str]:
         elif key not in expected:
             found.append(f"+++ {key}: served by {label}, not in the contract")
         elif expected[key] != actual[key]:
-            found.append("\n".join(difflib.unified_diff(
-                render(expected[key]), render(actual[key]), fromfile=f"contract  {key}",
-                tofile=f"{label}  {key}", lineterm="", n=4)))
+            found.append(
+                "\n".join(
+                    difflib.unified_diff(
+                        render(expected[key]),
+                        render(actual[key]),
+                        fromfile=f"contract  {key}",
+                        tofile=f"{label}  {key}",
+                        lineterm="",
+                        n=4,
+                    )
+                )
+            )
     return found
 
 
@@ -36,34 +46,44 @@ def test_generated_document_is_valid_openapi(api: ContractClient) -> None:
     validate(document)
 
 
-def test_generated_document_matches_the_contract(api: ContractClient, contract: Contract,
-                                                 server: Server) -> None:
+def test_generated_document_matches_the_contract(
+    api: ContractClient, contract: Contract, server: Server
+) -> None:
     generated = api.get("/openapi.json").json()
-    found = differences(normalise(contract.document), normalise(generated),
-                        f"{server.impl} /openapi.json")
-    assert not found, (f"{len(found)} operation(s) of {server.impl}'s /openapi.json differ from "
-                       f"contract/openapi.yaml (- contract, + generated):\n\n"
-                       + "\n\n".join(found))
+    found = differences(
+        normalise(contract.document), normalise(generated), f"{server.impl} /openapi.json"
+    )
+    assert not found, (
+        f"{len(found)} operation(s) of {server.impl}'s /openapi.json differ from "
+        f"contract/openapi.yaml (- contract, + generated):\n\n" + "\n\n".join(found)
+    )
 
 
 def _operation_labels(document: dict) -> dict[str, tuple[str | None, list[str]]]:
     """`{"METHOD /path": (operationId, tags)}`: what `normalise` drops as documentation, but
     reviewers grep for (`grep -r getTask impl_*`) and Swagger UI groups by."""
-    return {f"{method.upper()} {path}": (operation.get("operationId"), operation.get("tags", []))
-            for path, path_item in document.get("paths", {}).items()
-            for method, operation in path_item.items() if method in HTTP_METHODS}
+    return {
+        f"{method.upper()} {path}": (operation.get("operationId"), operation.get("tags", []))
+        for path, path_item in document.get("paths", {}).items()
+        for method, operation in path_item.items()
+        if method in HTTP_METHODS
+    }
 
 
-def test_generated_operations_carry_the_contract_ids_and_tags(api: ContractClient,
-                                                              contract: Contract,
-                                                              server: Server) -> None:
+def test_generated_operations_carry_the_contract_ids_and_tags(
+    api: ContractClient, contract: Contract, server: Server
+) -> None:
     generated = api.get("/openapi.json").json()
     expected, actual = _operation_labels(contract.document), _operation_labels(generated)
-    wrong = [f"{key}: contract {expected[key]}, {server.impl} {actual.get(key)}"
-             for key in sorted(expected) if actual.get(key) != expected[key]]
+    wrong = [
+        f"{key}: contract {expected[key]}, {server.impl} {actual.get(key)}"
+        for key in sorted(expected)
+        if actual.get(key) != expected[key]
+    ]
     assert not wrong, "\n".join(wrong)
     assert generated.get("tags") == contract.document["tags"], (
-        "top-level tags (names, order, descriptions) differ from the contract's")
+        "top-level tags (names, order, descriptions) differ from the contract's"
+    )
 
 
 # ------------------------------------------------------------------ the normaliser itself
@@ -74,10 +94,13 @@ def _respelled(document: dict) -> dict:
     doc = copy.deepcopy(document)
     schemas = doc["components"]["schemas"]
     task = schemas["Task"]
-    task["properties"]["due_date"] = {"anyOf": [{"type": "string", "format": "date"},
-                                                {"type": "null"}], "title": "Due Date"}
-    task["properties"]["assignee"] = {"oneOf": [{"$ref": "#/components/schemas/UserSummary"},
-                                                {"type": "null"}]}
+    task["properties"]["due_date"] = {
+        "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
+        "title": "Due Date",
+    }
+    task["properties"]["assignee"] = {
+        "oneOf": [{"$ref": "#/components/schemas/UserSummary"}, {"type": "null"}]
+    }
     task["required"] = list(reversed(task["required"]))
     schemas["TaskOutput"] = schemas.pop("Task")
     doc = _rename_ref(doc, "#/components/schemas/Task", "#/components/schemas/TaskOutput")
@@ -94,16 +117,22 @@ def _respelled(document: dict) -> dict:
 
 def _rename_ref(node: object, old: str, new: str) -> object:
     if isinstance(node, dict):
-        return {k: (new if k == "$ref" and v == old else _rename_ref(v, old, new))
-                for k, v in node.items()}
+        return {
+            k: (new if k == "$ref" and v == old else _rename_ref(v, old, new))
+            for k, v in node.items()
+        }
     if isinstance(node, list):
         return [_rename_ref(v, old, new) for v in node]
     return node
 
 
 def test_normaliser_ignores_spelling(contract: Contract) -> None:
-    assert differences(normalise(contract.document), normalise(_respelled(contract.document)),
-                       "respelled") == []
+    assert (
+        differences(
+            normalise(contract.document), normalise(_respelled(contract.document)), "respelled"
+        )
+        == []
+    )
 
 
 def test_normaliser_reports_real_drift(contract: Contract) -> None:
@@ -114,7 +143,9 @@ def test_normaliser_reports_real_drift(contract: Contract) -> None:
     found = differences(normalise(contract.document), normalise(drifted), "drifted")
     text = "\n".join(found)
     assert "missing from drifted" in text and "GET /healthz" in text
-    assert any("POST /api/v1/projects/{project_id}/tasks" in block
-               and '+      "maxLength": 201,' in block for block in found)
+    assert any(
+        "POST /api/v1/projects/{project_id}/tasks" in block and '+      "maxLength": 201,' in block
+        for block in found
+    )
     assert any("GET /api/v1/me" in block and '-  "401": {' in block for block in found)
     assert len(found) == 3

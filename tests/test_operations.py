@@ -1,5 +1,5 @@
-"""Operations (SPEC §9): probes, a database that is down, 500s that leak nothing, graceful
-shutdown on SIGTERM."""
+"""Operations (getHealth, getReadiness; contract/DECISIONS.md "Operations"; README): probes, a
+database that is down, 500s that leak nothing, graceful shutdown on SIGTERM."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from support.servers import free_port
 # What a 500 must never show: stack traces, driver/ORM/framework names, SQL, the failing table.
 LEAKS = [
     re.compile(r"traceback", re.I),
-    re.compile(r"sqlalchemy|asyncpg|psycopg|django|starlette|litestar|werkzeug|flask|pydantic",
-               re.I),
+    re.compile(
+        r"sqlalchemy|asyncpg|psycopg|django|starlette|litestar|werkzeug|flask|pydantic", re.I
+    ),
     re.compile(r"labels_renamed|relation \"|does not exist", re.I),
     re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE)\b"),
     re.compile(r"\.py\b|/[\w.-]+/[\w.-]+"),  # file paths
@@ -62,18 +63,22 @@ def test_database_url_with_libpq_parameters(server, spawn_server, contract) -> N
     """DATABASE_URL is a libpq URL (shared.database): its query parameters, such as
     `sslmode`, are part of it and must not break the driver an implementation uses."""
     separator = "&" if "?" in server.database_url else "?"
-    extra = spawn_server(f"{server.database_url}{separator}sslmode=disable"
-                         f"&application_name=quartet-suite")
+    extra = spawn_server(
+        f"{server.database_url}{separator}sslmode=disable&application_name=quartet-suite"
+    )
     with ContractClient(extra.base_url, contract=contract) as client:
         response = client.get("/readyz")
         assert response.status_code == 200, response.text
-        token = client.post("/api/v1/auth/token", data={
-            "username": server.admin_email, "password": server.admin_password})
+        token = client.post(
+            "/api/v1/auth/token",
+            data={"username": server.admin_email, "password": server.admin_password},
+        )
         assert token.status_code == 200, token.text
 
 
-def test_500_leaks_nothing_and_the_server_recovers(server, db: psycopg.Connection, make_user,
-                                                   make_project, make_label) -> None:
+def test_500_leaks_nothing_and_the_server_recovers(
+    server, db: psycopg.Connection, make_user, make_project, make_label
+) -> None:
     owner: Account = make_user()
     project = make_project(owner)
     make_label(project, owner)
@@ -83,16 +88,21 @@ def test_500_leaks_nothing_and_the_server_recovers(server, db: psycopg.Connectio
         response = owner.client.get(path)
     except httpx.TransportError as exc:
         log = server.process.log_tail(15) if server.process else ""
-        raise AssertionError(f"the server dropped the connection instead of answering a 500 "
-                             f"problem ({exc!r}); its log ends with:\n{log}") from None
+        raise AssertionError(
+            f"the server dropped the connection instead of answering a 500 "
+            f"problem ({exc!r}); its log ends with:\n{log}"
+        ) from None
     finally:
         db.execute("ALTER TABLE labels_renamed_for_test RENAME TO labels")
     body = assert_problem(response, 500)
     assert set(body) == {"type", "title", "status", "detail"}, body
     text = response.text
-    leaks = [pattern.pattern for pattern in LEAKS
-             if pattern.search(body["detail"]) or pattern.search(text.replace(
-                 '"Internal Server Error"', ""))]
+    leaks = [
+        pattern.pattern
+        for pattern in LEAKS
+        if pattern.search(body["detail"])
+        or pattern.search(text.replace('"Internal Server Error"', ""))
+    ]
     assert not leaks, f"the 500 body leaks internals ({leaks}): {text}"
     # The failure was confined to that request.
     for _ in range(3):  # a driver may need one round to drop a statement cache
@@ -108,7 +118,8 @@ def _wait_for_lock_wait(db: psycopg.Connection, timeout: float = 15.0) -> None:
     while time.monotonic() < deadline:
         waiting = db.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()").fetchone()[0]
+            " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
         if waiting:
             return
         time.sleep(0.05)
@@ -116,8 +127,9 @@ def _wait_for_lock_wait(db: psycopg.Connection, timeout: float = 15.0) -> None:
 
 
 @pytest.mark.slow
-def test_sigterm_finishes_in_flight_requests_then_exits_0(server, spawn_server, db, make_user,
-                                                          make_project, contract) -> None:
+def test_sigterm_finishes_in_flight_requests_then_exits_0(
+    server, spawn_server, db, make_user, make_project, contract
+) -> None:
     owner: Account = make_user()
     project = make_project(owner)
     extra = spawn_server()
@@ -138,9 +150,11 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0(server, spawn_server, 
         extra.terminate()
         time.sleep(1.0)  # let the server stop listening
         assert extra.process.poll() is None, "exited while a request was in flight"
-        with pytest.raises((httpx.ConnectError, ConnectionRefusedError)):
-            with socket.create_connection(("127.0.0.1", extra.port), timeout=2):
-                pass
+        with (
+            pytest.raises((httpx.ConnectError, ConnectionRefusedError)),
+            socket.create_connection(("127.0.0.1", extra.port), timeout=2),
+        ):
+            pass
         locker.rollback()  # release the lock: the in-flight request can finish
     thread.join(30)
     assert not thread.is_alive(), "the in-flight request never completed"

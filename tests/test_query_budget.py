@@ -1,5 +1,6 @@
-"""No N+1 (house rule): a list endpoint issues the same number of SQL statements for a page of 2
-as for a page of 25, with every embedded relation populated, and not many in absolute terms.
+"""No N+1 (contract/DECISIONS.md "One SQL shape"): a list endpoint issues the same number of SQL
+statements for a page of 2 as for a page of 25, with every embedded relation populated, and not many
+in absolute terms.
 
 An extra server of the implementation talks to PostgreSQL through `shared.pgproxy`, which
 counts 'Q' (simple query) and 'E' (execute) messages on the wire. Each measurement is the
@@ -19,7 +20,8 @@ import pytest
 from shared.pgproxy import CountingProxy
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import expect, login
+from support.factories import login
+from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow
@@ -57,55 +59,108 @@ def _build(main: ContractClient, admin: ContractClient, database_url: str) -> di
     """The data, written through the session's main server (same database)."""
     tag = uuid.uuid4().hex[:8]
     password = f"password-{uuid.uuid4().hex}"
-    users = [expect(admin.post("/api/v1/users", json={
-        "email": f"qb-{tag}-{i:02}@example.com", "display_name": f"qb-{tag}-{i:02}",
-        "password": password}), 201) for i in range(2)]
+    users = [
+        expect(
+            admin.post(
+                "/api/v1/users",
+                json={
+                    "email": f"qb-{tag}-{i:02}@example.com",
+                    "display_name": f"qb-{tag}-{i:02}",
+                    "password": password,
+                },
+            ),
+            201,
+        )
+        for i in range(2)
+    ]
     # The other members never log in: inserted in one statement (a password hash nobody can
     # match) instead of paying for 24 argon2 hashes.
     with psycopg.connect(database_url, autocommit=True) as conn:
-        users += [{"id": str(row[0])} for row in conn.execute(
-            "INSERT INTO users (email, display_name, password_hash)"
-            " SELECT format('qb-%%s-%%s@example.com', %s::text, lpad(n::text, 2, '0')),"
-            "        format('qb-%%s-%%s', %s::text, lpad(n::text, 2, '0')), '!'"
-            " FROM generate_series(2, %s) AS n ORDER BY n RETURNING id",
-            (tag, tag, BIG - 1)).fetchall()]
+        users += [
+            {"id": str(row[0])}
+            for row in conn.execute(
+                "INSERT INTO users (email, display_name, password_hash)"
+                " SELECT format('qb-%%s-%%s@example.com', %s::text, lpad(n::text, 2, '0')),"
+                "        format('qb-%%s-%%s', %s::text, lpad(n::text, 2, '0')), '!'"
+                " FROM generate_series(2, %s) AS n ORDER BY n RETURNING id",
+                (tag, tag, BIG - 1),
+            ).fetchall()
+        ]
     owner_user, assignee_user = users[0], users[1]
     owner = main.authed(login(main, owner_user["email"], password))
     assignee = main.authed(login(main, assignee_user["email"], password))
 
-    projects = [expect(owner.post("/api/v1/projects", json={"name": f"qb {tag} {i}"}), 201)
-                for i in range(BIG)]
+    projects = [
+        expect(owner.post("/api/v1/projects", json={"name": f"qb {tag} {i}"}), 201)
+        for i in range(BIG)
+    ]
     small, big = projects[0]["id"], projects[1]["id"]
     for user in users[1:]:  # big: 26 members with the owner
-        expect(owner.put(f"/api/v1/projects/{big}/members/{user['id']}",
-                         json={"role": "editor"}), 201)
-    expect(owner.put(f"/api/v1/projects/{small}/members/{assignee_user['id']}",
-                     json={"role": "editor"}), 201)
+        expect(
+            owner.put(f"/api/v1/projects/{big}/members/{user['id']}", json={"role": "editor"}), 201
+        )
+    expect(
+        owner.put(
+            f"/api/v1/projects/{small}/members/{assignee_user['id']}", json={"role": "editor"}
+        ),
+        201,
+    )
 
-    labels = [expect(owner.post(f"/api/v1/projects/{big}/labels", json={
-        "name": f"label {i:02}", "color": "#112233"}), 201) for i in range(BIG)]
+    labels = [
+        expect(
+            owner.post(
+                f"/api/v1/projects/{big}/labels", json={"name": f"label {i:02}", "color": "#112233"}
+            ),
+            201,
+        )
+        for i in range(BIG)
+    ]
     for i in range(2):
-        expect(owner.post(f"/api/v1/projects/{small}/labels", json={
-            "name": f"label {i:02}", "color": "#112233"}), 201)
+        expect(
+            owner.post(
+                f"/api/v1/projects/{small}/labels",
+                json={"name": f"label {i:02}", "color": "#112233"},
+            ),
+            201,
+        )
 
     # Every task matches every filter, so every filtered page of 25 is full.
     tasks = []
     for i in range(BIG):
-        task = expect(owner.post(f"/api/v1/projects/{big}/tasks", json={
-            "title": f"budget task {i:02}", "status": "todo", "priority": "high",
-            "assignee_id": assignee_user["id"], "due_date": f"2030-01-{i + 1:02}",
-            "label_ids": [labels[0]["id"], labels[1 + i % (BIG - 1)]["id"]]}), 201)
+        task = expect(
+            owner.post(
+                f"/api/v1/projects/{big}/tasks",
+                json={
+                    "title": f"budget task {i:02}",
+                    "status": "todo",
+                    "priority": "high",
+                    "assignee_id": assignee_user["id"],
+                    "due_date": f"2030-01-{i + 1:02}",
+                    "label_ids": [labels[0]["id"], labels[1 + i % (BIG - 1)]["id"]],
+                },
+            ),
+            201,
+        )
         tasks.append(task)
         author = owner if i % 2 else assignee
-        expect(author.post(f"/api/v1/tasks/{task['id']}/comments",
-                           json={"body": f"comment on {i}"}), 201)
+        expect(
+            author.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": f"comment on {i}"}),
+            201,
+        )
     task_big = tasks[0]["id"]
     for i in range(BIG - 1):
         author = owner if i % 2 else assignee
         expect(author.post(f"/api/v1/tasks/{task_big}/comments", json={"body": f"more {i}"}), 201)
-    return {"prefix": f"qb-{tag}-", "owner_email": owner_user["email"], "password": password,
-            "small": small, "big": big, "assignee": assignee_user["id"],
-            "label": labels[0]["id"], "task_big": task_big}
+    return {
+        "prefix": f"qb-{tag}-",
+        "owner_email": owner_user["email"],
+        "password": password,
+        "small": small,
+        "big": big,
+        "assignee": assignee_user["id"],
+        "label": labels[0]["id"],
+        "task_big": task_big,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +176,16 @@ def world(server: Server, contract: Contract) -> Iterator[World]:
         extra = start_server(server.impl, proxy.url)
         client = ContractClient(extra.base_url, contract=contract)
         token = login(client, data["owner_email"], data["password"])
-        world = World(client.authed(token), proxy, data["prefix"], data["small"], data["big"],
-                      data["assignee"], data["label"], data["task_big"])
+        world = World(
+            client.authed(token),
+            proxy,
+            data["prefix"],
+            data["small"],
+            data["big"],
+            data["assignee"],
+            data["label"],
+            data["task_big"],
+        )
         yield world
         print(f"\nstatements per list request on {server.impl} (limit 2 / limit 25):")
         for name, (small, big) in world.counts.items():
@@ -143,11 +206,19 @@ TASK_FILTERS: dict[str, dict[str, Any]] = {
     "label_id": {"label_id": "<label>"},
     "due_before": {"due_before": "2031-01-01"},
     "q": {"q": "budget"},
-    **{f"sort={sort}": {"sort": sort} for sort in
-       ("-created_at", "created_at", "due_date", "-due_date", "priority", "-priority")},
-    "every filter": {"status": ["todo"], "priority": ["high"], "assignee_id": "<assignee>",
-                     "label_id": "<label>", "due_before": "2031-01-01", "q": "task",
-                     "sort": "-priority"},
+    **{
+        f"sort={sort}": {"sort": sort}
+        for sort in ("-created_at", "created_at", "due_date", "-due_date", "priority", "-priority")
+    },
+    "every filter": {
+        "status": ["todo"],
+        "priority": ["high"],
+        "assignee_id": "<assignee>",
+        "label_id": "<label>",
+        "due_before": "2031-01-01",
+        "q": "task",
+        "sort": "-priority",
+    },
 }
 
 
@@ -172,39 +243,51 @@ PAGINATED = _paginated_cases()
 
 
 def _path(world: World, template: str) -> str:
-    return (template.replace("<task>", world.task_big).replace("<big>", world.project_big)
-            .replace("<small>", world.project_small))
+    return (
+        template.replace("<task>", world.task_big)
+        .replace("<big>", world.project_big)
+        .replace("<small>", world.project_small)
+    )
 
 
 def _check(world: World, name: str, small: int, big: int) -> None:
     world.counts[name] = (small, big)
-    assert small == big, (f"{name}: {small} statements for a page of 2, {big} for a page of 25 "
-                          f"(N+1). Recent statements:\n  "
-                          + "\n  ".join(list(world.proxy.recent)[-40:]))
+    assert small == big, (
+        f"{name}: {small} statements for a page of 2, {big} for a page of 25 "
+        f"(N+1). Recent statements:\n  " + "\n  ".join(list(world.proxy.recent)[-40:])
+    )
     assert big <= ABSOLUTE_BOUND, f"{name}: {big} statements per request (bound {ABSOLUTE_BOUND})"
 
 
 @pytest.mark.parametrize("name", list(PAGINATED))
-def test_paginated_list_statement_count_does_not_grow_with_the_page(world: World,
-                                                                    name: str) -> None:
+def test_paginated_list_statement_count_does_not_grow_with_the_page(
+    world: World, name: str
+) -> None:
     template, params = PAGINATED[name]
-    params = {k: (world.user_prefix if v == "<prefix>" else v) for k, v in _fill(world,
-                                                                                   params).items()}
+    params = {
+        k: (world.user_prefix if v == "<prefix>" else v) for k, v in _fill(world, params).items()
+    }
     path = _path(world, template)
     small, small_page = world.measure(path, {**params, "limit": 2})
     big, big_page = world.measure(path, {**params, "limit": 25})
     assert len(small_page["items"]) == 2 and small_page["next_cursor"], small_page
-    assert len(big_page["items"]) == 25 and big_page["next_cursor"], (len(big_page["items"]),
-                                                                      big_page["next_cursor"])
+    assert len(big_page["items"]) == 25 and big_page["next_cursor"], (
+        len(big_page["items"]),
+        big_page["next_cursor"],
+    )
     _check(world, name, small, big)
 
 
-@pytest.mark.parametrize(("name", "template"), [
-    ("listMembers", "/api/v1/projects/{}/members"),
-    ("listLabels", "/api/v1/projects/{}/labels"),
-])
-def test_unpaginated_list_statement_count_does_not_grow(world: World, name: str,
-                                                        template: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("listMembers", "/api/v1/projects/{}/members"),
+        ("listLabels", "/api/v1/projects/{}/labels"),
+    ],
+)
+def test_unpaginated_list_statement_count_does_not_grow(
+    world: World, name: str, template: str
+) -> None:
     small, small_list = world.measure(template.format(world.project_small), {})
     big, big_list = world.measure(template.format(world.project_big), {})
     assert len(small_list["items"]) == 2 and len(big_list["items"]) >= BIG

@@ -25,47 +25,63 @@ from support.servers import Server
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
-CHECKS = ",".join([
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-    "negative_data_rejection",
-    "missing_required_header",
-    "unsupported_method",
-    "allow_header_conformance",
-    "ignored_auth",
-    "use_after_free",
-    "ensure_resource_availability",
-])
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "negative_data_rejection",
+        "missing_required_header",
+        "unsupported_method",
+        "allow_header_conformance",
+        "ignored_auth",
+        "use_after_free",
+        "ensure_resource_availability",
+    ]
+)
 SEED = "20261122"
 MAX_EXAMPLES = "5"
 BUDGET_SECONDS = 90  # per run; the subprocess is killed beyond 3x that
 
 
-def run_schemathesis(base_url: str, token: str, workdir: Path,
-                     phases: str) -> tuple[int, str, float]:
+def run_schemathesis(
+    base_url: str, token: str, workdir: Path, phases: str
+) -> tuple[int, str, float]:
     command = [
-        str(SCHEMATHESIS), "run", str(CONTRACT_PATH),
-        "--url", base_url,
-        "--header", f"Authorization: Bearer {token}",
-        "--checks", CHECKS,
-        "--phases", phases,
-        "--max-examples", MAX_EXAMPLES,
-        "--seed", SEED,
+        str(SCHEMATHESIS),
+        "run",
+        str(CONTRACT_PATH),
+        "--url",
+        base_url,
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        phases,
+        "--max-examples",
+        MAX_EXAMPLES,
+        "--seed",
+        SEED,
         "--generation-deterministic",
         "--no-shrink",
-        "--workers", "1",
-        "--request-timeout", "15",
-        "--max-failures", "50",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "15",
+        "--max-failures",
+        "50",
         "--continue-on-failure",
         "--no-color",
-        "--output-truncate", "false",
+        "--output-truncate",
+        "false",
     ]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True,
-                          timeout=BUDGET_SECONDS * 3)
+    done = subprocess.run(
+        command, cwd=workdir, capture_output=True, text=True, timeout=BUDGET_SECONDS * 3
+    )
     return done.returncode, done.stdout + done.stderr, time.monotonic() - started
 
 
@@ -88,14 +104,17 @@ RUNS = {"admin": "examples,coverage,fuzzing,stateful", "project owner": "fuzzing
 
 
 @pytest.mark.parametrize("who", list(RUNS))
-def test_schemathesis_finds_no_contract_violation(server: Server, request: pytest.FixtureRequest,
-                                                  tmp_path: Path, who: str) -> None:
+def test_schemathesis_finds_no_contract_violation(
+    server: Server, request: pytest.FixtureRequest, tmp_path: Path, who: str
+) -> None:
     if who == "admin":
         admin = request.getfixturevalue("admin")
         token = admin.headers["Authorization"].removeprefix("Bearer ")
     else:
         token = request.getfixturevalue("project_owner").token
     code, output, elapsed = run_schemathesis(server.base_url, token, tmp_path, RUNS[who])
-    assert code == 0, (f"schemathesis found contract violations on {server.impl} as {who} "
-                       f"(exit {code}, {elapsed:.0f} s):\n{_report(output)}")
+    assert code == 0, (
+        f"schemathesis found contract violations on {server.impl} as {who} "
+        f"(exit {code}, {elapsed:.0f} s):\n{_report(output)}"
+    )
     assert elapsed < BUDGET_SECONDS, f"schemathesis took {elapsed:.0f} s (budget {BUDGET_SECONDS})"

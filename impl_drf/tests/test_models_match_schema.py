@@ -43,8 +43,9 @@ def database_url() -> Iterator[str]:
     if not server_url:
         # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user, who
         # cannot enter pytest's private temp directories.
-        server_url = embedded_pg.start(Path(tempfile.mkdtemp(prefix="quartet-drf-models-")),
-                                       cleanup="delete")
+        server_url = embedded_pg.start(
+            Path(tempfile.mkdtemp(prefix="quartet-drf-models-")), cleanup="delete"
+        )
     url = embedded_pg.ensure_database(server_url, f"quartet_drf_models_{uuid.uuid4().hex[:8]}")
     migrate(url)
     yield url
@@ -70,7 +71,8 @@ def live_columns(database_url: str) -> dict[str, dict[str, tuple[str, bool]]]:
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT table_name, column_name, data_type, is_nullable = 'YES'"
-            " FROM information_schema.columns WHERE table_schema = 'public'").fetchall()
+            " FROM information_schema.columns WHERE table_schema = 'public'"
+        ).fetchall()
     tables: dict[str, dict[str, tuple[str, bool]]] = {}
     for table, column, data_type, nullable in rows:
         tables.setdefault(table, {})[column] = (data_type, nullable)
@@ -109,11 +111,15 @@ def test_models_match_live_tables(django_models: list, live_columns: dict) -> No
             if field.is_relation:
                 expected = PG_TYPES.get(field.target_field.db_type(connection))
             if expected != data_type:
-                problems.append(f"{table}.{column}: column is {data_type}, "
-                                f"{model.__name__}.{field.name} maps to {expected}")
+                problems.append(
+                    f"{table}.{column}: column is {data_type}, "
+                    f"{model.__name__}.{field.name} maps to {expected}"
+                )
             if field.null != nullable:
-                problems.append(f"{table}.{column}: column nullable={nullable}, "
-                                f"{model.__name__}.{field.name} null={field.null}")
+                problems.append(
+                    f"{table}.{column}: column nullable={nullable}, "
+                    f"{model.__name__}.{field.name} null={field.null}"
+                )
     assert problems == []
 
 
@@ -123,34 +129,50 @@ def test_primary_keys_match(django_models: list, database_url: str) -> None:
             "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc"
             " JOIN information_schema.key_column_usage kcu USING (constraint_schema,"
             " constraint_name) WHERE tc.constraint_type = 'PRIMARY KEY'"
-            " AND tc.table_schema = 'public'").fetchall()
+            " AND tc.table_schema = 'public'"
+        ).fetchall()
     live: dict[str, set[str]] = {}
     for table, column in rows:
         live.setdefault(table, set()).add(column)
     for model in django_models:
         assert {f.column for f in model._meta.pk_fields} == live[model._meta.db_table], (
-            model.__name__)
+            model.__name__
+        )
 
 
 def test_a_round_trip_through_every_model(django_models: list) -> None:
-    """Inserts through the ORM leave generated values to the database and read them back."""
+    """Inserts through the ORM leave generated values to the database and read them back; the
+    task counts the database keeps (migration 0002) read through their model."""
     from django.db import transaction
 
-    from impl_drf.models import Activity, Label, Membership, Project, Task, User, Verb
+    from impl_drf.models import Activity, Label, Project, ProjectMember, Task, User
+    from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority
 
     with transaction.atomic():
-        user = User.objects.create(email="model-test@example.com", display_name="Model Test",
-                                   password_hash="x")
+        user = User.objects.create(
+            email="model-test@example.com", display_name="Model Test", password_hash="x"
+        )
         project = Project.objects.create(name="p", created_by=user)
-        Membership.objects.create(project=project, user=user, role="owner")
+        ProjectMember.objects.create(project=project, user=user, role=Role.OWNER)
         label = Label.objects.create(project=project, name="l", color="#000000")
-        task = Task.objects.create(project=project, title="t", created_by=user,
-                                   priority="urgent")
+        task = Task.objects.create(
+            project=project, title="t", created_by=user, priority=TaskPriority.URGENT
+        )
         task.labels.set([label])
-        entry = Activity.record(project.id, user, Verb.TASK_CREATED, "task", task.id)
+        entry = Activity.objects.create(
+            project=project,
+            actor=user,
+            verb=ActivityVerb.TASK_CREATED,
+            target_type=ActivityTargetType.TASK,
+            target_id=task.id,
+        )
         assert user.id and user.created_at and project.version == 1
         assert task.priority_rank is None or task.priority_rank == 3
         assert Task.objects.get(pk=task.pk).priority_rank == 3
+        assert Task.objects.get(pk=task.pk).priority == "urgent"
         assert entry.seq > 0 and entry.changes == {}
+        assert Activity.objects.get(pk=entry.pk).verb == "task.created"
         assert list(task.labels.all()) == [label]
+        counts = Project.objects.select_related("task_counts").get(pk=project.pk).task_counts
+        assert (counts.todo, counts.in_progress, counts.done) == (1, 0, 0)
         transaction.set_rollback(True)

@@ -1,4 +1,4 @@
-"""POST /api/v1/auth/token — OAuth2 password grant (SPEC §2)."""
+"""POST /api/v1/auth/token (createToken) — the OAuth2 password grant."""
 
 from __future__ import annotations
 
@@ -8,14 +8,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from impl_drf.errors import IncorrectCredentials
-from impl_drf.models import User
 from impl_drf.openapi import problems
 from impl_drf.serializers import TokenRequestSerializer, TokenSerializer
+from impl_drf.services import auth
 from impl_drf.views.base import ContractViewSet
-from shared.passwords import verify_password
-from shared.settings import get_settings
-from shared.tokens import issue_token
 
 
 class TokenViewSet(ContractViewSet):
@@ -35,11 +31,5 @@ class TokenViewSet(ContractViewSet):
     )
     def create(self, request: Request) -> Response:
         credentials = self.validated_body
-        user = User.objects.filter(email=credentials["username"].lower()).first()
-        # verify_password does the same work for an unknown email: no timing oracle.
-        if not verify_password(user.password_hash if user else None, credentials["password"]):
-            raise IncorrectCredentials()
-        settings = get_settings()
-        return Response({"access_token": issue_token(user.id, settings),
-                         "token_type": "bearer",
-                         "expires_in": settings.access_token_ttl_seconds})
+        token = auth.issue_access_token(credentials["username"], credentials["password"])
+        return Response(TokenSerializer(token).data)

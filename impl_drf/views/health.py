@@ -1,10 +1,8 @@
-"""/healthz and /readyz (SPEC §9): no token, outside /api/v1."""
+"""/healthz (getHealth) and /readyz (getReadiness): no token, outside /api/v1."""
 
 from __future__ import annotations
 
-import logging
-
-from django.db import DatabaseError, connection
+from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,8 +12,8 @@ from impl_drf.errors import ServiceUnavailable
 from impl_drf.openapi import problems
 from impl_drf.serializers import HealthSerializer
 from impl_drf.views.base import ContractViewSet
-
-logger = logging.getLogger(__name__)
+from shared.problems import DATABASE_UNAVAILABLE
+from shared.readiness import database_answers
 
 
 class HealthViewSet(ContractViewSet):
@@ -23,20 +21,22 @@ class HealthViewSet(ContractViewSet):
     permission_classes = [AllowAny]
     schema_tags = ["operations"]
 
-    @extend_schema(operation_id="getHealth", summary="Liveness", auth=[],
-                   responses={200: HealthSerializer, **problems()})
+    @extend_schema(
+        operation_id="getHealth",
+        summary="Liveness",
+        auth=[],
+        responses={200: HealthSerializer, **problems()},
+    )
     def liveness(self, request: Request) -> Response:
         return Response({"status": "ok"})
 
-    @extend_schema(operation_id="getReadiness", summary="Readiness", auth=[],
-                   responses={200: HealthSerializer, **problems(503)})
+    @extend_schema(
+        operation_id="getReadiness",
+        summary="Readiness",
+        auth=[],
+        responses={200: HealthSerializer, **problems(503)},
+    )
     def readiness(self, request: Request) -> Response:
-        # connect_timeout (settings.CONNECT_TIMEOUT_SECONDS) bounds the wait for a database
-        # that does not answer; CONN_HEALTH_CHECKS replaces a connection that died.
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-        except DatabaseError as exc:
-            logger.warning("readiness check failed: %s", exc)
-            raise ServiceUnavailable() from None
+        if not database_answers(settings.DATABASE_URL):
+            raise ServiceUnavailable(DATABASE_UNAVAILABLE)
         return Response({"status": "ok"})

@@ -1,93 +1,118 @@
-"""/api/v1/projects (SPEC §3)."""
+"""/api/v1/projects (listProjects, createProject) and /api/v1/projects/{project_id}
+(getProject, updateProject, deleteProject)."""
 
 from __future__ import annotations
 
 import uuid
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from impl_drf import queries, repository
-from impl_drf.models import Role
-from impl_drf.openapi import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, problems
-from impl_drf.pagination import Key, Keyset
-from impl_drf.permissions import HasProjectRole
+from impl_drf import selectors
+from impl_drf.conditional import (
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    not_modified,
+    versioned_response,
+)
+from impl_drf.models import Project, User
+from impl_drf.openapi import problems
+from impl_drf.permissions import ProjectPermission
 from impl_drf.serializers import (
     PageQuerySerializer,
     ProjectCreateSerializer,
     ProjectSerializer,
     ProjectUpdateSerializer,
 )
+from impl_drf.services import projects
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
-from shared.cursors import TIMESTAMP, UUID
-from shared.httputil import etag, if_none_match_hits
+from shared.vocabulary import Role
+
+
+def project_response(user: User, project_id: uuid.UUID, *, created: bool = False) -> Response:
+    """A project as the caller sees it, read after a write, with its ETag."""
+    project = selectors.projects_for(user).get(pk=project_id)
+    location = f"/api/v1/projects/{project.id}" if created else None
+    return versioned_response(ProjectSerializer(project).data, project.version, location=location)
 
 
 class ProjectViewSet(KeysetListMixin, ContractViewSet):
     serializer_class = ProjectSerializer
-    permission_classes = [IsAuthenticated, HasProjectRole]
+    permission_classes = [IsAuthenticated, ProjectPermission]
     lookup_url_kwarg = "project_id"
     required_roles = {"partial_update": Role.OWNER, "destroy": Role.OWNER}
     query_serializer_classes = {"list": PageQuerySerializer}
-    body_serializer_classes = {"create": ProjectCreateSerializer,
-                               "partial_update": ProjectUpdateSerializer}
-    keyset = Keyset((Key("created_at", TIMESTAMP), Key("id", UUID)), descending=True)
+    body_serializer_classes = {
+        "create": ProjectCreateSerializer,
+        "partial_update": ProjectUpdateSerializer,
+    }
+    keyset = selectors.PROJECTS_NEWEST_FIRST
     cursor_list_name = "projects"
     schema_tags = ["projects"]
 
-    def get_queryset(self):
-        return queries.projects_for(self.request.user)
+    def get_queryset(self) -> QuerySet[Project]:
+        if self.action in ("list", "retrieve"):
+            return selectors.projects_for(self.request.user)
+        return selectors.visible_projects(self.request.user)  # writes re-read afterwards
 
     def cursor_params(self) -> dict:
         return {"user_id": self.request.user.id}
 
-    def _project_response(self, project_id: uuid.UUID, status: int = 200) -> Response:
-        project = self.get_queryset().get(pk=project_id)
-        headers = {"ETag": etag(project.version)}
-        if status == 201:
-            headers["Location"] = f"/api/v1/projects/{project.id}"
-        return Response(ProjectSerializer(project).data, status=status, headers=headers)
-
-    @extend_schema(operation_id="createProject", summary="Create a project",
-                   request=ProjectCreateSerializer,
-                   responses={201: ProjectSerializer, **problems(400, 401, 413, 415, 422)})
+    @extend_schema(
+        operation_id="createProject",
+        summary="Create a project",
+        request=ProjectCreateSerializer,
+        responses={201: ProjectSerializer, **problems(400, 401, 413, 415, 422)},
+    )
     def create(self, request: Request) -> Response:
-        project = repository.create_project(request.user, **self.validated_body)
-        return self._project_response(project.id, status=201)
+        project = projects.create_project(request.user, **self.validated_body)
+        return project_response(request.user, project.id, created=True)
 
-    @extend_schema(operation_id="listProjects", summary="List the caller's projects",
-                   parameters=[PageQuerySerializer],
-                   responses={200: ProjectSerializer(many=True), **problems(401, 422)})
+    @extend_schema(
+        operation_id="listProjects",
+        summary="List the caller's projects",
+        parameters=[PageQuerySerializer],
+        responses={200: ProjectSerializer(many=True), **problems(401, 422)},
+    )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(ProjectSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="getProject", summary="Get a project",
-                   parameters=[IF_NONE_MATCH],
-                   responses={200: ProjectSerializer, 304: NOT_MODIFIED,
-                              **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="getProject",
+        summary="Get a project",
+        parameters=[IF_NONE_MATCH],
+        responses={200: ProjectSerializer, 304: NOT_MODIFIED, **problems(401, 404, 422)},
+    )
     def retrieve(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_object()
-        headers = {"ETag": etag(project.version)}
-        if if_none_match_hits(request.headers.get("If-None-Match"), project.version):
-            return Response(status=304, headers=headers)
-        return Response(ProjectSerializer(project).data, headers=headers)
+        return not_modified(request, project.version) or versioned_response(
+            ProjectSerializer(project).data, project.version
+        )
 
-    @extend_schema(operation_id="updateProject", summary="Update a project (owner)",
-                   parameters=[IF_MATCH], request=ProjectUpdateSerializer,
-                   responses={200: ProjectSerializer,
-                              **problems(400, 401, 403, 404, 412, 413, 415, 422)})
+    @extend_schema(
+        operation_id="updateProject",
+        summary="Update a project (owner)",
+        parameters=[IF_MATCH],
+        request=ProjectUpdateSerializer,
+        responses={200: ProjectSerializer, **problems(400, 401, 403, 404, 412, 413, 415, 422)},
+    )
     def partial_update(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_object()
-        repository.update_project(project.id, request.user, self.validated_body,
-                                  request.headers.get("If-Match"))
-        return self._project_response(project.id)
+        projects.update_project(
+            project.id, request.user, self.validated_body, request.headers.get("If-Match")
+        )
+        return project_response(request.user, project.id)
 
-    @extend_schema(operation_id="deleteProject", summary="Delete a project (owner)",
-                   responses={204: None, **problems(401, 403, 404, 422)})
+    @extend_schema(
+        operation_id="deleteProject",
+        summary="Delete a project (owner)",
+        responses={204: None, **problems(401, 403, 404, 422)},
+    )
     def destroy(self, request: Request, project_id: uuid.UUID) -> Response:
-        repository.delete_project(self.get_object())
+        projects.delete_project(self.get_object().id)
         return Response(status=204)
-

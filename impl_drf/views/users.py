@@ -1,4 +1,4 @@
-"""/api/v1/me and /api/v1/users (SPEC §2)."""
+"""/api/v1/me (getMe) and /api/v1/users (createUser, listUsers, getUser)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,26 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from impl_drf import queries, repository
+from impl_drf import selectors
 from impl_drf.models import User
 from impl_drf.openapi import problems
-from impl_drf.pagination import Key, Keyset
 from impl_drf.permissions import IsAdmin
 from impl_drf.serializers import (
     UserCreateSerializer,
     UserListQuerySerializer,
     UserSerializer,
 )
+from impl_drf.services import users
 from impl_drf.views.base import ContractViewSet, KeysetListMixin
-from shared.cursors import TEXT, UUID
 
 
 class MeViewSet(ContractViewSet):
     serializer_class = UserSerializer
     schema_tags = ["users"]
 
-    @extend_schema(operation_id="getMe", summary="The caller",
-                   responses={200: UserSerializer, **problems(401)})
+    @extend_schema(
+        operation_id="getMe", summary="The caller", responses={200: UserSerializer, **problems(401)}
+    )
     def retrieve(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
 
@@ -39,7 +39,7 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
     lookup_url_kwarg = "user_id"
     query_serializer_classes = {"list": UserListQuerySerializer}
     body_serializer_classes = {"create": UserCreateSerializer}
-    keyset = Keyset((Key("display_name", TEXT), Key("id", UUID)))
+    keyset = selectors.USERS_BY_NAME
     cursor_list_name = "users"
     schema_tags = ["users"]
 
@@ -51,23 +51,32 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
     def cursor_params(self) -> dict:
         return {"q": self.validated_query.get("q")}
 
-    @extend_schema(operation_id="createUser", summary="Create a user (admins only)",
-                   request=UserCreateSerializer,
-                   responses={201: UserSerializer,
-                              **problems(400, 401, 403, 409, 413, 415, 422)})
+    @extend_schema(
+        operation_id="createUser",
+        summary="Create a user (admins only)",
+        request=UserCreateSerializer,
+        responses={201: UserSerializer, **problems(400, 401, 403, 409, 413, 415, 422)},
+    )
     def create(self, request: Request) -> Response:
-        user = repository.create_user(**self.validated_body)
-        return Response(UserSerializer(user).data, status=201,
-                        headers={"Location": f"/api/v1/users/{user.id}"})
+        user = users.create_user(**self.validated_body)
+        return Response(
+            UserSerializer(user).data, status=201, headers={"Location": f"/api/v1/users/{user.id}"}
+        )
 
-    @extend_schema(operation_id="listUsers", summary="List users",
-                   parameters=[UserListQuerySerializer],
-                   responses={200: UserSerializer(many=True), **problems(401, 422)})
+    @extend_schema(
+        operation_id="listUsers",
+        summary="List users",
+        parameters=[UserListQuerySerializer],
+        responses={200: UserSerializer(many=True), **problems(401, 422)},
+    )
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(queries.users_matching(self.validated_query.get("q")))
+        page = self.paginate_queryset(selectors.users_matching(self.validated_query.get("q")))
         return self.get_paginated_response(UserSerializer(page, many=True).data)
 
-    @extend_schema(operation_id="getUser", summary="Get a user",
-                   responses={200: UserSerializer, **problems(401, 404, 422)})
+    @extend_schema(
+        operation_id="getUser",
+        summary="Get a user",
+        responses={200: UserSerializer, **problems(401, 404, 422)},
+    )
     def retrieve(self, request: Request, user_id: uuid.UUID) -> Response:
         return Response(UserSerializer(self.get_object()).data)

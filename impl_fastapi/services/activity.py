@@ -5,35 +5,47 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 
 from impl_fastapi.pagination import Page, PageParams, paginate
-from impl_fastapi.schemas import ActivityTargetType, ActivityVerb, Role
-from impl_fastapi.security import require_role
-from shared import orm
-from shared.cursors import INT, scope
-from shared.keyset import Key, Keyset
+from impl_fastapi.permissions import require_project_role
+from shared import orm, selects
+from shared.cursors import scope
 from shared.settings import Settings
-
-# Newest first: `seq` is the commit-independent order entries were written in.
-_NEWEST_FIRST = Keyset((Key(orm.Activity.seq, INT),), descending=True)
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
-def record(session: AsyncSession, *, project_id: UUID, actor: orm.User, verb: ActivityVerb,
-           target_type: ActivityTargetType, target_id: UUID,
-           changes: dict[str, list[Any]] | None = None) -> None:
-    session.add(orm.Activity(project_id=project_id, actor_id=actor.id, verb=verb.value,
-                                target_type=target_type.value, target_id=target_id,
-                                changes=changes or {}))
+def record(
+    session: AsyncSession,
+    *,
+    project_id: UUID,
+    actor: orm.User,
+    verb: ActivityVerb,
+    target_type: ActivityTargetType,
+    target_id: UUID,
+    changes: dict[str, list[Any]] | None = None,
+) -> None:
+    session.add(
+        orm.Activity(
+            project_id=project_id,
+            actor_id=actor.id,
+            verb=verb.value,
+            target_type=target_type.value,
+            target_id=target_id,
+            changes=changes or {},
+        )
+    )
 
 
-async def list_activity(session: AsyncSession, settings: Settings, user: orm.User,
-                        project_id: UUID, params: PageParams) -> Page[orm.Activity]:
-    await require_role(session, project_id, user, Role.viewer)
-    statement = (select(orm.Activity)
-                 .where(orm.Activity.project_id == project_id)
-                 .options(joinedload(orm.Activity.actor)))
-    return await paginate(session, statement, _NEWEST_FIRST, params,
-                          scope("activity", project_id=project_id), settings)
+async def list_activity(
+    session: AsyncSession, settings: Settings, user: orm.User, project_id: UUID, params: PageParams
+) -> Page[orm.Activity]:
+    await require_project_role(session, project_id, user, Role.VIEWER)
+    return await paginate(
+        session,
+        selects.activity_of(project_id),
+        selects.ACTIVITY_NEWEST_FIRST,
+        params,
+        scope("activity", project_id=project_id),
+        settings,
+    )

@@ -5,48 +5,53 @@ from __future__ import annotations
 from uuid import UUID
 
 from anyio import to_thread
-from sqlalchemy import func, or_, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_fastapi.errors import Conflict, Forbidden, NotFound
+from impl_fastapi.errors import Conflict, NotFound
 from impl_fastapi.pagination import Page, PageParams, paginate
+from impl_fastapi.permissions import require_admin
 from impl_fastapi.schemas import UserCreate
-from shared import orm
-from shared.cursors import TEXT, scope
-from shared.cursors import UUID as UUID_KEY
-from shared.httputil import like_escape
-from shared.keyset import Key, Keyset
+from shared import orm, selects
+from shared.cursors import scope
+from shared.integrity import conflict_detail
 from shared.passwords import hash_password
 from shared.settings import Settings
 
-_BY_NAME = Keyset((Key(orm.User.display_name, TEXT), Key(orm.User.id, UUID_KEY)))
-
 
 async def create_user(session: AsyncSession, actor: orm.User, body: UserCreate) -> orm.User:
-    if not actor.is_admin:
-        raise Forbidden("Only administrators can create users.")
+    require_admin(actor)
     password_hash = await to_thread.run_sync(hash_password, body.password)  # CPU-bound
-    # ON CONFLICT: a duplicate (emails are stored lower-cased) is a 409, also under a race.
-    user = await session.scalar(
-        insert(orm.User)
-        .values(email=body.email, display_name=body.display_name, password_hash=password_hash,
-                is_admin=body.is_admin)
-        .on_conflict_do_nothing(index_elements=[orm.User.email])
-        .returning(orm.User))
-    if user is None:
-        raise Conflict("A user with this email already exists.")
+    user = orm.User(
+        email=body.email,  # lower-cased by the schema, so a duplicate in any case collides
+        display_name=body.display_name,
+        password_hash=password_hash,
+        is_admin=body.is_admin,
+    )
+    try:
+        # A savepoint: a duplicate email (also under a race) fails this INSERT only, and the
+        # constraint's name says which 409 it is.
+        async with session.begin_nested():
+            session.add(user)
+            await session.flush()
+    except IntegrityError as error:
+        if (detail := conflict_detail(error)) is None:
+            raise
+        raise Conflict(detail) from None
     return user
 
 
-async def list_users(session: AsyncSession, settings: Settings, q: str | None,
-                     params: PageParams) -> Page[orm.User]:
-    statement = select(orm.User)
-    if q is not None:
-        prefix = like_escape(q.lower()) + "%"
-        statement = statement.where(or_(orm.User.email.like(prefix, escape="\\"),
-                                        func.lower(orm.User.display_name).like(prefix, escape="\\")))
-    return await paginate(session, statement, _BY_NAME, params, scope("users", q=q), settings)
+async def list_users(
+    session: AsyncSession, settings: Settings, q: str | None, params: PageParams
+) -> Page[orm.User]:
+    return await paginate(
+        session,
+        selects.users_matching(q),
+        selects.USERS_BY_NAME,
+        params,
+        scope("users", q=q),
+        settings,
+    )
 
 
 async def get_user(session: AsyncSession, user_id: UUID) -> orm.User:

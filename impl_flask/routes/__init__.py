@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
-from impl_flask.routes import (activity, auth, comments, health, labels, members, projects,
-                               tasks, users)
+from impl_flask.routes import (
+    activity,
+    auth,
+    comments,
+    health,
+    labels,
+    members,
+    projects,
+    tasks,
+    users,
+)
 
-BLUEPRINTS = [auth.blp, users.blp, projects.blp, members.blp, labels.blp, tasks.blp,
-              comments.blp, activity.blp, health.blp]
+BLUEPRINTS = [
+    auth.blp,
+    users.blp,
+    projects.blp,
+    members.blp,
+    labels.blp,
+    tasks.blp,
+    comments.blp,
+    activity.blp,
+    health.blp,
+]

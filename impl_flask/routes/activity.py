@@ -1,4 +1,4 @@
-"""The per-project activity trail (SPEC §6)."""
+"""The per-project activity trail (listActivity)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from impl_flask.services import activity
 from impl_flask.settings import API_PREFIX
 from shared.openapi_tags import TAG_DESCRIPTIONS
 
-blp = Blueprint("activity", __name__, url_prefix=API_PREFIX,
-                description=TAG_DESCRIPTIONS["activity"])
+blp = Blueprint(
+    "activity", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["activity"]
+)
 
 
 @blp.route("/projects/<uuid:project_id>/activity")

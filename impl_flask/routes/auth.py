@@ -1,4 +1,4 @@
-"""POST /api/v1/auth/token — the OAuth2 password grant (SPEC §2)."""
+"""POST /api/v1/auth/token — the OAuth2 password grant (createToken)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from impl_flask.db import TransactionalView
 from impl_flask.openapi import PUBLIC, Blueprint
 from impl_flask.schemas import TokenRequestSchema, TokenSchema
 from impl_flask.security import public
-from impl_flask.services import users
+from impl_flask.services import auth
 from impl_flask.settings import API_PREFIX
 from shared.openapi_tags import TAG_DESCRIPTIONS
 
@@ -27,4 +27,4 @@ class AccessTokens(TransactionalView):
 
         `username` is the email. An unknown email and a wrong password give the same 401.
         """
-        return users.create_token(form["username"], form["password"])
+        return auth.create_token(form["username"], form["password"])

@@ -1,4 +1,4 @@
-"""Comments on tasks (SPEC §4)."""
+"""Comments on tasks (listComments, createComment, updateComment, deleteComment)."""
 
 from __future__ import annotations
 
@@ -7,15 +7,21 @@ from typing import Any
 
 from impl_flask.db import TransactionalView
 from impl_flask.openapi import LOCATION_HEADER, Blueprint
-from impl_flask.schemas import (CommentCreateSchema, CommentPageSchema, CommentSchema,
-                                CommentUpdateSchema, PageQuerySchema)
+from impl_flask.schemas import (
+    CommentCreateSchema,
+    CommentPageSchema,
+    CommentSchema,
+    CommentUpdateSchema,
+    PageQuerySchema,
+)
 from impl_flask.services import comments
 from impl_flask.settings import API_PREFIX
 from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Comment
 
-blp = Blueprint("comments", __name__, url_prefix=API_PREFIX,
-                description=TAG_DESCRIPTIONS["comments"])
+blp = Blueprint(
+    "comments", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["comments"]
+)
 
 
 @blp.route("/tasks/<uuid:task_id>/comments")

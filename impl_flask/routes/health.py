@@ -1,15 +1,15 @@
-"""Liveness and readiness probes (SPEC §9): outside /api/v1, no token."""
+"""Liveness and readiness probes (getHealth, getReadiness): outside /api/v1, no token."""
 
 from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy.exc import SQLAlchemyError
 
 from impl_flask import db
 from impl_flask.openapi import PUBLIC, Blueprint
 from impl_flask.schemas import HealthSchema
 from shared.openapi_tags import TAG_DESCRIPTIONS
+from shared.problems import DATABASE_UNAVAILABLE
 
 blp = Blueprint("operations", __name__, description=TAG_DESCRIPTIONS["operations"])
 
@@ -37,8 +37,6 @@ class Readiness(MethodView):
 
         200 when the database answers within 2 seconds, else 503.
         """
-        try:
-            db.ping()
-        except SQLAlchemyError:
-            abort(503, message="The database did not answer in time.")
+        if not db.answers():
+            abort(503, message=DATABASE_UNAVAILABLE)
         return {"status": "ok"}

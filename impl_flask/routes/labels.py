@@ -1,4 +1,4 @@
-"""Per-project labels (SPEC §4)."""
+"""Per-project labels (listLabels, createLabel, deleteLabel)."""
 
 from __future__ import annotations
 

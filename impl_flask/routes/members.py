@@ -1,4 +1,4 @@
-"""Project members (SPEC §3)."""
+"""Project members (listMembers, putMember, removeMember)."""
 
 from __future__ import annotations
 
@@ -34,11 +34,17 @@ class Member(TransactionalView):
     @blp.doc(operationId="putMember")
     @blp.arguments(MemberPutSchema)
     @blp.response(200, MemberSchema, description="The role was changed, or already was that role.")
-    @blp.alt_response(201, schema=MemberSchema, success=True, description="Added.",
-                      headers={"Location": LOCATION_HEADER})
+    @blp.alt_response(
+        201,
+        schema=MemberSchema,
+        success=True,
+        description="Added.",
+        headers={"Location": LOCATION_HEADER},
+    )
     @blp.problems(400, 401, 403, 404, 409, 413, 415, 422, 500)
-    def put(self, data: dict[str, Any], project_id: uuid.UUID,
-            user_id: uuid.UUID) -> ProjectMember | tuple[ProjectMember, int, dict[str, str]]:
+    def put(
+        self, data: dict[str, Any], project_id: uuid.UUID, user_id: uuid.UUID
+    ) -> ProjectMember | tuple[ProjectMember, int, dict[str, str]]:
         """Add a member or set their role (owner)
 
         201 when the user is added, 200 when the role changed or already was that role.
@@ -46,7 +52,11 @@ class Member(TransactionalView):
         """
         member, added = members.put_member(project_id, user_id, data["role"])
         if added:
-            return member, 201, {"Location": f"{API_PREFIX}/projects/{project_id}/members/{user_id}"}
+            return (
+                member,
+                201,
+                {"Location": f"{API_PREFIX}/projects/{project_id}/members/{user_id}"},
+            )
         return member
 
     @blp.doc(operationId="removeMember")

@@ -1,4 +1,4 @@
-"""Projects (SPEC §3)."""
+"""Projects (createProject, listProjects, getProject, updateProject, deleteProject)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,23 @@ from flask import Response
 from impl_flask.conditional import etag_header, not_modified
 from impl_flask.db import TransactionalView
 from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
-from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, PageQuerySchema,
-                                ProjectCreateSchema, ProjectPageSchema, ProjectSchema,
-                                ProjectUpdateSchema)
+from impl_flask.schemas import (
+    IfMatchSchema,
+    IfNoneMatchSchema,
+    PageQuerySchema,
+    ProjectCreateSchema,
+    ProjectPageSchema,
+    ProjectSchema,
+    ProjectUpdateSchema,
+)
 from impl_flask.services import projects
 from impl_flask.settings import API_PREFIX
 from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Project
 
-blp = Blueprint("projects", __name__, url_prefix=API_PREFIX,
-                description=TAG_DESCRIPTIONS["projects"])
+blp = Blueprint(
+    "projects", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["projects"]
+)
 
 
 @blp.route("/projects")
@@ -34,8 +41,10 @@ class Projects(TransactionalView):
         The caller becomes its owner.
         """
         project = projects.create_project(**data)
-        return project, {"Location": f"{API_PREFIX}/projects/{project.id}",
-                         **etag_header(project.version)}
+        return project, {
+            "Location": f"{API_PREFIX}/projects/{project.id}",
+            **etag_header(project.version),
+        }
 
     @blp.doc(operationId="listProjects")
     @blp.arguments(PageQuerySchema, location="query")
@@ -56,8 +65,9 @@ class ProjectById(TransactionalView):
     @blp.response(200, ProjectSchema, headers={"ETag": ETAG_HEADER})
     @blp.alt_response(304, response=response_name(304))
     @blp.problems(401, 404, 422, 500)
-    def get(self, conditions: dict[str, Any],
-            project_id: uuid.UUID) -> Response | tuple[Project, dict[str, str]]:
+    def get(
+        self, conditions: dict[str, Any], project_id: uuid.UUID
+    ) -> Response | tuple[Project, dict[str, str]]:
         """Get a project
 
         Members only (404 otherwise).
@@ -71,8 +81,9 @@ class ProjectById(TransactionalView):
     @blp.arguments(IfMatchSchema, location="headers")
     @blp.response(200, ProjectSchema, headers={"ETag": ETAG_HEADER})
     @blp.problems(400, 401, 403, 404, 412, 413, 415, 422, 500)
-    def patch(self, changes: dict[str, Any], conditions: dict[str, Any],
-              project_id: uuid.UUID) -> tuple[Project, dict[str, str]]:
+    def patch(
+        self, changes: dict[str, Any], conditions: dict[str, Any], project_id: uuid.UUID
+    ) -> tuple[Project, dict[str, str]]:
         """Update a project (owner)
 
         Absent fields are unchanged; `If-Match` guards against lost updates.

@@ -1,4 +1,4 @@
-"""Tasks (SPEC §4)."""
+"""Tasks (createTask, listTasks, getTask, updateTask, deleteTask)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,21 @@ from flask import Response
 from impl_flask.conditional import etag_header, not_modified
 from impl_flask.db import TransactionalView
 from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
-from impl_flask.schemas import (IfMatchSchema, IfNoneMatchSchema, TaskCreateSchema,
-                                TaskPageSchema, TaskQuerySchema, TaskSchema, TaskUpdateSchema)
+from impl_flask.schemas import (
+    IfMatchSchema,
+    IfNoneMatchSchema,
+    TaskCreateSchema,
+    TaskPageSchema,
+    TaskQuerySchema,
+    TaskSchema,
+    TaskUpdateSchema,
+)
 from impl_flask.services import tasks
 from impl_flask.settings import API_PREFIX
 from shared.openapi_tags import TAG_DESCRIPTIONS
 from shared.orm import Task
 
-blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX,
-                description=TAG_DESCRIPTIONS["tasks"])
+blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX, description=TAG_DESCRIPTIONS["tasks"])
 
 
 @blp.route("/projects/<uuid:project_id>/tasks")
@@ -45,7 +51,7 @@ class ProjectTasks(TransactionalView):
 
         Filters combine with AND; repeated `status` / `priority` values are any-of.
         """
-        return tasks.list_tasks(project_id, **query)
+        return tasks.list_tasks(project_id, query["filters"], query["limit"], query["cursor"])
 
 
 @blp.route("/tasks/<uuid:task_id>")
@@ -55,8 +61,9 @@ class TaskById(TransactionalView):
     @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
     @blp.alt_response(304, response=response_name(304))
     @blp.problems(401, 404, 422, 500)
-    def get(self, conditions: dict[str, Any],
-            task_id: uuid.UUID) -> Response | tuple[Task, dict[str, str]]:
+    def get(
+        self, conditions: dict[str, Any], task_id: uuid.UUID
+    ) -> Response | tuple[Task, dict[str, str]]:
         """Get a task
 
         Members of its project only (404 otherwise).
@@ -70,8 +77,9 @@ class TaskById(TransactionalView):
     @blp.arguments(IfMatchSchema, location="headers")
     @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
     @blp.problems(400, 401, 403, 404, 412, 413, 415, 422, 500)
-    def patch(self, changes: dict[str, Any], conditions: dict[str, Any],
-              task_id: uuid.UUID) -> tuple[Task, dict[str, str]]:
+    def patch(
+        self, changes: dict[str, Any], conditions: dict[str, Any], task_id: uuid.UUID
+    ) -> tuple[Task, dict[str, str]]:
         """Update a task (editor+)
 
         Absent fields are unchanged, `null` clears `assignee_id` / `due_date`, `label_ids`

@@ -1,4 +1,4 @@
-"""The caller and user accounts (SPEC §2)."""
+"""The caller and user accounts (getMe, createUser, listUsers, getUser)."""
 
 from __future__ import annotations
 

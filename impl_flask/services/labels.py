@@ -1,4 +1,4 @@
-"""Labels (SPEC §4): names unique per project, case-insensitively."""
+"""Labels (listLabels, createLabel, deleteLabel): names unique per project, case-insensitively."""
 
 from __future__ import annotations
 
@@ -6,47 +6,46 @@ import uuid
 
 from flask_smorest import abort
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from impl_flask import db
-from impl_flask.security import require_role
+from impl_flask.permissions import require_role
+from impl_flask.services import locks
 from impl_flask.services.activity import record
+from shared import selects
 from shared.orm import Label, Task, task_labels
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
 
 def list_labels(project_id: uuid.UUID) -> list[Label]:
+    """By name, then id."""
     require_role(project_id)
-    return list(db.session().scalars(
-        select(Label).where(Label.project_id == project_id).order_by(Label.name, Label.id)).all())
+    return list(db.session().scalars(selects.labels_of(project_id)))
 
 
 def create_label(project_id: uuid.UUID, name: str, color: str) -> Label:
-    require_role(project_id, "editor")
-    session = db.session()
+    require_role(project_id, Role.EDITOR)
+    locks.lock_project(project_id, "share")
     label = Label(project_id=project_id, name=name, color=color)
-    session.add(label)
-    try:
-        session.flush()  # the unique index on (project_id, lower(name)) decides, race-free
-    except IntegrityError as error:
-        if db.violated_constraint(error) != "labels_project_name_ci_key":
-            raise
-        abort(409, message="A label with this name already exists in the project.")
-    record(project_id, "label.created", "label", label.id)
+    with db.conflict_savepoint():  # the unique index on (project_id, lower(name)) decides
+        db.session().add(label)
+    record(project_id, ActivityVerb.LABEL_CREATED, ActivityTargetType.LABEL, label.id)
     return label
 
 
 def delete_label(project_id: uuid.UUID, label_id: uuid.UUID) -> None:
     """Takes the label off its tasks; each of them changes version (its labels changed)."""
-    require_role(project_id, "editor")
+    require_role(project_id, Role.EDITOR)
+    # FOR UPDATE: no task write in the project attaches the label while it goes.
+    locks.lock_project(project_id, "update")
     session = db.session()
-    label = session.scalar(select(Label).where(Label.id == label_id,
-                                               Label.project_id == project_id))
+    label = session.scalar(selects.labels_among(project_id, [label_id]))
     if label is None:
         abort(404)
     session.execute(
-        update(Task).where(Task.id.in_(select(task_labels.c.task_id)
-                                       .where(task_labels.c.label_id == label_id)))
+        update(Task)
+        .where(Task.id.in_(select(task_labels.c.task_id).where(task_labels.c.label_id == label_id)))
         .values(version=Task.version + 1, updated_at=func.now())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     session.delete(label)  # task_labels rows go by ON DELETE CASCADE
-    record(project_id, "label.deleted", "label", label_id)
+    record(project_id, ActivityVerb.LABEL_DELETED, ActivityTargetType.LABEL, label_id)

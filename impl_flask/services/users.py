@@ -1,4 +1,4 @@
-"""Tokens and users (SPEC §2)."""
+"""Users (getMe, createUser, listUsers, getUser)."""
 
 from __future__ import annotations
 
@@ -6,47 +6,26 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from impl_flask import db
 from impl_flask.pagination import paginate
-from impl_flask.security import CHALLENGE, current_user
-from shared.cursors import TEXT, UUID, scope
-from shared.httputil import like_escape
-from shared.keyset import Key, Keyset
+from impl_flask.permissions import require_admin
+from shared import selects
+from shared.cursors import scope
 from shared.orm import User
-from shared.passwords import hash_password, verify_password
-from shared.settings import get_settings
-from shared.tokens import issue_token
-
-_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID)))
-
-
-def create_token(username: str, password: str) -> dict[str, Any]:
-    """The same 401 for an unknown email and a wrong password (and the same argon2 work)."""
-    user = db.session().scalar(select(User).where(User.email == username.lower()))
-    if not verify_password(user.password_hash if user else None, password):
-        abort(401, message="Incorrect email or password", headers=CHALLENGE)
-    assert user is not None
-    settings = get_settings()
-    return {"access_token": issue_token(user.id, settings), "token_type": "bearer",
-            "expires_in": settings.access_token_ttl_seconds}
+from shared.passwords import hash_password
 
 
 def create_user(email: str, display_name: str, password: str, is_admin: bool) -> User:
-    if not current_user().is_admin:
-        abort(403, message="Only administrators can create users.")
-    session = db.session()
-    user = User(email=email.lower(), display_name=display_name,
-                password_hash=hash_password(password), is_admin=is_admin)
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as error:
-        if db.violated_constraint(error) != "users_email_key":
-            raise
-        abort(409, message="A user with this email already exists.")
+    require_admin()
+    user = User(
+        email=email.lower(),
+        display_name=display_name,
+        password_hash=hash_password(password),
+        is_admin=is_admin,
+    )
+    with db.conflict_savepoint():  # the unique index decides, race-free
+        db.session().add(user)
     return user
 
 
@@ -59,9 +38,6 @@ def get_user(user_id: uuid.UUID) -> User:
 
 def list_users(q: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
     """By display_name then id; `q` is a case-insensitive prefix of the email or the name."""
-    query = select(User)
-    if q is not None:
-        prefix = like_escape(q.lower()) + "%"
-        query = query.where(or_(User.email.like(prefix, escape="\\"),
-                                func.lower(User.display_name).like(prefix, escape="\\")))
-    return paginate(query, _BY_NAME, limit, cursor, scope("users", q=q))
+    return paginate(
+        selects.users_matching(q), selects.USERS_BY_NAME, limit, cursor, scope("users", q=q)
+    )

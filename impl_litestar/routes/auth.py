@@ -9,33 +9,31 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import queries
-from impl_litestar.errors import unauthorized
 from impl_litestar.openapi import ContractOperation, problem_responses
-from impl_litestar.schemas import Token, TokenRequest, TokenType
-from impl_litestar.security import verify_password
-from shared import tokens
-from shared.settings import get_settings
+from impl_litestar.schemas import Token, TokenRequest
+from impl_litestar.services import auth
+from shared.settings import Settings
 
 
 class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/token", operation_id="createToken", status_code=200, summary="Get an access token",
-          opt={"exclude_from_auth": True}, operation_class=ContractOperation,
-          responses=problem_responses(401, 413, 415, 422, 500))
+    @post(
+        "/token",
+        operation_id="createToken",
+        status_code=200,
+        summary="Get an access token",
+        opt={"exclude_from_auth": True},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 413, 415, 422, 500),
+    )
     async def create_token(
         self,
         data: Annotated[TokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
         db_session: AsyncSession,
+        settings: Settings,
     ) -> Token:
         """OAuth2 password grant; `username` is the email. Unknown email and wrong password
         give the same 401 and take the same time."""
-        user = await queries.user_by_email(db_session, data.username)
-        if not await verify_password(user.password_hash if user else None, data.password):
-            raise unauthorized("Incorrect email or password")
-        assert user is not None
-        settings = get_settings()
-        return Token(access_token=tokens.issue_token(user.id, settings),
-                     token_type=TokenType.BEARER, expires_in=settings.access_token_ttl_seconds)
+        return await auth.issue_access_token(db_session, settings, data.username, data.password)

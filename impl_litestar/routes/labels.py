@@ -7,10 +7,11 @@ from uuid import UUID
 from litestar import Controller, Response, delete, get, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import queries
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
-from impl_litestar.schemas import Label, LabelCreate, LabelList, Role
-from impl_litestar.security import ProjectAccess, project_role
+from impl_litestar.permissions import ProjectAccess, project_role
+from impl_litestar.schemas import Label, LabelCreate, LabelList
+from impl_litestar.services import labels
+from shared.vocabulary import Role
 
 
 class LabelController(Controller):
@@ -18,28 +19,48 @@ class LabelController(Controller):
     tags = ["labels"]
     security = BEARER
 
-    @get("/", operation_id="listLabels", summary="List the labels of a project",
-         dependencies={"access": project_role()}, operation_class=ContractOperation,
-         responses=problem_responses(401, 404, 422, 500))
+    @get(
+        "/",
+        operation_id="listLabels",
+        summary="List the labels of a project",
+        dependencies={"access": project_role()},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 404, 422, 500),
+    )
     async def list_labels(self, db_session: AsyncSession, access: ProjectAccess) -> LabelList:
         """By name, then id."""
-        labels = await queries.list_labels(db_session, access.project_id)
-        return LabelList([Label.of(label) for label in labels])
+        found = await labels.list_labels(db_session, access.project_id)
+        return LabelList([Label.of(label) for label in found])
 
-    @post("/", operation_id="createLabel", summary="Create a label (editor+)",
-          dependencies={"access": project_role(Role.EDITOR)}, operation_class=ContractOperation,
-          responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500))
-    async def create_label(self, data: LabelCreate, db_session: AsyncSession,
-                           access: ProjectAccess) -> Response[Label]:
+    @post(
+        "/",
+        operation_id="createLabel",
+        summary="Create a label (editor+)",
+        dependencies={"access": project_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+    )
+    async def create_label(
+        self, data: LabelCreate, db_session: AsyncSession, access: ProjectAccess
+    ) -> Response[Label]:
         """Names are unique per project, case-insensitively (409)."""
-        label = await queries.create_label(db_session, access.user, access.project_id, data)
-        return Response(Label.of(label), status_code=201, headers={
-            "Location": f"/api/v1/projects/{access.project_id}/labels/{label.id}"})
+        label = await labels.create_label(db_session, access.user, access.project_id, data)
+        return Response(
+            Label.of(label),
+            status_code=201,
+            headers={"Location": f"/api/v1/projects/{access.project_id}/labels/{label.id}"},
+        )
 
-    @delete("/{label_id:str}", operation_id="deleteLabel", summary="Delete a label (editor+)",
-            dependencies={"access": project_role(Role.EDITOR)}, operation_class=ContractOperation,
-            responses=problem_responses(401, 403, 404, 422, 500))
-    async def delete_label(self, db_session: AsyncSession, access: ProjectAccess,
-                           label_id: UUID) -> None:
+    @delete(
+        "/{label_id:str}",
+        operation_id="deleteLabel",
+        summary="Delete a label (editor+)",
+        dependencies={"access": project_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 403, 404, 422, 500),
+    )
+    async def delete_label(
+        self, db_session: AsyncSession, access: ProjectAccess, label_id: UUID
+    ) -> None:
         """Takes the label off its tasks."""
-        await queries.delete_label(db_session, access.user, access.project_id, label_id)
+        await labels.delete_label(db_session, access.user, access.project_id, label_id)

@@ -10,27 +10,15 @@ from litestar import Controller, Response, delete, get, patch, post
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar import queries
+from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
-from impl_litestar.schemas import (
-    IfMatch,
-    IfNoneMatch,
-    Page,
-    Role,
-    Task,
-    TaskCreate,
-    TaskPriority,
-    TaskSort,
-    TaskStatus,
-    TaskUpdate,
-)
-from impl_litestar.security import ProjectAccess, TaskAccess, project_role, task_role
-from shared.httputil import etag, if_none_match_hits
-
-
-def with_etag(task: Task, status_code: int = 200, **headers: str) -> Response[Task]:
-    return Response(task, status_code=status_code, headers={"ETag": etag(task.version), **headers})
+from impl_litestar.permissions import ProjectAccess, TaskAccess, project_role, task_role
+from impl_litestar.schemas import Page, Task, TaskCreate, TaskUpdate
+from impl_litestar.services import tasks
+from shared.settings import Settings
+from shared.tasklist import TaskFilters
+from shared.vocabulary import SEARCH_MAX_LENGTH, Role, TaskPriority, TaskSort, TaskStatus
 
 
 class TaskController(Controller):
@@ -38,73 +26,121 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post("/projects/{project_id:str}/tasks", operation_id="createTask",
-          summary="Create a task (editor+)", dependencies={"access": project_role(Role.EDITOR)},
-          operation_class=ContractOperation,
-          responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500))
-    async def create_task(self, data: TaskCreate, db_session: AsyncSession,
-                          access: ProjectAccess) -> Response[Task]:
+    @post(
+        "/projects/{project_id:str}/tasks",
+        operation_id="createTask",
+        summary="Create a task (editor+)",
+        dependencies={"access": project_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    )
+    async def create_task(
+        self, data: TaskCreate, db_session: AsyncSession, access: ProjectAccess
+    ) -> Response[Task]:
         """The assignee must be a member and the labels of this project (422 otherwise)."""
-        task = await queries.create_task(db_session, access.user, access.project_id, data)
-        return with_etag(Task.of(task, task.comment_count), 201,
-                         Location=f"/api/v1/tasks/{task.id}")
+        task = await tasks.create_task(db_session, access.user, access.project_id, data)
+        return with_etag(Task.of(task), 201, Location=f"/api/v1/tasks/{task.id}")
 
-    @get("/projects/{project_id:str}/tasks", operation_id="listTasks",
-         summary="List and filter the tasks of a project",
-         dependencies={"access": project_role()},
-         operation_class=ContractOperation, responses=problem_responses(401, 404, 422, 500))
+    @get(
+        "/projects/{project_id:str}/tasks",
+        operation_id="listTasks",
+        summary="List and filter the tasks of a project",
+        dependencies={"access": project_role()},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 404, 422, 500),
+    )
     async def list_tasks(
         self,
         db_session: AsyncSession,
+        settings: Settings,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
-        status: Annotated[list[TaskStatus] | None, Parameter(
-            description="Any of these statuses (repeat the parameter).")] = None,
-        priority: Annotated[list[TaskPriority] | None, Parameter(
-            description="Any of these priorities (repeat the parameter).")] = None,
+        status: Annotated[
+            list[TaskStatus] | None,
+            Parameter(description="Any of these statuses (repeat the parameter)."),
+        ] = None,
+        priority: Annotated[
+            list[TaskPriority] | None,
+            Parameter(description="Any of these priorities (repeat the parameter)."),
+        ] = None,
         assignee_id: Annotated[UUID | None, Parameter(description="Assigned to this user.")] = None,
         label_id: Annotated[UUID | None, Parameter(description="Has this label.")] = None,
-        due_before: Annotated[date | None, Parameter(
-            description="Due strictly before this date.")] = None,
-        q: Annotated[str | None, Parameter(
-            min_length=1, max_length=100,
-            description="Case-insensitive substring of the title.")] = None,
+        due_before: Annotated[
+            date | None, Parameter(description="Due strictly before this date.")
+        ] = None,
+        q: Annotated[
+            str | None,
+            Parameter(
+                min_length=1,
+                max_length=SEARCH_MAX_LENGTH,
+                description="Case-insensitive substring of the title.",
+            ),
+        ] = None,
         sort: Annotated[TaskSort, Parameter(description="Sort order.")] = TaskSort.NEWEST,
     ) -> Page[Task]:
         """Filters combine with AND; repeated values of one filter are any-of."""
-        filters = queries.TaskFilters(status=status, priority=priority, assignee_id=assignee_id,
-                                      label_id=label_id, due_before=due_before, q=q, sort=sort)
-        window = await queries.list_tasks(db_session, access.project_id, filters,
-                                          PageParams(limit, cursor))
-        return Page([Task.of(task, task.comment_count) for task in window.rows],
-                    window.next_cursor)
+        filters = TaskFilters(
+            status=status or (),
+            priority=priority or (),
+            assignee_id=assignee_id,
+            label_id=label_id,
+            due_before=due_before,
+            q=q,
+            sort=sort,
+        )
+        window = await tasks.list_tasks(
+            db_session, settings, access.project_id, filters, PageParams(limit, cursor)
+        )
+        return Page([Task.of(task) for task in window.rows], window.next_cursor)
 
-    @get("/tasks/{task_id:str}", operation_id="getTask", summary="Get a task",
-         dependencies={"access": task_role()}, operation_class=ContractOperation,
-         responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)})
-    async def get_task(self, db_session: AsyncSession, access: TaskAccess,
-                       if_none_match: IfNoneMatch = None) -> Response[Task]:
-        task = await queries.load_task(db_session, access.task_id)
-        if if_none_match_hits(if_none_match, task.version):
-            return Response(None, status_code=304, headers={"ETag": etag(task.version)})
-        return with_etag(Task.of(task, task.comment_count))
+    @get(
+        "/tasks/{task_id:str}",
+        operation_id="getTask",
+        summary="Get a task",
+        dependencies={"access": task_role()},
+        operation_class=ContractOperation,
+        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)},
+    )
+    async def get_task(
+        self, db_session: AsyncSession, access: TaskAccess, if_none_match: IfNoneMatch = None
+    ) -> Response[Task]:
+        task = await tasks.get_task(db_session, access.task_id)
+        return not_modified(if_none_match, task.version) or with_etag(Task.of(task))
 
-    @patch("/tasks/{task_id:str}", operation_id="updateTask", summary="Update a task (editor+)",
-           dependencies={"access": task_role(Role.EDITOR)}, operation_class=ContractOperation,
-           responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500))
-    async def update_task(self, data: TaskUpdate, db_session: AsyncSession, access: TaskAccess,
-                          if_match: IfMatch = None) -> Response[Task]:
+    @patch(
+        "/tasks/{task_id:str}",
+        operation_id="updateTask",
+        summary="Update a task (editor+)",
+        dependencies={"access": task_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+    )
+    async def update_task(
+        self,
+        data: TaskUpdate,
+        db_session: AsyncSession,
+        access: TaskAccess,
+        if_match: IfMatch = None,
+    ) -> Response[Task]:
         """Absent = unchanged, null clears, label_ids replaces the set."""
-        task = await queries.update_task(db_session, access.user, access.project_id,
-                                         access.task_id, data, if_match)
-        return with_etag(Task.of(task, task.comment_count))
+        task = await tasks.update_task(
+            db_session, access.user, access.project_id, access.task_id, data, if_match
+        )
+        return with_etag(Task.of(task))
 
-    @delete("/tasks/{task_id:str}", operation_id="deleteTask", summary="Delete a task (editor+)",
-            dependencies={"access": task_role(Role.EDITOR)}, operation_class=ContractOperation,
-            responses=problem_responses(401, 403, 404, 412, 422, 500))
-    async def delete_task(self, db_session: AsyncSession, access: TaskAccess,
-                          if_match: IfMatch = None) -> None:
+    @delete(
+        "/tasks/{task_id:str}",
+        operation_id="deleteTask",
+        summary="Delete a task (editor+)",
+        dependencies={"access": task_role(Role.EDITOR)},
+        operation_class=ContractOperation,
+        responses=problem_responses(401, 403, 404, 412, 422, 500),
+    )
+    async def delete_task(
+        self, db_session: AsyncSession, access: TaskAccess, if_match: IfMatch = None
+    ) -> None:
         """Its comments go with it."""
-        await queries.delete_task(db_session, access.user, access.project_id, access.task_id,
-                                  if_match)
+        await tasks.delete_task(
+            db_session, access.user, access.project_id, access.task_id, if_match
+        )

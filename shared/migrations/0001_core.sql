@@ -1,4 +1,4 @@
--- Core schema of Taskboard (SPEC sections 2-6), shared by all four implementations.
+-- Core schema of Taskboard (contract/openapi.yaml), shared by all four implementations.
 -- Orderings that the API exposes are backed by indexes that match them column for column, so
 -- every keyset page is an index range scan.
 

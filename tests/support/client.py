@@ -22,9 +22,15 @@ class ContractViolation(AssertionError):
 
 
 class ContractClient(httpx.Client):
-    def __init__(self, base_url: str, *, contract: Contract | None = None,
-                 token: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        contract: Contract | None = None,
+        token: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
         headers = dict(kwargs.pop("headers", None) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -35,8 +41,9 @@ class ContractClient(httpx.Client):
 
     def authed(self, token: str) -> ContractClient:
         """A client for the same server that sends `Authorization: Bearer <token>`."""
-        child = ContractClient(str(self.base_url), contract=self.contract, token=token,
-                               timeout=self.timeout)
+        child = ContractClient(
+            str(self.base_url), contract=self.contract, token=token, timeout=self.timeout
+        )
         self._children.append(child)
         return child
 
@@ -52,8 +59,9 @@ class ContractClient(httpx.Client):
         self._children.clear()
         super().close()
 
-    def send(self, request: httpx.Request, *, stream: bool = False,
-             **kwargs: Any) -> httpx.Response:
+    def send(
+        self, request: httpx.Request, *, stream: bool = False, **kwargs: Any
+    ) -> httpx.Response:
         response = super().send(request, stream=stream, **kwargs)
         if not stream:
             response.read()
@@ -63,18 +71,25 @@ class ContractClient(httpx.Client):
     def check(self, response: httpx.Response, *, body_read: bool = True) -> None:
         request = response.request
         where, violations = self.contract.violations(
-            method=request.method, path=request.url.path, status=response.status_code,
-            headers=response.headers, body=response.content if body_read else b"",
-            body_read=body_read)
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            headers=response.headers,
+            body=response.content if body_read else b"",
+            body_read=body_read,
+        )
         if violations:
             raise ContractViolation(describe(where, response, violations, body_read))
 
 
-def describe(where: str, response: httpx.Response, violations: list[str],
-             body_read: bool = True) -> str:
+def describe(
+    where: str, response: httpx.Response, violations: list[str], body_read: bool = True
+) -> str:
     request = response.request
-    lines = [f"response violates the contract: {request.method} {request.url} → "
-             f"{response.status_code}", f"  matched: {where}"]
+    lines = [
+        f"response violates the contract: {request.method} {request.url} → {response.status_code}",
+        f"  matched: {where}",
+    ]
     lines += [f"  - {v}" for v in violations]
     if body_read:
         body = response.content.decode("utf-8", "replace")

@@ -17,9 +17,9 @@ request that matches a contract operation (method + path template) it checks:
     `X-Content-Type-Options: nosniff`.
 
 Problem bodies are also checked for self-consistency: `status` equals the HTTP status, `title`
-is the RFC 9110 reason phrase (`shared.problems.TITLES`), `errors` appears on 422 only.
+is the contract's reason phrase for it (`REASON_PHRASES`), `errors` appears on 422 only.
 
-A request that matches no operation is held to the rules of SPEC §1 / DECISIONS:
+A request that matches no operation is held to contract/DECISIONS.md ("Errors", "Operations"):
 unknown path → 404 problem; known path, undocumented method → 405 problem whose `Allow` lists
 every contract method of the path (HEAD on a GET path may instead be answered like the GET,
 without a body); `/docs` and `/openapi.json` → 200 on GET; OPTIONS (CORS preflight) → 2xx, or a
@@ -42,15 +42,32 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from shared.problems import TITLES
-
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "contract" / "openapi.yaml"
 CONTRACT_URI = "urn:quartet:contract"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-# Served by every implementation outside the contract's paths (SPEC §9).
+# Served by every implementation outside the contract's paths (DECISIONS "Operations").
 EXTRA_DOCUMENTS = {"/docs": "text/html", "/openapi.json": "application/json"}
 COMMON_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+# A problem's `title` is the RFC 9110 reason phrase of its status, as contract/DECISIONS.md
+# ("Errors") and contract/openapi.yaml (info, "Errors (RFC 9457)") list them. Spelled out from
+# the contract, never imported from shared/: the suite holds the implementations to the contract,
+# not to their own table (tests/test_contract_document.py checks both documents list exactly
+# these).
+REASON_PHRASES: dict[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 _DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 _DATE = re.compile(r"^\d{4}-\d\d-\d\d$")
@@ -60,7 +77,7 @@ FORMAT_CHECKER = FormatChecker(formats=())
 
 
 @FORMAT_CHECKER.checks("date-time")
-def _is_wire_timestamp(value: object) -> bool:
+def is_wire_timestamp(value: object) -> bool:
     if not isinstance(value, str):
         return True
     if not _DATE_TIME.match(value):
@@ -148,7 +165,8 @@ class Contract:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self.registry: Registry = Registry().with_resource(
-            CONTRACT_URI, Resource.from_contents(document, default_specification=DRAFT202012))
+            CONTRACT_URI, Resource.from_contents(document, default_specification=DRAFT202012)
+        )
         self.resolver = self.registry.resolver(base_uri=CONTRACT_URI)
         self.paths: list[PathItem] = []
         root_security = bool(document.get("security"))
@@ -162,14 +180,20 @@ class Contract:
                 op = item[method]
                 op_pointer = f"{item_pointer}{json_pointer([method])}"
                 responses = {
-                    status: self._response_spec(status, response, f"{op_pointer}/responses"
-                                                f"{json_pointer([status])}")
+                    status: self._response_spec(
+                        status, response, f"{op_pointer}/responses{json_pointer([status])}"
+                    )
                     for status, response in op.get("responses", {}).items()
                 }
                 secured = bool(op["security"]) if "security" in op else root_security
                 path_item.operations[method.upper()] = Operation(
-                    method.upper(), template, op.get("operationId", "?"), op_pointer, responses,
-                    secured)
+                    method.upper(),
+                    template,
+                    op.get("operationId", "?"),
+                    op_pointer,
+                    responses,
+                    secured,
+                )
             self.paths.append(path_item)
         # Literal segments win over templated ones (/api/v1/me before /api/v1/{x}, were it so).
         self.paths.sort(key=lambda p: (p.template.count("{"), -len(p.template)))
@@ -197,16 +221,22 @@ class Contract:
     def _response_spec(self, status: str, response: Any, pointer: str) -> ResponseSpec:
         response, pointer = self.deref(response, pointer)
         content = {
-            mt.lower(): (f"{pointer}/content{json_pointer([mt])}/schema" if "schema" in body
-                         else None)
+            mt.lower(): (
+                f"{pointer}/content{json_pointer([mt])}/schema" if "schema" in body else None
+            )
             for mt, body in (response.get("content") or {}).items()
         }
         headers = []
         for name, header in (response.get("headers") or {}).items():
             header_pointer = f"{pointer}/headers{json_pointer([name])}"
             header, header_pointer = self.deref(header, header_pointer)
-            headers.append(HeaderSpec(name, bool(header.get("required")),
-                                      f"{header_pointer}/schema" if "schema" in header else None))
+            headers.append(
+                HeaderSpec(
+                    name,
+                    bool(header.get("required")),
+                    f"{header_pointer}/schema" if "schema" in header else None,
+                )
+            )
         return ResponseSpec(status, content, tuple(headers))
 
     def operations(self) -> list[Operation]:
@@ -226,22 +256,37 @@ class Contract:
 
     @functools.cache  # noqa: B019 - one Contract per session; validators are worth caching
     def validator(self, schema_pointer: str) -> Draft202012Validator:
-        return Draft202012Validator({"$ref": f"{CONTRACT_URI}#{schema_pointer}"},
-                                    registry=self.registry, format_checker=FORMAT_CHECKER)
+        return Draft202012Validator(
+            {"$ref": f"{CONTRACT_URI}#{schema_pointer}"},
+            registry=self.registry,
+            format_checker=FORMAT_CHECKER,
+        )
 
     def schema_errors(self, schema_pointer: str, instance: Any, limit: int = 8) -> list[str]:
-        errors = sorted(self.validator(schema_pointer).iter_errors(instance),
-                        key=lambda e: list(map(str, e.absolute_path)))
-        lines = [f"at {json_pointer(e.absolute_path) or '/'}: {trim(e.message, 300)}"
-                 for e in errors[:limit]]
+        errors = sorted(
+            self.validator(schema_pointer).iter_errors(instance),
+            key=lambda e: list(map(str, e.absolute_path)),
+        )
+        lines = [
+            f"at {json_pointer(e.absolute_path) or '/'}: {trim(e.message, 300)}"
+            for e in errors[:limit]
+        ]
         if len(errors) > limit:
             lines.append(f"... and {len(errors) - limit} more schema errors")
         return lines
 
     # ---------------------------------------------------------------- the check
 
-    def violations(self, *, method: str, path: str, status: int, headers: Any, body: bytes, body_read: bool = True
-                   ) -> tuple[str, list[str]]:
+    def violations(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        headers: Any,
+        body: bytes,
+        body_read: bool = True,
+    ) -> tuple[str, list[str]]:
         """(what the response was matched to, the contract violations found in it).
 
         `headers` is anything with `.get_list(name)` and `.get(name)` (httpx.Headers)."""
@@ -266,8 +311,7 @@ class Contract:
             if method == "OPTIONS" and 200 <= status < 300:
                 return where, found
             if status != 404:
-                found.append(f"status {status}, expected 404 for a path the contract does not "
-                             f"have")
+                found.append(f"status {status}, expected 404 for a path the contract does not have")
             found += self._problem_violations(status, headers, body)
             return where, found
 
@@ -303,8 +347,10 @@ class Contract:
 
         if not spec.content:
             if body:
-                found.append(f"status {status} is documented without a body, got "
-                             f"{len(body)} bytes: {trim(body.decode('utf-8', 'replace'), 200)}")
+                found.append(
+                    f"status {status} is documented without a body, got "
+                    f"{len(body)} bytes: {trim(body.decode('utf-8', 'replace'), 200)}"
+                )
             return where, found
         if not body_read:
             return where, found
@@ -312,8 +358,9 @@ class Contract:
         expected = list(spec.content)
         actual = media_type(headers.get("content-type"))
         if actual not in spec.content:
-            found.append(f"Content-Type {headers.get('content-type')!r}, documented: "
-                         f"{', '.join(expected)}")
+            found.append(
+                f"Content-Type {headers.get('content-type')!r}, documented: {', '.join(expected)}"
+            )
             return where, found
         schema_pointer = spec.content[actual]
         if actual.endswith("json"):
@@ -328,8 +375,9 @@ class Contract:
                 found += _problem_consistency(status, instance)
         return where, found
 
-    def _unmatched_method(self, method: str, status: int, headers: Any, body: bytes,
-                          allowed: list[str]) -> list[str]:
+    def _unmatched_method(
+        self, method: str, status: int, headers: Any, body: bytes, allowed: list[str]
+    ) -> list[str]:
         # OPTIONS (a CORS preflight) gets a 2xx, or a problem: a preflight from an allowed origin
         # must get a 2xx (test_conventions checks it with the server's CORS_ORIGINS); one from a
         # foreign origin may be refused.
@@ -337,12 +385,18 @@ class Contract:
         if method == "OPTIONS" and 200 <= status < 300:
             return found
         if status != 405 and not (method == "OPTIONS" and status >= 400):
-            found.append(f"status {status}, expected 405 for a method the contract does not "
-                         f"have on this path")
+            found.append(
+                f"status {status}, expected 405 for a method the contract does not "
+                f"have on this path"
+            )
         found += self._problem_violations(status, headers, body)
         if status == 405:
-            allow = {m.strip().upper() for value in headers.get_list("allow")
-                     for m in value.split(",") if m.strip()}
+            allow = {
+                m.strip().upper()
+                for value in headers.get_list("allow")
+                for m in value.split(",")
+                if m.strip()
+            }
             missing = [m for m in allowed if m not in allow]
             if missing:
                 found.append(f"Allow {headers.get('allow')!r} does not list {', '.join(missing)}")
@@ -353,9 +407,11 @@ class Contract:
             return []
         actual = media_type(headers.get("content-type"))
         if actual != PROBLEM_MEDIA_TYPE:
-            return [f"Content-Type {headers.get('content-type')!r}, expected "
-                    f"{PROBLEM_MEDIA_TYPE} for {status}: "
-                    f"{trim(body.decode('utf-8', 'replace'), 200)}"]
+            return [
+                f"Content-Type {headers.get('content-type')!r}, expected "
+                f"{PROBLEM_MEDIA_TYPE} for {status}: "
+                f"{trim(body.decode('utf-8', 'replace'), 200)}"
+            ]
         try:
             instance = json.loads(body)
         except ValueError:
@@ -400,8 +456,11 @@ def _problem_consistency(status: int, instance: Any) -> list[str]:
     found = []
     if instance.get("status") != status:
         found.append(f"problem status {instance.get('status')!r} != HTTP status {status}")
-    if status in TITLES and instance.get("title") != TITLES[status]:
-        found.append(f"problem title {instance.get('title')!r}, expected {TITLES[status]!r}")
+    title = REASON_PHRASES.get(status)
+    if title is None:
+        found.append(f"the contract names no problem title for status {status}")
+    elif instance.get("title") != title:
+        found.append(f"problem title {instance.get('title')!r}, expected {title!r}")
     if status == 422 and "errors" not in instance:
         found.append("a 422 problem must list `errors`")
     if status != 422 and "errors" in instance:

@@ -1,5 +1,5 @@
 """Normalise an OpenAPI document to what the wire contract consists of, so that the document a
-framework generates from code can be compared with contract/openapi.yaml (SPEC §9).
+framework generates from code can be compared with contract/openapi.yaml (DECISIONS "Operations").
 
 `normalise(document)` returns `{"METHOD /path": operation}` where an operation is
 
@@ -49,14 +49,37 @@ import json
 from typing import Any
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-DROPPED_KEYWORDS = frozenset({
-    "title", "description", "summary", "examples", "example", "operationId", "tags",
-    "externalDocs", "deprecated", "default", "links", "security", "headers",
-    "nullable",  # folded into `type` before dropping
-})
+DROPPED_KEYWORDS = frozenset(
+    {
+        "title",
+        "description",
+        "summary",
+        "examples",
+        "example",
+        "operationId",
+        "tags",
+        "externalDocs",
+        "deprecated",
+        "default",
+        "links",
+        "security",
+        "headers",
+        "nullable",  # folded into `type` before dropping
+    }
+)
 # Keywords whose value is a schema, a list of schemas, or a map of name -> schema.
-_SCHEMA_VALUED = ("items", "not", "contains", "additionalProperties", "propertyNames",
-                  "unevaluatedItems", "unevaluatedProperties", "if", "then", "else")
+_SCHEMA_VALUED = (
+    "items",
+    "not",
+    "contains",
+    "additionalProperties",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "if",
+    "then",
+    "else",
+)
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_MAPS = ("properties", "patternProperties", "dependentSchemas")
 NO_SCHEMA = "<no schema>"
@@ -104,8 +127,11 @@ class Normaliser:
 
         out: dict[str, Any] = {}
         for key, value in schema.items():
-            if key in DROPPED_KEYWORDS or key.startswith("x-") or key in ("$defs", "definitions",
-                                                                         "$schema", "$id"):
+            if (
+                key in DROPPED_KEYWORDS
+                or key.startswith("x-")
+                or key in ("$defs", "definitions", "$schema", "$id")
+            ):
                 continue
             if key in _SCHEMA_VALUED:
                 out[key] = self.schema(value, stack)
@@ -183,13 +209,18 @@ class Normaliser:
             schema["type"] = [t for t in schema["type"] if t != "null"]
             if not schema["type"]:
                 del schema["type"]
-        return f"{param['in']}:{name}", {"in": param["in"], "name": name, "required": required,
-                                         "schema": schema}
+        return f"{param['in']}:{name}", {
+            "in": param["in"],
+            "name": name,
+            "required": required,
+            "schema": schema,
+        }
 
     def content(self, content: dict[str, Any] | None) -> dict[str, Any]:
-        return {media_type.lower(): (self.schema(body["schema"]) if "schema" in body
-                                     else NO_SCHEMA)
-                for media_type, body in (content or {}).items()}
+        return {
+            media_type.lower(): (self.schema(body["schema"]) if "schema" in body else NO_SCHEMA)
+            for media_type, body in (content or {}).items()
+        }
 
     def operation(self, path_item: dict[str, Any], operation: dict[str, Any]) -> dict[str, Any]:
         parameters: dict[str, Any] = {}
@@ -199,12 +230,15 @@ class Normaliser:
         out: dict[str, Any] = {"parameters": dict(sorted(parameters.items()))}
         if "requestBody" in operation:
             body = self.deref(operation["requestBody"])
-            out["requestBody"] = {"required": bool(body.get("required", False)),
-                                  "content": self.content(body.get("content"))}
+            out["requestBody"] = {
+                "required": bool(body.get("required", False)),
+                "content": self.content(body.get("content")),
+            }
         out["responses"] = {
             str(status): self.content(self.deref(response).get("content"))
-            for status, response in sorted(operation.get("responses", {}).items(),
-                                           key=lambda item: str(item[0]))
+            for status, response in sorted(
+                operation.get("responses", {}).items(), key=lambda item: str(item[0])
+            )
         }
         return out
 

@@ -27,22 +27,23 @@ import psycopg
 from psycopg import sql
 
 from shared.database import normalise, with_database
+from shared.settings import SETTING_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # A fixed key, the same for every server of a session: tokens and cursors minted by one
-# implementation must work on the others (SPEC §1, "Interchangeable").
+# implementation must work on the others (contract/DECISIONS.md "Auth", "Pagination").
 TEST_SECRET_KEY = "quartet-contract-suite-secret-key-not-for-production-0123456789abcdef"
 CORS_ORIGIN = "https://allowed.example"
 ACCESS_TOKEN_TTL_SECONDS = 1800
+# Tokens the suite keeps (the admin's, pooled users') are renewed after this long: a run on a
+# loaded machine outlives a token.
+TOKEN_REFRESH_SECONDS = ACCESS_TOKEN_TTL_SECONDS * 2 // 3
 STARTUP_TIMEOUT_SECONDS = 60.0
 # quartet serve gives in-flight requests 30 s (shared.serve.GRACEFUL_SHUTDOWN_SECONDS).
 SHUTDOWN_TIMEOUT_SECONDS = 40.0
 
 # Settings a developer's shell may carry that would change what the servers do.
-_SCRUBBED_ENV = ("DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "ACCESS_TOKEN_TTL_SECONDS",
-                 "LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY", "LLM_TIMEOUT_SECONDS",
-                 "NOTIFY_WEBHOOK_URL", "QUARTET_ENV", "QUARTET_ADMIN_PASSWORD", "LOG_LEVEL",
-                 "ACCESS_LOG", "PASSWORD_HASH_PROFILE")
+_SCRUBBED_ENV = (*SETTING_NAMES, "QUARTET_ADMIN_PASSWORD")
 
 
 def free_port() -> int:
@@ -74,19 +75,27 @@ def server_env(database_url: str, **overrides: str) -> dict[str, str]:
     return base_env(**{**settings, **overrides})
 
 
-def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120.0,
-        input: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120.0, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `quartet ARGS` (as `python -m shared.cli`) and return the finished process."""
     return subprocess.run(
-        [sys.executable, "-m", "shared.cli", *args], cwd=REPO_ROOT, env=env or base_env(),
-        capture_output=True, text=True, timeout=timeout, input=input)
+        [sys.executable, "-m", "shared.cli", *args],
+        cwd=REPO_ROOT,
+        env=env or base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+    )
 
 
 def cli_ok(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     done = cli(*args, env=env)
     if done.returncode != 0:
-        raise RuntimeError(f"quartet {' '.join(args)} exited {done.returncode}:\n"
-                           f"{done.stdout}{done.stderr}")
+        raise RuntimeError(
+            f"quartet {' '.join(args)} exited {done.returncode}:\n{done.stdout}{done.stderr}"
+        )
     return done
 
 
@@ -133,8 +142,9 @@ class PostgresCluster:
         """Drop what this session created (matters on an external server only)."""
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             for name in self._created:
-                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                             .format(sql.Identifier(name)))
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
         self._created.clear()
 
 
@@ -144,8 +154,14 @@ def prepare_database(database_url: str) -> tuple[str, str]:
     password = f"admin-password-{uuid.uuid4().hex}"
     env = base_env(DATABASE_URL=database_url)
     cli_ok("db", "migrate", env=env)
-    cli_ok("create-admin", "--email", email, "--display-name", "Suite Admin",
-           env={**env, "QUARTET_ADMIN_PASSWORD": password})
+    cli_ok(
+        "create-admin",
+        "--email",
+        email,
+        "--display-name",
+        "Suite Admin",
+        env={**env, "QUARTET_ADMIN_PASSWORD": password},
+    )
     return email, password
 
 
@@ -161,24 +177,45 @@ class ServerStartError(RuntimeError):
 class ServerProcess:
     """`quartet serve IMPL` on a free port of 127.0.0.1, output captured to a log file."""
 
-    def __init__(self, impl: str, database_url: str, *, env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self,
+        impl: str,
+        database_url: str,
+        *,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ) -> None:
         self.impl = impl
         self.database_url = database_url
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = server_env(database_url, **(env or {}))
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-            prefix=f"quartet-{impl}-{self.port}-", suffix=".log", delete=False)
+            prefix=f"quartet-{impl}-{self.port}-", suffix=".log", delete=False
+        )
         self.log_path = Path(self._log.name)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, wait: bool = True) -> ServerProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "serve", self.impl, "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True)  # Ctrl-C is the suite's to handle
+            [
+                sys.executable,
+                "-m",
+                "shared.cli",
+                "serve",
+                self.impl,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # Ctrl-C is the suite's to handle
         _RUNNING.add(self)
         if wait:
             self.wait_healthy()
@@ -206,7 +243,8 @@ class ServerProcess:
                     _RUNNING.discard(self)
                     raise ServerStartError(
                         f"quartet serve {self.impl} exited with status {code} before answering "
-                        f"/healthz; its output ends with:\n{self.log_tail()}")
+                        f"/healthz; its output ends with:\n{self.log_tail()}"
+                    )
                 try:
                     if client.get(f"{self.base_url}/healthz").status_code == 200:
                         return
@@ -217,11 +255,12 @@ class ServerProcess:
                     self.stop()
                     raise ServerStartError(
                         f"quartet serve {self.impl} did not answer /healthz within {timeout:.0f}"
-                        f" s; its output ends with:\n{tail}")
+                        f" s; its output ends with:\n{tail}"
+                    )
                 time.sleep(0.1)
 
     def terminate(self) -> None:
-        """SIGTERM: the graceful shutdown (SPEC §9)."""
+        """SIGTERM: the graceful shutdown `quartet serve` promises (in-flight requests finish)."""
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -253,8 +292,14 @@ class ServerProcess:
         self.stop()
 
 
-def start_server(impl: str, database_url: str, *, env: dict[str, str] | None = None,
-                 port: int | None = None, wait: bool = True) -> ServerProcess:
+def start_server(
+    impl: str,
+    database_url: str,
+    *,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    wait: bool = True,
+) -> ServerProcess:
     """Start `quartet serve IMPL` on `database_url` (stop it with `.stop()` or `with`)."""
     return ServerProcess(impl, database_url, env=env, port=port).start(wait=wait)
 
@@ -281,6 +326,7 @@ class Server:
     admin_password: str
     process: ServerProcess | None = None
     _admin_token: str | None = field(default=None, repr=False)
+    _admin_token_since: float = field(default=0.0, repr=False)  # time.monotonic() of its login
 
     @property
     def is_remote(self) -> bool:
@@ -307,8 +353,9 @@ class ServerPool:
             except Exception as exc:
                 self._failures[impl] = str(exc)
                 raise
-            self._servers[impl] = Server(impl, process.base_url, database_url, email, password,
-                                         process)
+            self._servers[impl] = Server(
+                impl, process.base_url, database_url, email, password, process
+            )
         return self._servers[impl]
 
     def stop_all(self) -> None:
@@ -316,4 +363,3 @@ class ServerPool:
             if server.process is not None:
                 server.process.stop()
         self._servers.clear()
-

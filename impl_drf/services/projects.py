@@ -1,0 +1,61 @@
+"""Projects: create (the creator becomes the owner), update with If-Match, delete."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from rest_framework.exceptions import NotFound
+
+from impl_drf.conditional import check_if_match
+from impl_drf.models import Project, ProjectMember, User
+from impl_drf.services import activity, locks
+from shared.changes import diff
+from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
+
+
+@transaction.atomic
+def create_project(actor: User, name: str, description: str) -> Project:
+    project = Project.objects.create(name=name, description=description, created_by=actor)
+    ProjectMember.objects.create(project=project, user=actor, role=Role.OWNER)
+    activity.record(
+        project.id, actor, ActivityVerb.PROJECT_CREATED, ActivityTargetType.PROJECT, project.id
+    )
+    return project
+
+
+@transaction.atomic
+def update_project(
+    project_id: uuid.UUID, actor: User, requested: dict[str, Any], if_match: str | None
+) -> None:
+    project = locks.lock_project(project_id, "update")
+    if project is None:  # deleted since the view looked it up
+        raise NotFound()
+    check_if_match(if_match, project.version)
+    changes = diff({"name": project.name, "description": project.description}, requested)
+    if not changes:
+        return
+    Project.objects.filter(pk=project_id).update(
+        **{field: new for field, (_, new) in changes.items()},
+        version=F("version") + 1,
+        updated_at=Now(),
+    )
+    activity.record(
+        project_id,
+        actor,
+        ActivityVerb.PROJECT_UPDATED,
+        ActivityTargetType.PROJECT,
+        project_id,
+        changes,
+    )
+
+
+@transaction.atomic
+def delete_project(project_id: uuid.UUID) -> None:
+    """Members, labels, tasks, comments and activity go with it (ON DELETE CASCADE)."""
+    if locks.lock_project(project_id, "update") is None:
+        raise NotFound()
+    Project.objects.filter(pk=project_id).delete()

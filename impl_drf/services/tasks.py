@@ -1,0 +1,103 @@
+"""Tasks: create, update with If-Match, delete (the list and lookups are impl_drf.selectors).
+
+Each holds its project row FOR SHARE, so a member removed or a label deleted meanwhile (both
+FOR UPDATE) is never assigned or attached here (contract/DECISIONS.md, "Locks")."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
+
+from impl_drf import selectors
+from impl_drf.conditional import check_if_match
+from impl_drf.models import Task, TaskLabel, User
+from impl_drf.services import activity, locks
+from shared.changes import diff, request_form, task_request_form
+from shared.problems import ASSIGNEE_NOT_MEMBER, LABEL_NOT_IN_PROJECT
+from shared.vocabulary import ActivityTargetType, ActivityVerb
+
+
+def _lock_project(project_id: uuid.UUID) -> None:
+    if locks.lock_project(project_id, "share") is None:  # deleted meanwhile
+        raise NotFound()
+
+
+def _lock_task(task_id: uuid.UUID) -> Task:
+    task = locks.lock_task(task_id)
+    if task is None:  # deleted since the view looked it up
+        raise NotFound()
+    return task
+
+
+def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:
+    """`assignee_id` must be a member, `label_ids` labels of this project (422 otherwise)."""
+    errors: dict[str, Any] = {}
+    assignee_id = data.get("assignee_id")
+    if assignee_id is not None and not selectors.is_member(project_id, assignee_id):
+        errors["assignee_id"] = [ErrorDetail(ASSIGNEE_NOT_MEMBER, code="invalid_reference")]
+    label_ids = data.get("label_ids") or []
+    if label_ids:
+        known = selectors.label_ids_among(project_id, label_ids)
+        unknown = {
+            index: [ErrorDetail(LABEL_NOT_IN_PROJECT, code="invalid_reference")]
+            for index, label_id in enumerate(label_ids)
+            if label_id not in known
+        }
+        if unknown:
+            errors["label_ids"] = unknown
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Task:
+    _lock_project(project_id)
+    _check_references(project_id, data)
+    fields = {field: value for field, value in data.items() if field != "label_ids"}
+    task = Task.objects.create(project_id=project_id, created_by=actor, **fields)
+    # A new task has no labels yet: one INSERT (labels.set() would first read what is there).
+    TaskLabel.objects.bulk_create(
+        TaskLabel(task=task, label_id=label_id) for label_id in data["label_ids"]
+    )
+    activity.record(project_id, actor, ActivityVerb.TASK_CREATED, ActivityTargetType.TASK, task.id)
+    return task
+
+
+@transaction.atomic
+def update_task(task: Task, actor: User, data: dict[str, Any], if_match: str | None) -> None:
+    _lock_project(task.project_id)
+    locked = _lock_task(task.id)
+    _check_references(locked.project_id, data)
+    check_if_match(if_match, locked.version)
+    current = task_request_form(locked, selectors.task_label_ids(locked))
+    changes = diff(current, request_form(data))
+    if not changes:
+        return
+    fields = {field: data[field] for field in changes if field != "label_ids"}
+    Task.objects.filter(pk=locked.pk).update(**fields, version=F("version") + 1, updated_at=Now())
+    if "label_ids" in changes:
+        locked.labels.set(data["label_ids"])
+    activity.record(
+        locked.project_id,
+        actor,
+        ActivityVerb.TASK_UPDATED,
+        ActivityTargetType.TASK,
+        locked.pk,
+        changes,
+    )
+
+
+@transaction.atomic
+def delete_task(task: Task, actor: User, if_match: str | None) -> None:
+    _lock_project(task.project_id)
+    locked = _lock_task(task.pk)
+    check_if_match(if_match, locked.version)
+    Task.objects.filter(pk=task.pk).delete()  # comments and label links cascade
+    activity.record(
+        task.project_id, actor, ActivityVerb.TASK_DELETED, ActivityTargetType.TASK, task.pk
+    )

@@ -1,0 +1,189 @@
+"""Request validation in the contract's order and vocabulary (contract/DECISIONS.md, "Errors":
+Content-Type 415 → malformed JSON 400 → one 422 listing every violation, after authentication).
+
+- `ContractParser` is the webargs parser of every `@blp.arguments` (openapi.Blueprint): webargs
+  accepts `+json` media types, ignores a wrong Content-Type and answers bad JSON with its own
+  400; here a body in another media type is 415, malformed JSON 400, an empty body 422
+  `missing`, and marshmallow's messages become the contract's error list (fields.ErrorMessage
+  carries each one's type, so nothing parses English).
+- `UUIDConverter` matches any path segment, so `/tasks/not-a-uuid` is a 422 `uuid_parsing` at
+  `["path", "task_id"]` after authentication, not werkzeug's router 404.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import marshmallow as ma
+from flask import Flask, Request, current_app, request
+from flask_smorest import abort
+from marshmallow.exceptions import SCHEMA
+from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.routing import BaseConverter
+
+from impl_flask.fields import ErrorMessage
+from shared import problems
+from shared.problems import field_error
+
+JSON_MEDIA_TYPE = "application/json"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+# Where webargs loaded a value → the first element of the contract's `loc`.
+_LOC_ROOTS = {
+    "json": "body",
+    "form": "body",
+    "query": "query",
+    "querystring": "query",
+    "headers": "header",
+    "path": "path",
+    "view_args": "path",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Before the routes are added: their `<uuid:...>` segments use UUIDConverter.
+    (app.py registers `reject_malformed_path` itself, in the contract's order of hooks.)"""
+    app.url_map.converters["uuid"] = UUIDConverter
+
+
+# ---------------------------------------------------------------------------- validation errors
+
+
+def validation_errors(messages: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """webargs' `{location: marshmallow messages}` → the contract's flat error list."""
+    errors: list[dict[str, Any]] = []
+    for location, nested in messages.items():
+        _flatten(nested, [_LOC_ROOTS.get(location, location)], errors)
+    return errors
+
+
+def _flatten(node: Any, loc: list[str | int], out: list[dict[str, Any]]) -> None:
+    if isinstance(node, Mapping):
+        for key, child in node.items():
+            # `_schema` is marshmallow's key for the value as a whole (e.g. a body that is not
+            # an object): it has no field name of its own.
+            _flatten(child, loc if key == SCHEMA else [*loc, key], out)
+    elif isinstance(node, list):
+        for message in node:
+            _flatten(message, loc, out)
+    else:
+        error_type = node.type if isinstance(node, ErrorMessage) else "invalid_type"
+        out.append(field_error(loc, error_type, str(node)))
+
+
+# ---------------------------------------------------------------------------- path parameters
+
+
+class MalformedPathValue(str):
+    """A path segment that is not a UUID; validation reports it (see UUIDConverter)."""
+
+
+class UUIDConverter(BaseConverter):
+    """`<uuid:name>`: any segment matches; a malformed one reaches validation as a
+    MalformedPathValue and is reported there as `uuid_parsing`, together with the body's
+    errors. Registered in place of werkzeug's converter, which would 404 it."""
+
+    def to_python(self, value: str) -> uuid.UUID | MalformedPathValue:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return MalformedPathValue(value)
+
+    def to_url(self, value: Any) -> str:
+        return str(value)
+
+
+def path_errors(req: Request) -> list[dict[str, Any]]:
+    return [
+        field_error(["path", name], "uuid_parsing", "Input should be a valid UUID")
+        for name, value in (req.view_args or {}).items()
+        if isinstance(value, MalformedPathValue)
+    ]
+
+
+def reject_malformed_path() -> None:
+    """before_request, after authentication: 422 for a malformed path parameter, unless the view
+    parses a body or query string — then ContractParser reports it along with their errors, and
+    after the 415/400 checks of the body."""
+    errors = path_errors(request)
+    if errors and not _parses_arguments():
+        abort(422, errors=errors)
+
+
+def _parses_arguments() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    method = "get" if request.method == "HEAD" else request.method.lower()
+    handler = getattr(view_class, method, None) if view_class is not None else view
+    return bool(getattr(handler, "_apidoc", {}).get("arguments"))  # @blp.arguments records it
+
+
+# ---------------------------------------------------------------------------- the parser
+
+
+class ContractParser(FlaskParser):
+    """webargs' Flask parser, answering in the contract's order and vocabulary."""
+
+    DEFAULT_VALIDATION_STATUS = 422
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        parsed = super().parse(*args, **kwargs)
+        errors = path_errors(request)
+        if errors:  # the body or query was fine; the path is not
+            abort(422, errors=errors)
+        return parsed
+
+    def load_json(self, req: Request, schema: ma.Schema) -> Any:
+        _require_media_type(req, JSON_MEDIA_TYPE)
+        raw = req.get_data(cache=True)
+        if not raw:
+            raise ma.ValidationError(ErrorMessage("missing", "A request body is required"))
+        try:
+            return json.loads(raw, parse_constant=_reject_constant)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are ValueErrors
+            abort(400, message=problems.MALFORMED_JSON)
+
+    def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
+        return self._makeproxy(req.args, schema, cls=LastValueProxy)
+
+    def load_form(self, req: Request, schema: ma.Schema) -> Any:
+        _require_media_type(req, FORM_MEDIA_TYPE)
+        return super().load_form(req, schema)
+
+    def handle_error(
+        self,
+        error: ma.ValidationError,
+        req: Request,
+        schema: ma.Schema,
+        *,
+        error_status_code: int | None,
+        error_headers: Mapping[str, str] | None,
+    ) -> NoReturn:
+        abort(422, errors=path_errors(req) + validation_errors(error.messages))
+
+
+class LastValueProxy(MultiDictProxy):
+    """A single-valued query parameter given twice counts once, with its last value — as
+    Starlette and Django read it (werkzeug's MultiDict.get would take the first)."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.multiple_keys and key in self.data:
+            return self.data.getlist(key)[-1]
+        return super().__getitem__(key)
+
+
+def _require_media_type(req: Request, media_type: str) -> None:
+    """415 unless the body is `media_type` (parameters such as charset allowed, `+json` not).
+    A request without Content-Type passes only if it has no body (then: 422 missing)."""
+    if req.mimetype == media_type:
+        return
+    if req.mimetype or req.get_data(cache=True):
+        abort(415, message=f"Send the body as {media_type}.")
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")

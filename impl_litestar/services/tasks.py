@@ -1,0 +1,173 @@
+"""Tasks: create, read, filter and sort, update with If-Match, delete."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+from litestar.exceptions import NotFoundException
+from sqlalchemy import delete, func
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impl_litestar.conditional import check_if_match
+from impl_litestar.errors import RequestValidationFailed, invalid_reference
+from impl_litestar.pagination import PageParams, Window, paginate
+from impl_litestar.schemas import TaskCreate, TaskUpdate
+from impl_litestar.services import activity
+from impl_litestar.services.locks import lock_project, lock_task
+from shared import problems, selects
+from shared.changes import diff, request_form, task_request_form
+from shared.orm import Label, Task, User
+from shared.settings import Settings
+from shared.tasklist import TaskFilters
+from shared.vocabulary import ActivityTargetType, ActivityVerb
+
+
+async def list_tasks(
+    session: AsyncSession,
+    settings: Settings,
+    project_id: uuid.UUID,
+    filters: TaskFilters,
+    params: PageParams,
+) -> Window:
+    return await paginate(
+        session,
+        selects.task_list(project_id, filters),
+        selects.TASK_SORTS[filters.sort],
+        params,
+        filters.cursor_scope(project_id),
+        settings,
+    )
+
+
+async def get_task(session: AsyncSession, task_id: uuid.UUID) -> Task:
+    if (task := await session.scalar(selects.task(task_id))) is None:
+        raise NotFoundException()
+    return task
+
+
+async def _check_references(
+    session: AsyncSession,
+    project_id: uuid.UUID,
+    assignee_id: uuid.UUID | None,
+    label_ids: list[uuid.UUID] | None,
+) -> list[Label]:
+    """The labels named by `label_ids`, in request order; 422 invalid_reference for an assignee
+    who is not a member or a label of another project (every bad reference listed)."""
+    errors = []
+    if (
+        assignee_id is not None
+        and await session.scalar(selects.member_role(project_id, assignee_id)) is None
+    ):
+        errors.append(invalid_reference(["body", "assignee_id"], problems.ASSIGNEE_NOT_MEMBER))
+    found: dict[uuid.UUID, Label] = {}
+    if label_ids:
+        labels = await session.scalars(selects.labels_among(project_id, label_ids))
+        found = {label.id: label for label in labels}
+        errors.extend(
+            invalid_reference(["body", "label_ids", index], problems.LABEL_NOT_IN_PROJECT)
+            for index, label_id in enumerate(label_ids)
+            if label_id not in found
+        )
+    if errors:
+        raise RequestValidationFailed(errors)
+    return [found[label_id] for label_id in label_ids or []]
+
+
+async def create_task(
+    session: AsyncSession, actor: User, project_id: uuid.UUID, body: TaskCreate
+) -> Task:
+    """The assignee must be a member and the labels of this project (422 otherwise)."""
+    await lock_project(session, project_id, "share")
+    labels = await _check_references(session, project_id, body.assignee_id, body.label_ids)
+    task = Task(
+        project_id=project_id,
+        title=body.title,
+        description=body.description,
+        status=body.status,
+        priority=body.priority,
+        assignee_id=body.assignee_id,
+        due_date=body.due_date,
+        created_by_id=actor.id,
+        labels=labels,
+    )
+    session.add(task)
+    await session.flush()
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=actor,
+        verb=ActivityVerb.TASK_CREATED,
+        target_type=ActivityTargetType.TASK,
+        target_id=task.id,
+    )
+    await session.flush()
+    return await get_task(session, task.id)
+
+
+async def update_task(
+    session: AsyncSession,
+    actor: User,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    body: TaskUpdate,
+    if_match: str | None,
+) -> Task:
+    """Absent = unchanged, null clears, label_ids replaces the set; no change, no new version."""
+    await lock_project(session, project_id, "share")
+    version = await lock_task(session, task_id)
+    requested = {
+        name: value
+        for name, value in msgspec.structs.asdict(body).items()
+        if value is not msgspec.UNSET
+    }
+    labels = await _check_references(
+        session, project_id, requested.get("assignee_id"), requested.get("label_ids")
+    )
+    check_if_match(if_match, version)
+    task = await get_task(session, task_id)
+    changes = diff(
+        task_request_form(task, [label.id for label in task.labels]),
+        request_form(msgspec.to_builtins(requested)),  # request form: uuids and dates as strings
+    )
+    if not changes:
+        return task
+    for field in changes.keys() - {"label_ids"}:
+        setattr(task, field, requested[field])
+    if "label_ids" in changes:
+        task.labels = labels
+    task.version += 1
+    task.updated_at = func.now()
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=actor,
+        verb=ActivityVerb.TASK_UPDATED,
+        target_type=ActivityTargetType.TASK,
+        target_id=task_id,
+        changes=changes,
+    )
+    await session.flush()
+    return await get_task(session, task_id)
+
+
+async def delete_task(
+    session: AsyncSession,
+    actor: User,
+    project_id: uuid.UUID,
+    task_id: uuid.UUID,
+    if_match: str | None,
+) -> None:
+    """Its comments go with it."""
+    await lock_project(session, project_id, "share")
+    check_if_match(if_match, await lock_task(session, task_id))
+    await session.execute(delete(Task).where(Task.id == task_id))
+    activity.record(
+        session,
+        project_id=project_id,
+        actor=actor,
+        verb=ActivityVerb.TASK_DELETED,
+        target_type=ActivityTargetType.TASK,
+        target_id=task_id,
+    )
+    await session.flush()

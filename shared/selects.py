@@ -1,0 +1,281 @@
+"""The contract's reads and locks as SQLAlchemy 2 statements, for the three SQLAlchemy
+implementations (FastAPI and Litestar async, Flask sync). A statement does not depend on the
+framework or on the driver, so each is written once here; each implementation executes them on
+its own session, in its own idiom (await or not), and pages them with shared.keyset.
+
+The shapes are the contract's one SQL shape, which the DRF implementation says in the Django ORM
+too (contract/DECISIONS.md, "One SQL shape"): embedded users joined, a task's labels in one
+`SELECT ... IN` for the whole page, `comment_count` a correlated count per row of the page,
+`task_counts` a join to the counts the database keeps (migration 0002), `my_role` a join to the
+caller's membership. Every list is a keyset page over an index that matches its order."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import joinedload, selectinload, with_expression
+
+from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
+from shared.cursors import UUID as UUID_KEY
+from shared.httputil import like_escape
+from shared.keyset import Key, Keyset
+from shared.orm import (
+    Activity,
+    Comment,
+    Label,
+    Project,
+    ProjectMember,
+    ProjectTaskCounts,
+    Task,
+    User,
+)
+from shared.tasklist import TaskFilters
+from shared.vocabulary import TaskSort
+
+# ------------------------------------------------------------------------ visibility
+
+
+def member_role(project_id: uuid.UUID, user_id: uuid.UUID) -> Select[tuple[str]]:
+    """The user's role in the project; no row when not a member (or no such project)."""
+    return select(ProjectMember.role).where(
+        ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+    )
+
+
+def task_standing(task_id: uuid.UUID, user_id: uuid.UUID) -> Select[tuple[uuid.UUID, str]]:
+    """The task's project and the user's role there; no row when the task does not exist or
+    the user is not a member of its project (both are the same 404)."""
+    return (
+        select(Task.project_id, ProjectMember.role)
+        .join(
+            ProjectMember,
+            (ProjectMember.project_id == Task.project_id) & (ProjectMember.user_id == user_id),
+        )
+        .where(Task.id == task_id)
+    )
+
+
+def comment_standing(
+    comment_id: uuid.UUID, user_id: uuid.UUID
+) -> Select[tuple[Comment, uuid.UUID, str]]:
+    """The comment (author loaded), its task's project and the user's role there; no row when
+    the comment does not exist or the user is not a member."""
+    return (
+        select(Comment, Task.project_id, ProjectMember.role)
+        .join(Task, Task.id == Comment.task_id)
+        .join(
+            ProjectMember,
+            (ProjectMember.project_id == Task.project_id) & (ProjectMember.user_id == user_id),
+        )
+        .where(Comment.id == comment_id)
+        .options(joinedload(Comment.author))
+    )
+
+
+# ------------------------------------------------------------------------ locks
+# The lock order of every write (contract/DECISIONS.md, "Locks"), taken after the visibility
+# check: the project row (share: writes inside the project; update: the project itself, its
+# membership, label deletion), then the task row, then the comment row.
+
+ProjectLock = Literal["share", "update"]
+
+
+def lock_project(project_id: uuid.UUID, mode: ProjectLock) -> Select[tuple[uuid.UUID]]:
+    """No row when the project is gone (deleted since the visibility check)."""
+    return select(Project.id).where(Project.id == project_id).with_for_update(read=mode == "share")
+
+
+def lock_task(task_id: uuid.UUID, *, share: bool = False) -> Select[tuple[int]]:
+    """The task's version, row-locked (share: it must stay, e.g. under a new comment)."""
+    return select(Task.version).where(Task.id == task_id).with_for_update(read=share)
+
+
+def lock_comment(comment_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
+    return select(Comment.id).where(Comment.id == comment_id).with_for_update()
+
+
+# ------------------------------------------------------------------------ users
+
+
+def user_by_email(email: str) -> Select[tuple[User]]:
+    """The user who signs in with `email`, in any case (emails are stored lower-cased)."""
+    return select(User).where(User.email == email.lower())
+
+
+USERS_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID_KEY)))
+
+
+def users_matching(q: str | None) -> Select[tuple[User]]:
+    """Users whose email or display name starts with `q`, case-insensitively. Emails are
+    stored lower-cased (a CHECK), so each side matches its text_pattern_ops index as written:
+    `email` itself and `lower(display_name)` (shared/migrations/0001_core.sql)."""
+    statement = select(User)
+    if q is not None:
+        prefix = like_escape(q.lower()) + "%"
+        statement = statement.where(
+            User.email.like(prefix, escape="\\")
+            | func.lower(User.display_name).like(prefix, escape="\\")
+        )
+    return statement
+
+
+# ------------------------------------------------------------------------ projects
+
+PROJECTS_NEWEST_FIRST = Keyset(
+    (Key(Project.created_at, TIMESTAMP), Key(Project.id, UUID_KEY)), descending=True
+)
+
+
+def projects_of(user_id: uuid.UUID) -> Select[tuple[Project]]:
+    """The user's projects with `my_role` and `task_counts`, in the same statement."""
+    counts = ProjectTaskCounts
+    return (
+        select(Project)
+        .join(
+            ProjectMember,
+            (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == user_id),
+        )
+        .join(counts, counts.project_id == Project.id)
+        .options(
+            with_expression(Project.my_role, ProjectMember.role),
+            with_expression(Project.todo_count, counts.todo),
+            with_expression(Project.in_progress_count, counts.in_progress),
+            with_expression(Project.done_count, counts.done),
+        )
+        # A project already in the session (just created or updated) gets the expressions too.
+        .execution_options(populate_existing=True)
+    )
+
+
+def members_of(project_id: uuid.UUID) -> Select[tuple[ProjectMember]]:
+    return (
+        select(ProjectMember)
+        .join(ProjectMember.user)
+        .where(ProjectMember.project_id == project_id)
+        .options(joinedload(ProjectMember.user))
+        .order_by(User.display_name, User.id)
+        .execution_options(populate_existing=True)
+    )
+
+
+def member(project_id: uuid.UUID, user_id: uuid.UUID) -> Select[tuple[ProjectMember]]:
+    return (
+        select(ProjectMember)
+        .where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+        .options(joinedload(ProjectMember.user))
+        .execution_options(populate_existing=True)
+    )
+
+
+def owner_count(project_id: uuid.UUID) -> Select[tuple[int]]:
+    return (
+        select(func.count())
+        .select_from(ProjectMember)
+        .where(ProjectMember.project_id == project_id, ProjectMember.role == "owner")
+    )
+
+
+# ------------------------------------------------------------------------ labels
+
+
+def labels_of(project_id: uuid.UUID) -> Select[tuple[Label]]:
+    return select(Label).where(Label.project_id == project_id).order_by(Label.name, Label.id)
+
+
+def labels_among(project_id: uuid.UUID, label_ids: list[uuid.UUID]) -> Select[tuple[Label]]:
+    """Those of `label_ids` that are labels of the project."""
+    return select(Label).where(Label.project_id == project_id, Label.id.in_(label_ids))
+
+
+# ------------------------------------------------------------------------ tasks
+
+_TASK_ID = Key(Task.id, UUID_KEY)
+TASK_SORTS: dict[TaskSort, Keyset] = {
+    TaskSort.NEWEST: Keyset((Key(Task.created_at, TIMESTAMP), _TASK_ID), descending=True),
+    TaskSort.OLDEST: Keyset((Key(Task.created_at, TIMESTAMP), _TASK_ID)),
+    TaskSort.DUE_SOONEST: Keyset((Key(Task.due_date, DATE, DATE_NULLS_LAST), _TASK_ID)),
+    TaskSort.DUE_LATEST: Keyset(
+        (Key(Task.due_date, DATE, DATE_NULLS_LAST), _TASK_ID), descending=True
+    ),
+    TaskSort.PRIORITY_LOWEST: Keyset((Key(Task.priority_rank, INT), _TASK_ID)),
+    TaskSort.PRIORITY_HIGHEST: Keyset((Key(Task.priority_rank, INT), _TASK_ID), descending=True),
+}
+
+
+def tasks() -> Select[tuple[Task]]:
+    """Tasks with everything their representation embeds, in a fixed number of statements
+    whatever the page size: users joined, labels in one SELECT ... IN, `comment_count` a
+    correlated count evaluated for the rows of the page only."""
+    comment_count = (
+        select(func.count()).where(Comment.task_id == Task.id).correlate(Task).scalar_subquery()
+    )
+    return (
+        select(Task)
+        .options(
+            joinedload(Task.assignee),
+            joinedload(Task.created_by),
+            selectinload(Task.labels),
+            with_expression(Task.comment_count, comment_count),
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+def task(task_id: uuid.UUID) -> Select[tuple[Task]]:
+    return tasks().where(Task.id == task_id)
+
+
+def task_list(project_id: uuid.UUID, filters: TaskFilters) -> Select[tuple[Task]]:
+    """The project's tasks that pass `filters` (order and page: TASK_SORTS[filters.sort])."""
+    statement = tasks().where(Task.project_id == project_id)
+    if filters.status:
+        statement = statement.where(Task.status.in_([str(s) for s in filters.status]))
+    if filters.priority:
+        statement = statement.where(Task.priority.in_([str(p) for p in filters.priority]))
+    if filters.assignee_id is not None:
+        statement = statement.where(Task.assignee_id == filters.assignee_id)
+    if filters.label_id is not None:
+        statement = statement.where(Task.labels.any(Label.id == filters.label_id))
+    if filters.due_before is not None:
+        statement = statement.where(Task.due_date < filters.due_before)  # NULL never matches
+    if filters.q is not None:
+        statement = statement.where(Task.title.ilike(f"%{like_escape(filters.q)}%", escape="\\"))
+    return statement
+
+
+# ------------------------------------------------------------------------ comments
+
+COMMENTS_OLDEST_FIRST = Keyset((Key(Comment.created_at, TIMESTAMP), Key(Comment.id, UUID_KEY)))
+
+
+def comments_of(task_id: uuid.UUID) -> Select[tuple[Comment]]:
+    return (
+        select(Comment)
+        .where(Comment.task_id == task_id)
+        .options(joinedload(Comment.author))
+        .execution_options(populate_existing=True)
+    )
+
+
+def comment(comment_id: uuid.UUID) -> Select[tuple[Comment]]:
+    return (
+        select(Comment)
+        .where(Comment.id == comment_id)
+        .options(joinedload(Comment.author))
+        .execution_options(populate_existing=True)
+    )
+
+
+# ------------------------------------------------------------------------ activity
+
+ACTIVITY_NEWEST_FIRST = Keyset((Key(Activity.seq, INT),), descending=True)
+
+
+def activity_of(project_id: uuid.UUID) -> Select[tuple[Activity]]:
+    return (
+        select(Activity)
+        .where(Activity.project_id == project_id)
+        .options(joinedload(Activity.actor))
+    )
