@@ -3,9 +3,11 @@
 A handler is a generator: it yields `Statement`s (and `Blocking` calls, e.g. argon2) and gets
 their results back, then returns a `Reply`. The ASGI floor runs it over asyncpg, the WSGI floor
 over psycopg 3; neither adds anything but its driver and its server. The statements are the ones
-the implementations send for the same request (authentication, visibility, the page, its
-labels; a transaction around writes), so a floor's figure is what that work costs with no
-framework, no ORM and no validation library in the way. Only the requests the scenarios send
+the implementations send for the same request, in the same order and of the same shape
+(shared/selects.py: authentication, visibility joined to the caller's membership, the row locks
+of contract/DECISIONS.md "Locks", the page, its labels; a transaction around writes), so a
+floor's figure is what that work costs with no framework, no ORM and no validation library in
+the way. Only the requests the scenarios send
 are served; anything else is a 404 problem. Inputs are the benchmark's own, so validation is
 limited to what keeps a bad request from becoming a 500.
 """
@@ -22,7 +24,7 @@ from urllib.parse import parse_qs
 import orjson
 
 from shared.changes import diff, request_form, task_request_form
-from shared.cursors import DATE, INT, TIMESTAMP, encode_cursor, scope
+from shared.cursors import DATE, DATE_NULLS_LAST, INT, TIMESTAMP, encode_cursor, scope
 from shared.httputil import etag, if_match_fails, like_escape, request_id
 from shared.passwords import verify_password
 from shared.settings import get_settings
@@ -76,34 +78,35 @@ def not_found() -> Problem:
 
 # ----------------------------------------------------------------------------------- SQL
 
+# Each statement is the one shared/selects.py builds for the same step (same tables, joins and
+# order), written out in SQL.
 AUTH_SQL = "SELECT id, email, display_name, is_admin, created_at FROM users WHERE id = $1"
 ROLE_SQL = "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2"
-PROJECT_OF_TASK_SQL = "SELECT project_id FROM tasks WHERE id = $1"
+# selects.task_standing: the task's project and the caller's role there, in one statement.
+TASK_STANDING_SQL = """SELECT t.project_id, m.role FROM tasks t
+JOIN project_members m ON m.project_id = t.project_id AND m.user_id = $2 WHERE t.id = $1"""
 LOCK_PROJECT_SQL = "SELECT id FROM projects WHERE id = $1 FOR SHARE"
+LOCK_TASK_SQL = "SELECT version FROM tasks WHERE id = $1 FOR UPDATE"
+LOCK_TASK_SHARE_SQL = "SELECT version FROM tasks WHERE id = $1 FOR SHARE"
 TASK_SELECT = """SELECT t.id, t.project_id, t.title, t.description, t.status, t.priority,
        t.priority_rank, t.due_date, t.created_at, t.updated_at, t.version, t.assignee_id,
        a.email AS assignee_email, a.display_name AS assignee_name,
        t.created_by, c.email AS creator_email, c.display_name AS creator_name,
        (SELECT count(*) FROM comments WHERE comments.task_id = t.id) AS comment_count
-FROM tasks t LEFT JOIN users a ON a.id = t.assignee_id JOIN users c ON c.id = t.created_by"""
+FROM tasks t LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN users c ON c.id = t.created_by"""
 TASK_SQL = TASK_SELECT + " WHERE t.id = $1"
-TASK_FOR_UPDATE_SQL = TASK_SQL + " FOR UPDATE OF t"
 LABELS_SQL = (
     "SELECT tl.task_id, l.id, l.name, l.color FROM task_labels tl"
     " JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = ANY($1::uuid[])"
     " ORDER BY l.name, l.id"
 )
+# selects.projects_of: task counts are the row the database keeps per project (migration 0002).
 PROJECTS_SQL = """SELECT p.id, p.name, p.description, p.created_at, p.updated_at, p.version,
        m.role, tc.todo, tc.in_progress, tc.done
 FROM projects p
 JOIN project_members m ON m.project_id = p.id AND m.user_id = $1
-CROSS JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE status = 'todo') AS todo,
-           count(*) FILTER (WHERE status = 'in_progress') AS in_progress,
-           count(*) FILTER (WHERE status = 'done') AS done
-    FROM tasks WHERE tasks.project_id = p.id) AS tc
+JOIN project_task_counts tc ON tc.project_id = p.id
 ORDER BY p.created_at DESC, p.id DESC LIMIT $2"""
-MEMBER_SQL = "SELECT user_id FROM project_members WHERE project_id = $1 AND user_id = $2"
 PROJECT_LABELS_SQL = "SELECT id FROM labels WHERE project_id = $1 AND id = ANY($2::uuid[])"
 INSERT_TASK_SQL = """INSERT INTO tasks (project_id, title, description, status, priority,
                    assignee_id, due_date, created_by)
@@ -112,20 +115,18 @@ INSERT_TASK_LABELS_SQL = "INSERT INTO task_labels (task_id, label_id) SELECT $1,
 DELETE_TASK_LABELS_SQL = "DELETE FROM task_labels WHERE task_id = $1"
 INSERT_ACTIVITY_SQL = """INSERT INTO activity (project_id, actor_id, verb, target_type, target_id,
                       changes) VALUES ($1, $2, $3, $4, $5, $6::jsonb)"""
-INSERT_COMMENT_SQL = (
-    "INSERT INTO comments (task_id, author_id, body) VALUES ($1, $2, $3) RETURNING id"
-)
-COMMENT_SQL = """SELECT c.id, c.task_id, c.body, c.created_at, c.updated_at, c.author_id,
-       u.email AS author_email, u.display_name AS author_name
-FROM comments c JOIN users u ON u.id = c.author_id WHERE c.id = $1"""
+INSERT_COMMENT_SQL = """INSERT INTO comments (task_id, author_id, body) VALUES ($1, $2, $3)
+RETURNING id, created_at, updated_at"""
 USER_BY_EMAIL_SQL = "SELECT id, password_hash FROM users WHERE email = $1"
 
-# Task list orders: (ORDER BY, key column, codec) — the contract's sorts (shared.keyset's).
+# Task list orders: (ORDER BY, key column, codec) — the contract's sorts (selects.TASK_SORTS).
+# A due date sorts with NULL as ±infinity, the expression migration 0003 indexes.
+_DUE_SOONEST, _DUE_LATEST = (f"coalesce(t.due_date, {end})" for end in DATE_NULLS_LAST)
 _SORTS: dict[str, tuple[str, str, Any]] = {
     "-created_at": ("t.created_at DESC, t.id DESC", "created_at", TIMESTAMP),
     "created_at": ("t.created_at ASC, t.id ASC", "created_at", TIMESTAMP),
-    "due_date": ("t.due_date ASC NULLS LAST, t.id ASC", "due_date", DATE),
-    "-due_date": ("t.due_date DESC NULLS LAST, t.id DESC", "due_date", DATE),
+    "due_date": (f"{_DUE_SOONEST} ASC, t.id ASC", "due_date", DATE),
+    "-due_date": (f"{_DUE_LATEST} DESC, t.id DESC", "due_date", DATE),
     "priority": ("t.priority_rank ASC, t.id ASC", "priority_rank", INT),
     "-priority": ("t.priority_rank DESC, t.id DESC", "priority_rank", INT),
 }
@@ -182,12 +183,13 @@ def project_json(row: Any) -> dict[str, Any]:
     }
 
 
-def comment_json(row: Any) -> dict[str, Any]:
+def comment_json(row: Any, task_id: Any, author: Any, body: str) -> dict[str, Any]:
+    """A new comment: its row as inserted (id and times) and the author who wrote it."""
     return {
         "id": str(row["id"]),
-        "task_id": str(row["task_id"]),
-        "author": _summary(row["author_id"], row["author_email"], row["author_name"]),
-        "body": row["body"],
+        "task_id": str(task_id),
+        "author": _summary(author["id"], author["email"], author["display_name"]),
+        "body": body,
         "created_at": format_timestamp(row["created_at"]),
         "updated_at": format_timestamp(row["updated_at"]),
     }
@@ -308,17 +310,34 @@ def authenticate(request: Request) -> Handler:
     return user
 
 
-def require_role(project_id: Any, user: Any, minimum: str) -> Handler:
-    role = yield Statement(ROLE_SQL, (project_id, user["id"]), "one")
-    if role is None:
+def _at_least(row: Any, minimum: str) -> None:
+    if row is None:
         raise not_found()
-    if _RANK[role["role"]] < _RANK[minimum]:
+    if _RANK[row["role"]] < _RANK[minimum]:
         raise _problem(403, "Forbidden", "Your role in this project does not allow this.")
-    return role["role"]
 
 
-def _load_task(task_id: Any, *, for_update: bool = False) -> Handler:
-    row = yield Statement(TASK_FOR_UPDATE_SQL if for_update else TASK_SQL, (task_id,), "one")
+def require_role(project_id: Any, user: Any, minimum: str) -> Handler:
+    _at_least((yield Statement(ROLE_SQL, (project_id, user["id"]), "one")), minimum)
+
+
+def require_task_role(task_id: Any, user: Any, minimum: str) -> Handler:
+    """The task's project, once the caller's role there is at least `minimum`."""
+    row = yield Statement(TASK_STANDING_SQL, (task_id, user["id"]), "one")
+    _at_least(row, minimum)
+    return row["project_id"]
+
+
+def _lock(sql: str, key: Any) -> Handler:
+    """A row lock of contract/DECISIONS.md "Locks"; the row, or 404 when it has gone."""
+    row = yield Statement(sql, (key,), "one")
+    if row is None:
+        raise not_found()
+    return row
+
+
+def _load_task(task_id: Any) -> Handler:
+    row = yield Statement(TASK_SQL, (task_id,), "one")
     if row is None:
         raise not_found()
     labels = yield Statement(LABELS_SQL, ([task_id],))
@@ -411,8 +430,8 @@ def list_tasks(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
         where.append(f"t.assignee_id = {arg(assignee)}")
     if label is not None:
         where.append(
-            "EXISTS (SELECT 1 FROM task_labels tl WHERE tl.task_id = t.id"
-            f" AND tl.label_id = {arg(label)})"
+            "EXISTS (SELECT 1 FROM task_labels tl JOIN labels l ON l.id = tl.label_id"
+            f" WHERE tl.task_id = t.id AND l.id = {arg(label)})"
         )
     if due_before is not None:
         where.append(f"t.due_date < {arg(due_before)}")
@@ -449,16 +468,8 @@ def list_tasks(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
     return _json(200, {"items": items, "next_cursor": next_cursor})
 
 
-def _project_of(task_id: uuid.UUID) -> Handler:
-    row = yield Statement(PROJECT_OF_TASK_SQL, (task_id,), "one")
-    if row is None:
-        raise not_found()
-    return row["project_id"]
-
-
 def get_task(user: Any, task_id: uuid.UUID) -> Handler:
-    project_id = yield from _project_of(task_id)
-    yield from require_role(project_id, user, "viewer")
+    yield from require_task_role(task_id, user, "viewer")
     row, labels = yield from _load_task(task_id)
     return _task_reply(200, row, labels)
 
@@ -480,9 +491,10 @@ def _task_values(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_references(project_id: Any, values: dict[str, Any]) -> Handler:
+    """Under the project lock, like the implementations, so both still hold at the commit."""
     bad = False
     if values.get("assignee_id") is not None:
-        member = yield Statement(MEMBER_SQL, (project_id, values["assignee_id"]), "one")
+        member = yield Statement(ROLE_SQL, (project_id, values["assignee_id"]), "one")
         bad = member is None
     if values.get("label_ids"):
         found = yield Statement(PROJECT_LABELS_SQL, (project_id, values["label_ids"]))
@@ -533,9 +545,8 @@ def create_task(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
 
 
 def _create_task(user: Any, project_id: uuid.UUID, values: dict[str, Any]) -> Handler:
-    if (yield Statement(LOCK_PROJECT_SQL, (project_id,), "one")) is None:
-        raise not_found()
     yield from require_role(project_id, user, "editor")
+    yield from _lock(LOCK_PROJECT_SQL, project_id)
     yield from _check_references(project_id, values)
     created = yield Statement(
         INSERT_TASK_SQL,
@@ -576,13 +587,13 @@ def _update_task(
     values: dict[str, Any],
     if_match: str | None,
 ) -> Handler:
-    project_id = yield from _project_of(task_id)
-    yield Statement(LOCK_PROJECT_SQL, (project_id,), "one")
-    yield from require_role(project_id, user, "editor")
+    project_id = yield from require_task_role(task_id, user, "editor")
+    yield from _lock(LOCK_PROJECT_SQL, project_id)
+    locked = yield from _lock(LOCK_TASK_SQL, task_id)
     yield from _check_references(project_id, values)
-    row, labels = yield from _load_task(task_id, for_update=True)
-    if if_match_fails(if_match, row["version"]):
+    if if_match_fails(if_match, locked["version"]):
         raise _problem(412, "Precondition Failed", "The task has changed since you read it.")
+    row, labels = yield from _load_task(task_id)
     current = task_request_form(_Row(row), [label["id"] for label in labels])
     requested = request_form(
         {k: v for k, v in body.items() if k in _TASK_FIELDS or k == "label_ids"}
@@ -627,9 +638,10 @@ def create_comment(request: Request, user: Any, task_id: uuid.UUID) -> Handler:
 
 
 def _create_comment(user: Any, task_id: uuid.UUID, text: str) -> Handler:
-    project_id = yield from _project_of(task_id)
-    yield from require_role(project_id, user, "viewer")
+    project_id = yield from require_task_role(task_id, user, "viewer")
+    yield from _lock(LOCK_PROJECT_SQL, project_id)
+    yield from _lock(LOCK_TASK_SHARE_SQL, task_id)  # the task cannot go under its new comment
     created = yield Statement(INSERT_COMMENT_SQL, (task_id, user["id"], text), "one")
     yield _activity(project_id, user, "comment.created", "comment", created["id"])
-    row = yield Statement(COMMENT_SQL, (created["id"],), "one")
-    return _json(201, comment_json(row), [("location", f"/api/v1/comments/{row['id']}")])
+    document = comment_json(created, task_id, user, text)
+    return _json(201, document, [("location", f"/api/v1/comments/{created['id']}")])
