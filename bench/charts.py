@@ -28,12 +28,35 @@ def _grid(count: int) -> tuple[int, int]:
     return math.ceil(count / columns), columns
 
 
-def throughput(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Path) -> None:
+def _per_scenario(results: dict[str, Any]) -> tuple[Any, list[tuple[Any, str]], list[str]]:
+    """A figure with one panel per scenario: (figure, [(panel, scenario)], targets in order)."""
     scenarios = list(results["scenarios"])
-    targets = ordered_targets(results)
     rows, columns = _grid(len(scenarios))
     figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
-    for ax, scenario in zip(axes.flat, scenarios, strict=False):
+    for ax in list(axes.flat)[len(scenarios) :]:
+        ax.axis("off")
+    panels = list(zip(axes.flat, scenarios, strict=False))
+    return figure, panels, ordered_targets(results)
+
+
+def _label_panel(ax: Any, positions: range, names: list[str], scenario: str, unit: str) -> None:
+    ax.set_xticks(positions, names, rotation=30, ha="right", fontsize=8)
+    ax.set_title(scenario, fontsize=10)
+    ax.set_ylabel(unit, fontsize=8)
+    ax.tick_params(axis="y", labelsize=8)
+
+
+def _save(figure: Any, path: Path, title: str | None = None) -> None:
+    if title:
+        figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def throughput(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Path) -> None:
+    figure, panels, targets = _per_scenario(results)
+    for ax, scenario in panels:
         names, medians, errors, colors = [], [], [[], []], []
         for target in targets:
             cell = table.get((scenario, target))
@@ -45,24 +68,13 @@ def throughput(results: dict[str, Any], table: dict[tuple[str, str], Cell], path
             errors[1].append(cell.rps.high - cell.rps.median)
             colors.append(COLORS.get(target, "#888888"))
         ax.bar(range(len(names)), medians, yerr=errors, color=colors, capsize=3)
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(scenario, fontsize=10)
-        ax.set_ylabel("req/s", fontsize=8)
-        ax.tick_params(axis="y", labelsize=8)
-    for ax in list(axes.flat)[len(scenarios) :]:
-        ax.axis("off")
-    figure.suptitle("Throughput: median of the runs, bars from min to max", fontsize=11)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+        _label_panel(ax, range(len(names)), names, scenario, "req/s")
+    _save(figure, path, "Throughput: median of the runs, bars from min to max")
 
 
 def latency(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Path) -> None:
-    scenarios = list(results["scenarios"])
-    targets = ordered_targets(results)
-    rows, columns = _grid(len(scenarios))
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
-    for ax, scenario in zip(axes.flat, scenarios, strict=False):
+    figure, panels, targets = _per_scenario(results)
+    for ax, scenario in panels:
         names, p50, p99, colors = [], [], [], []
         for target in targets:
             cell = table.get((scenario, target))
@@ -75,16 +87,8 @@ def latency(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: P
         positions = range(len(names))
         ax.bar(positions, p99, color=colors, alpha=0.35, label="p99")
         ax.bar(positions, p50, color=colors, label="p50")
-        ax.set_xticks(positions, names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(scenario, fontsize=10)
-        ax.set_ylabel("ms", fontsize=8)
-        ax.tick_params(axis="y", labelsize=8)
-    for ax in list(axes.flat)[len(scenarios) :]:
-        ax.axis("off")
-    figure.suptitle("Latency: p50 (solid) and p99 (light), medians of the runs", fontsize=11)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+        _label_panel(ax, positions, names, scenario, "ms")
+    _save(figure, path, "Latency: p50 (solid) and p99 (light), medians of the runs")
 
 
 def scale(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Path) -> bool:
@@ -111,9 +115,7 @@ def scale(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Pat
     ax.set_ylabel("latency, ms (p99 solid, p50 dashed)")
     ax.set_title("The task list as the project grows (flat is the goal)")
     ax.legend(fontsize=8, ncol=2)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    _save(figure, path)
     return True
 
 

@@ -25,7 +25,8 @@ from bench import dataset as data_set
 from bench import environment, sqlcount, verify, wrk
 from bench.database import BenchDatabase
 from bench.scenarios import API, COMMENT_BODY, WARM_UP, Scenario, lua_data
-from bench.servers import SECRET_KEY, TARGETS, BenchServer, ServerStartError, Target
+from bench.servers import SECRET_KEY, TARGETS, BenchServer, Target
+from shared.processes import ServerStartError
 from shared.settings import load_settings
 from shared.tokens import issue_token
 

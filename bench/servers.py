@@ -6,41 +6,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from bench.floors import FLOORS
 from shared.implementations import IMPLEMENTATIONS
+from shared.processes import ServedProcess
+from shared.settings import SETTING_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The same key for every server of a session: one set of tokens works everywhere.
 SECRET_KEY = "quartet-bench-secret-key-not-for-production-0123456789abcdefghijkl"
-STARTUP_TIMEOUT_SECONDS = 60.0
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 # Settings a developer's shell may carry that would change what the servers do.
-_SCRUBBED = (
-    "DATABASE_URL",
-    "SECRET_KEY",
-    "CORS_ORIGINS",
-    "ACCESS_TOKEN_TTL_SECONDS",
-    "QUARTET_ENV",
-    "LOG_LEVEL",
-    "ACCESS_LOG",
-    "PASSWORD_HASH_PROFILE",
-    "LLM_BASE_URL",
-    "NOTIFY_WEBHOOK_URL",
-    "GUNICORN_THREADS",
-    "QUARTET_ADMIN_PASSWORD",
-)
+_SCRUBBED = (*SETTING_NAMES, "QUARTET_ADMIN_PASSWORD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,16 +95,6 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class ServerStartError(RuntimeError):
-    pass
-
-
 # ---------------------------------------------------------------------------- /proc
 
 
@@ -178,67 +150,23 @@ def pin(pids: list[int], cpus: list[int]) -> None:
 # ---------------------------------------------------------------------------- a server
 
 
-class BenchServer:
+class BenchServer(ServedProcess):
+    """One target's server, started fresh, pinned to `cpus` (taskset) when given."""
+
     def __init__(self, target: Target, database_url: str, *, cpus: list[int] | None) -> None:
-        self.target = target
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.cpus = cpus
-        self.env = server_env(database_url)
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-            prefix=f"quartet-bench-{target.name}-", suffix=".log", delete=False
+        super().__init__(
+            target.name, server_env(database_url), log_prefix=f"quartet-bench-{target.name}"
         )
-        self.process: subprocess.Popen[bytes] | None = None
+        self.target = target
+        self.cpus = cpus
 
     def start(self) -> BenchServer:
         argv = self.target.command(self.port)
         if self.cpus:
             argv = ["taskset", "--cpu-list", ",".join(map(str, self.cpus)), *argv]
-        self.process = subprocess.Popen(
-            argv,
-            cwd=REPO_ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._wait_healthy()
+        self.launch(argv, cwd=REPO_ROOT)
+        self.wait_healthy()
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = Path(self._log.name).read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-    def _wait_healthy(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                if (code := self.process.poll()) is not None:
-                    raise ServerStartError(
-                        f"{self.target.name} exited with status {code} "
-                        f"before answering /healthz:\n{self.log_tail()}"
-                    )
-                with contextlib.suppress(httpx.TransportError):
-                    if client.get(f"{self.base_url}/healthz").status_code == 200:
-                        return
-                if time.monotonic() > deadline:
-                    tail = self.log_tail()
-                    self.stop()
-                    raise ServerStartError(
-                        f"{self.target.name} did not answer /healthz in "
-                        f"{STARTUP_TIMEOUT_SECONDS:.0f} s:\n{tail}"
-                    )
-                time.sleep(0.1)
 
     def tree(self) -> list[int]:
         return process_tree(self.pid)
@@ -268,20 +196,6 @@ class BenchServer:
                 return True
             before = now
         return False
-
-    def stop(self, timeout: float = 40.0) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        self._log.close()
-        Path(self._log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> BenchServer:
         return self.start()

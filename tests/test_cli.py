@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from shared.implementations import IMPLEMENTATIONS, built
+from shared.processes import free_port
 from support.client import ContractClient
 from support.factories import login
-from support.servers import REPO_ROOT, base_env, free_port
+from support.servers import REPO_ROOT, base_env
 
 DEAD_DATABASE = f"postgresql://postgres@127.0.0.1:{free_port()}/none?sslmode=disable"
 
