@@ -32,7 +32,9 @@ def _per_scenario(results: dict[str, Any]) -> tuple[Any, list[tuple[Any, str]], 
     """A figure with one panel per scenario: (figure, [(panel, scenario)], targets in order)."""
     scenarios = list(results["scenarios"])
     rows, columns = _grid(len(scenarios))
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
+    # At least 6.4 in wide: a single panel's figure must still hold the whole title.
+    size = (max(4.2 * columns, 6.4), 3.0 * rows)
+    figure, axes = plt.subplots(rows, columns, figsize=size, squeeze=False)
     for ax in list(axes.flat)[len(scenarios) :]:
         ax.axis("off")
     panels = list(zip(axes.flat, scenarios, strict=False))
