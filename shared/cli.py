@@ -114,7 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
-    from bench.scenarios import SCENARIO_OPTIONS  # names only: no extra needed for --help
+    try:
+        from bench.scenarios import SCENARIO_OPTIONS  # names only: no extra needed for --help
+    except ImportError:  # an install without bench/ (the Docker image copies only the servers)
+        return
 
     bench = commands.add_parser(
         "bench",

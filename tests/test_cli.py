@@ -56,6 +56,25 @@ def test_help(args: list[str]) -> None:
     assert "usage:" in done.stdout.lower()
 
 
+def test_commands_work_where_the_bench_package_is_not_installed() -> None:
+    """The Docker image installs shared/ and impl_*/ only: `quartet` must not need bench/."""
+    without_bench = (
+        "import sys; sys.modules['bench'] = None; from shared.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    for args in (["serve", "--help"], ["--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", without_bench, *args],
+            cwd=REPO_ROOT,
+            env=base_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "usage:" in done.stdout.lower()
+
+
 UNBUILT = [name for name in IMPLEMENTATIONS if name not in built()]
 BAD_ARGUMENTS = {
     "no command": ([], {}),
