@@ -13,7 +13,7 @@ from typing import NoReturn
 import psycopg
 
 from shared import vocabulary
-from shared.implementations import IMPLEMENTATIONS, UnknownImplementation, resolve
+from shared.implementations import IMPLEMENTATIONS, UnknownImplementation, built, resolve
 
 
 class UsageError(Exception):
@@ -108,7 +108,80 @@ def build_parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("--email", required=True, help="the administrator's email")
     admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
+
+    _add_bench(commands)
     return parser
+
+
+def _add_bench(commands: argparse._SubParsersAction) -> None:
+    try:
+        from bench.scenarios import SCENARIO_OPTIONS  # names only: no extra needed for --help
+    except ImportError:  # an install without bench/ (the Docker image copies only the servers)
+        return
+
+    bench = commands.add_parser(
+        "bench",
+        help="benchmark the implementations side by side with the bare floor",
+        description="Benchmark implementations on identical work: a fresh PostgreSQL "
+        "(embedded, or DATABASE_URL's server) with a deterministic data set, each "
+        "server started fresh per run, one worker pinned to one CPU, load from wrk, "
+        "every figure next to a bare ASGI/WSGI floor doing the same SQL. Writes "
+        "results.json, report.md and PNG charts. Needs the bench extra "
+        "(pip install -e '.[bench]') and wrk (apt-get install wrk).",
+    )
+    bench.add_argument(
+        "--impl",
+        action="append",
+        default=[],
+        choices=list(IMPLEMENTATIONS),
+        metavar="IMPL",
+        help="implementation to measure (repeatable; default: every built one)",
+    )
+    bench.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        choices=SCENARIO_OPTIONS,
+        metavar="S",
+        help="scenario (repeatable; default: all): " + ", ".join(SCENARIO_OPTIONS),
+    )
+    bench.add_argument("--runs", type=int, default=3, help="runs (default 3; a full run: 5)")
+    bench.add_argument(
+        "--duration",
+        type=int,
+        default=2,
+        help="measured seconds per scenario and run (default 2; a full run: 10)",
+    )
+    bench.add_argument(
+        "--warmup",
+        type=int,
+        default=2,
+        help="seconds of warm-up load after each server start (default 2)",
+    )
+    bench.add_argument(
+        "--out", metavar="DIR", help="output directory (default bench/results/<today>)"
+    )
+    bench.add_argument(
+        "--seed",
+        type=int,
+        help="seed of the per-run order (default: random, recorded in results.json)",
+    )
+    bench.add_argument(
+        "--dataset",
+        choices=("standard", "small"),
+        default="standard",
+        help="'small' tries the harness in a minute; its figures mean nothing",
+    )
+    bench.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        choices=list(IMPLEMENTATIONS),
+        metavar="IMPL",
+        help="instead of measuring, profile IMPL with py-spy "
+        "(repeatable; scenarios default to list-tasks and get-task): flame "
+        "graphs and profile.md in --out",
+    )
 
 
 def _database_url(*, for_serve: bool = False) -> str:
@@ -207,9 +280,28 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    try:
+        from bench import cli as bench_cli
+    except ImportError as exc:  # rich, matplotlib, orjson: the bench extra
+        raise UsageError(
+            f"quartet bench needs the bench extra ({exc.name} is missing): "
+            "pip install -e '.[bench]'"
+        ) from None
+    from bench.wrk import WrkMissing
+
+    impls = list(dict.fromkeys(resolve(name).name for name in args.impl or built()))
+    for name in args.profile:
+        resolve(name)
+    try:
+        return bench_cli.run(args, impls)
+    except (WrkMissing, bench_cli.UsageError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "create-admin": _create_admin}
+    handlers = {"serve": _serve, "create-admin": _create_admin, "bench": _bench}
     handler = handlers.get(args.command) or {"migrate": _migrate, "seed": _seed}[args.db_command]
     try:
         return handler(args)

@@ -48,6 +48,7 @@ def b64(data: dict) -> str:
 # ------------------------------------------------------------------------- the password grant
 
 
+@pytest.mark.smoke
 def test_login_returns_a_bearer_token_for_the_user(api, make_user):
     user = make_user()
     response = api.post(TOKEN_URL, data={"username": user.email, "password": user.password})
@@ -85,6 +86,7 @@ def test_login_accepts_grant_type_password_and_ignores_scope(api, make_user):
     assert get_json(api.authed(token["access_token"]), ME_URL)["id"] == user.id
 
 
+@pytest.mark.smoke
 def test_wrong_password_and_unknown_email_are_indistinguishable(api, make_user):
     user = make_user()
     wrong_password = api.post(

@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from shared.implementations import IMPLEMENTATIONS, built
+from shared.processes import free_port
 from support.client import ContractClient
 from support.factories import login
-from support.servers import REPO_ROOT, base_env, free_port
+from support.servers import REPO_ROOT, base_env
 
 DEAD_DATABASE = f"postgresql://postgres@127.0.0.1:{free_port()}/none?sslmode=disable"
 
@@ -45,6 +46,7 @@ def quartet(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         ["db", "migrate"],
         ["db", "seed"],
         ["create-admin"],
+        ["bench"],
     ],
     ids=lambda args: " ".join(args) or "quartet",
 )
@@ -52,6 +54,25 @@ def test_help(args: list[str]) -> None:
     done = quartet(*args, "--help")
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout.lower()
+
+
+def test_commands_work_where_the_bench_package_is_not_installed() -> None:
+    """The Docker image installs shared/ and impl_*/ only: `quartet` must not need bench/."""
+    without_bench = (
+        "import sys; sys.modules['bench'] = None; from shared.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    for args in (["serve", "--help"], ["--help"]):
+        done = subprocess.run(
+            [sys.executable, "-c", without_bench, *args],
+            cwd=REPO_ROOT,
+            env=base_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "usage:" in done.stdout.lower()
 
 
 UNBUILT = [name for name in IMPLEMENTATIONS if name not in built()]
@@ -85,6 +106,9 @@ BAD_ARGUMENTS = {
     "create-admin no password, no terminal": (["create-admin", "--email", "a@example.com"], {}),
     "WEB_CONCURRENCY zero": (["serve", "fastapi"], {"WEB_CONCURRENCY": "0"}),
     "WEB_CONCURRENCY not a number": (["serve", "fastapi"], {"WEB_CONCURRENCY": "four"}),
+    "bench unknown scenario": (["bench", "--scenario", "nope"], {}),
+    "bench unknown implementation": (["bench", "--impl", "nope"], {}),
+    "bench zero runs": (["bench", "--runs", "0"], {}),
 }
 if UNBUILT:
     BAD_ARGUMENTS["unbuilt implementation"] = (["serve", UNBUILT[0]], {})

@@ -67,6 +67,7 @@ def test_outsiders_cannot_see_or_comment(thread, who):
     assert walk(callers["owner"].client, comments_url(task)) == []
 
 
+@pytest.mark.smoke
 def test_comments_are_listed_oldest_first(thread, make_comment):
     project, task, callers = thread
     created = [
@@ -97,6 +98,7 @@ def test_body_bounds_are_accepted(thread, body):
 # ------------------------------------------------------------------------- edit
 
 
+@pytest.mark.smoke
 def test_author_edits_a_comment(thread, make_comment):
     project, task, callers = thread
     comment = make_comment(task, callers["viewer"], body="before")

@@ -34,11 +34,12 @@ import httpx
 import pytest
 import yaml
 
+from shared.processes import free_port
 from shared.serve import GRACEFUL_SHUTDOWN_SECONDS
 from support.client import ContractClient
 from support.containers import COMPOSE_FILE, compose_cli, compose_variables, default
 from support.factories import expect, login
-from support.servers import CORS_ORIGIN, REPO_ROOT, free_port
+from support.servers import CORS_ORIGIN, REPO_ROOT
 
 pytestmark = pytest.mark.docker
 

@@ -13,10 +13,10 @@ import httpx
 import psycopg
 import pytest
 
+from shared.processes import free_port
 from support.client import ContractClient
 from support.factories import Account
 from support.problems import assert_problem
-from support.servers import free_port
 
 # What a 500 must never show: stack traces, driver/ORM/framework names, SQL, the failing table.
 LEAKS = [

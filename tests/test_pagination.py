@@ -134,6 +134,7 @@ def test_last_page_exactly_full_has_no_next_cursor(mixed_board):
     assert [len(p) for p in pages] == [12, 1]
 
 
+@pytest.mark.smoke
 def test_default_limit_is_20(people, make_project, make_task, make_comment):
     owner = people.get(1)[0]
     project = make_project(owner)

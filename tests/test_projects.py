@@ -25,6 +25,7 @@ from support.wire import assert_timestamp, etag
 ZERO_COUNTS = {"todo": 0, "in_progress": 0, "done": 0}
 
 
+@pytest.mark.smoke
 def test_create_project(people):
     [owner] = people.get(1)
     response = owner.client.post(
@@ -70,6 +71,7 @@ def test_bounds_and_text_are_kept_verbatim(people, name, description):
     assert (response.json()["name"], response.json()["description"]) == (name, description)
 
 
+@pytest.mark.smoke
 def test_list_is_my_projects_newest_first(make_user, make_project, add_member):
     me, stranger = make_user(), make_user()
     mine = [make_project(me, name=f"mine {i}") for i in range(3)]
@@ -101,6 +103,7 @@ def test_my_role_is_the_callers_role(make_user, make_project, add_member, role):
     assert seen == {**get_json(owner.client, project_url(project)), "my_role": role}
 
 
+@pytest.mark.smoke
 def test_update_project(people, make_project):
     [owner] = people.get(1)
     project = make_project(owner, name="Before", description="old")

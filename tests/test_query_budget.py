@@ -2,7 +2,7 @@
 statements for a page of 2 as for a page of 25, with every embedded relation populated, and not many
 in absolute terms.
 
-An extra server of the implementation talks to PostgreSQL through `support.pgproxy`, which
+An extra server of the implementation talks to PostgreSQL through `shared.pgproxy`, which
 counts 'Q' (simple query) and 'E' (execute) messages on the wire. Each measurement is the
 minimum of two runs, so a background task of the server cannot inflate it.
 """
@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from shared.pgproxy import CountingProxy
 from support.client import ContractClient
 from support.contract import Contract
 from support.factories import login
-from support.pgproxy import CountingProxy
 from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 

@@ -3,7 +3,7 @@
 The statement count (test_query_budget) cannot see a query that reads a whole project to return
 twenty rows; a plan can. A fresh database holds the scale data set (support.scale_data: a
 project of 100,000 tasks, a task with 5,000 comments, a project with 45,000 activity entries);
-an extra server of the implementation talks to it through support.pgproxy.CapturingProxy, which
+an extra server of the implementation talks to it through shared.pgproxy.CapturingProxy, which
 keeps every statement with its parameters as sent. After each request, each SELECT it ran is
 replayed with EXPLAIN ANALYZE (support.plans) and its plan must:
 
@@ -29,10 +29,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from shared.pgproxy import CapturingProxy
 from support.client import ContractClient
 from support.contract import Contract
 from support.factories import expect, login
-from support.pgproxy import CapturingProxy
 from support.plans import Plan, describe, explain, is_select, one_line, rows_read
 from support.scale_data import ScaleData, load
 from support.servers import PostgresCluster, Server, ServerPool, prepare_database, start_server

@@ -59,6 +59,7 @@ def test_create_with_defaults(board):
     assert got.headers["etag"] == etag(1)
 
 
+@pytest.mark.smoke
 def test_create_with_every_field(board):
     project, owner, editor, _, labels = board
     body = {
@@ -256,6 +257,7 @@ def test_patch_changes_only_the_given_field(full_task, change):
     assert get_json(viewer.client, task_url(task)) == updated
 
 
+@pytest.mark.smoke
 def test_patch_several_fields_at_once(full_task):
     (project, owner, editor, viewer, labels), task = full_task
     response = owner.client.patch(
@@ -363,6 +365,7 @@ def test_delete_task(full_task, make_comment):
 # ------------------------------------------------------------------------- comment_count
 
 
+@pytest.mark.smoke
 def test_comment_count_follows_comments(full_task, make_comment):
     (project, owner, editor, viewer, _), task = full_task
     comments = [
@@ -375,6 +378,7 @@ def test_comment_count_follows_comments(full_task, make_comment):
     assert get_json(owner.client, task_url(task))["comment_count"] == 2
 
 
+@pytest.mark.smoke
 def test_list_items_equal_the_single_resource(board, make_task, make_comment):
     project, owner, editor, viewer, labels = board
     tasks = [

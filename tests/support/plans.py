@@ -1,6 +1,6 @@
 """Query plans of statements a server ran: replayed with EXPLAIN ANALYZE, and what they read.
 
-A statement captured by `support.pgproxy.CapturingProxy` is run again exactly as the server
+A statement captured by `shared.pgproxy.CapturingProxy` is run again exactly as the server
 sent it (same SQL, same parameter types, formats and raw values) under `EXPLAIN (ANALYZE,
 FORMAT JSON)`, inside a transaction that is rolled back: ANALYZE executes the statement.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.pq import ExecStatus
 
-from support.pgproxy import Statement
+from shared.pgproxy import Statement
 
 _LEADING_NOISE = re.compile(r"^(?:\s+|--[^\n]*\n|/\*.*?\*/|\()*", re.DOTALL)
 

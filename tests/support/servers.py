@@ -8,25 +8,22 @@ behind a counting proxy) with `start_server()`.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import psycopg
 from psycopg import sql
 
 from shared.database import normalise, with_database
+from shared.processes import (
+    ServedProcess,
+    ServerStartError,
+)
 from shared.settings import SETTING_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -38,18 +35,9 @@ ACCESS_TOKEN_TTL_SECONDS = 1800
 # Tokens the suite keeps (the admin's, pooled users') are renewed after this long: a run on a
 # loaded machine outlives a token.
 TOKEN_REFRESH_SECONDS = ACCESS_TOKEN_TTL_SECONDS * 2 // 3
-STARTUP_TIMEOUT_SECONDS = 60.0
-# quartet serve gives in-flight requests 30 s (shared.serve.GRACEFUL_SHUTDOWN_SECONDS).
-SHUTDOWN_TIMEOUT_SECONDS = 40.0
 
 # Settings a developer's shell may carry that would change what the servers do.
 _SCRUBBED_ENV = (*SETTING_NAMES, "QUARTET_ADMIN_PASSWORD")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def base_env(**overrides: str) -> dict[str, str]:
@@ -170,14 +158,8 @@ def prepare_database(database_url: str) -> tuple[str, str]:
 
 # -------------------------------------------------------------------- servers
 
-_RUNNING: set[ServerProcess] = set()
 
-
-class ServerStartError(RuntimeError):
-    pass
-
-
-class ServerProcess:
+class ServerProcess(ServedProcess):
     """`quartet serve IMPL` on a free port of 127.0.0.1, output captured to a log file."""
 
     def __init__(
@@ -188,19 +170,17 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         port: int | None = None,
     ) -> None:
+        super().__init__(
+            f"quartet serve {impl}",
+            server_env(database_url, **(env or {})),
+            log_prefix=f"quartet-{impl}",
+            port=port,
+        )
         self.impl = impl
         self.database_url = database_url
-        self.port = port or free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.env = server_env(database_url, **(env or {}))
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-            prefix=f"quartet-{impl}-{self.port}-", suffix=".log", delete=False
-        )
-        self.log_path = Path(self._log.name)
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, wait: bool = True) -> ServerProcess:
-        self.process = subprocess.Popen(
+        self.launch(
             [
                 sys.executable,
                 "-m",
@@ -213,80 +193,10 @@ class ServerProcess:
                 str(self.port),
             ],
             cwd=REPO_ROOT,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # Ctrl-C is the suite's to handle
-        _RUNNING.add(self)
+        )
         if wait:
             self.wait_healthy()
         return self
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
-
-    def wait_healthy(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
-            while True:
-                code = self.process.poll()
-                if code is not None:
-                    _RUNNING.discard(self)
-                    raise ServerStartError(
-                        f"quartet serve {self.impl} exited with status {code} before answering "
-                        f"/healthz; its output ends with:\n{self.log_tail()}"
-                    )
-                try:
-                    if client.get(f"{self.base_url}/healthz").status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline:
-                    tail = self.log_tail()
-                    self.stop()
-                    raise ServerStartError(
-                        f"quartet serve {self.impl} did not answer /healthz within {timeout:.0f}"
-                        f" s; its output ends with:\n{tail}"
-                    )
-                time.sleep(0.1)
-
-    def terminate(self) -> None:
-        """SIGTERM: the graceful shutdown `quartet serve` promises (in-flight requests finish)."""
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-
-    def wait(self, timeout: float = SHUTDOWN_TIMEOUT_SECONDS) -> int:
-        assert self.process is not None
-        return self.process.wait(timeout)
-
-    def stop(self, timeout: float = SHUTDOWN_TIMEOUT_SECONDS) -> int | None:
-        """SIGTERM and wait; SIGKILL the server's process group if it does not exit."""
-        if self.process is None:
-            return None
-        self.terminate()
-        try:
-            code = self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            code = self.process.wait(10)
-        _RUNNING.discard(self)
-        self._log.close()
-        self.log_path.unlink(missing_ok=True)  # read log_tail() before stop() if you need it
-        return code
 
     def __enter__(self) -> ServerProcess:
         return self
@@ -305,14 +215,6 @@ def start_server(
 ) -> ServerProcess:
     """Start `quartet serve IMPL` on `database_url` (stop it with `.stop()` or `with`)."""
     return ServerProcess(impl, database_url, env=env, port=port).start(wait=wait)
-
-
-@atexit.register
-def _kill_leftovers() -> None:  # a crashed session must not leave servers behind
-    for server in list(_RUNNING):
-        if server.process is not None and server.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.process.pid, signal.SIGKILL)
 
 
 # -------------------------------------------------------------------- what tests see

@@ -1,4 +1,5 @@
-"""A tiny PostgreSQL wire-protocol proxy that counts the statements a server sends.
+"""A tiny PostgreSQL wire-protocol proxy that counts the statements a server sends (used by the
+contract suite's query budget and query plans, and by `quartet bench`'s statement counts).
 
 It sits between one server under test and PostgreSQL, copies bytes both ways, and parses the
 frontend (client → server) stream: the untyped startup packet (SSLRequest / GSSENCRequest are
@@ -7,7 +8,8 @@ messages. Every 'Q' (simple query) and 'E' (execute of the extended protocol) is
 the database runs; the proxy counts them and keeps the recent statement texts for reports.
 
 `CapturingProxy` also keeps each statement with what it takes to run it again: the SQL, the
-parameter type OIDs and the Bind's parameter formats and raw values (see its docstring).
+parameter type OIDs and the Bind's parameter formats and raw values (see its docstring); the
+suite's query-plan test replays them under EXPLAIN.
 """
 
 from __future__ import annotations
