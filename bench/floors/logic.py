@@ -25,7 +25,7 @@ import orjson
 
 from shared.changes import diff, request_form, task_request_form
 from shared.cursors import DATE, DATE_NULLS_LAST, INT, TIMESTAMP, encode_cursor, scope
-from shared.httputil import etag, if_match_fails, like_escape, request_id
+from shared.httputil import if_match_fails, like_escape, representation_etag, request_id
 from shared.passwords import verify_password
 from shared.settings import get_settings
 from shared.timefmt import format_timestamp
@@ -350,7 +350,8 @@ def _task_reply(
     labels: list[dict[str, str]],
     headers: list[tuple[str, str]] | None = None,
 ) -> Reply:
-    return _json(status, task_json(row, labels), [*(headers or []), ("etag", etag(row["version"]))])
+    document = task_json(row, labels)
+    return _json(status, document, [*(headers or []), ("etag", representation_etag(document))])
 
 
 # ------------------------------------------------------------------------------ handlers
@@ -589,11 +590,12 @@ def _update_task(
 ) -> Handler:
     project_id = yield from require_task_role(task_id, user, "editor")
     yield from _lock(LOCK_PROJECT_SQL, project_id)
-    locked = yield from _lock(LOCK_TASK_SQL, task_id)
+    yield from _lock(LOCK_TASK_SQL, task_id)
     yield from _check_references(project_id, values)
-    if if_match_fails(if_match, locked["version"]):
-        raise _problem(412, "Precondition Failed", "The task has changed since you read it.")
+    # If-Match names a representation (contract 1.1): the locked task's, read whole.
     row, labels = yield from _load_task(task_id)
+    if if_match_fails(if_match, representation_etag(task_json(row, labels))):
+        raise _problem(412, "Precondition Failed", "The task has changed since you read it.")
     current = task_request_form(_Row(row), [label["id"] for label in labels])
     requested = request_form(
         {k: v for k, v in body.items() if k in _TASK_FIELDS or k == "label_ids"}

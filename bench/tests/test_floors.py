@@ -4,6 +4,8 @@ headers it answers (the equal-JSON check against the implementations runs in eve
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -75,6 +77,13 @@ def get(path: str, token: str | None = None, **headers: str) -> logic.Request:
     return logic.Request("GET", path, "", headers, b"")
 
 
+def _etag_of(body: Any) -> str:
+    """Contract 1.1's ETag, spelled out here rather than taken from shared.httputil: the
+    SHA-256 of the body's canonical JSON (keys sorted, no whitespace, UTF-8), 32 hex digits."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return '"' + hashlib.sha256(canonical.encode()).hexdigest()[:32] + '"'
+
+
 def test_get_task_answers_the_contract_representation_with_its_etag() -> None:
     def answer(step: logic.Statement) -> Any:
         if step.sql == logic.AUTH_SQL:
@@ -114,7 +123,9 @@ def test_get_task_answers_the_contract_representation_with_its_etag() -> None:
         "comment_count": 2,
     }
     headers = dict(reply.headers)
-    assert headers["etag"] == '"3"' and headers["x-request-id"] == "abc-1"
+    assert (
+        headers["etag"] == _etag_of(orjson.loads(reply.body)) and headers["x-request-id"] == "abc-1"
+    )
     assert headers["cache-control"] == "no-store" and headers["content-type"] == "application/json"
 
 
@@ -200,7 +211,12 @@ def test_writes_take_the_implementations_locks_in_the_contracts_order() -> None:
     """Permission, then the project row, then the task row, then references and If-Match
     (contract/DECISIONS.md "Locks"; the implementations' services/locks.py)."""
     reply, sent = _statements(
-        _write("PATCH", f"/api/v1/tasks/{TASK_ID}", b'{"title": "New"}', **{"if-match": '"3"'})
+        _write(
+            "PATCH",
+            f"/api/v1/tasks/{TASK_ID}",
+            b'{"title": "New"}',
+            **{"if-match": _etag_of(logic.task_json(TASK_ROW, []))},
+        )
     )
     assert reply.status == 200
     assert sent[:8] == [
