@@ -45,3 +45,15 @@ def ensure_database(server_url: str, name: str = DEFAULT_DATABASE) -> str:
         if not exists:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     return with_database(server_url, name)
+
+
+def release(data_dir: Path) -> None:
+    """Give up this process's hold on the embedded server now, so its cleanup ('stop' or
+    'delete') happens when the caller is done rather than at interpreter exit — which some
+    process runners skip (pytest-xdist's workers end without running atexit handlers, and every
+    run left a PostgreSQL behind)."""
+    from pgserver.postgres_server import PostgresServer
+
+    server = PostgresServer._instances.get(data_dir.expanduser().resolve())
+    if server is not None:
+        server.cleanup()

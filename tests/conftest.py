@@ -213,8 +213,11 @@ def _cluster_holder() -> Iterator[dict[str, Any]]:
     holder: dict[str, Any] = {}
     yield holder
     cluster: PostgresCluster | None = holder.get("cluster")
-    if cluster is not None and not cluster.embedded:
-        cluster.drop_databases()  # the embedded cluster is deleted as a whole at exit
+    if cluster is not None:
+        if cluster.embedded:
+            cluster.release()  # stopped and deleted as a whole
+        else:
+            cluster.drop_databases()
 
 
 @pytest.fixture(scope="session")

@@ -97,9 +97,10 @@ class PostgresCluster:
     """A PostgreSQL server the suite creates its databases on: an embedded throwaway cluster
     (one per session), or the server of QUARTET_TEST_DATABASE_URL."""
 
-    def __init__(self, admin_url: str, *, embedded: bool) -> None:
+    def __init__(self, admin_url: str, *, data_dir: Path | None = None) -> None:
         self.admin_url = normalise(admin_url)
-        self.embedded = embedded
+        self.data_dir = data_dir  # the embedded cluster's; None for QUARTET_TEST_DATABASE_URL
+        self.embedded = data_dir is not None
         self._created: list[str] = []
 
     @classmethod
@@ -112,13 +113,13 @@ class PostgresCluster:
             for setting in ("fsync", "synchronous_commit", "full_page_writes"):
                 conn.execute(sql.SQL("ALTER SYSTEM SET {} = off").format(sql.Identifier(setting)))
             conn.execute("SELECT pg_reload_conf()")
-        return cls(url, embedded=True)
+        return cls(url, data_dir=data_dir)
 
     @classmethod
     def from_environment(cls, tmp_dir: Path) -> PostgresCluster:
         url = os.environ.get("QUARTET_TEST_DATABASE_URL")
         if url:
-            return cls(url, embedded=False)
+            return cls(url)
         return cls.embedded_cluster(tmp_dir / "pgdata")
 
     def create_database(self, prefix: str = "quartet_test") -> str:
@@ -128,6 +129,13 @@ class PostgresCluster:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         self._created.append(name)
         return with_database(self.admin_url, name)
+
+    def release(self) -> None:
+        """Stop and delete the embedded cluster now (at the end of the session)."""
+        if self.data_dir is not None:
+            from shared import embedded_pg
+
+            embedded_pg.release(self.data_dir)
 
     def drop_databases(self) -> None:
         """Drop what this session created (matters on an external server only)."""
