@@ -21,7 +21,7 @@ from support.client import ContractClient
 from support.contract import Contract
 from support.factories import Account, create_account, login, unique
 from support.responses import expect
-from support.servers import CORS_ORIGIN, Server, ServerProcess, start_server
+from support.servers import Server, ServerProcess, start_server
 
 pytestmark = pytest.mark.slow
 
@@ -121,115 +121,6 @@ def _same(a: ContractClient, b: ContractClient, path: str, **params: Any) -> dic
     return through_a.json()
 
 
-def test_a_user_created_through_a_reads_and_logs_in_through_b(
-    admin: ContractClient, api: ContractClient, b: ContractClient
-) -> None:
-    password = "cross-implementation-password"
-    user = expect(
-        admin.post(
-            "/api/v1/users",
-            json={
-                "email": "Cross.User@Example.COM",
-                "display_name": "Cross User",
-                "password": password,
-            },
-        ),
-        201,
-    )
-    token_b = login(b, "cross.user@example.com", password)  # argon2 hash written by A
-    me_b = expect(b.authed(token_b).get("/api/v1/me"), 200)
-    assert me_b == user
-    me_a = expect(api.authed(token_b).get("/api/v1/me"), 200)  # B's token works on A
-    assert me_a == user
-    token_a = login(api, user["email"], password)
-    assert expect(b.authed(token_a).get(f"/api/v1/users/{user['id']}"), 200) == user
-
-
-def test_everything_written_through_a_reads_identically_through_b(
-    world: dict[str, Any], b: ContractClient
-) -> None:
-    owner: Account = world["owner"]
-    a_client, b_client = owner.client, b.authed(owner.token)  # A's token on B
-    project_id = world["project"]["id"]
-    assert _same(a_client, b_client, "/api/v1/me")["id"] == owner.id
-    project = _same(a_client, b_client, f"/api/v1/projects/{project_id}")
-    assert project["task_counts"] == {"todo": 4, "in_progress": 1, "done": 0}
-    _same(a_client, b_client, "/api/v1/projects", limit=100)
-    members = _same(a_client, b_client, f"/api/v1/projects/{project_id}/members")
-    assert [m["user"]["display_name"] for m in members["items"]] == ["Cross Editor", "Cross Owner"]
-    _same(a_client, b_client, f"/api/v1/projects/{project_id}/labels")
-    tasks = _same(a_client, b_client, f"/api/v1/projects/{project_id}/tasks", limit=100)
-    assert len(tasks["items"]) == 5
-    for task in world["tasks"]:
-        got = _same(a_client, b_client, f"/api/v1/tasks/{task['id']}")
-        assert len(got["labels"]) == 2
-    first = world["tasks"][0]["id"]
-    comments = _same(a_client, b_client, f"/api/v1/tasks/{first}/comments")
-    assert [c["body"] for c in comments["items"]] == ["comment 0", "comment 1", "comment 2"]
-    activity = _same(a_client, b_client, f"/api/v1/projects/{project_id}/activity", limit=100)
-    verbs = [entry["verb"] for entry in activity["items"]]
-    assert verbs[0] == "comment.created" and verbs[-1] == "project.created"
-    updated = next(e for e in activity["items"] if e["verb"] == "task.updated")
-    assert updated["changes"] == {
-        "status": ["todo", "in_progress"],
-        "assignee_id": [world["editor"].id, None],
-    }
-
-
-@pytest.mark.parametrize(
-    ("path", "params"),
-    [
-        ("/api/v1/projects/{project}/tasks", {}),
-        ("/api/v1/projects/{project}/tasks", {"sort": "priority", "status": ["todo"]}),
-        ("/api/v1/projects/{project}/tasks", {"sort": "-due_date", "label_id": "{label}"}),
-        ("/api/v1/projects/{project}/activity", {}),
-        ("/api/v1/tasks/{task}/comments", {}),
-        ("/api/v1/users", {"q": "cross"}),
-    ],
-)
-def test_a_cursor_minted_by_a_continues_on_b(
-    world: dict[str, Any], b: ContractClient, path: str, params: dict[str, Any]
-) -> None:
-    owner: Account = world["owner"]
-    names = {
-        "project": world["project"]["id"],
-        "task": world["tasks"][0]["id"],
-        "label": world["labels"][0]["id"],
-    }
-    path = path.format(**names)
-    params = {k: (v.format(**names) if isinstance(v, str) else v) for k, v in params.items()}
-    first = expect(owner.client.get(path, params={**params, "limit": 1}), 200)
-    assert first["next_cursor"], f"{path}: the first page of 1 should have a next cursor"
-    page = {**params, "limit": 1, "cursor": first["next_cursor"]}
-    through_a = expect(owner.client.get(path, params=page), 200)
-    through_b = expect(b.authed(owner.token).get(path, params=page), 200)
-    assert through_b == through_a
-    assert through_b["items"] and through_b["items"] != first["items"]
-
-
-def test_writes_through_b_read_through_a(world: dict[str, Any], b: ContractClient) -> None:
-    owner: Account = world["owner"]
-    b_client = b.authed(owner.token)
-    task = world["tasks"][1]
-    current = expect(owner.client.get(f"/api/v1/tasks/{task['id']}"), 200)
-    etag = owner.client.get(f"/api/v1/tasks/{task['id']}").headers["etag"]
-    changed = b_client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"title": "renamed by B"}, headers={"If-Match": etag}
-    )
-    assert changed.status_code == 200, changed.text
-    assert changed.json()["version"] == current["version"] + 1
-    assert expect(owner.client.get(f"/api/v1/tasks/{task['id']}"), 200) == changed.json()
-    stale = owner.client.patch(
-        f"/api/v1/tasks/{task['id']}", json={"title": "stale"}, headers={"If-Match": etag}
-    )
-    assert stale.status_code == 412
-    comment = expect(
-        b_client.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "from B"}), 201
-    )
-    listed = expect(owner.client.get(f"/api/v1/tasks/{task['id']}/comments"), 200)
-    assert comment in listed["items"]
-
-
 # Header names that belong to the connection or the HTTP server, not the application: framing
 # (Content-Length or chunked), the clock, keep-alive, gunicorn's own `Server` (uvicorn runs
 # without one) — and X-Request-ID, whose presence every response is held to anyway.
@@ -243,6 +134,7 @@ TRANSPORT_HEADERS = {
     "x-request-id",
 }
 STALE_ETAG = '"' + "0" * 32 + '"'
+CORS_ORIGIN = "https://allowed.example"  # the CORS_ORIGINS of the suite's servers
 
 
 def _exchanges(world: dict[str, Any]) -> dict[str, Any]:
@@ -360,3 +252,112 @@ def test_the_same_requests_get_the_same_header_names(
                 f"only through B {sorted(names_b - names_a)}"
             )
     assert not differences, "A and B answer with other headers:\n" + "\n".join(differences)
+
+
+def test_a_user_created_through_a_reads_and_logs_in_through_b(
+    admin: ContractClient, api: ContractClient, b: ContractClient
+) -> None:
+    password = "cross-implementation-password"
+    user = expect(
+        admin.post(
+            "/api/v1/users",
+            json={
+                "email": "Cross.User@Example.COM",
+                "display_name": "Cross User",
+                "password": password,
+            },
+        ),
+        201,
+    )
+    token_b = login(b, "cross.user@example.com", password)  # argon2 hash written by A
+    me_b = expect(b.authed(token_b).get("/api/v1/me"), 200)
+    assert me_b == user
+    me_a = expect(api.authed(token_b).get("/api/v1/me"), 200)  # B's token works on A
+    assert me_a == user
+    token_a = login(api, user["email"], password)
+    assert expect(b.authed(token_a).get(f"/api/v1/users/{user['id']}"), 200) == user
+
+
+def test_everything_written_through_a_reads_identically_through_b(
+    world: dict[str, Any], b: ContractClient
+) -> None:
+    owner: Account = world["owner"]
+    a_client, b_client = owner.client, b.authed(owner.token)  # A's token on B
+    project_id = world["project"]["id"]
+    assert _same(a_client, b_client, "/api/v1/me")["id"] == owner.id
+    project = _same(a_client, b_client, f"/api/v1/projects/{project_id}")
+    assert project["task_counts"] == {"todo": 4, "in_progress": 1, "done": 0}
+    _same(a_client, b_client, "/api/v1/projects", limit=100)
+    members = _same(a_client, b_client, f"/api/v1/projects/{project_id}/members")
+    assert [m["user"]["display_name"] for m in members["items"]] == ["Cross Editor", "Cross Owner"]
+    _same(a_client, b_client, f"/api/v1/projects/{project_id}/labels")
+    tasks = _same(a_client, b_client, f"/api/v1/projects/{project_id}/tasks", limit=100)
+    assert len(tasks["items"]) == 5
+    for task in world["tasks"]:
+        got = _same(a_client, b_client, f"/api/v1/tasks/{task['id']}")
+        assert len(got["labels"]) == 2
+    first = world["tasks"][0]["id"]
+    comments = _same(a_client, b_client, f"/api/v1/tasks/{first}/comments")
+    assert [c["body"] for c in comments["items"]] == ["comment 0", "comment 1", "comment 2"]
+    activity = _same(a_client, b_client, f"/api/v1/projects/{project_id}/activity", limit=100)
+    verbs = [entry["verb"] for entry in activity["items"]]
+    assert verbs[0] == "comment.created" and verbs[-1] == "project.created"
+    updated = next(e for e in activity["items"] if e["verb"] == "task.updated")
+    assert updated["changes"] == {
+        "status": ["todo", "in_progress"],
+        "assignee_id": [world["editor"].id, None],
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/projects/{project}/tasks", {}),
+        ("/api/v1/projects/{project}/tasks", {"sort": "priority", "status": ["todo"]}),
+        ("/api/v1/projects/{project}/tasks", {"sort": "-due_date", "label_id": "{label}"}),
+        ("/api/v1/projects/{project}/activity", {}),
+        ("/api/v1/tasks/{task}/comments", {}),
+        ("/api/v1/users", {"q": "cross"}),
+    ],
+)
+def test_a_cursor_minted_by_a_continues_on_b(
+    world: dict[str, Any], b: ContractClient, path: str, params: dict[str, Any]
+) -> None:
+    owner: Account = world["owner"]
+    names = {
+        "project": world["project"]["id"],
+        "task": world["tasks"][0]["id"],
+        "label": world["labels"][0]["id"],
+    }
+    path = path.format(**names)
+    params = {k: (v.format(**names) if isinstance(v, str) else v) for k, v in params.items()}
+    first = expect(owner.client.get(path, params={**params, "limit": 1}), 200)
+    assert first["next_cursor"], f"{path}: the first page of 1 should have a next cursor"
+    page = {**params, "limit": 1, "cursor": first["next_cursor"]}
+    through_a = expect(owner.client.get(path, params=page), 200)
+    through_b = expect(b.authed(owner.token).get(path, params=page), 200)
+    assert through_b == through_a
+    assert through_b["items"] and through_b["items"] != first["items"]
+
+
+def test_writes_through_b_read_through_a(world: dict[str, Any], b: ContractClient) -> None:
+    owner: Account = world["owner"]
+    b_client = b.authed(owner.token)
+    task = world["tasks"][1]
+    current = expect(owner.client.get(f"/api/v1/tasks/{task['id']}"), 200)
+    etag = owner.client.get(f"/api/v1/tasks/{task['id']}").headers["etag"]
+    changed = b_client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"title": "renamed by B"}, headers={"If-Match": etag}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["version"] == current["version"] + 1
+    assert expect(owner.client.get(f"/api/v1/tasks/{task['id']}"), 200) == changed.json()
+    stale = owner.client.patch(
+        f"/api/v1/tasks/{task['id']}", json={"title": "stale"}, headers={"If-Match": etag}
+    )
+    assert stale.status_code == 412
+    comment = expect(
+        b_client.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "from B"}), 201
+    )
+    listed = expect(owner.client.get(f"/api/v1/tasks/{task['id']}/comments"), 200)
+    assert comment in listed["items"]
