@@ -19,7 +19,7 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, create_account, login, unique
+from support.factories import Account, create_account, login
 from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
 
@@ -138,69 +138,73 @@ CORS_ORIGIN = "https://allowed.example"  # the CORS_ORIGINS of the suite's serve
 
 
 def _exchanges(world: dict[str, Any]) -> dict[str, Any]:
-    """name → f(anonymous, owner, editor) sending one request and returning its response: a
-    request of every kind of answer (200, 201, 204, 304, 400, 401, 403, 404, 405, 412, 413, 415,
-    422, preflights, a CORS simple request, the documents)."""
+    """name → f(anonymous, owner, editor, side) sending one request through one side ("A" or
+    "B") and returning its response: every kind of answer (200, 201, 204, 304, 400, 401, 403,
+    404, 405, 412, 413, 415, 422), preflights, a CORS simple request, the documents."""
     pid = world["project"]["id"]
     task_id = world["tasks"][2]["id"]
     json_type = {"Content-Type": "application/json"}
 
-    def not_modified(anon, owner, editor):
+    def not_modified(anon, owner, editor, side):
         etag = owner.get(f"/api/v1/tasks/{task_id}").headers["etag"]
         return owner.get(f"/api/v1/tasks/{task_id}", headers={"If-None-Match": etag})
 
-    def create_then_delete_label(anon, owner, editor):
+    def create_then_delete_label(anon, owner, editor, side):
         label = expect(
             owner.post(
-                f"/api/v1/projects/{pid}/labels", json={"name": unique("h"), "color": "#123456"}
+                f"/api/v1/projects/{pid}/labels",
+                json={"name": f"deleted through {side}", "color": "#123456"},
             ),
             201,
         )
         return owner.delete(f"/api/v1/projects/{pid}/labels/{label['id']}")
 
     return {
-        "getMe": lambda anon, owner, editor: owner.get("/api/v1/me"),
-        "getProject": lambda anon, owner, editor: owner.get(f"/api/v1/projects/{pid}"),
-        "getTask": lambda anon, owner, editor: owner.get(f"/api/v1/tasks/{task_id}"),
+        "getMe": lambda anon, owner, editor, side: owner.get("/api/v1/me"),
+        "getProject": lambda anon, owner, editor, side: owner.get(f"/api/v1/projects/{pid}"),
+        "getTask": lambda anon, owner, editor, side: owner.get(f"/api/v1/tasks/{task_id}"),
         "getTask 304": not_modified,
-        "listTasks": lambda anon, owner, editor: owner.get(f"/api/v1/projects/{pid}/tasks"),
-        "listActivity": lambda anon, owner, editor: owner.get(
+        "listTasks": lambda anon, owner, editor, side: owner.get(f"/api/v1/projects/{pid}/tasks"),
+        "listActivity": lambda anon, owner, editor, side: owner.get(
             f"/api/v1/projects/{pid}/activity", params={"limit": 2}
         ),
-        "createTask 201": lambda anon, owner, editor: owner.post(
+        "createTask 201": lambda anon, owner, editor, side: owner.post(
             f"/api/v1/projects/{pid}/tasks", json={"title": "headers"}
         ),
-        "createLabel 201": lambda anon, owner, editor: owner.post(
-            f"/api/v1/projects/{pid}/labels", json={"name": unique("h"), "color": "#654321"}
+        "createLabel 201": lambda anon, owner, editor, side: owner.post(
+            f"/api/v1/projects/{pid}/labels",
+            json={"name": f"created through {side}", "color": "#654321"},
         ),
         "deleteLabel 204": create_then_delete_label,
-        "createToken 200": lambda anon, owner, editor: anon.post(
+        "createToken 200": lambda anon, owner, editor, side: anon.post(
             "/api/v1/auth/token",
             data={"username": world["owner"].email, "password": world["owner"].password},
         ),
-        "400": lambda anon, owner, editor: owner.post(
+        "400": lambda anon, owner, editor, side: owner.post(
             "/api/v1/projects", content=b"{", headers=json_type
         ),
-        "401": lambda anon, owner, editor: anon.get("/api/v1/me"),
-        "403": lambda anon, owner, editor: editor.patch(
+        "401": lambda anon, owner, editor, side: anon.get("/api/v1/me"),
+        "403": lambda anon, owner, editor, side: editor.patch(
             f"/api/v1/projects/{pid}", json={"name": "not yours"}
         ),
-        "404 unknown path": lambda anon, owner, editor: anon.get("/api/v1/nope"),
-        "404 no such task": lambda anon, owner, editor: owner.get(
+        "404 unknown path": lambda anon, owner, editor, side: anon.get("/api/v1/nope"),
+        "404 no such task": lambda anon, owner, editor, side: owner.get(
             "/api/v1/tasks/0b7e1f52-95c4-4b0e-9a53-3d1b6f0c2a11"
         ),
-        "405": lambda anon, owner, editor: anon.put("/api/v1/me"),
-        "412": lambda anon, owner, editor: owner.patch(
+        "405": lambda anon, owner, editor, side: anon.put("/api/v1/me"),
+        "412": lambda anon, owner, editor, side: owner.patch(
             f"/api/v1/tasks/{task_id}", json={"title": "stale"}, headers={"If-Match": STALE_ETAG}
         ),
-        "413": lambda anon, owner, editor: owner.post(
+        "413": lambda anon, owner, editor, side: owner.post(
             "/api/v1/projects", content=b" " * (1024 * 1024 + 1), headers=json_type
         ),
-        "415": lambda anon, owner, editor: owner.post(
+        "415": lambda anon, owner, editor, side: owner.post(
             "/api/v1/projects", content=b"x", headers={"Content-Type": "text/plain"}
         ),
-        "422": lambda anon, owner, editor: owner.get("/api/v1/projects", params={"limit": "0"}),
-        "preflight allowed": lambda anon, owner, editor: anon.options(
+        "422": lambda anon, owner, editor, side: owner.get(
+            "/api/v1/projects", params={"limit": "0"}
+        ),
+        "preflight allowed": lambda anon, owner, editor, side: anon.options(
             f"/api/v1/tasks/{task_id}",
             headers={
                 "Origin": CORS_ORIGIN,
@@ -208,18 +212,18 @@ def _exchanges(world: dict[str, Any]) -> dict[str, Any]:
                 "Access-Control-Request-Headers": "Authorization, If-Match",
             },
         ),
-        "preflight foreign": lambda anon, owner, editor: anon.options(
+        "preflight foreign": lambda anon, owner, editor, side: anon.options(
             "/api/v1/projects",
             headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
         ),
-        "CORS simple request": lambda anon, owner, editor: owner.get(
+        "CORS simple request": lambda anon, owner, editor, side: owner.get(
             "/api/v1/me", headers={"Origin": CORS_ORIGIN}
         ),
-        "healthz": lambda anon, owner, editor: anon.get("/healthz"),
-        "readyz": lambda anon, owner, editor: anon.get("/readyz"),
-        "openapi.json": lambda anon, owner, editor: anon.get("/openapi.json"),
-        "docs": lambda anon, owner, editor: anon.get("/docs"),
-        "docs asset": lambda anon, owner, editor: anon.get("/docs/assets/swagger-ui.css"),
+        "healthz": lambda anon, owner, editor, side: anon.get("/healthz"),
+        "readyz": lambda anon, owner, editor, side: anon.get("/readyz"),
+        "openapi.json": lambda anon, owner, editor, side: anon.get("/openapi.json"),
+        "docs": lambda anon, owner, editor, side: anon.get("/docs"),
+        "docs asset": lambda anon, owner, editor, side: anon.get("/docs/assets/swagger-ui.css"),
     }
 
 
@@ -240,7 +244,7 @@ def test_the_same_requests_get_the_same_header_names(
     for name, send in _exchanges(world).items():
         got = {}
         for side, clients in sides.items():
-            response = send(*clients)
+            response = send(*clients, side)
             names = {key.lower() for key in response.headers} - TRANSPORT_HEADERS
             got[side] = (response.status_code, names)
         (status_a, names_a), (status_b, names_b) = got["A"], got["B"]
