@@ -70,7 +70,7 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
     ``representation_etag(body)``, ``assert_etag(response)`` (well-formed, the hash of its own
     body), ``NEVER_MATCHES`` (a well-formed stale ETag).
 ``support.locks``      ``row_locked`` / ``table_locked`` (hold a lock from the test's side),
-    ``wait_for_lock_waiters(db, n)``: make a race deterministic.
+    ``wait_for_lock_waiters(db, n)``: make a race deterministic; ``send_together(calls)``.
 ``support.factories``  ``Account``, ``create_account``, ``login``, ``unique(prefix)``,
     ``random_id()``.
 ``support.people``     ``People``, behind the ``people`` fixture.

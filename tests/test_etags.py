@@ -10,14 +10,13 @@ DECISIONS text), never taken from the implementation."""
 from __future__ import annotations
 
 import hashlib
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
 import pytest
 
-from support.locks import row_locked, wait_for_lock_waiters
+from support.locks import row_locked, send_together, wait_for_lock_waiters
 from support.pagination import activity
 from support.paths import (
     PROJECTS_URL,
@@ -294,18 +293,6 @@ def test_if_match_with_a_task_made_stale_by_a_label_deletion_is_412(
 # ------------------------------------------------------------------------ If-Match under the lock
 
 
-def _send_together(calls: list[Any]) -> list[Any]:
-    """Run the calls at the same moment, each on its own thread; their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Any) -> Any:
-        barrier.wait()
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return [f.result() for f in [pool.submit(run, call) for call in calls]]
-
-
 WRITES = {
     # name: (the row to lock, the URL kind, two conflicting writes)
     "updateTask": ("tasks", "task", ("patch", {"title": "first"}), ("patch", {"title": "second"})),
@@ -415,7 +402,7 @@ def test_racing_writes_with_one_if_match_let_exactly_one_through(
             url, field = project_url(project), "name"
         before = get_json(owner.client, url)
         tag = assert_etag(owner.client.get(url))
-        responses = _send_together(
+        responses = send_together(
             [
                 partial(
                     client.patch,

@@ -7,9 +7,12 @@ order the database grants the lock, and each must decide on what it reads under 
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -69,3 +72,16 @@ def wait_for_lock_waiters(
     raise AssertionError(
         f"expected {count} request(s) waiting for the database lock, saw {lock_waiters(db)}"
     )
+
+
+def send_together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls at the same moment, each on its own thread; their results in order. (A race
+    without a lock held by the test: it can show a bug, not prove its absence.)"""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [future.result() for future in [pool.submit(run, call) for call in calls]]
