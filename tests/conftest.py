@@ -71,6 +71,8 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
     body), ``NEVER_MATCHES`` (a well-formed stale ETag).
 ``support.locks``      ``row_locked`` / ``table_locked`` (hold a lock from the test's side),
     ``wait_for_lock_waiters(db, n)``: make a race deterministic; ``send_together(calls)``.
+``support.activity``   ``entry_shape``, ``added_since``, ``task_updates``, ``assert_invariant``.
+``support.idempotency`` ``KEY``, ``KEY_LOC``, ``new_key()``, ``assert_replay(first, replay)``.
 ``support.factories``  ``Account``, ``create_account``, ``login``, ``unique(prefix)``,
     ``random_id()``.
 ``support.people``     ``People``, behind the ``people`` fixture.

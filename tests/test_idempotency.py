@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from support.factories import Account, unique
+from support.idempotency import KEY, KEY_LOC, REPLAYED, assert_replay, new_key
 from support.locks import send_together, table_locked, wait_for_lock_waiters
 from support.pagination import activity, walk
 from support.paths import (
@@ -40,14 +41,6 @@ from support.paths import (
 from support.problems import Error, assert_errors, assert_problem
 from support.responses import expect
 from support.wire import assert_etag
-
-KEY = "Idempotency-Key"
-KEY_LOC = ("header", "idempotency-key")
-REPLAYED = "Idempotent-Replayed"
-
-
-def new_key() -> str:
-    return f"retry-{uuid.uuid4()}"
 
 
 @dataclass
@@ -199,16 +192,6 @@ def assert_first(create: Create, response: httpx.Response) -> dict[str, Any]:
     if create.has_etag:
         assert_etag(response)
     return body
-
-
-def assert_replay(first: httpx.Response, replay: httpx.Response) -> None:
-    """`replay` is `first` again: status, body bytes, Location, ETag, + Idempotent-Replayed."""
-    expect(replay, first.status_code)
-    assert replay.headers.get_list(REPLAYED) == ["true"], replay.headers
-    assert replay.content == first.content, "a replay is the first response's exact bytes"
-    assert replay.headers.get("content-type", "").split(";")[0] == "application/json"
-    assert replay.headers.get_list("location") == first.headers.get_list("location")
-    assert replay.headers.get_list("etag") == first.headers.get_list("etag")
 
 
 def _project_of(create: Create, created: dict[str, Any]) -> dict[str, Any] | None:
