@@ -1,7 +1,8 @@
 """503 when the database is away (contract/DECISIONS.md "Unavailable", "Operations"; SPEC 11).
 
 A database that refuses connections, one that accepts and never answers, one that goes away
-under a running server and comes back, and a statement held past the 5 s statement_timeout:
+under a running server and comes back, one that pauses with the pool's connections open (only a
+client-side timeout helps there), and a statement held past the 5 s statement_timeout:
 every contract operation but getHealth answers a 503 problem with `Retry-After: 1`, never a 500
 and never a hang; /healthz stays 200; /readyz answers within its 2 s budget; service resumes
 without restarting the server. Tokens come from the suite's server: every server of a session
