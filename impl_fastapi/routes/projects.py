@@ -6,7 +6,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
+from impl_fastapi.conditional import (
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    not_modified,
+    project_etag,
+    set_etag,
+)
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
@@ -38,7 +45,7 @@ async def create_project(
 ) -> orm.Project:
     project = await projects.create_project(session, user, body)
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
-    set_etag(response, project.version)
+    set_etag(response, project_etag(project))
     return project
 
 
@@ -70,9 +77,10 @@ async def get_project(
     if_none_match: IfNoneMatch = None,
 ) -> orm.Project | Response:
     project = await projects.get_project(session, user, project_id)
-    if (unchanged := not_modified(if_none_match, project.version)) is not None:
+    etag = project_etag(project)
+    if (unchanged := not_modified(if_none_match, etag)) is not None:
         return unchanged
-    set_etag(response, project.version)
+    set_etag(response, etag)
     return project
 
 
@@ -92,7 +100,7 @@ async def update_project(
     if_match: IfMatch = None,
 ) -> orm.Project:
     project = await projects.update_project(session, user, project_id, body, if_match)
-    set_etag(response, project.version)
+    set_etag(response, project_etag(project))
     return project
 
 

@@ -7,7 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
+from impl_fastapi.conditional import (
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    not_modified,
+    set_etag,
+    task_etag,
+)
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
@@ -52,7 +59,7 @@ async def create_task(
 ) -> orm.Task:
     task = await tasks.create_task(session, user, project_id, body)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
-    set_etag(response, task.version)
+    set_etag(response, task_etag(task))
     return task
 
 
@@ -89,9 +96,10 @@ async def get_task(
     if_none_match: IfNoneMatch = None,
 ) -> orm.Task | Response:
     task = await tasks.get_task(session, user, task_id)
-    if (unchanged := not_modified(if_none_match, task.version)) is not None:
+    etag = task_etag(task)
+    if (unchanged := not_modified(if_none_match, etag)) is not None:
         return unchanged
-    set_etag(response, task.version)
+    set_etag(response, etag)
     return task
 
 
@@ -111,7 +119,7 @@ async def update_task(
     if_match: IfMatch = None,
 ) -> orm.Task:
     task = await tasks.update_task(session, user, task_id, body, if_match)
-    set_etag(response, task.version)
+    set_etag(response, task_etag(task))
     return task
 
 
