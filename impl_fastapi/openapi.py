@@ -17,12 +17,20 @@ DESCRIPTION = (
 )
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+# Every operation can answer these: the size limit comes before routing the body (413), and
+# anything unexpected is a 500.
+_EVERY_OPERATION = (413, 500)
+# Every operation that uses the database: unreachable, out of connections, too slow.
+_DATABASE = (503,)
+
+
+def problem_responses(*statuses: int, database: bool = True) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for a route: each error status as problem+json, by reference to the
-    Problem and ValidationProblem schemas install_openapi adds. FastAPI cannot attach a model
-    to a media type other than the route's own."""
+    Problem and ValidationProblem schemas install_openapi adds (FastAPI cannot attach a model
+    to a media type other than the route's own). 413 and 500 are added to every route, 503 to
+    every route that uses the database."""
     responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
+    for status in sorted({*statuses, *_EVERY_OPERATION, *(_DATABASE if database else ())}):
         schema = "ValidationProblem" if status == 422 else "Problem"
         responses[status] = {
             "description": TITLES[status],

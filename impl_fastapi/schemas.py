@@ -24,8 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from impl_fastapi.errors import CONTRACT_ERROR_TYPES
 from shared import vocabulary
-from shared.problems import ERROR_TYPES
 from shared.timefmt import format_timestamp
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
 
@@ -367,7 +367,7 @@ class Problem(BaseModel):
 
 
 # The closed vocabulary of `errors[].type`, documented as an enum.
-ErrorType = StrEnum("ErrorType", [(kind, kind) for kind in sorted(ERROR_TYPES)])  # type: ignore[misc]
+ErrorType = StrEnum("ErrorType", [(kind, kind) for kind in sorted(CONTRACT_ERROR_TYPES)])  # type: ignore[misc]
 
 
 class ValidationError(BaseModel):

@@ -21,12 +21,15 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 
 from impl_fastapi.errors import (
+    CONTRACT_ERROR_TYPES,
     MalformedJSON,
     ProblemResponse,
     UnsupportedMediaType,
+    field_error,
     problem_response,
 )
-from shared.problems import ERROR_TYPES, MALFORMED_JSON, field_error
+from impl_fastapi.idempotency import store_response
+from shared.problems import MALFORMED_JSON
 
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -107,7 +110,10 @@ class ContractRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def contract_handler(request: Request) -> Response:
-            return await handler(ContractRequest(request.scope, request.receive))
+            response = await handler(ContractRequest(request.scope, request.receive))
+            # Serialized, and the request's transaction still open (see idempotency.py).
+            await store_response(request, response)
+            return response
 
         return contract_handler
 
@@ -145,7 +151,7 @@ def _contract_type(error: Mapping[str, Any]) -> str:
     if kind in ("enum", "literal_error") and not isinstance(error.get("input"), str):
         return "invalid_type"  # `1` for an enum field is a type error, not a bad value
     kind = _PYDANTIC_TYPES.get(kind, kind)
-    return kind if kind in ERROR_TYPES else "invalid_type"
+    return kind if kind in CONTRACT_ERROR_TYPES else "invalid_type"
 
 
 def _contract_error(error: Mapping[str, Any]) -> dict[str, Any]:

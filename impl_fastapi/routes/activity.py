@@ -26,7 +26,7 @@ router = APIRouter(
     operation_id="listActivity",
     summary="List the activity of a project",
     response_model=ActivityPage,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_activity(
     project_id: UUID, page: PageQuery, user: CurrentUser, session: Session, settings: SettingsDep

@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=ContractRoute)
     "/auth/token",
     operation_id="createToken",
     summary="Get an access token",
-    responses=problem_responses(401, 413, 415, 422, 500),
+    responses=problem_responses(401, 415, 422, 429),
 )
 async def create_token(
     form: Annotated[TokenRequest, Form()], session: Session, settings: SettingsDep

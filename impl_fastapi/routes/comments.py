@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
 from impl_fastapi.schemas import Comment, CommentCreate, CommentPage, CommentUpdate
@@ -26,7 +27,7 @@ router = APIRouter(
     operation_id="listComments",
     summary="List the comments of a task",
     response_model=CommentPage,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_comments(
     task_id: UUID, page: PageQuery, user: CurrentUser, session: Session, settings: SettingsDep
@@ -40,8 +41,9 @@ async def list_comments(
     summary="Comment on a task (any member)",
     status_code=status.HTTP_201_CREATED,
     response_model=Comment,
-    responses=problem_responses(400, 401, 404, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 404, 409, 415, 422),
 )
+@idempotent
 async def create_comment(
     task_id: UUID, body: CommentCreate, user: CurrentUser, session: Session, response: Response
 ) -> orm.Comment:
@@ -55,7 +57,7 @@ async def create_comment(
     operation_id="updateComment",
     summary="Edit a comment (author only)",
     response_model=Comment,
-    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 415, 422),
 )
 async def update_comment(
     comment_id: UUID, body: CommentUpdate, user: CurrentUser, session: Session
@@ -69,7 +71,7 @@ async def update_comment(
     summary="Delete a comment (author or project owner)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_comment(comment_id: UUID, user: CurrentUser, session: Session) -> None:
     await comments.delete_comment(session, user, comment_id)

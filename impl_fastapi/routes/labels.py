@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Label, LabelCreate, LabelList
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
@@ -27,7 +28,7 @@ router = APIRouter(
     operation_id="listLabels",
     summary="List the labels of a project",
     response_model=LabelList,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_labels(project_id: UUID, user: CurrentUser, session: Session) -> LabelList:
     items = await labels.list_labels(session, user, project_id)
@@ -40,8 +41,9 @@ async def list_labels(project_id: UUID, user: CurrentUser, session: Session) -> 
     summary="Create a label (editor+)",
     status_code=status.HTTP_201_CREATED,
     response_model=Label,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
 )
+@idempotent
 async def create_label(
     project_id: UUID, body: LabelCreate, user: CurrentUser, session: Session, response: Response
 ) -> orm.Label:
@@ -56,7 +58,7 @@ async def create_label(
     summary="Delete a label (editor+)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_label(
     project_id: UUID, label_id: UUID, user: CurrentUser, session: Session

@@ -27,7 +27,7 @@ router = APIRouter(
     operation_id="listMembers",
     summary="List the members of a project",
     response_model=MemberList,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_members(project_id: UUID, user: CurrentUser, session: Session) -> MemberList:
     items = await members.list_members(session, user, project_id)
@@ -40,7 +40,7 @@ async def list_members(project_id: UUID, user: CurrentUser, session: Session) ->
     summary="Add a member or set their role (owner)",
     response_model=Member,
     responses={201: {"model": Member, "description": "Added"}}
-    | problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+    | problem_responses(400, 401, 403, 404, 409, 415, 422),
 )
 async def put_member(
     project_id: UUID,
@@ -63,7 +63,7 @@ async def put_member(
     summary="Remove a member (owner)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 409, 422, 500),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def remove_member(
     project_id: UUID, user_id: UUID, user: CurrentUser, session: Session

@@ -15,6 +15,7 @@ from impl_fastapi.conditional import (
     set_etag,
 )
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
 from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
@@ -38,8 +39,9 @@ router = APIRouter(
     summary="Create a project",
     status_code=status.HTTP_201_CREATED,
     response_model=Project,
-    responses=problem_responses(400, 401, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 409, 415, 422),
 )
+@idempotent
 async def create_project(
     body: ProjectCreate, user: CurrentUser, session: Session, response: Response
 ) -> orm.Project:
@@ -54,7 +56,7 @@ async def create_project(
     operation_id="listProjects",
     summary="List the caller's projects",
     response_model=ProjectPage,
-    responses=problem_responses(401, 422, 500),
+    responses=problem_responses(401, 422),
 )
 async def list_projects(
     user: CurrentUser, session: Session, settings: SettingsDep, page: PageQuery
@@ -67,7 +69,7 @@ async def list_projects(
     operation_id="getProject",
     summary="Get a project",
     response_model=Project,
-    responses=NOT_MODIFIED | problem_responses(401, 404, 422, 500),
+    responses=NOT_MODIFIED | problem_responses(401, 404, 422),
 )
 async def get_project(
     project_id: UUID,
@@ -89,7 +91,7 @@ async def get_project(
     operation_id="updateProject",
     summary="Update a project (owner)",
     response_model=Project,
-    responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
 )
 async def update_project(
     project_id: UUID,
@@ -110,7 +112,7 @@ async def update_project(
     summary="Delete a project (owner)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_project(project_id: UUID, user: CurrentUser, session: Session) -> None:
     await projects.delete_project(session, user, project_id)

@@ -16,6 +16,7 @@ from impl_fastapi.conditional import (
     task_etag,
 )
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
 from impl_fastapi.schemas import IsoDate, SearchText, Task, TaskCreate, TaskPage, TaskUpdate
@@ -52,8 +53,9 @@ def task_filters(
     summary="Create a task (editor+)",
     status_code=status.HTTP_201_CREATED,
     response_model=Task,
-    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
 )
+@idempotent
 async def create_task(
     project_id: UUID, body: TaskCreate, user: CurrentUser, session: Session, response: Response
 ) -> orm.Task:
@@ -68,7 +70,7 @@ async def create_task(
     operation_id="listTasks",
     summary="List and filter the tasks of a project",
     response_model=TaskPage,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_tasks(
     project_id: UUID,
@@ -86,7 +88,7 @@ async def list_tasks(
     operation_id="getTask",
     summary="Get a task",
     response_model=Task,
-    responses=NOT_MODIFIED | problem_responses(401, 404, 422, 500),
+    responses=NOT_MODIFIED | problem_responses(401, 404, 422),
 )
 async def get_task(
     task_id: UUID,
@@ -108,7 +110,7 @@ async def get_task(
     operation_id="updateTask",
     summary="Update a task (editor+)",
     response_model=Task,
-    responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
 )
 async def update_task(
     task_id: UUID,
@@ -129,7 +131,7 @@ async def update_task(
     summary="Delete a task (editor+)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 412, 422, 500),
+    responses=problem_responses(401, 403, 404, 412, 422),
 )
 async def delete_task(
     task_id: UUID, user: CurrentUser, session: Session, if_match: IfMatch = None
