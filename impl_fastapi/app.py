@@ -11,7 +11,7 @@ from impl_fastapi.db import create_sessionmaker
 from impl_fastapi.errors import UnhandledErrorMiddleware, register_exception_handlers
 from impl_fastapi.middleware import (
     BodySizeLimitMiddleware,
-    ProblemCORSMiddleware,
+    ContractCORSMiddleware,
     StandardHeadersMiddleware,
 )
 from impl_fastapi.openapi import DESCRIPTION, install_openapi
@@ -19,6 +19,7 @@ from impl_fastapi.routes import (
     activity,
     auth,
     comments,
+    docs,
     health,
     labels,
     members,
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Quartet's Taskboard API, FastAPI implementation.",
         description=DESCRIPTION,
         openapi_tags=[dict(tag) for tag in OPENAPI_TAGS],
-        docs_url="/docs",
+        docs_url=None,  # routes/docs.py: the same page, with the assets served offline
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -71,7 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
 
-    for module in (auth, users, projects, members, labels, tasks, comments, activity, health):
+    for module in (
+        auth,
+        users,
+        projects,
+        members,
+        labels,
+        tasks,
+        comments,
+        activity,
+        health,
+        docs,
+    ):
         app.include_router(module.router)
 
     register_exception_handlers(app)
@@ -84,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(
-        ProblemCORSMiddleware,
+        ContractCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_methods=list(CORS_ALLOW_METHODS),
         allow_headers=list(CORS_ALLOW_HEADERS),

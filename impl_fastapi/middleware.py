@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
@@ -12,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_fastapi.errors import problem_response
 from shared.httputil import REQUEST_ID_HEADER, SECURITY_HEADERS, request_id
-from shared.problems import CORS_PREFLIGHT_REFUSED, MAX_BODY_BYTES
+from shared.problems import MAX_BODY_BYTES
 
 
 class StandardHeadersMiddleware:
@@ -87,21 +89,59 @@ class BodySizeLimitMiddleware:
         await self.app(scope, counting_receive, send)
 
 
-class ProblemCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS, except that a refused preflight is a problem+json 400 like every other
-    error (Starlette answers it in text/plain)."""
+def _path_exists(scope: Scope) -> bool:
+    """Whether any route answers on this path, whatever the method."""
+    return any(
+        route.matches(scope)[0] is not Match.NONE
+        for route in iter_route_contexts(scope["app"].router.routes)
+    )
+
+
+class ContractCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, bent to the contract (contract/DECISIONS.md, "Operations"):
+
+    - a preflight on an existing path is a 204 with no body; a refused one (foreign origin, a
+      method or header not allowed) a 204 with no `Access-Control-*` header at all, where
+      Starlette answers 400 with the headers it would have allowed;
+    - a preflight on an unknown path goes to the router, whose 404 answers;
+    - a simple response to a foreign origin carries no `Access-Control-*` header either
+      (Starlette adds `Access-Control-Expose-Headers` for any origin);
+    - `Access-Control-Allow-Headers` lists the contract's headers only, not also the
+      CORS-safelisted ones Starlette adds."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.preflight_headers["Access-Control-Allow-Headers"] = ", ".join(
+            options.get("allow_headers", ())
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS" and not _path_exists(scope):
+            headers = Headers(scope=scope)
+            await self.simple_response(scope, receive, send, request_headers=headers)
+            return
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
-        response = super().preflight_response(request_headers)
-        if response.status_code < 400:
-            return response
+        refused = super().preflight_response(request_headers).status_code >= 400
         headers = {
             name: value
-            for name, value in response.headers.items()
-            if name not in ("content-type", "content-length")
+            for name, value in self.preflight_headers.items()
+            if not (refused and name.lower().startswith("access-control-"))
         }
-        return problem_response(
-            response.status_code,
-            CORS_PREFLIGHT_REFUSED,
-            headers=headers,
-        )
+        if not refused:
+            headers["Access-Control-Allow-Origin"] = request_headers["origin"]
+        return Response(status_code=204, headers=headers)
+
+    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+        origin = request_headers.get("origin")
+        if (
+            message["type"] != "http.response.start"
+            or origin is None
+            or self.is_allowed_origin(origin=origin)
+        ):
+            await super().send(message, send, request_headers)
+            return
+        headers = MutableHeaders(scope=message)
+        headers.add_vary_header("Origin")
+        await send(message)

@@ -29,6 +29,7 @@ from impl_fastapi.errors import (
     problem_response,
 )
 from impl_fastapi.idempotency import store_response
+from shared.inputs import MalformedDocument, check_document
 from shared.problems import MALFORMED_JSON
 
 JSON_MEDIA_TYPE = "application/json"
@@ -45,11 +46,16 @@ def _media_type(request: Request) -> str | None:
 
 class ContractRequest(Request):
     async def json(self) -> Any:
-        """Record undecodable JSON for the body check instead of answering before auth."""
+        """Record undecodable JSON for the body check instead of answering before auth. So is a
+        document the contract calls malformed although Python decodes it: nested deeper than
+        32 levels (deeper still, the decoder's own recursion limit), or an unpaired surrogate
+        escape, which no UTF-8 encoder and no PostgreSQL takes."""
         try:
             document = await super().json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            check_document(document)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, MalformedDocument):
             setattr(self.state, _MALFORMED_KEY, True)
+            self._json = None  # decoded once, refused once
             return None
         if document is None:  # FastAPI reads a JSON `null` body as "no body" (missing)
             setattr(self.state, _JSON_NULL_KEY, True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
 from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
-from impl_fastapi.schemas import Label, LabelCreate, LabelList
+from impl_fastapi.schemas import Label, LabelCreate, LabelList, ResourceId
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import labels
 from impl_fastapi.validation import ContractRoute
@@ -30,7 +28,7 @@ router = APIRouter(
     response_model=LabelList,
     responses=problem_responses(401, 404, 422),
 )
-async def list_labels(project_id: UUID, user: CurrentUser, session: Session) -> LabelList:
+async def list_labels(project_id: ResourceId, user: CurrentUser, session: Session) -> LabelList:
     items = await labels.list_labels(session, user, project_id)
     return LabelList.model_validate({"items": items})
 
@@ -45,7 +43,11 @@ async def list_labels(project_id: UUID, user: CurrentUser, session: Session) -> 
 )
 @idempotent
 async def create_label(
-    project_id: UUID, body: LabelCreate, user: CurrentUser, session: Session, response: Response
+    project_id: ResourceId,
+    body: LabelCreate,
+    user: CurrentUser,
+    session: Session,
+    response: Response,
 ) -> orm.Label:
     label = await labels.create_label(session, user, project_id, body)
     response.headers["Location"] = f"/api/v1/projects/{project_id}/labels/{label.id}"
@@ -61,6 +63,6 @@ async def create_label(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def delete_label(
-    project_id: UUID, label_id: UUID, user: CurrentUser, session: Session
+    project_id: ResourceId, label_id: ResourceId, user: CurrentUser, session: Session
 ) -> None:
     await labels.delete_label(session, user, project_id, label_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import problem_responses
-from impl_fastapi.schemas import Member, MemberList, MemberPut
+from impl_fastapi.schemas import Member, MemberList, MemberPut, ResourceId
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import members
 from impl_fastapi.validation import ContractRoute
@@ -29,7 +27,7 @@ router = APIRouter(
     response_model=MemberList,
     responses=problem_responses(401, 404, 422),
 )
-async def list_members(project_id: UUID, user: CurrentUser, session: Session) -> MemberList:
+async def list_members(project_id: ResourceId, user: CurrentUser, session: Session) -> MemberList:
     items = await members.list_members(session, user, project_id)
     return MemberList.model_validate({"items": items})
 
@@ -43,8 +41,8 @@ async def list_members(project_id: UUID, user: CurrentUser, session: Session) ->
     | problem_responses(400, 401, 403, 404, 409, 415, 422),
 )
 async def put_member(
-    project_id: UUID,
-    user_id: UUID,
+    project_id: ResourceId,
+    user_id: ResourceId,
     body: MemberPut,
     user: CurrentUser,
     session: Session,
@@ -66,6 +64,6 @@ async def put_member(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def remove_member(
-    project_id: UUID, user_id: UUID, user: CurrentUser, session: Session
+    project_id: ResourceId, user_id: ResourceId, user: CurrentUser, session: Session
 ) -> None:
     await members.remove_member(session, user, project_id, user_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.conditional import (
@@ -18,7 +16,7 @@ from impl_fastapi.db import Session
 from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
+from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate, ResourceId
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import projects
 from impl_fastapi.settings import SettingsDep
@@ -72,7 +70,7 @@ async def list_projects(
     responses=NOT_MODIFIED | problem_responses(401, 404, 422),
 )
 async def get_project(
-    project_id: UUID,
+    project_id: ResourceId,
     user: CurrentUser,
     session: Session,
     response: Response,
@@ -94,7 +92,7 @@ async def get_project(
     responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
 )
 async def update_project(
-    project_id: UUID,
+    project_id: ResourceId,
     body: ProjectUpdate,
     user: CurrentUser,
     session: Session,
@@ -114,5 +112,5 @@ async def update_project(
     response_class=Response,
     responses=problem_responses(401, 403, 404, 422),
 )
-async def delete_project(project_id: UUID, user: CurrentUser, session: Session) -> None:
+async def delete_project(project_id: ResourceId, user: CurrentUser, session: Session) -> None:
     await projects.delete_project(session, user, project_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -19,7 +18,17 @@ from impl_fastapi.db import Session
 from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.schemas import IsoDate, SearchText, Task, TaskCreate, TaskPage, TaskUpdate
+from impl_fastapi.schemas import (
+    IsoDate,
+    NulFree,
+    QueryUUID,
+    ResourceId,
+    SearchText,
+    Task,
+    TaskCreate,
+    TaskPage,
+    TaskUpdate,
+)
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import tasks
 from impl_fastapi.settings import SettingsDep
@@ -34,15 +43,19 @@ router = APIRouter(
 
 
 def task_filters(
-    status: Annotated[list[TaskStatus], Query(description="Any of these (repeatable).")] = [],  # noqa: B006
-    priority: Annotated[list[TaskPriority], Query(description="Any of these (repeatable).")] = [],  # noqa: B006
-    assignee_id: Annotated[UUID | None, Query(description="Assigned to this user.")] = None,
-    label_id: Annotated[UUID | None, Query(description="Has this label.")] = None,
+    status: Annotated[
+        list[Annotated[TaskStatus, NulFree]], Query(description="Any of these (repeatable).")
+    ] = [],  # noqa: B006
+    priority: Annotated[
+        list[Annotated[TaskPriority, NulFree]], Query(description="Any of these (repeatable).")
+    ] = [],  # noqa: B006
+    assignee_id: Annotated[QueryUUID | None, Query(description="Assigned to this user.")] = None,
+    label_id: Annotated[QueryUUID | None, Query(description="Has this label.")] = None,
     due_before: Annotated[
         IsoDate | None, Query(description="Due strictly before this date.")
     ] = None,
     q: Annotated[SearchText | None, Query(description="Substring of the title.")] = None,
-    sort: Annotated[TaskSort, Query(description="Sort order.")] = TaskSort.NEWEST,
+    sort: Annotated[TaskSort, NulFree, Query(description="Sort order.")] = TaskSort.NEWEST,
 ) -> TaskFilters:
     return TaskFilters(tuple(status), tuple(priority), assignee_id, label_id, due_before, q, sort)
 
@@ -57,7 +70,11 @@ def task_filters(
 )
 @idempotent
 async def create_task(
-    project_id: UUID, body: TaskCreate, user: CurrentUser, session: Session, response: Response
+    project_id: ResourceId,
+    body: TaskCreate,
+    user: CurrentUser,
+    session: Session,
+    response: Response,
 ) -> orm.Task:
     task = await tasks.create_task(session, user, project_id, body)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
@@ -73,7 +90,7 @@ async def create_task(
     responses=problem_responses(401, 404, 422),
 )
 async def list_tasks(
-    project_id: UUID,
+    project_id: ResourceId,
     filters: Annotated[TaskFilters, Depends(task_filters)],
     page: PageQuery,
     user: CurrentUser,
@@ -91,7 +108,7 @@ async def list_tasks(
     responses=NOT_MODIFIED | problem_responses(401, 404, 422),
 )
 async def get_task(
-    task_id: UUID,
+    task_id: ResourceId,
     user: CurrentUser,
     session: Session,
     response: Response,
@@ -113,7 +130,7 @@ async def get_task(
     responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
 )
 async def update_task(
-    task_id: UUID,
+    task_id: ResourceId,
     body: TaskUpdate,
     user: CurrentUser,
     session: Session,
@@ -134,6 +151,6 @@ async def update_task(
     responses=problem_responses(401, 403, 404, 412, 422),
 )
 async def delete_task(
-    task_id: UUID, user: CurrentUser, session: Session, if_match: IfMatch = None
+    task_id: ResourceId, user: CurrentUser, session: Session, if_match: IfMatch = None
 ) -> None:
     await tasks.delete_task(session, user, task_id, if_match)

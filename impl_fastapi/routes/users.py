@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
@@ -11,7 +10,7 @@ from impl_fastapi.db import Session
 from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.schemas import SearchText, User, UserCreate, UserPage
+from impl_fastapi.schemas import ResourceId, SearchText, User, UserCreate, UserPage
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import users
 from impl_fastapi.settings import SettingsDep
@@ -76,5 +75,5 @@ async def list_users(
     response_model=User,
     responses=problem_responses(401, 404, 422),
 )
-async def get_user(user_id: UUID, session: Session) -> orm.User:
+async def get_user(user_id: ResourceId, session: Session) -> orm.User:
     return await users.get_user(session, user_id)
