@@ -176,7 +176,7 @@ def _allowed_methods(request: Request) -> str:
 
 
 async def _http_exception(request: Request, exc: Exception) -> ProblemResponse:
-    """Router 404/405, the 413 of a streamed body."""
+    """Router 404/405."""
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:

@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi.routing import iter_route_contexts
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.routing import Match
@@ -51,9 +50,10 @@ def _has_route(scope: Scope) -> bool:
 
 
 class BodySizeLimitMiddleware:
-    """413 for request bodies over MAX_BODY_BYTES: at once when Content-Length says so (and a
-    route takes the request), else when a streamed (chunked) body crosses the limit while it is
-    being read, which only a routed request's handler does."""
+    """413 for request bodies over MAX_BODY_BYTES, on every operation (bodiless ones too), after
+    the router's 404/405 and before anything else: at once when Content-Length says so; a
+    streamed (chunked) body is read here, up to the limit, before the app sees it — an
+    operation without a body would otherwise never read it, and so never notice."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -63,30 +63,44 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
-        if (
-            declared is not None
-            and declared.isdigit()
-            and int(declared) > self.max_bytes
-            and _has_route(scope)
-        ):
-            await problem_response(413)(scope, receive, send)
+        headers = Headers(scope=scope)
+        declared = headers.get("content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes and _has_route(scope):
+                await problem_response(413)(scope, receive, send)
+                return
+            # The server holds the client to its Content-Length.
+            await self.app(scope, receive, send)
+            return
+        if "chunked" not in headers.get("transfer-encoding", "").lower() or not _has_route(scope):
+            await self.app(scope, receive, send)
             return
 
+        chunks: list[bytes] = []
         received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    # An HTTPException passes through FastAPI's body reading unchanged and is
-                    # answered by the problem handler in errors.py.
-                    raise HTTPException(413)
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.max_bytes:
+                await problem_response(413)(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
 
-        await self.app(scope, counting_receive, send)
+        replayed = False
+
+        async def replay_receive() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()  # a disconnect, for whoever waits for one
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay_receive, send)
 
 
 def _path_exists(scope: Scope) -> bool:

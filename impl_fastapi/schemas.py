@@ -162,7 +162,8 @@ class NulFreeModel(BaseModel):
     """A U+0000 in any string value of the input, at any depth, is one `invalid_characters`
     error at its loc instead of whatever else is wrong there; the other fields are validated as
     usual (contract/DECISIONS.md, "Validation error types"). PostgreSQL cannot store U+0000, so
-    such a value never gets further. Fields in NUL_ALLOWED are exempt."""
+    such a value never gets further. Fields in NUL_ALLOWED are exempt; an unknown field is
+    `extra_forbidden` whatever its value."""
 
     NUL_ALLOWED: ClassVar[frozenset[str]] = frozenset()
 
@@ -172,7 +173,7 @@ class NulFreeModel(BaseModel):
         nul_locs = [
             tuple(loc)
             for loc in nul_locations(data, root=())
-            if not (loc and loc[0] in cls.NUL_ALLOWED)
+            if loc and loc[0] in cls.model_fields and loc[0] not in cls.NUL_ALLOWED
         ]
         if not nul_locs:
             return handler(data)
