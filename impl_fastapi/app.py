@@ -14,12 +14,11 @@ from impl_fastapi.middleware import (
     ContractCORSMiddleware,
     StandardHeadersMiddleware,
 )
-from impl_fastapi.openapi import DESCRIPTION, install_openapi
+from impl_fastapi.openapi import DESCRIPTION, install_docs, install_openapi
 from impl_fastapi.routes import (
     activity,
     auth,
     comments,
-    docs,
     health,
     labels,
     members,
@@ -64,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Quartet's Taskboard API, FastAPI implementation.",
         description=DESCRIPTION,
         openapi_tags=[dict(tag) for tag in OPENAPI_TAGS],
-        docs_url=None,  # routes/docs.py: the same page, with the assets served offline
+        docs_url=None,  # openapi.py: the same page, with its assets served offline
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -82,13 +81,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         comments,
         activity,
         health,
-        docs,
     ):
         app.include_router(module.router)
 
     register_exception_handlers(app)
     register_validation_handler(app)
     install_openapi(app)
+    install_docs(app)
 
     # add_middleware wraps: the last added is outermost. Standard headers outermost so every
     # answer carries them (CORS preflights included); CORS outside the size limit and the
