@@ -11,10 +11,10 @@ from impl_fastapi.db import create_sessionmaker
 from impl_fastapi.errors import UnhandledErrorMiddleware, register_exception_handlers
 from impl_fastapi.middleware import (
     BodySizeLimitMiddleware,
-    ProblemCORSMiddleware,
+    ContractCORSMiddleware,
     StandardHeadersMiddleware,
 )
-from impl_fastapi.openapi import DESCRIPTION, install_openapi
+from impl_fastapi.openapi import DESCRIPTION, install_docs, install_openapi
 from impl_fastapi.routes import (
     activity,
     auth,
@@ -59,11 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="Taskboard",
-        version="1.0.0",
+        version="1.1.0",
         summary="Quartet's Taskboard API, FastAPI implementation.",
         description=DESCRIPTION,
         openapi_tags=[dict(tag) for tag in OPENAPI_TAGS],
-        docs_url="/docs",
+        docs_url=None,  # openapi.py: the same page, with its assets served offline
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -71,12 +71,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
 
-    for module in (auth, users, projects, members, labels, tasks, comments, activity, health):
+    for module in (
+        auth,
+        users,
+        projects,
+        members,
+        labels,
+        tasks,
+        comments,
+        activity,
+        health,
+    ):
         app.include_router(module.router)
 
     register_exception_handlers(app)
     register_validation_handler(app)
     install_openapi(app)
+    install_docs(app)
 
     # add_middleware wraps: the last added is outermost. Standard headers outermost so every
     # answer carries them (CORS preflights included); CORS outside the size limit and the
@@ -84,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(
-        ProblemCORSMiddleware,
+        ContractCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_methods=list(CORS_ALLOW_METHODS),
         allow_headers=list(CORS_ALLOW_HEADERS),

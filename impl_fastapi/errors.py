@@ -18,16 +18,29 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.dberrors import is_unavailable
 from shared.problems import (
+    DATABASE_UNAVAILABLE,
+    ERROR_TYPES,
     INVALID_CURSOR,
     INVALID_TOKEN,
     MALFORMED_JSON,
     PROBLEM_MEDIA_TYPE,
-    field_error,
     problem,
 )
 
 logger = logging.getLogger("impl_fastapi")
+
+# The closed vocabulary of `errors[].type` in contract 1.1. shared.problems.ERROR_TYPES still
+# lacks the two types 1.1 added; until it has them, they are added here.
+CONTRACT_ERROR_TYPES = ERROR_TYPES | {"invalid_characters", "idempotency_key_reused"}
+
+
+def field_error(loc: Sequence[str | int], type_: str, msg: str) -> dict[str, Any]:
+    """One entry of a 422's `errors` (shared.problems.field_error, with the 1.1 types)."""
+    assert type_ in CONTRACT_ERROR_TYPES, type_
+    return {"loc": list(loc), "type": type_, "msg": msg}
+
 
 # ---------------------------------------------------------------------------- domain errors
 
@@ -79,8 +92,20 @@ class UnsupportedMediaType(ProblemError):
     status = 415
 
 
+class TooManyRequests(ProblemError):
+    status = 429
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after_seconds))}
+
+
 class ServiceUnavailable(ProblemError):
+    """The database is not there for us (DECISIONS "Unavailable"): try again in a second."""
+
     status = 503
+    detail = DATABASE_UNAVAILABLE
+    headers = {"Retry-After": "1"}
 
 
 class FieldErrors(ProblemError):
@@ -135,7 +160,7 @@ def problem_response(
 
 async def _problem_error(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, ProblemError)
-    return problem_response(exc.status, exc.detail, exc.errors(), exc.headers)
+    return _problem_of(exc)
 
 
 def _allowed_methods(request: Request) -> str:
@@ -151,7 +176,7 @@ def _allowed_methods(request: Request) -> str:
 
 
 async def _http_exception(request: Request, exc: Exception) -> ProblemResponse:
-    """Router 404/405, the 413 of a streamed body."""
+    """Router 404/405."""
     assert isinstance(exc, StarletteHTTPException)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
@@ -159,9 +184,16 @@ async def _http_exception(request: Request, exc: Exception) -> ProblemResponse:
     return problem_response(exc.status_code, headers=headers)
 
 
+def _problem_of(error: ProblemError) -> ProblemResponse:
+    return problem_response(error.status, error.detail, error.errors(), error.headers)
+
+
 class UnhandledErrorMiddleware:
-    """500 problem for anything unexpected, with nothing about the failure in the body; the
-    traceback goes to the log. A middleware inside the app's own, not an `Exception` handler:
+    """503 problem when the database is unreachable, slow or out of connections, wherever that
+    surfaced (authentication, a handler, the commit); 500 problem for anything else unexpected,
+    with nothing about the failure in the body and the traceback in the log.
+
+    A middleware inside the app's own, not an `Exception` handler:
     Starlette runs those in its outermost ServerErrorMiddleware (past the standard headers and
     CORS) and re-raises after answering, so the server drops the keep-alive connection."""
 
@@ -181,9 +213,18 @@ class UnhandledErrorMiddleware:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as error:
             if started:  # too late for a problem body; let the server abort the response
                 raise
+            if is_unavailable(error):
+                logger.warning(
+                    "database unavailable on %s %s: %s",
+                    scope["method"],
+                    scope["path"],
+                    type(error).__name__,
+                )
+                await _problem_of(ServiceUnavailable())(scope, receive, send)
+                return
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
             await problem_response(500)(scope, receive, send)
 

@@ -1,14 +1,19 @@
-"""The OpenAPI document: FastAPI's own generator, plus only what it cannot express."""
+"""The OpenAPI document: FastAPI's own generator, plus only what it cannot express; and /docs,
+FastAPI's own Swagger UI page with its files served by the app itself."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from pydantic.json_schema import models_json_schema
 
+from impl_fastapi.errors import NotFound
 from impl_fastapi.schemas import Problem, ValidationProblem
+from shared import docs
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 DESCRIPTION = (
@@ -17,12 +22,20 @@ DESCRIPTION = (
 )
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+# Every operation can answer these: the size limit comes before routing the body (413), and
+# anything unexpected is a 500.
+_EVERY_OPERATION = (413, 500)
+# Every operation that uses the database: unreachable, out of connections, too slow.
+_DATABASE = (503,)
+
+
+def problem_responses(*statuses: int, database: bool = True) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for a route: each error status as problem+json, by reference to the
-    Problem and ValidationProblem schemas install_openapi adds. FastAPI cannot attach a model
-    to a media type other than the route's own."""
+    Problem and ValidationProblem schemas install_openapi adds (FastAPI cannot attach a model
+    to a media type other than the route's own). 413 and 500 are added to every route, 503 to
+    every route that uses the database."""
     responses: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
+    for status in sorted({*statuses, *_EVERY_OPERATION, *(_DATABASE if database else ())}):
         schema = "ValidationProblem" if status == 422 else "Problem"
         responses[status] = {
             "description": TITLES[status],
@@ -61,3 +74,27 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_docs(app: FastAPI) -> None:
+    """/docs offline (contract/DECISIONS.md, "Operations"): what FastAPI's `docs_url` sets up,
+    with the Swagger UI files of the drf-spectacular-sidecar wheel (shared.docs, the same for
+    all four) served under /docs/assets/ instead of a CDN."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def get_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} — Swagger UI",
+            swagger_js_url=docs.JS_URL,
+            swagger_css_url=docs.CSS_URL,
+            swagger_favicon_url=docs.FAVICON_URL,
+        )
+
+    @app.get(docs.ASSETS_URL + "{name}", include_in_schema=False)
+    async def get_docs_asset(name: str) -> Response:
+        found = docs.asset(name)
+        if found is None:
+            raise NotFound()
+        content, content_type = found
+        return Response(content, media_type=content_type)

@@ -11,6 +11,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import InvalidCursor
+from impl_fastapi.schemas import ASCII_INT, QueryText
 from shared.cursors import InvalidCursor as MalformedCursor
 from shared.cursors import decode_cursor, encode_cursor
 from shared.keyset import Keyset
@@ -28,9 +29,11 @@ class PageParams:
 
 def page_params(
     limit: Annotated[
-        int, Query(ge=PAGE_LIMIT_MIN, le=PAGE_LIMIT_MAX, description="Page size.")
+        int, Query(ge=PAGE_LIMIT_MIN, le=PAGE_LIMIT_MAX, description="Page size."), *ASCII_INT
     ] = PAGE_LIMIT_DEFAULT,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        QueryText | None, Query(description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> PageParams:
     return PageParams(limit, cursor)
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, ClassVar, Generic, Self, TypeVar
 from uuid import UUID
 
+import pydantic
 from pydantic import (
     MISSING,
     AfterValidator,
@@ -17,15 +18,18 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
     PlainSerializer,
     Strict,
     StringConstraints,
     WithJsonSchema,
+    model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from impl_fastapi.errors import CONTRACT_ERROR_TYPES
 from shared import vocabulary
-from shared.problems import ERROR_TYPES
+from shared.inputs import NUL, nul_locations, parse_int, parse_uuid
 from shared.timefmt import format_timestamp
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
 
@@ -37,7 +41,51 @@ Timestamp = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits (`\d` takes any script's)
+
+
+# ---------------------------------------------------------------------------- hostile input
+# The rules of contract/DECISIONS.md "Validation error types" that pydantic does not apply by
+# itself, as validators (shared.inputs says what each accepts). A U+0000 check comes first in
+# a chain, so its `invalid_characters` replaces any other error at that loc.
+
+
+def _no_nul(value: object) -> object:
+    if isinstance(value, str) and NUL in value:
+        raise PydanticCustomError("invalid_characters", "Input must not contain U+0000")
+    return value
+
+
+def _canonical_uuid(value: object) -> object:
+    """8-4-4-4-12 only: pydantic's UUID also takes braces, `urn:uuid:` and 32 bare digits."""
+    if not isinstance(value, str):
+        return value
+    if (parsed := parse_uuid(value)) is None:
+        raise PydanticCustomError(
+            "uuid_parsing", "Input should be a UUID in the 8-4-4-4-12 hexadecimal form"
+        )
+    return parsed
+
+
+def _ascii_int(value: object) -> object:
+    """ASCII digits with an optional `-`: pydantic's lax int also takes other scripts' digits,
+    `+`, surrounding spaces and `_`."""
+    if not isinstance(value, str):
+        return value
+    if (parsed := parse_int(value)) is None:
+        raise PydanticCustomError("int_parsing", "Input should be an integer in ASCII digits")
+    return parsed
+
+
+NulFree = BeforeValidator(_no_nul)
+# A path parameter naming a resource (a NUL there is just not a UUID).
+ResourceId = Annotated[UUID, Strict(False), BeforeValidator(_canonical_uuid)]
+# Query values.
+QueryUUID = Annotated[UUID, Strict(False), BeforeValidator(_canonical_uuid), NulFree]
+# Put after the constraints in an Annotated int (`Annotated[int, Query(ge=1), *ASCII_INT]`), so
+# those stay on the integer, where the JSON schema shows them.
+ASCII_INT = (Strict(False), BeforeValidator(_ascii_int), NulFree)
+QueryText = Annotated[str, NulFree]
 
 
 def _json_string(value: object) -> object:
@@ -63,9 +111,11 @@ def _distinct(items: list[Any]) -> list[Any]:
     return items
 
 
-JsonUUID = Annotated[UUID, Strict(False), BeforeValidator(_json_string)]
+JsonUUID = Annotated[
+    UUID, Strict(False), BeforeValidator(_canonical_uuid), BeforeValidator(_json_string)
+]
 # YYYY-MM-DD only (lax date parsing would take `0` or a datetime), in bodies and query strings.
-IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string), NulFree]
 
 Email = Annotated[
     str,
@@ -90,7 +140,7 @@ LabelIds = Annotated[
     AfterValidator(_distinct),
 ]
 # `q` of the user and task lists.
-SearchText = Annotated[str, Field(min_length=1, max_length=vocabulary.SEARCH_MAX_LENGTH)]
+SearchText = Annotated[str, Field(min_length=1, max_length=vocabulary.SEARCH_MAX_LENGTH), NulFree]
 
 
 class TokenType(StrEnum):
@@ -108,7 +158,50 @@ JsonTaskPriority = Annotated[TaskPriority, Strict(False), BeforeValidator(_json_
 # ---------------------------------------------------------------------------- base classes
 
 
-class RequestBody(BaseModel):
+class NulFreeModel(BaseModel):
+    """A U+0000 in any string value of the input, at any depth, is one `invalid_characters`
+    error at its loc instead of whatever else is wrong there; the other fields are validated as
+    usual (contract/DECISIONS.md, "Validation error types"). PostgreSQL cannot store U+0000, so
+    such a value never gets further. Fields in NUL_ALLOWED are exempt; an unknown field is
+    `extra_forbidden` whatever its value."""
+
+    NUL_ALLOWED: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _no_nul_anywhere(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        nul_locs = [
+            tuple(loc)
+            for loc in nul_locations(data, root=())
+            if loc and loc[0] in cls.model_fields and loc[0] not in cls.NUL_ALLOWED
+        ]
+        if not nul_locs:
+            return handler(data)
+        others: list[InitErrorDetails] = []
+        try:
+            handler(data)
+        except pydantic.ValidationError as error:
+            others = [
+                {
+                    "type": PydanticCustomError(item["type"], item["msg"]),
+                    "loc": item["loc"],
+                    "input": item["input"],
+                }
+                for item in error.errors()
+                if tuple(item["loc"]) not in nul_locs
+            ]
+        nul_errors: list[InitErrorDetails] = [
+            {
+                "type": PydanticCustomError("invalid_characters", "Input must not contain U+0000"),
+                "loc": loc,
+                "input": None,
+            }
+            for loc in nul_locs
+        ]
+        raise pydantic.ValidationError.from_exception_data(cls.__name__, [*nul_errors, *others])
+
+
+class RequestBody(NulFreeModel):
     """Strict JSON types; unknown fields are an error; server-owned fields do not exist here."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
@@ -133,10 +226,12 @@ class ItemList(ResponseModel, Generic[T]):
 # ---------------------------------------------------------------------------- auth
 
 
-class TokenRequest(BaseModel):
-    """The OAuth2 password grant form. Form fields are strings, so no strict mode is needed."""
+class TokenRequest(NulFreeModel):
+    """The OAuth2 password grant form. Form fields are strings, so no strict mode is needed.
+    Credentials with a U+0000 are simply wrong (no user has one): a failed sign-in, not a 422."""
 
     model_config = ConfigDict(extra="forbid")
+    NUL_ALLOWED = frozenset({"username", "password"})
 
     grant_type: Annotated[str, Field(pattern=vocabulary.GRANT_TYPE_PATTERN)] = "password"
     username: str
@@ -367,7 +462,7 @@ class Problem(BaseModel):
 
 
 # The closed vocabulary of `errors[].type`, documented as an enum.
-ErrorType = StrEnum("ErrorType", [(kind, kind) for kind in sorted(ERROR_TYPES)])  # type: ignore[misc]
+ErrorType = StrEnum("ErrorType", [(kind, kind) for kind in sorted(CONTRACT_ERROR_TYPES)])  # type: ignore[misc]
 
 
 class ValidationError(BaseModel):

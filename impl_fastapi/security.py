@@ -16,6 +16,7 @@ from impl_fastapi.errors import Unauthorized
 from impl_fastapi.settings import SettingsDep
 from shared import orm
 from shared.problems import NOT_AUTHENTICATED
+from shared.throttle import client_address
 from shared.tokens import InvalidToken, bearer_token, read_token
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -54,3 +55,13 @@ CurrentUser = Annotated[orm.User, Depends(authenticate)]
 # of validation.ContractRoute and before validation); handlers that need the user declare
 # CurrentUser, which FastAPI answers from the same request's dependency cache.
 AUTHENTICATED = [Depends(authenticate)]
+
+
+def _client_address(request: Request, settings: SettingsDep) -> str:
+    """Who is signing in, for the sign-in throttle: the socket peer (ASGI `client`), or behind
+    a trusted proxy the right-most X-Forwarded-For entry it did not add itself."""
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers.get("X-Forwarded-For"), settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(_client_address)]

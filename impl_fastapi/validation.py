@@ -21,12 +21,16 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData
 
 from impl_fastapi.errors import (
+    CONTRACT_ERROR_TYPES,
     MalformedJSON,
     ProblemResponse,
     UnsupportedMediaType,
+    field_error,
     problem_response,
 )
-from shared.problems import ERROR_TYPES, MALFORMED_JSON, field_error
+from impl_fastapi.idempotency import store_response
+from shared.inputs import MalformedDocument, check_document
+from shared.problems import MALFORMED_JSON, MAX_BODY_BYTES
 
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
@@ -42,21 +46,29 @@ def _media_type(request: Request) -> str | None:
 
 class ContractRequest(Request):
     async def json(self) -> Any:
-        """Record undecodable JSON for the body check instead of answering before auth."""
+        """Record undecodable JSON for the body check instead of answering before auth. So is a
+        document the contract calls malformed although Python decodes it: nested deeper than
+        32 levels (deeper still, the decoder's own recursion limit), or an unpaired surrogate
+        escape, which no UTF-8 encoder and no PostgreSQL takes."""
         try:
             document = await super().json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            check_document(document)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, MalformedDocument):
             setattr(self.state, _MALFORMED_KEY, True)
+            self._json = None  # decoded once, refused once
             return None
         if document is None:  # FastAPI reads a JSON `null` body as "no body" (missing)
             setattr(self.state, _JSON_NULL_KEY, True)
         return document
 
     async def form(self, **kwargs: Any) -> Any:  # type: ignore[override]
-        """Parse only urlencoded forms; anything else is a 415 for the body check."""
+        """Parse only urlencoded forms; anything else is a 415 for the body check.
+
+        Starlette refuses a form of more than 1000 fields with a 400 before validation; the body
+        limit (1 MiB) already bounds the work, which is linear, so the form gets its 422."""
         if _media_type(self) != FORM_MEDIA_TYPE:
             return FormData()
-        return await super().form(**kwargs)
+        return await super().form(**{**kwargs, "max_fields": MAX_BODY_BYTES})
 
 
 class BodyCheck:
@@ -107,7 +119,10 @@ class ContractRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def contract_handler(request: Request) -> Response:
-            return await handler(ContractRequest(request.scope, request.receive))
+            response = await handler(ContractRequest(request.scope, request.receive))
+            # Serialized, and the request's transaction still open (see idempotency.py).
+            await store_response(request, response)
+            return response
 
         return contract_handler
 
@@ -145,7 +160,7 @@ def _contract_type(error: Mapping[str, Any]) -> str:
     if kind in ("enum", "literal_error") and not isinstance(error.get("input"), str):
         return "invalid_type"  # `1` for an enum field is a type error, not a bad value
     kind = _PYDANTIC_TYPES.get(kind, kind)
-    return kind if kind in ERROR_TYPES else "invalid_type"
+    return kind if kind in CONTRACT_ERROR_TYPES else "invalid_type"
 
 
 def _contract_error(error: Mapping[str, Any]) -> dict[str, Any]:

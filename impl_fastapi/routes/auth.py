@@ -9,6 +9,7 @@ from fastapi import APIRouter, Form
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Token, TokenRequest
+from impl_fastapi.security import ClientAddress
 from impl_fastapi.services import auth
 from impl_fastapi.settings import SettingsDep
 from impl_fastapi.validation import ContractRoute
@@ -20,9 +21,12 @@ router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=ContractRoute)
     "/auth/token",
     operation_id="createToken",
     summary="Get an access token",
-    responses=problem_responses(401, 413, 415, 422, 500),
+    responses=problem_responses(401, 415, 422, 429),
 )
 async def create_token(
-    form: Annotated[TokenRequest, Form()], session: Session, settings: SettingsDep
+    form: Annotated[TokenRequest, Form()],
+    address: ClientAddress,
+    session: Session,
+    settings: SettingsDep,
 ) -> Token:
-    return await auth.issue_access_token(session, settings, form.username, form.password)
+    return await auth.issue_access_token(session, settings, form.username, form.password, address)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.schemas import Comment, CommentCreate, CommentPage, CommentUpdate
+from impl_fastapi.schemas import Comment, CommentCreate, CommentPage, CommentUpdate, ResourceId
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import comments
 from impl_fastapi.settings import SettingsDep
@@ -26,10 +25,10 @@ router = APIRouter(
     operation_id="listComments",
     summary="List the comments of a task",
     response_model=CommentPage,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_comments(
-    task_id: UUID, page: PageQuery, user: CurrentUser, session: Session, settings: SettingsDep
+    task_id: ResourceId, page: PageQuery, user: CurrentUser, session: Session, settings: SettingsDep
 ) -> Page[orm.Comment]:
     return await comments.list_comments(session, settings, user, task_id, page)
 
@@ -40,10 +39,15 @@ async def list_comments(
     summary="Comment on a task (any member)",
     status_code=status.HTTP_201_CREATED,
     response_model=Comment,
-    responses=problem_responses(400, 401, 404, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 404, 409, 415, 422),
 )
+@idempotent
 async def create_comment(
-    task_id: UUID, body: CommentCreate, user: CurrentUser, session: Session, response: Response
+    task_id: ResourceId,
+    body: CommentCreate,
+    user: CurrentUser,
+    session: Session,
+    response: Response,
 ) -> orm.Comment:
     comment = await comments.create_comment(session, user, task_id, body)
     response.headers["Location"] = f"/api/v1/comments/{comment.id}"
@@ -55,10 +59,10 @@ async def create_comment(
     operation_id="updateComment",
     summary="Edit a comment (author only)",
     response_model=Comment,
-    responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 415, 422),
 )
 async def update_comment(
-    comment_id: UUID, body: CommentUpdate, user: CurrentUser, session: Session
+    comment_id: ResourceId, body: CommentUpdate, user: CurrentUser, session: Session
 ) -> orm.Comment:
     return await comments.update_comment(session, user, comment_id, body)
 
@@ -69,7 +73,7 @@ async def update_comment(
     summary="Delete a comment (author or project owner)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def delete_comment(comment_id: UUID, user: CurrentUser, session: Session) -> None:
+async def delete_comment(comment_id: ResourceId, user: CurrentUser, session: Session) -> None:
     await comments.delete_comment(session, user, comment_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response, status
 
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import problem_responses
-from impl_fastapi.schemas import Member, MemberList, MemberPut
+from impl_fastapi.schemas import Member, MemberList, MemberPut, ResourceId
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import members
 from impl_fastapi.validation import ContractRoute
@@ -27,9 +25,9 @@ router = APIRouter(
     operation_id="listMembers",
     summary="List the members of a project",
     response_model=MemberList,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
-async def list_members(project_id: UUID, user: CurrentUser, session: Session) -> MemberList:
+async def list_members(project_id: ResourceId, user: CurrentUser, session: Session) -> MemberList:
     items = await members.list_members(session, user, project_id)
     return MemberList.model_validate({"items": items})
 
@@ -40,11 +38,11 @@ async def list_members(project_id: UUID, user: CurrentUser, session: Session) ->
     summary="Add a member or set their role (owner)",
     response_model=Member,
     responses={201: {"model": Member, "description": "Added"}}
-    | problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+    | problem_responses(400, 401, 403, 404, 409, 415, 422),
 )
 async def put_member(
-    project_id: UUID,
-    user_id: UUID,
+    project_id: ResourceId,
+    user_id: ResourceId,
     body: MemberPut,
     user: CurrentUser,
     session: Session,
@@ -63,9 +61,9 @@ async def put_member(
     summary="Remove a member (owner)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 409, 422, 500),
+    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def remove_member(
-    project_id: UUID, user_id: UUID, user: CurrentUser, session: Session
+    project_id: ResourceId, user_id: ResourceId, user: CurrentUser, session: Session
 ) -> None:
     await members.remove_member(session, user, project_id, user_id)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response, status
 
-from impl_fastapi.conditional import NOT_MODIFIED, IfMatch, IfNoneMatch, not_modified, set_etag
+from impl_fastapi.conditional import (
+    NOT_MODIFIED,
+    IfMatch,
+    IfNoneMatch,
+    not_modified,
+    project_etag,
+    set_etag,
+)
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate
+from impl_fastapi.schemas import Project, ProjectCreate, ProjectPage, ProjectUpdate, ResourceId
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import projects
 from impl_fastapi.settings import SettingsDep
@@ -31,14 +37,15 @@ router = APIRouter(
     summary="Create a project",
     status_code=status.HTTP_201_CREATED,
     response_model=Project,
-    responses=problem_responses(400, 401, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 409, 415, 422),
 )
+@idempotent
 async def create_project(
     body: ProjectCreate, user: CurrentUser, session: Session, response: Response
 ) -> orm.Project:
     project = await projects.create_project(session, user, body)
     response.headers["Location"] = f"/api/v1/projects/{project.id}"
-    set_etag(response, project.version)
+    set_etag(response, project_etag(project))
     return project
 
 
@@ -47,7 +54,7 @@ async def create_project(
     operation_id="listProjects",
     summary="List the caller's projects",
     response_model=ProjectPage,
-    responses=problem_responses(401, 422, 500),
+    responses=problem_responses(401, 422),
 )
 async def list_projects(
     user: CurrentUser, session: Session, settings: SettingsDep, page: PageQuery
@@ -60,19 +67,20 @@ async def list_projects(
     operation_id="getProject",
     summary="Get a project",
     response_model=Project,
-    responses=NOT_MODIFIED | problem_responses(401, 404, 422, 500),
+    responses=NOT_MODIFIED | problem_responses(401, 404, 422),
 )
 async def get_project(
-    project_id: UUID,
+    project_id: ResourceId,
     user: CurrentUser,
     session: Session,
     response: Response,
     if_none_match: IfNoneMatch = None,
 ) -> orm.Project | Response:
     project = await projects.get_project(session, user, project_id)
-    if (unchanged := not_modified(if_none_match, project.version)) is not None:
+    etag = project_etag(project)
+    if (unchanged := not_modified(if_none_match, etag)) is not None:
         return unchanged
-    set_etag(response, project.version)
+    set_etag(response, etag)
     return project
 
 
@@ -81,10 +89,10 @@ async def get_project(
     operation_id="updateProject",
     summary="Update a project (owner)",
     response_model=Project,
-    responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
 )
 async def update_project(
-    project_id: UUID,
+    project_id: ResourceId,
     body: ProjectUpdate,
     user: CurrentUser,
     session: Session,
@@ -92,7 +100,7 @@ async def update_project(
     if_match: IfMatch = None,
 ) -> orm.Project:
     project = await projects.update_project(session, user, project_id, body, if_match)
-    set_etag(response, project.version)
+    set_etag(response, project_etag(project))
     return project
 
 
@@ -102,7 +110,7 @@ async def update_project(
     summary="Delete a project (owner)",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422, 500),
+    responses=problem_responses(401, 403, 404, 422),
 )
-async def delete_project(project_id: UUID, user: CurrentUser, session: Session) -> None:
+async def delete_project(project_id: ResourceId, user: CurrentUser, session: Session) -> None:
     await projects.delete_project(session, user, project_id)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
 from impl_fastapi.db import Session
+from impl_fastapi.idempotency import idempotent
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.pagination import Page, PageQuery
-from impl_fastapi.schemas import SearchText, User, UserCreate, UserPage
+from impl_fastapi.schemas import ResourceId, SearchText, User, UserCreate, UserPage
 from impl_fastapi.security import AUTHENTICATED, CurrentUser
 from impl_fastapi.services import users
 from impl_fastapi.settings import SettingsDep
@@ -27,7 +27,7 @@ router = APIRouter(
     operation_id="getMe",
     summary="The caller",
     response_model=User,
-    responses=problem_responses(401, 500),
+    responses=problem_responses(401),
 )
 async def get_me(user: CurrentUser) -> orm.User:
     return user
@@ -39,8 +39,9 @@ async def get_me(user: CurrentUser) -> orm.User:
     summary="Create a user (admins only)",
     status_code=status.HTTP_201_CREATED,
     response_model=User,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 500),
+    responses=problem_responses(400, 401, 403, 409, 415, 422),
 )
+@idempotent
 async def create_user(
     body: UserCreate, user: CurrentUser, session: Session, response: Response
 ) -> orm.User:
@@ -54,7 +55,7 @@ async def create_user(
     operation_id="listUsers",
     summary="List users",
     response_model=UserPage,
-    responses=problem_responses(401, 422, 500),
+    responses=problem_responses(401, 422),
 )
 async def list_users(
     session: Session,
@@ -72,7 +73,7 @@ async def list_users(
     operation_id="getUser",
     summary="Get a user",
     response_model=User,
-    responses=problem_responses(401, 404, 422, 500),
+    responses=problem_responses(401, 404, 422),
 )
-async def get_user(user_id: UUID, session: Session) -> orm.User:
+async def get_user(user_id: ResourceId, session: Session) -> orm.User:
     return await users.get_user(session, user_id)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.pagination import Page, PageParams, paginate
@@ -35,6 +37,30 @@ def record(
             changes=changes or {},
         )
     )
+
+
+async def record_task_updates(
+    session: AsyncSession,
+    *,
+    project_id: UUID,
+    actor: orm.User,
+    changes_by_task: Iterable[tuple[UUID, dict[str, list[Any]]]],
+) -> None:
+    """One `task.updated` per task whose version a bulk statement bumped (the activity invariant),
+    in task id order, in one INSERT: `seq` numbers the rows in the order they are given."""
+    rows = [
+        {
+            "project_id": project_id,
+            "actor_id": actor.id,
+            "verb": ActivityVerb.TASK_UPDATED.value,
+            "target_type": ActivityTargetType.TASK.value,
+            "target_id": task_id,
+            "changes": changes,
+        }
+        for task_id, changes in sorted(changes_by_task, key=lambda entry: entry[0])
+    ]
+    if rows:
+        await session.execute(insert(orm.Activity), rows)
 
 
 async def list_activity(

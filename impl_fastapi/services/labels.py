@@ -62,8 +62,20 @@ async def delete_label(
     await lock_project(session, project_id, "update")
     if await session.scalar(selects.labels_among(project_id, [label_id])) is None:
         raise NotFound()
-    # The tasks that carried the label change representation: bump them in one statement.
-    labelled = select(orm.task_labels.c.task_id).where(orm.task_labels.c.label_id == label_id)
+    # The tasks that carried the label change representation: bump them in one statement, and
+    # give each its `task.updated` with the label ids before and after, before `label.deleted`.
+    links = orm.task_labels.c
+    labelled = select(links.task_id).where(links.label_id == label_id)
+    label_sets = await session.execute(
+        select(links.task_id, func.array_agg(links.label_id))
+        .where(links.task_id.in_(labelled))
+        .group_by(links.task_id)
+    )
+    changes_by_task = []
+    for task_id, label_ids in label_sets:
+        before = sorted(str(each) for each in label_ids)
+        after = [each for each in before if each != str(label_id)]
+        changes_by_task.append((task_id, {"label_ids": [before, after]}))
     await session.execute(
         update(orm.Task)
         .where(orm.Task.id.in_(labelled))
@@ -71,6 +83,9 @@ async def delete_label(
         .execution_options(synchronize_session=False)
     )
     await session.execute(delete(orm.Label).where(orm.Label.id == label_id))
+    await activity.record_task_updates(
+        session, project_id=project_id, actor=user, changes_by_task=changes_by_task
+    )
     activity.record(
         session,
         project_id=project_id,

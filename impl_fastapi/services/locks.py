@@ -20,12 +20,9 @@ async def lock_project(session: AsyncSession, project_id: UUID, mode: ProjectLoc
         raise NotFound()
 
 
-async def lock_task(session: AsyncSession, task_id: UUID, *, share: bool = False) -> int:
-    """The task's version, as of the lock (what If-Match compares)."""
-    version = await session.scalar(selects.lock_task(task_id, share=share))
-    if version is None:
+async def lock_task(session: AsyncSession, task_id: UUID, *, share: bool = False) -> None:
+    if await session.scalar(selects.lock_task(task_id, share=share)) is None:
         raise NotFound()
-    return version
 
 
 async def lock_comment(session: AsyncSession, comment_id: UUID) -> None:

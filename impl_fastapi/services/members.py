@@ -82,12 +82,22 @@ async def remove_member(
     if await _is_last_owner(session, member):
         raise Conflict(LAST_OWNER)
     await session.delete(member)
-    # One statement for all of the member's tasks: unassigned, and their representation changed.
-    await session.execute(
+    # One statement for all of the member's tasks (unassigned: a new version each), then their
+    # `task.updated` entries before `member.removed` (DECISIONS, "Behaviour details").
+    unassigned = await session.scalars(
         update(orm.Task)
         .where(orm.Task.project_id == project_id, orm.Task.assignee_id == user_id)
         .values(assignee_id=None, version=orm.Task.version + 1, updated_at=func.now())
+        .returning(orm.Task.id)
         .execution_options(synchronize_session=False)
+    )
+    await activity.record_task_updates(
+        session,
+        project_id=project_id,
+        actor=actor,
+        changes_by_task=[
+            (task_id, {"assignee_id": [str(user_id), None]}) for task_id in unassigned.all()
+        ],
     )
     activity.record(
         session,

@@ -1,6 +1,6 @@
 """Projects, seen through the caller's membership (`my_role` and `task_counts` in the statement
 that loads them). Updating and deleting a project hold its row FOR UPDATE (contract/DECISIONS.md,
-"Locks"), so If-Match is checked against the version the change applies to."""
+"Locks"), so If-Match is checked against the representation the change applies to."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from uuid import UUID
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_fastapi.errors import NotFound, PreconditionFailed
+from impl_fastapi.conditional import project_etag, require_match
+from impl_fastapi.errors import NotFound
 from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.permissions import require_project_role
 from impl_fastapi.schemas import ProjectCreate, ProjectUpdate
@@ -18,7 +19,6 @@ from impl_fastapi.services.locks import lock_project
 from shared import orm, selects
 from shared.changes import diff
 from shared.cursors import scope
-from shared.httputil import if_match_fails
 from shared.settings import Settings
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
 
@@ -75,8 +75,7 @@ async def update_project(
     await require_project_role(session, project_id, user, Role.OWNER)
     await lock_project(session, project_id, "update")
     project = await _load(session, user, project_id)
-    if if_match_fails(if_match, project.version):
-        raise PreconditionFailed()
+    require_match(if_match, project_etag(project))
     changes = diff({"name": project.name, "description": project.description}, body.model_dump())
     if not changes:
         return project

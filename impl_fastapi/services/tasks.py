@@ -11,7 +11,8 @@ from uuid import UUID
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_fastapi.errors import InvalidReference, NotFound, PreconditionFailed
+from impl_fastapi.conditional import require_match, task_etag
+from impl_fastapi.errors import InvalidReference, NotFound
 from impl_fastapi.pagination import Page, PageParams, paginate
 from impl_fastapi.permissions import require_project_role, require_task_role
 from impl_fastapi.schemas import TaskCreate, TaskUpdate
@@ -19,7 +20,6 @@ from impl_fastapi.services import activity
 from impl_fastapi.services.locks import lock_project, lock_task
 from shared import orm, selects
 from shared.changes import diff, request_form, task_request_form
-from shared.httputil import if_match_fails
 from shared.problems import ASSIGNEE_NOT_MEMBER, LABEL_NOT_IN_PROJECT
 from shared.settings import Settings
 from shared.tasklist import TaskFilters
@@ -117,7 +117,7 @@ async def update_task(
 ) -> orm.Task:
     project_id, _ = await require_task_role(session, task_id, user, Role.EDITOR)
     await lock_project(session, project_id, "share")
-    version = await lock_task(session, task_id)
+    await lock_task(session, task_id)
     requested = body.model_dump(mode="json")  # only the fields present (absent = MISSING)
     labels = await _referenced_labels(
         session,
@@ -125,9 +125,8 @@ async def update_task(
         body.assignee_id if "assignee_id" in requested else None,
         body.label_ids if "label_ids" in requested else None,
     )
-    if if_match_fails(if_match, version):
-        raise PreconditionFailed()
-    task = await _load(session, task_id)
+    task = await _load(session, task_id)  # as of the lock: If-Match and `changes` compare it
+    require_match(if_match, task_etag(task))
     changes = diff(
         task_request_form(task, [label.id for label in task.labels]), request_form(requested)
     )
@@ -157,8 +156,9 @@ async def delete_task(
 ) -> None:
     project_id, _ = await require_task_role(session, task_id, user, Role.EDITOR)
     await lock_project(session, project_id, "share")
-    if if_match_fails(if_match, await lock_task(session, task_id)):
-        raise PreconditionFailed()
+    await lock_task(session, task_id)
+    if if_match is not None:
+        require_match(if_match, task_etag(await _load(session, task_id)))
     await session.execute(delete(orm.Task).where(orm.Task.id == task_id))
     activity.record(
         session,
