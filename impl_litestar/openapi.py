@@ -84,7 +84,7 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Taskboard",
-        version="1.0.0",
+        version="1.1.0",
         summary="Projects, members, labels, tasks, comments and activity for a browser "
         "single-page app.",
         description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "

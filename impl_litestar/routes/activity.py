@@ -10,7 +10,7 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Activity, Page
 from impl_litestar.services import activity
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 
 
 class ActivityController(Controller):
@@ -29,7 +29,7 @@ class ActivityController(Controller):
     async def list_activity(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,

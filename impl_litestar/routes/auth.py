@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impl_litestar.openapi import ContractOperation, problem_responses
 from impl_litestar.schemas import Token, TokenRequest
 from impl_litestar.services import auth
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 
 
 class AuthController(Controller):
@@ -32,7 +32,7 @@ class AuthController(Controller):
         self,
         data: Annotated[TokenRequest, Body(media_type=RequestEncodingType.URL_ENCODED)],
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
     ) -> Token:
         """OAuth2 password grant; `username` is the email. Unknown email and wrong password
         give the same 401 and take the same time."""

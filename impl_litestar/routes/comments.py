@@ -10,7 +10,7 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import CommentAccess, TaskAccess, comment_permission, task_role
 from impl_litestar.schemas import Comment, CommentCreate, CommentUpdate, Page
 from impl_litestar.services import comments
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 
 
 class CommentController(Controller):
@@ -29,7 +29,7 @@ class CommentController(Controller):
     async def list_comments(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         access: TaskAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,

@@ -11,8 +11,8 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Page, Project, ProjectCreate, ProjectUpdate
 from impl_litestar.services import projects
+from impl_litestar.settings import AppSettings
 from shared import orm
-from shared.settings import Settings
 from shared.vocabulary import Role
 
 
@@ -45,7 +45,7 @@ class ProjectController(Controller):
     async def list_projects(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         current_user: orm.User,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -67,8 +67,8 @@ class ProjectController(Controller):
     async def get_project(
         self, db_session: AsyncSession, access: ProjectAccess, if_none_match: IfNoneMatch = None
     ) -> Response[Project]:
-        project = await projects.get_project(db_session, access.user, access.project_id)
-        return not_modified(if_none_match, project.version) or with_etag(Project.of(project))
+        project = Project.of(await projects.get_project(db_session, access.user, access.project_id))
+        return not_modified(if_none_match, project) or with_etag(project)
 
     @patch(
         "/{project_id:str}",

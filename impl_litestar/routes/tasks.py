@@ -16,7 +16,7 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, TaskAccess, project_role, task_role
 from impl_litestar.schemas import Page, Task, TaskCreate, TaskUpdate
 from impl_litestar.services import tasks
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 from shared.tasklist import TaskFilters
 from shared.vocabulary import SEARCH_MAX_LENGTH, Role, TaskPriority, TaskSort, TaskStatus
 
@@ -52,7 +52,7 @@ class TaskController(Controller):
     async def list_tasks(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -105,8 +105,8 @@ class TaskController(Controller):
     async def get_task(
         self, db_session: AsyncSession, access: TaskAccess, if_none_match: IfNoneMatch = None
     ) -> Response[Task]:
-        task = await tasks.get_task(db_session, access.task_id)
-        return not_modified(if_none_match, task.version) or with_etag(Task.of(task))
+        task = Task.of(await tasks.get_task(db_session, access.task_id))
+        return not_modified(if_none_match, task) or with_etag(task)
 
     @patch(
         "/tasks/{task_id:str}",

@@ -14,8 +14,8 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import admin_only
 from impl_litestar.schemas import Page, User, UserCreate
 from impl_litestar.services import users
+from impl_litestar.settings import AppSettings
 from shared import orm
-from shared.settings import Settings
 from shared.vocabulary import SEARCH_MAX_LENGTH
 
 
@@ -59,7 +59,7 @@ class UserController(Controller):
     async def list_users(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         q: Annotated[
