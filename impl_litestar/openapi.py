@@ -1,6 +1,8 @@
 """The generated OpenAPI document: where it is served, and the Litestar defaults it overrides.
 
-- Swagger UI at /docs and the document at /openapi.json, rather than Litestar's /schema/*. The
+- Swagger UI at /docs, offline: its files are the drf-spectacular-sidecar wheel's
+  (shared.docs), served by `docs_asset` under /docs/assets/ — no CDN.
+- The document at /openapi.json, rather than Litestar's /schema/*. The
   OpenAPI router lives under /docs because Litestar gives it a catch-all `/{path:str}` that
   answers unknown paths with an HTML 404 (and turns a POST to an unknown path into a 405); at
   the root it would swallow the app's own 404s. /openapi.json is served by `openapi_document`.
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, get
+from litestar import MediaType, Request, Response, get
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
@@ -33,6 +36,7 @@ from litestar.openapi.spec import (
 from litestar.plugins import OpenAPISchemaPlugin
 
 from impl_litestar.schemas import Problem, ValidationProblem
+from shared import docs
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
@@ -91,7 +95,16 @@ def openapi_config() -> OpenAPIConfig:
         "matches contract/openapi.yaml.",
         license=License(name="MIT", identifier="MIT"),
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        render_plugins=[
+            SwaggerRenderPlugin(
+                path="/",
+                js_url=docs.JS_URL,
+                css_url=docs.CSS_URL,
+                standalone_preset_js_url=docs.PRESET_JS_URL,
+                favicon=f'<link rel="icon" type="image/png" href="{docs.FAVICON_URL}">',
+            ),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
         components=Components(
             security_schemes={
                 SECURITY_SCHEME: SecurityScheme(
@@ -113,3 +126,19 @@ SCHEMA_PLUGINS: list[OpenAPISchemaPlugin] = [StrictStructSchemaPlugin()]
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The generated document at the root, where the contract suite and clients expect it."""
     return request.app.openapi_schema.to_schema()
+
+
+@get(
+    f"{docs.ASSETS_URL}{{name:str}}",
+    include_in_schema=False,
+    sync_to_thread=False,
+    opt={"exclude_from_auth": True},
+)
+def docs_asset(name: str) -> Response[bytes]:
+    """A Swagger UI file for /docs (only those the page loads; 404 for any other name)."""
+    found = docs.asset(name)
+    if found is None:
+        raise NotFoundException()
+    content, content_type = found
+    # Litestar appends `; charset=utf-8` to a text/* media type itself.
+    return Response(content, media_type=content_type.split(";", 1)[0])

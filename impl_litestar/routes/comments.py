@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import CommentAccess, TaskAccess, comment_permission, task_role
@@ -40,7 +41,7 @@ class CommentController(Controller):
         )
         return Page([Comment.of(comment) for comment in window.rows], window.next_cursor)
 
-    @post(
+    @idempotent_post(
         "/tasks/{task_id:str}/comments",
         operation_id="createComment",
         summary="Comment on a task (any member)",

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Label, LabelCreate, LabelList
@@ -32,7 +33,7 @@ class LabelController(Controller):
         found = await labels.list_labels(db_session, access.project_id)
         return LabelList([Label.of(label) for label in found])
 
-    @post(
+    @idempotent_post(
         "/",
         operation_id="createLabel",
         summary="Create a label (editor+)",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, project_role
@@ -21,7 +22,7 @@ class ProjectController(Controller):
     tags = ["projects"]
     security = BEARER
 
-    @post(
+    @idempotent_post(
         "/",
         operation_id="createProject",
         summary="Create a project",

@@ -6,11 +6,12 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, TaskAccess, project_role, task_role
@@ -26,7 +27,7 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post(
+    @idempotent_post(
         "/projects/{project_id:str}/tasks",
         operation_id="createTask",
         summary="Create a task (editor+)",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import admin_only
@@ -34,7 +35,7 @@ class UserController(Controller):
     async def get_me(self, current_user: orm.User) -> User:
         return User.of(current_user)
 
-    @post(
+    @idempotent_post(
         "/users",
         operation_id="createUser",
         summary="Create a user (admins only)",
