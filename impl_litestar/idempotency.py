@@ -136,7 +136,7 @@ class idempotent_post(post):  # noqa: N801 - a route handler decorator, like Lit
     def __init__(self, path: str | None = None, **kwargs: Any) -> None:
         kwargs["opt"] = {**kwargs.get("opt", {}), IDEMPOTENT_OPT: True}
         kwargs["before_request"] = begin
-        kwargs.setdefault("operation_class", IdempotentOperation)
+        kwargs["operation_class"] = IdempotentOperation  # ContractOperation + the header
         super().__init__(path, **kwargs)
 
     async def to_response(self, app: Any, data: Any, request: Request[Any, Any, Any]) -> Any:

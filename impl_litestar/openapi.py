@@ -44,8 +44,11 @@ SECURITY_SCHEME = "OAuth2PasswordBearer"
 BEARER: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The problem+json error responses an operation documents (its contract entry's list)."""
+def problem_responses(*statuses: int, database: bool = True) -> dict[int, ResponseSpec]:
+    """The problem+json error responses an operation documents: its own (`statuses`), plus
+    those of every operation — 413 (the size check comes before routing the body), 500, and
+    503 unless it never touches the database (contract 1.1)."""
+    every = (413, 500, *((503,) if database else ()))
     return {
         status: ResponseSpec(
             data_container=ValidationProblem if status == 422 else Problem,
@@ -53,7 +56,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             generate_examples=False,
             description=TITLES[status],
         )
-        for status in statuses
+        for status in sorted({*statuses, *every})
     }
 
 

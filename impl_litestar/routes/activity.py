@@ -24,7 +24,7 @@ class ActivityController(Controller):
         summary="List the activity of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_activity(
         self,

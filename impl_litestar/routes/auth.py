@@ -29,7 +29,7 @@ class AuthController(Controller):
         opt={"exclude_from_auth": True},
         operation_class=ContractOperation,
         dependencies={"client_address": Provide(provide_client_address, sync_to_thread=False)},
-        responses=problem_responses(401, 413, 415, 422, 429, 500, 503),
+        responses=problem_responses(401, 415, 422, 429),
     )
     async def create_token(
         self,

@@ -25,7 +25,7 @@ class CommentController(Controller):
         summary="List the comments of a task",
         dependencies={"access": task_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_comments(
         self,
@@ -47,7 +47,7 @@ class CommentController(Controller):
         summary="Comment on a task (any member)",
         dependencies={"access": task_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 404, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 404, 409, 415, 422),
     )
     async def create_comment(
         self, data: CommentCreate, db_session: AsyncSession, access: TaskAccess
@@ -67,7 +67,7 @@ class CommentController(Controller):
         summary="Edit a comment (author only)",
         dependencies={"access": comment_permission("edit")},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 415, 422),
     )
     async def update_comment(
         self, data: CommentUpdate, db_session: AsyncSession, access: CommentAccess
@@ -84,7 +84,7 @@ class CommentController(Controller):
         summary="Delete a comment (author or project owner)",
         dependencies={"access": comment_permission("delete")},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 422, 500),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def delete_comment(self, db_session: AsyncSession, access: CommentAccess) -> None:
         await comments.delete_comment(db_session, access.user, access.project_id, access.comment.id)

@@ -20,7 +20,7 @@ class HealthController(Controller):
         operation_id="getHealth",
         summary="Liveness",
         operation_class=ContractOperation,
-        responses=problem_responses(500),
+        responses=problem_responses(database=False),
     )
     async def get_health(self) -> Health:
         """The process is up; the database is not consulted."""
@@ -31,7 +31,7 @@ class HealthController(Controller):
         operation_id="getReadiness",
         summary="Readiness",
         operation_class=ContractOperation,
-        responses=problem_responses(500, 503),
+        responses=problem_responses(),
     )
     async def get_readiness(self, state: State) -> Response[Health]:
         """200 when the database answers within 2 seconds, else 503."""

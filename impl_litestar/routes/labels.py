@@ -26,7 +26,7 @@ class LabelController(Controller):
         summary="List the labels of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_labels(self, db_session: AsyncSession, access: ProjectAccess) -> LabelList:
         """By name, then id."""
@@ -39,7 +39,7 @@ class LabelController(Controller):
         summary="Create a label (editor+)",
         dependencies={"access": project_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
     )
     async def create_label(
         self, data: LabelCreate, db_session: AsyncSession, access: ProjectAccess
@@ -58,7 +58,7 @@ class LabelController(Controller):
         summary="Delete a label (editor+)",
         dependencies={"access": project_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 422, 500),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def delete_label(
         self, db_session: AsyncSession, access: ProjectAccess, label_id: UUID

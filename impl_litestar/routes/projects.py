@@ -27,7 +27,7 @@ class ProjectController(Controller):
         operation_id="createProject",
         summary="Create a project",
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 409, 415, 422),
     )
     async def create_project(
         self, data: ProjectCreate, db_session: AsyncSession, current_user: orm.User
@@ -41,7 +41,7 @@ class ProjectController(Controller):
         operation_id="listProjects",
         summary="List the caller's projects",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 422, 500),
+        responses=problem_responses(401, 422),
     )
     async def list_projects(
         self,
@@ -63,7 +63,7 @@ class ProjectController(Controller):
         summary="Get a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)},
+        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422)},
     )
     async def get_project(
         self, db_session: AsyncSession, access: ProjectAccess, if_none_match: IfNoneMatch = None
@@ -77,7 +77,7 @@ class ProjectController(Controller):
         summary="Update a project (owner)",
         dependencies={"access": project_role(Role.OWNER)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
     )
     async def update_project(
         self,
@@ -98,7 +98,7 @@ class ProjectController(Controller):
         summary="Delete a project (owner)",
         dependencies={"access": project_role(Role.OWNER)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 422, 500),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def delete_project(self, db_session: AsyncSession, access: ProjectAccess) -> None:
         """Its members, labels, tasks, comments and activity go with it."""

@@ -33,7 +33,7 @@ class TaskController(Controller):
         summary="Create a task (editor+)",
         dependencies={"access": project_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
     )
     async def create_task(
         self, data: TaskCreate, db_session: AsyncSession, access: ProjectAccess
@@ -48,7 +48,7 @@ class TaskController(Controller):
         summary="List and filter the tasks of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_tasks(
         self,
@@ -101,7 +101,7 @@ class TaskController(Controller):
         summary="Get a task",
         dependencies={"access": task_role()},
         operation_class=ContractOperation,
-        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)},
+        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422)},
     )
     async def get_task(
         self, db_session: AsyncSession, access: TaskAccess, if_none_match: IfNoneMatch = None
@@ -115,7 +115,7 @@ class TaskController(Controller):
         summary="Update a task (editor+)",
         dependencies={"access": task_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
     )
     async def update_task(
         self,
@@ -136,7 +136,7 @@ class TaskController(Controller):
         summary="Delete a task (editor+)",
         dependencies={"access": task_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 412, 422, 500),
+        responses=problem_responses(401, 403, 404, 412, 422),
     )
     async def delete_task(
         self, db_session: AsyncSession, access: TaskAccess, if_match: IfMatch = None

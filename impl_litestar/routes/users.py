@@ -30,7 +30,7 @@ class UserController(Controller):
         operation_id="getMe",
         summary="The caller",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 500),
+        responses=problem_responses(401),
     )
     async def get_me(self, current_user: orm.User) -> User:
         return User.of(current_user)
@@ -41,7 +41,7 @@ class UserController(Controller):
         summary="Create a user (admins only)",
         guards=[admin_only],
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 409, 415, 422),
     )
     async def create_user(self, data: UserCreate, db_session: AsyncSession) -> Response[User]:
         """Emails are stored lower-cased and unique in any case (409)."""
@@ -55,7 +55,7 @@ class UserController(Controller):
         operation_id="listUsers",
         summary="List users",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 422, 500),
+        responses=problem_responses(401, 422),
     )
     async def list_users(
         self,
@@ -81,7 +81,7 @@ class UserController(Controller):
         operation_id="getUser",
         summary="Get a user",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def get_user(self, db_session: AsyncSession, user_id: UUID) -> User:
         return User.of(await users.get_user(db_session, user_id))
