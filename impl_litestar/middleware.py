@@ -9,13 +9,16 @@ validation.RequestValidationMiddleware (415, 400, 422) → guards and permission
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
 from litestar.response.base import ASGIResponse
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_litestar.errors import has_trailing_slash
@@ -41,7 +44,9 @@ class CORSMiddleware(ASGIMiddleware):
     App level, so it runs for existing paths only (an unknown path gets the router's 404): a
     preflight (OPTIONS + Origin + Access-Control-Request-Method) is a 204 with no body; an
     allowed origin asking for allowed methods and headers gets the CORS headers, anything else
-    none at all. The headers of simple responses are `add_response_headers`'."""
+    none at all. Any other OPTIONS is the 405 of a method the path does not have (Litestar
+    would answer it with a made-up 204). The headers of simple responses are
+    `add_response_headers`'."""
 
     scopes = (ScopeType.HTTP,)
 
@@ -49,9 +54,11 @@ class CORSMiddleware(ASGIMiddleware):
         headers = Headers.from_scope(scope)
         origin = headers.get("origin")
         method = headers.get("access-control-request-method")
-        if scope["method"] != "OPTIONS" or origin is None or method is None:
+        if scope["method"] != "OPTIONS":
             await next_app(scope, receive, send)
             return
+        if origin is None or method is None:  # not a preflight: OPTIONS is no contract method
+            raise MethodNotAllowedException(headers={"Allow": _allowed_methods(scope)})
         scope.setdefault("state", {})[_PREFLIGHT] = True
         granted = {}
         if _origin_allowed(scope, origin) and _preflight_allowed(
@@ -104,12 +111,31 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
         headers[name] = value
     if message["status"] != 405 and "allow" in headers:
         del headers["allow"]
+    elif "allow" in headers:  # Litestar lists its OPTIONS handler, which only answers preflights
+        headers["Allow"] = _without_options(headers["allow"])
     origin = Headers.from_scope(scope).get("origin")
     if origin is not None:
         vary = headers.get("vary")
         headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
         if not state.get(_PREFLIGHT) and _origin_allowed(scope, origin):
             headers.update({**_SIMPLE_GRANTED, "Access-Control-Allow-Origin": origin})
+
+
+def _allowed_methods(scope: Scope) -> str:
+    """The methods of the matched path, as a 405's `Allow` lists them."""
+    app: Any = scope["litestar_app"]
+    template = scope.get("path_template")
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and template in (route.path, route.path_format)
+        for method in route.methods
+    }
+    return _without_options(", ".join(sorted(methods)))
+
+
+def _without_options(allow: str) -> str:
+    return ", ".join(m.strip() for m in allow.split(",") if m.strip().upper() != "OPTIONS")
 
 
 class TrailingSlashMiddleware(ASGIMiddleware):
