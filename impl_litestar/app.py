@@ -46,9 +46,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CommentController,
             ActivityController,
         ],
-        # Outermost first: 413 → session → 401 → 415/400/422 → guards → dependencies → handler.
+        # Outermost first (after the app's: 404, preflight, 413): session → 401 → 415/400/422 →
+        # guards → dependencies → handler.
         middleware=[
-            BodySizeLimitMiddleware(),
             RequestSessionMiddleware(),
             BearerTokenMiddleware,
             RequestValidationMiddleware(),
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"settings": Provide(app_settings, sync_to_thread=False)},
         lifespan=[database_lifespan],
         exception_handlers={**errors.exception_handlers, **validation.exception_handlers},
-        middleware=[TrailingSlashMiddleware(), CORSMiddleware()],
+        middleware=[TrailingSlashMiddleware(), CORSMiddleware(), BodySizeLimitMiddleware()],
         before_send=[add_response_headers],
         openapi_config=openapi_config(),
         plugins=[*SCHEMA_PLUGINS],

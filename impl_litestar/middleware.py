@@ -1,9 +1,9 @@
 """Headers every response carries (request id, security headers, CORS), and the gates that answer
 before authentication: a trailing slash's 404, the CORS preflight's 204 and the body size's 413.
 
-TrailingSlashMiddleware (app level, 404) runs first, then CORSMiddleware (app level, the
-preflight). Under /api/v1, the Router's middleware, outermost first: BodySizeLimitMiddleware
-(413) → db.RequestSessionMiddleware → security.BearerTokenMiddleware (401) →
+At app level, on every route: TrailingSlashMiddleware (404), CORSMiddleware (the preflight),
+BodySizeLimitMiddleware (413, every operation, bodiless ones too). Under /api/v1, the Router's
+middleware, outermost first: db.RequestSessionMiddleware → security.BearerTokenMiddleware (401) →
 validation.RequestValidationMiddleware (415, 400, 422) → guards and permissions' dependencies
 (404 visibility, 403 roles) → handler."""
 
