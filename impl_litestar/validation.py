@@ -174,7 +174,7 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
             errors.extend(struct_errors(body, spec.body.struct, ["body"]))
             nul_locs += [
                 loc
-                for loc in inputs.nul_locations(body)
+                for loc in _body_nul_locations(body, await request.body())
                 if not (spec.body.form and loc[1:] in _CREDENTIALS)
             ]
     if nul_locs:
@@ -186,6 +186,14 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
 # A U+0000 in the token form's credentials is a failed sign-in (401, counted; services.auth),
 # not a 422: no such user can exist.
 _CREDENTIALS = (["username"], ["password"])
+
+
+def _body_nul_locations(body: Any, raw: bytes) -> list[Loc]:
+    """shared.inputs.nul_locations, skipped when the raw bytes cannot hold a U+0000 (JSON spells
+    it `\\u0000`; a form `%00`, or sends it raw): a hostile body costs one scan, not a walk."""
+    if b"\\u0000" not in raw and b"%00" not in raw and b"\x00" not in raw:
+        return []
+    return inputs.nul_locations(body)
 
 
 def _with_invalid_characters(errors: list[dict[str, Any]], nul_locs: list[Loc]) -> list[dict]:
@@ -288,7 +296,9 @@ async def _read_body(request: Request[Any, Any, Any], spec: BodySpec) -> Any:
         return _parse_form(body)
     try:
         document = msgspec.json.decode(body)  # a lone surrogate escape is a DecodeError
-        inputs.check_document(document)
+        # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+        if body.count(b"[") + body.count(b"{") > inputs.MAX_JSON_DEPTH:
+            inputs.check_document(document)
     except (msgspec.DecodeError, RecursionError, inputs.MalformedDocument):
         # RecursionError: msgspec's own depth limit, far deeper than the contract's 32.
         raise HTTPException(status_code=400, detail=problems.MALFORMED_JSON) from None
