@@ -27,7 +27,7 @@ import typing
 import uuid
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -65,7 +65,10 @@ class RequestValidationMiddleware(ASGIMiddleware):
             spec = self._specs[handler.handler_id] = request_spec(
                 handler, frozenset(scope.get("path_params", {}))
             )
-        await validate_request(Request(scope, receive), spec)
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        await validate_request(request, spec)
+        if (query := canonical_query(request, spec)) is not None:
+            scope["query_string"] = query  # what Litestar then parses, as validation read it
         await next_app(scope, receive, send)
 
 
@@ -86,6 +89,10 @@ class ParameterSpec(msgspec.Struct, frozen=True):
     annotation: Any
     required: bool
     many: bool  # a repeatable query parameter
+
+    @property
+    def scalar(self) -> Any:
+        return _unwrap(self.annotation)[0]
 
 
 class RequestSpec(msgspec.Struct, frozen=True):
@@ -172,10 +179,13 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
             errors.append(field_error(["body"], "missing", "Field required"))
         else:
             errors.extend(struct_errors(body, spec.body.struct, ["body"]))
-            nul_locs += [
+            fields = _fields(spec.body.struct)
+            nul_locs += [  # an unknown field is just that (extra_forbidden), whatever it holds
                 loc
                 for loc in _body_nul_locations(body, await request.body())
-                if not (spec.body.form and loc[1:] in _CREDENTIALS)
+                if len(loc) > 1
+                and loc[1] in fields
+                and not (spec.body.form and loc[1:] in _CREDENTIALS)
             ]
     if nul_locs:
         errors = _with_invalid_characters(errors, nul_locs)
@@ -361,6 +371,8 @@ def value_errors(value: Any, annotation: Any, loc: Loc, *, strict: bool) -> list
     bare, metas = _unwrap(annotation)
     if isinstance(value, str) and (kind := _refused_text(value, bare, strict=strict)):
         return [field_error(loc, kind, f"Input should be a valid {bare.__name__}")]
+    if isinstance(value, str) and not strict and bare in _URL_SCALARS:
+        value = _URL_SCALARS[bare](value)  # msgspec's lax parser refuses `003`
     try:
         msgspec.convert(value, annotation, strict=strict)
     except msgspec.ValidationError as exc:
@@ -387,6 +399,24 @@ def _list_errors(
         if len(set(converted)) != len(converted):
             return [field_error(loc, "not_unique", "List items must be unique")]
     return errors
+
+
+# Scalars of the URL (query, path) and the contract's parsers for them (shared.inputs).
+_URL_SCALARS = {int: inputs.parse_int, bool: inputs.parse_bool}
+
+
+def canonical_query(request: Request[Any, Any, Any], spec: RequestSpec) -> bytes | None:
+    """The query string with every integer a validated request spells otherwise than msgspec's
+    lax parser reads it (`limit=003`, which the contract accepts) respelled, or None when
+    Litestar can read the query as it is."""
+    integers = {p.name for p in spec.parameters if p.location == "query" and p.scalar is int}
+    pairs = request.query_params.multi_items()
+    respelled = [
+        (name, str(inputs.parse_int(value)) if name in integers else value) for name, value in pairs
+    ]
+    if respelled == pairs:
+        return None
+    return urlencode(respelled).encode()
 
 
 def _refused_text(value: str, bare: Any, *, strict: bool) -> str | None:
