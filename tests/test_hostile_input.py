@@ -919,7 +919,13 @@ def timed(
         response = client.request(method, url, **kwargs)
     except httpx.TimeoutException:
         raise AssertionError(
-            f"{method} {url}: no answer within {GIVE_UP_SECONDS:.0f} s — unbounded work"
+            f"{method} {url[:100]}: no answer within {GIVE_UP_SECONDS:.0f} s — unbounded work"
+        ) from None
+    except httpx.RemoteProtocolError as exc:
+        raise AssertionError(
+            f"{method} {url[:100]}: the connection closed without an answer ({exc}); a request "
+            "line longer than the HTTP server accepts (gunicorn: limit_request_line, 4094 "
+            "bytes by default; shared/serve.py)?"
         ) from None
     return response, time.monotonic() - started
 
