@@ -1,7 +1,8 @@
 """The generated OpenAPI document: where it is served, and the Litestar defaults it overrides.
 
 - Swagger UI at /docs, offline: its files are the drf-spectacular-sidecar wheel's
-  (shared.docs), served by `docs_asset` under /docs/assets/ — no CDN.
+  (shared.docs), served by `docs_asset` under /docs/assets/ — no CDN — and it loads
+  /openapi.json (Litestar's page embeds the document).
 - The document at /openapi.json, rather than Litestar's /schema/*. The
   OpenAPI router lives under /docs because Litestar gives it a catch-all `/{path:str}` that
   answers unknown paths with an HTML 404 (and turns a POST to an unknown path into a 405); at
@@ -88,6 +89,19 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         return schema
 
 
+class SwaggerUI(SwaggerRenderPlugin):
+    """Litestar's Swagger UI page, configured with the server's own /openapi.json instead of an
+    embedded copy of the document (contract/DECISIONS.md, "Operations")."""
+
+    def render_json(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        # The page's template writes this after `spec: `; Swagger UI skips an undefined `spec`
+        # and loads `url`.
+        return f"undefined, url: '{OPENAPI_JSON_URL}'".encode()
+
+
+OPENAPI_JSON_URL = "/openapi.json"
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Taskboard",
@@ -99,7 +113,7 @@ def openapi_config() -> OpenAPIConfig:
         license=License(name="MIT", identifier="MIT"),
         path="/docs",
         render_plugins=[
-            SwaggerRenderPlugin(
+            SwaggerUI(
                 path="/",
                 js_url=docs.JS_URL,
                 css_url=docs.CSS_URL,
@@ -125,7 +139,7 @@ def openapi_config() -> OpenAPIConfig:
 SCHEMA_PLUGINS: list[OpenAPISchemaPlugin] = [StrictStructSchemaPlugin()]
 
 
-@get("/openapi.json", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
+@get(OPENAPI_JSON_URL, include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The generated document at the root, where the contract suite and clients expect it."""
     return request.app.openapi_schema.to_schema()
