@@ -1,7 +1,8 @@
 """503 when the database is away (contract/DECISIONS.md "Unavailable", "Operations"; SPEC 11).
 
 A database that refuses connections, one that accepts and never answers, one that goes away
-under a running server and comes back, and a statement held past the 5 s statement_timeout:
+under a running server and comes back, one that pauses with the pool's connections open (only a
+client-side timeout helps there), and a statement held past the 5 s statement_timeout:
 every contract operation but getHealth answers a 503 problem with `Retry-After: 1`, never a 500
 and never a hang; /healthz stays 200; /readyz answers within its 2 s budget; service resumes
 without restarting the server. Tokens come from the suite's server: every server of a session
@@ -10,7 +11,6 @@ shares its SECRET_KEY, so they are valid anywhere (the user lookup is what needs
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -289,6 +289,18 @@ def test_a_paused_database_is_503_not_a_hang(
 # ------------------------------------------------------------------------ statement_timeout
 
 
+def behind_a_lock(
+    db: psycopg.Connection, calls: list[Callable[[], httpx.Response]]
+) -> list[tuple[httpx.Response, float]]:
+    """Run `calls` side by side while the test holds the projects table locked; their answers
+    and how long each took."""
+    with db.transaction():  # holds the lock until the block ends
+        db.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(answer_in_time, call) for call in calls]
+            return [future.result() for future in futures]
+
+
 def test_a_statement_held_past_five_seconds_is_503(
     make_user: Callable[..., Account],
     make_project: Callable[..., dict[str, Any]],
@@ -299,34 +311,38 @@ def test_a_statement_held_past_five_seconds_is_503(
     owner = make_user()
     project = make_project(owner)
     reader, writer = owner.client.authed(owner.token), owner.client.authed(owner.token)
-    results: dict[str, tuple[httpx.Response, float] | BaseException] = {}
-    calls: dict[str, Callable[[], httpx.Response]] = {
-        "read": lambda: reader.get(project_url(project)),
-        "write": lambda: writer.post(tasks_url(project), json={"title": "Held"}),
-    }
-
-    def run(name: str) -> None:
-        try:
-            results[name] = timed(calls[name])
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            results[name] = exc
-
-    with db.transaction():  # holds the lock until the block ends
-        db.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
-        # Concurrently: two 5 s waits in the time of one.
-        threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in calls]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(UNAVAILABLE_BOUND + 30)
-    for name in calls:
-        assert name in results, f"the {name} request never returned"
-        result = results[name]
-        if isinstance(result, BaseException):
-            raise AssertionError(f"the {name} request failed: {result!r}") from result
-        response, elapsed = result
+    results = behind_a_lock(
+        db,
+        [
+            lambda: reader.get(project_url(project)),
+            lambda: writer.post(tasks_url(project), json={"title": "Held"}),
+        ],
+    )
+    for name, (response, elapsed) in zip(("read", "write"), results, strict=True):
         assert_unavailable(response)
         assert elapsed < UNAVAILABLE_BOUND, f"{name} took {elapsed:.1f} s"
     expect(owner.client.get(project_url(project)), 200)
     tasks = expect(owner.client.get(tasks_url(project)), 200)["items"]
     assert [t["title"] for t in tasks] == [], "the timed-out create left a task behind"
+
+
+def test_requests_that_find_no_free_connection_are_503(
+    make_user: Callable[..., Account],
+    make_project: Callable[..., dict[str, Any]],
+    db: psycopg.Connection,
+) -> None:
+    """More requests than the pool's 10 connections, every one held behind a lock: those left
+    without a connection either give up after 5 s or get one as the first ones time out and
+    then time out themselves — 503s all, never a 500 or a hang (a sync server queues the extra
+    requests for a thread instead, with the same outcome)."""
+    owner = make_user()
+    project = make_project(owner)
+    clients = [owner.client.authed(owner.token) for _ in range(12)]
+    results = behind_a_lock(
+        db, [lambda c=client: c.get(project_url(project)) for client in clients]
+    )
+    bound = UNAVAILABLE_BOUND + 5  # a 5 s wait for a connection (or a thread), then 5 s more
+    for response, elapsed in results:
+        assert_unavailable(response)
+        assert elapsed < bound, f"took {elapsed:.1f} s"
+    expect(owner.client.get(project_url(project)), 200)
