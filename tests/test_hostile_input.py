@@ -258,7 +258,8 @@ def test_nul_in_a_later_list_item_names_its_index(w: SimpleNamespace) -> None:
 
 
 def test_nul_and_other_errors_are_all_reported(w: SimpleNamespace) -> None:
-    """The NUL replaces the other errors *of its own loc* only (DECISIONS)."""
+    """The NUL replaces the other errors *of its own loc* only (DECISIONS), and an unknown
+    field stays an unknown field."""
     url = expand("/api/v1/projects/{project_id}/tasks", **w.ids)
     response = w.owner.client.post(
         url,
@@ -281,7 +282,9 @@ def test_nul_and_other_errors_are_all_reported(w: SimpleNamespace) -> None:
         (("body", "due_date"), "date_parsing"),
         (("body", "label_ids", 0), "uuid_parsing"),
         (("body", "label_ids", 1), "invalid_characters"),
-        (("body", "bogus"), "invalid_characters"),  # its loc's one error, extra_forbidden too
+        # An unknown field is unknown whatever its value: the NUL replaces the checks of a
+        # field's value (length, pattern, enum), not the verdict on the field itself.
+        (("body", "bogus"), "extra_forbidden"),
     )
     response = w.admin.post(
         "/api/v1/users",
