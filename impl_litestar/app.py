@@ -10,11 +10,11 @@ from impl_litestar import errors, validation
 from impl_litestar.db import RequestSessionMiddleware, database_lifespan, provide_db_session
 from impl_litestar.middleware import (
     BodySizeLimitMiddleware,
+    CORSMiddleware,
     TrailingSlashMiddleware,
     add_response_headers,
-    cors_config,
 )
-from impl_litestar.openapi import SCHEMA_PLUGINS, openapi_config, openapi_document
+from impl_litestar.openapi import SCHEMA_PLUGINS, docs_asset, openapi_config, openapi_document
 from impl_litestar.routes.activity import ActivityController
 from impl_litestar.routes.auth import AuthController
 from impl_litestar.routes.comments import CommentController
@@ -46,9 +46,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CommentController,
             ActivityController,
         ],
-        # Outermost first: 413 → session → 401 → 415/400/422 → guards → dependencies → handler.
+        # Outermost first (after the app's: 404, preflight, 413): session → 401 → 415/400/422 →
+        # guards → dependencies → handler.
         middleware=[
-            BodySizeLimitMiddleware(),
             RequestSessionMiddleware(),
             BearerTokenMiddleware,
             RequestValidationMiddleware(),
@@ -59,14 +59,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
     )
     return Litestar(
-        route_handlers=[api, HealthController, openapi_document],
+        route_handlers=[api, HealthController, openapi_document, docs_asset],
         state=State({STATE_KEY: settings}),
         dependencies={"settings": Provide(app_settings, sync_to_thread=False)},
         lifespan=[database_lifespan],
         exception_handlers={**errors.exception_handlers, **validation.exception_handlers},
-        middleware=[TrailingSlashMiddleware()],
+        middleware=[TrailingSlashMiddleware(), CORSMiddleware(), BodySizeLimitMiddleware()],
         before_send=[add_response_headers],
-        cors_config=cors_config(settings),
         openapi_config=openapi_config(),
         plugins=[*SCHEMA_PLUGINS],
         request_max_body_size=MAX_BODY_BYTES,

@@ -4,6 +4,9 @@
   challenge), raised by services, validation and authentication.
 - Every HTTPException, the router's own 404/405 included, becomes an RFC 9457 problem via
   `shared.problems` (Litestar's default body is `{status_code, detail, extra}`).
+- The database being away (shared.dberrors: unreachable, pool exhausted, statement timeout,
+  connection lost) becomes a 503 with `Retry-After: 1`, wherever it happens — authentication's
+  user lookup and the commit included (contract/DECISIONS.md, "Unavailable").
 - Unhandled exceptions become a 500 problem that leaks nothing, logged.
 
 How a request's violations become a 422 (and 415/400 before it) is validation.py's."""
@@ -15,16 +18,24 @@ from http import HTTPStatus
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, MethodNotAllowedException, NotAuthorizedException
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    TooManyRequestsException,
+)
 from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_412_PRECONDITION_FAILED,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ExceptionHandlersMap
 
+from shared import problems, throttle
+from shared.dberrors import is_unavailable
 from shared.problems import DETAILS, PROBLEM_MEDIA_TYPE, field_error, problem
 
 logger = logging.getLogger("impl_litestar")
@@ -56,8 +67,24 @@ class RequestValidationFailed(HTTPException):
         self.errors = errors
 
 
+def contract_error(loc: Loc, type_: str, msg: str) -> dict[str, Any]:
+    """An `errors[]` item of contract 1.1's types (`invalid_characters`,
+    `idempotency_key_reused`), which shared.problems.field_error does not know yet."""
+    assert type_ in CONTRACT_11_ERROR_TYPES, type_
+    return {"loc": loc, "type": type_, "msg": msg}
+
+
+CONTRACT_11_ERROR_TYPES = frozenset({"invalid_characters", "idempotency_key_reused"})
+
+
 def unauthorized(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def too_many_sign_ins(retry_after: int) -> TooManyRequestsException:
+    return TooManyRequestsException(
+        detail=throttle.TOO_MANY, headers={"Retry-After": str(max(1, retry_after))}
+    )
 
 
 def invalid_reference(loc: Loc, msg: str) -> dict[str, Any]:
@@ -78,6 +105,13 @@ def problem_response(
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,
+    )
+
+
+def service_unavailable() -> Response[dict[str, Any]]:
+    """The one 503 (request errors and /readyz alike)."""
+    return problem_response(
+        HTTP_503_SERVICE_UNAVAILABLE, problems.DATABASE_UNAVAILABLE, headers={"Retry-After": "1"}
     )
 
 
@@ -110,6 +144,9 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 
 def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if is_unavailable(exc):
+        logger.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return service_unavailable()
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(HTTP_500_INTERNAL_SERVER_ERROR)
 

@@ -1,28 +1,28 @@
-"""Headers every response carries (request id, security headers, CORS fixes), and the gates that
-answer before authentication: a trailing slash's 404 and the body size's 413.
+"""Headers every response carries (request id, security headers, CORS), and the gates that answer
+before authentication: a trailing slash's 404, the CORS preflight's 204 and the body size's 413.
 
-TrailingSlashMiddleware (app level, 404) runs first. Under /api/v1, the Router's middleware,
-outermost first: BodySizeLimitMiddleware (413) → db.RequestSessionMiddleware →
-security.BearerTokenMiddleware (401) → validation.RequestValidationMiddleware (415, 400, 422) →
-guards and permissions' dependencies (404 visibility, 403 roles) → handler."""
+At app level, on every route: TrailingSlashMiddleware (404), CORSMiddleware (the preflight),
+BodySizeLimitMiddleware (413, every operation, bodiless ones too). Under /api/v1, the Router's
+middleware, outermost first: db.RequestSessionMiddleware → security.BearerTokenMiddleware (401) →
+validation.RequestValidationMiddleware (415, 400, 422) → guards and permissions' dependencies
+(404 visibility, 403 roles) → handler."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from litestar import Request
-from litestar.config.cors import CORSConfig
 from litestar.datastructures import Headers, MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.middleware import ASGIMiddleware
+from litestar.response.base import ASGIResponse
 from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from impl_litestar.errors import has_trailing_slash
-from shared import problems
+from impl_litestar.settings import app_settings
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
@@ -32,39 +32,70 @@ from shared.httputil import (
     SECURITY_HEADERS,
     request_id,
 )
-from shared.problems import MAX_BODY_BYTES, PROBLEM_MEDIA_TYPE, problem
-from shared.settings import Settings
+from shared.problems import MAX_BODY_BYTES
 
 
-def cors_config(settings: Settings) -> CORSConfig | None:
-    """Litestar's CORS middleware, configured with the contract's policy (shared.httputil)."""
-    if not settings.cors_origins:
-        return None  # no origin allowed: no CORS headers at all
-    return CORSConfig(
-        allow_origins=list(settings.cors_origins),
-        allow_methods=list(CORS_ALLOW_METHODS),
-        allow_headers=list(CORS_ALLOW_HEADERS),
-        expose_headers=list(CORS_EXPOSE_HEADERS),
-        allow_credentials=False,
-        max_age=CORS_MAX_AGE,
-    )
+class CORSMiddleware(ASGIMiddleware):
+    """The contract's CORS preflight (contract/DECISIONS.md, "Operations"; policy in
+    shared.httputil), instead of Litestar's `cors_config`, which answers any OPTIONS with an
+    Origin (preflight or not) and refuses a foreign one with a text/plain 400, and adds
+    Allow-Methods/-Headers to every simple response.
+
+    App level, so it runs for existing paths only (an unknown path gets the router's 404): a
+    preflight (OPTIONS + Origin + Access-Control-Request-Method) is a 204 with no body; an
+    allowed origin asking for allowed methods and headers gets the CORS headers, anything else
+    none at all. Any other OPTIONS is the 405 of a method the path does not have (Litestar
+    would answer it with a made-up 204). The headers of simple responses are
+    `add_response_headers`'."""
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        headers = Headers.from_scope(scope)
+        origin = headers.get("origin")
+        method = headers.get("access-control-request-method")
+        if scope["method"] != "OPTIONS":
+            await next_app(scope, receive, send)
+            return
+        if origin is None or method is None:  # not a preflight: OPTIONS is no contract method
+            raise MethodNotAllowedException(headers={"Allow": _allowed_methods(scope)})
+        scope.setdefault("state", {})[_PREFLIGHT] = True
+        granted = {}
+        if _origin_allowed(scope, origin) and _preflight_allowed(
+            method, headers.get("access-control-request-headers", "")
+        ):
+            granted = _PREFLIGHT_GRANTED | {"Access-Control-Allow-Origin": origin}
+        await ASGIResponse(status_code=204, headers=granted)(scope, receive, send)
+
+
+_PREFLIGHT = "cors_preflight"
+_ALLOWED_HEADERS = frozenset(header.lower() for header in CORS_ALLOW_HEADERS)
+_PREFLIGHT_GRANTED = {
+    "Access-Control-Allow-Methods": ", ".join(CORS_ALLOW_METHODS),
+    "Access-Control-Allow-Headers": ", ".join(CORS_ALLOW_HEADERS),
+    "Access-Control-Max-Age": str(CORS_MAX_AGE),
+}
+_SIMPLE_GRANTED = {"Access-Control-Expose-Headers": ", ".join(CORS_EXPOSE_HEADERS)}
+
+
+def _origin_allowed(scope: Scope, origin: str) -> bool:
+    return origin in app_settings(scope["litestar_app"].state).cors_origins
+
+
+def _preflight_allowed(method: str, requested_headers: str) -> bool:
+    requested = {name.strip().lower() for name in requested_headers.split(",") if name.strip()}
+    return method in CORS_ALLOW_METHODS and requested <= _ALLOWED_HEADERS
 
 
 async def add_response_headers(message: Message, scope: Scope) -> None:
     """App-level `before_send` hook: it sees every response, including the router's 404/405,
-    exception responses and CORS preflights, which route middleware never does."""
-    state = scope.setdefault("state", {})
-    if message["type"] == "http.response.body" and state.get("refused_preflight"):
-        message["body"] = _REFUSED_PREFLIGHT
-        message["more_body"] = False
+    exception responses and CORS preflights, which route middleware never does. It adds the
+    request id, the security headers and a simple response's CORS headers, and keeps `Allow`
+    to 405s (Litestar also sends it on the OPTIONS answers it makes up)."""
     if message["type"] != "http.response.start":
         return
+    state = scope.setdefault("state", {})
     headers = MutableScopeHeaders.from_message(message)
-    if _is_refused_preflight(scope, message, headers):
-        # Litestar's CORS middleware refuses with a text/plain 400; every 4xx is a problem.
-        state["refused_preflight"] = True
-        headers["Content-Type"] = PROBLEM_MEDIA_TYPE
-        headers["Content-Length"] = str(len(_REFUSED_PREFLIGHT))
     if "request_id" not in state:
         incoming = next(
             (
@@ -75,17 +106,23 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
             None,
         )
         state["request_id"] = request_id(incoming)
-    if scope.get("method") == "OPTIONS" and "allow" in headers:
-        headers["Allow"] = _allowed_methods(scope) or headers["allow"]
     headers[REQUEST_ID_HEADER] = state["request_id"]
     for name, value in SECURITY_HEADERS.items():
         headers[name] = value
+    if message["status"] != 405 and "allow" in headers:
+        del headers["allow"]
+    elif "allow" in headers:  # Litestar lists its OPTIONS handler, which only answers preflights
+        headers["Allow"] = _without_options(headers["allow"])
+    origin = Headers.from_scope(scope).get("origin")
+    if origin is not None:
+        vary = headers.get("vary")
+        headers["Vary"] = f"{vary}, Origin" if vary else "Origin"
+        if not state.get(_PREFLIGHT) and _origin_allowed(scope, origin):
+            headers.update({**_SIMPLE_GRANTED, "Access-Control-Allow-Origin": origin})
 
 
 def _allowed_methods(scope: Scope) -> str:
-    """Every method of the matched path. Litestar's automatic OPTIONS handler lists only the
-    methods of the first handler registered for a path (it keeps the stale list when a Controller
-    adds the path's other handlers), e.g. `Allow: OPTIONS, POST` for GET+POST /projects."""
+    """The methods of the matched path, as a 405's `Allow` lists them."""
     app: Any = scope["litestar_app"]
     template = scope.get("path_template")
     methods = {
@@ -94,18 +131,11 @@ def _allowed_methods(scope: Scope) -> str:
         if isinstance(route, HTTPRoute) and template in (route.path, route.path_format)
         for method in route.methods
     }
-    return ", ".join(sorted(methods))
+    return _without_options(", ".join(sorted(methods)))
 
 
-_REFUSED_PREFLIGHT = json.dumps(problem(400, problems.CORS_PREFLIGHT_REFUSED)).encode()
-
-
-def _is_refused_preflight(scope: Scope, message: Message, headers: MutableScopeHeaders) -> bool:
-    return (
-        scope.get("method") == "OPTIONS"
-        and message["status"] == 400
-        and (headers.get("content-type") or "").startswith("text/plain")
-    )
+def _without_options(allow: str) -> str:
+    return ", ".join(m.strip() for m in allow.split(",") if m.strip().upper() != "OPTIONS")
 
 
 class TrailingSlashMiddleware(ASGIMiddleware):

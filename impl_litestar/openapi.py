@@ -1,6 +1,9 @@
 """The generated OpenAPI document: where it is served, and the Litestar defaults it overrides.
 
-- Swagger UI at /docs and the document at /openapi.json, rather than Litestar's /schema/*. The
+- Swagger UI at /docs, offline: its files are the drf-spectacular-sidecar wheel's
+  (shared.docs), served by `docs_asset` under /docs/assets/ — no CDN — and it loads
+  /openapi.json (Litestar's page embeds the document).
+- The document at /openapi.json, rather than Litestar's /schema/*. The
   OpenAPI router lives under /docs because Litestar gives it a catch-all `/{path:str}` that
   answers unknown paths with an HTML 404 (and turns a POST to an unknown path into a 405); at
   the root it would swallow the app's own 404s. /openapi.json is served by `openapi_document`.
@@ -17,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from litestar import MediaType, Request, get
+from litestar import MediaType, Request, Response, get
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import (
@@ -33,6 +37,7 @@ from litestar.openapi.spec import (
 from litestar.plugins import OpenAPISchemaPlugin
 
 from impl_litestar.schemas import Problem, ValidationProblem
+from shared import docs
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
@@ -40,8 +45,11 @@ SECURITY_SCHEME = "OAuth2PasswordBearer"
 BEARER: list[dict[str, list[str]]] = [{SECURITY_SCHEME: []}]
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The problem+json error responses an operation documents (its contract entry's list)."""
+def problem_responses(*statuses: int, database: bool = True) -> dict[int, ResponseSpec]:
+    """The problem+json error responses an operation documents: its own (`statuses`), plus
+    those of every operation — 413 (the size check comes before routing the body), 500, and
+    503 unless it never touches the database (contract 1.1)."""
+    every = (413, 500, *((503,) if database else ()))
     return {
         status: ResponseSpec(
             data_container=ValidationProblem if status == 422 else Problem,
@@ -49,7 +57,7 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
             generate_examples=False,
             description=TITLES[status],
         )
-        for status in statuses
+        for status in sorted({*statuses, *every})
     }
 
 
@@ -81,17 +89,39 @@ class StrictStructSchemaPlugin(StructSchemaPlugin):
         return schema
 
 
+class SwaggerUI(SwaggerRenderPlugin):
+    """Litestar's Swagger UI page, configured with the server's own /openapi.json instead of an
+    embedded copy of the document (contract/DECISIONS.md, "Operations")."""
+
+    def render_json(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        # The page's template writes this after `spec: `; Swagger UI skips an undefined `spec`
+        # and loads `url`.
+        return f"undefined, url: '{OPENAPI_JSON_URL}'".encode()
+
+
+OPENAPI_JSON_URL = "/openapi.json"
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Taskboard",
-        version="1.0.0",
+        version="1.1.0",
         summary="Projects, members, labels, tasks, comments and activity for a browser "
         "single-page app.",
         description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "
         "matches contract/openapi.yaml.",
         license=License(name="MIT", identifier="MIT"),
         path="/docs",
-        render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        render_plugins=[
+            SwaggerUI(
+                path="/",
+                js_url=docs.JS_URL,
+                css_url=docs.CSS_URL,
+                standalone_preset_js_url=docs.PRESET_JS_URL,
+                favicon=f'<link rel="icon" type="image/png" href="{docs.FAVICON_URL}">',
+            ),
+            JsonRenderPlugin(path="/openapi.json"),
+        ],
         components=Components(
             security_schemes={
                 SECURITY_SCHEME: SecurityScheme(
@@ -109,7 +139,23 @@ def openapi_config() -> OpenAPIConfig:
 SCHEMA_PLUGINS: list[OpenAPISchemaPlugin] = [StrictStructSchemaPlugin()]
 
 
-@get("/openapi.json", include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
+@get(OPENAPI_JSON_URL, include_in_schema=False, media_type=MediaType.JSON, sync_to_thread=False)
 def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The generated document at the root, where the contract suite and clients expect it."""
     return request.app.openapi_schema.to_schema()
+
+
+@get(
+    f"{docs.ASSETS_URL}{{name:str}}",
+    include_in_schema=False,
+    sync_to_thread=False,
+    opt={"exclude_from_auth": True},
+)
+def docs_asset(name: str) -> Response[bytes]:
+    """A Swagger UI file for /docs (only those the page loads; 404 for any other name)."""
+    found = docs.asset(name)
+    if found is None:
+        raise NotFoundException()
+    content, content_type = found
+    # Litestar appends `; charset=utf-8` to a text/* media type itself.
+    return Response(content, media_type=content_type.split(";", 1)[0])

@@ -15,6 +15,7 @@ from uuid import UUID
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from impl_litestar.errors import CONTRACT_11_ERROR_TYPES
 from shared import orm, problems, vocabulary
 from shared.timefmt import format_timestamp
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
@@ -366,9 +367,11 @@ class Problem(Struct):
     detail: str
 
 
-# The closed set of `errors[].type` values (shared.problems.ERROR_TYPES), as a schema enum.
+# The closed set of `errors[].type` values (shared.problems.ERROR_TYPES and contract 1.1's),
+# as a schema enum.
 ValidationErrorType = enum.StrEnum(
-    "ValidationErrorType", [(name.upper(), name) for name in sorted(problems.ERROR_TYPES)]
+    "ValidationErrorType",
+    [(name.upper(), name) for name in sorted(problems.ERROR_TYPES | CONTRACT_11_ERROR_TYPES)],
 )
 
 

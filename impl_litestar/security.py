@@ -14,7 +14,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from impl_litestar.db import request_session
 from impl_litestar.errors import unauthorized
 from impl_litestar.settings import app_settings
-from shared import passwords, problems, tokens
+from shared import passwords, problems, throttle, tokens
 from shared.orm import User
 
 
@@ -42,6 +42,17 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
 
 def provide_current_user(request: Request[User, str, Any]) -> User:
     return request.user
+
+
+def provide_client_address(request: Request[Any, Any, Any]) -> str:
+    """Who signs in, for the sign-in throttle: the socket peer, or behind a trusted proxy the
+    address it forwarded (shared.throttle.client_address)."""
+    peer = request.scope.get("client")
+    return throttle.client_address(
+        peer[0] if peer else None,
+        request.headers.get("x-forwarded-for"),
+        app_settings(request.app.state).trusted_proxies,
+    )
 
 
 async def hash_password(password: str) -> str:

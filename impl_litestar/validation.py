@@ -10,16 +10,24 @@ that is known to be valid.
 
 msgspec errors carry no codes, so the error-type matrix (DECISIONS.md, "Validation error
 types") is mapped from msgspec's messages; msgspec also stops at the first bad list element, so
-lists are checked element by element."""
+lists are checked element by element.
+
+What msgspec lets through that the contract refuses is refused here too (DECISIONS.md,
+"Validation error types", contract 1.1; the rules are shared.inputs'): U+0000 in a string
+(`invalid_characters`, instead of any other error at that loc), JSON nested deeper than 32
+levels (400; msgspec's own limit is a RecursionError), a pattern that matches only up to a final
+newline (msgspec's `Meta(pattern=...)` uses `re.search`), UUIDs not in the 8-4-4-4-12 form, and
+booleans other than `true`/`false`."""
 
 from __future__ import annotations
 
 import re
 import types
 import typing
+import uuid
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -32,9 +40,10 @@ from impl_litestar.errors import (
     Loc,
     RequestValidationFailed,
     UnsupportedMediaTypeException,
+    contract_error,
     problem_response,
 )
-from shared import problems
+from shared import idempotency, inputs, problems
 from shared.problems import field_error
 
 # ------------------------------------------------------------------------------ the gate
@@ -56,11 +65,17 @@ class RequestValidationMiddleware(ASGIMiddleware):
             spec = self._specs[handler.handler_id] = request_spec(
                 handler, frozenset(scope.get("path_params", {}))
             )
-        await validate_request(Request(scope, receive), spec)
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        await validate_request(request, spec)
+        if (query := canonical_query(request, spec)) is not None:
+            scope["query_string"] = query  # what Litestar then parses, as validation read it
         await next_app(scope, receive, send)
 
 
 # ------------------------------------------------------------------------- whole requests
+
+# The route handler option that marks an idempotent create (set by idempotency.idempotent_post).
+IDEMPOTENT_OPT = "idempotent"
 
 # Handler parameters Litestar fills in itself, never from the request's path/query/headers.
 _RESERVED = frozenset(
@@ -75,10 +90,23 @@ class ParameterSpec(msgspec.Struct, frozen=True):
     required: bool
     many: bool  # a repeatable query parameter
 
+    @property
+    def scalar(self) -> Any:
+        return _unwrap(self.annotation)[0]
+
 
 class RequestSpec(msgspec.Struct, frozen=True):
     parameters: tuple[ParameterSpec, ...]
     body: BodySpec | None
+    idempotent: bool  # a create that takes an Idempotency-Key (idempotency.py)
+
+    @property
+    def query_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.parameters if p.location == "query")
+
+    @property
+    def repeatable_query_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.parameters if p.location == "query" and p.many)
 
 
 def request_spec(handler: Any, path_parameters: frozenset[str]) -> RequestSpec:
@@ -117,7 +145,9 @@ def request_spec(handler: Any, path_parameters: frozenset[str]) -> RequestSpec:
     if data is not None:
         media_type = getattr(data.kwarg_definition, "media_type", None)
         body = BodySpec(struct=data.annotation, form=media_type == RequestEncodingType.URL_ENCODED)
-    return RequestSpec(tuple(found.values()), body)
+    return RequestSpec(
+        tuple(found.values()), body, idempotent=bool(handler.opt.get(IDEMPOTENT_OPT))
+    )
 
 
 async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -> None:
@@ -125,6 +155,7 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
     every violation of path, query, headers and body together."""
     body = _NO_BODY if spec.body is None else await _read_body(request, spec.body)
     errors: list[dict[str, Any]] = []
+    nul_locs: list[Loc] = []
     for parameter in spec.parameters:
         raw = _raw(request, parameter)
         if raw is None:
@@ -138,13 +169,59 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
                 raw, parameter.annotation, [parameter.location, parameter.name], strict=False
             )
         )
+    nul_locs += inputs.query_nul_locations(
+        request.query_params.multi_items(), spec.query_names, spec.repeatable_query_names
+    )
+    if spec.idempotent:
+        errors.extend(_idempotency_key_errors(request.headers.get(idempotency.HEADER)))
     if spec.body is not None:
         if body is _NO_BODY:
             errors.append(field_error(["body"], "missing", "Field required"))
         else:
             errors.extend(struct_errors(body, spec.body.struct, ["body"]))
+            fields = _fields(spec.body.struct)
+            nul_locs += [  # an unknown field is just that (extra_forbidden), whatever it holds
+                loc
+                for loc in _body_nul_locations(body, await request.body())
+                if len(loc) > 1
+                and loc[1] in fields
+                and not (spec.body.form and loc[1:] in _CREDENTIALS)
+            ]
+    if nul_locs:
+        errors = _with_invalid_characters(errors, nul_locs)
     if errors:
         raise RequestValidationFailed(errors)
+
+
+# A U+0000 in the token form's credentials is a failed sign-in (401, counted; services.auth),
+# not a 422: no such user can exist.
+_CREDENTIALS = (["username"], ["password"])
+
+
+def _body_nul_locations(body: Any, raw: bytes) -> list[Loc]:
+    """shared.inputs.nul_locations, skipped when the raw bytes cannot hold a U+0000 (JSON spells
+    it `\\u0000`; a form `%00`, or sends it raw): a hostile body costs one scan, not a walk."""
+    if b"\\u0000" not in raw and b"%00" not in raw and b"\x00" not in raw:
+        return []
+    return inputs.nul_locations(body)
+
+
+def _with_invalid_characters(errors: list[dict[str, Any]], nul_locs: list[Loc]) -> list[dict]:
+    """`invalid_characters` at each loc holding U+0000, instead of any other error there."""
+    marked = {tuple(loc) for loc in nul_locs}
+    kept = [error for error in errors if tuple(error["loc"]) not in marked]
+    return kept + [
+        contract_error(loc, "invalid_characters", "String should not contain U+0000")
+        for loc in nul_locs
+    ]
+
+
+def _idempotency_key_errors(value: str | None) -> list[dict[str, Any]]:
+    """The Idempotency-Key header's format (shared.idempotency.key_error), with the other 422s."""
+    problem = None if value is None else idempotency.key_error(value)
+    if problem is None:
+        return []
+    return [field_error(list(idempotency.HEADER_LOC), *problem)]
 
 
 def _raw(request: Request[Any, Any, Any], parameter: ParameterSpec) -> Any:
@@ -228,28 +305,31 @@ async def _read_body(request: Request[Any, Any, Any], spec: BodySpec) -> Any:
     if spec.form:
         return _parse_form(body)
     try:
-        return msgspec.json.decode(body)
-    except msgspec.DecodeError:
+        document = msgspec.json.decode(body)  # a lone surrogate escape is a DecodeError
+        # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+        if body.count(b"[") + body.count(b"{") > inputs.MAX_JSON_DEPTH:
+            inputs.check_document(document)
+    except (msgspec.DecodeError, RecursionError, inputs.MalformedDocument):
+        # RecursionError: msgspec's own depth limit, far deeper than the contract's 32.
         raise HTTPException(status_code=400, detail=problems.MALFORMED_JSON) from None
+    return document
 
 
 _NO_BODY = object()
 
 
 def _parse_form(body: bytes) -> dict[str, Any]:
+    """Linear in the body's size, repeated fields included (a 1 MiB form is parsed before the
+    caller is known)."""
     try:
         pairs = parse_qsl(body.decode(), keep_blank_values=True)
     except UnicodeDecodeError:
         raise HTTPException(status_code=400, detail=problems.MALFORMED_FORM) from None
-    form: dict[str, Any] = {}
-    for key, item in pairs:  # a repeated field becomes a list, which no form field accepts
-        previous = form.get(key)
-        form[key] = (
-            item
-            if key not in form
-            else ([*previous, item] if isinstance(previous, list) else [previous, item])
-        )
-    return form
+    grouped: dict[str, list[str]] = {}
+    for key, item in pairs:
+        grouped.setdefault(key, []).append(item)
+    # A repeated field is a list, which no form field accepts (invalid_type).
+    return {key: items[0] if len(items) == 1 else items for key, items in grouped.items()}
 
 
 # ----------------------------------------------------------------------- value validation
@@ -285,27 +365,71 @@ def _list_item(annotation: Any) -> Any | None:
 def value_errors(value: Any, annotation: Any, loc: Loc, *, strict: bool) -> list[dict[str, Any]]:
     """Every violation of one value. msgspec stops at the first; a list is checked item by
     item so that each bad element is reported (`["query", "status", 2]`)."""
+    item = _list_item(annotation)
+    if item is not None and isinstance(value, list):
+        return _list_errors(value, annotation, item, loc, strict=strict)
+    bare, metas = _unwrap(annotation)
+    if isinstance(value, str) and (kind := _refused_text(value, bare, strict=strict)):
+        return [field_error(loc, kind, f"Input should be a valid {bare.__name__}")]
+    if isinstance(value, str) and not strict and bare in _URL_SCALARS:
+        value = _URL_SCALARS[bare](value)  # msgspec's lax parser refuses `003`
     try:
-        converted = msgspec.convert(value, annotation, strict=strict)
+        msgspec.convert(value, annotation, strict=strict)
     except msgspec.ValidationError as exc:
-        item = _list_item(annotation)
-        if item is None or not isinstance(value, list):
-            return _errors_from(exc, loc, parsing=not strict)
-        errors: list[dict[str, Any]] = []
-        for index, element in enumerate(value):
-            errors.extend(value_errors(element, item, [*loc, index], strict=strict))
-        _, metas = _unwrap(annotation)
-        limit = min((m.max_length for m in metas if m.max_length is not None), default=None)
-        if limit is not None and len(value) > limit:
-            errors.append(field_error(loc, "too_long", f"List should have at most {limit} items"))
-        return errors or _errors_from(exc, loc, parsing=not strict)
-    if (
-        isinstance(converted, list)
-        and _unique_items(annotation)
-        and len(set(converted)) != len(converted)
+        return _errors_from(exc, loc, parsing=not strict)
+    if isinstance(value, str) and not all(
+        inputs.fullmatch(meta.pattern, value) for meta in metas if meta.pattern is not None
     ):
-        return [field_error(loc, "not_unique", "List items must be unique")]
+        return [field_error(loc, "string_pattern_mismatch", "String should match the pattern")]
     return []
+
+
+def _list_errors(
+    value: list[Any], annotation: Any, item: Any, loc: Loc, *, strict: bool
+) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    for index, element in enumerate(value):
+        errors.extend(value_errors(element, item, [*loc, index], strict=strict))
+    _, metas = _unwrap(annotation)
+    limit = min((m.max_length for m in metas if m.max_length is not None), default=None)
+    if limit is not None and len(value) > limit:
+        errors.append(field_error(loc, "too_long", f"List should have at most {limit} items"))
+    if not errors and _unique_items(annotation):
+        converted = msgspec.convert(value, annotation, strict=strict)
+        if len(set(converted)) != len(converted):
+            return [field_error(loc, "not_unique", "List items must be unique")]
+    return errors
+
+
+# Scalars of the URL (query, path) and the contract's parsers for them (shared.inputs).
+_URL_SCALARS = {int: inputs.parse_int, bool: inputs.parse_bool}
+
+
+def canonical_query(request: Request[Any, Any, Any], spec: RequestSpec) -> bytes | None:
+    """The query string with every integer a validated request spells otherwise than msgspec's
+    lax parser reads it (`limit=003`, which the contract accepts) respelled, or None when
+    Litestar can read the query as it is."""
+    integers = {p.name for p in spec.parameters if p.location == "query" and p.scalar is int}
+    pairs = request.query_params.multi_items()
+    respelled = [
+        (name, str(inputs.parse_int(value)) if name in integers else value) for name, value in pairs
+    ]
+    if respelled == pairs:
+        return None
+    return urlencode(respelled).encode()
+
+
+def _refused_text(value: str, bare: Any, *, strict: bool) -> str | None:
+    """The error type for a string msgspec would accept and the contract does not: a UUID not
+    in the canonical form (msgspec takes 32 digits without hyphens), or a query/path boolean
+    other than `true`/`false` (msgspec's lax mode takes `1`, `0`, `True`, ...)."""
+    if bare is uuid.UUID and inputs.parse_uuid(value) is None:
+        return "uuid_parsing"
+    if bare is bool and not strict and inputs.parse_bool(value) is None:
+        return "bool_parsing"
+    if bare is int and not strict and inputs.parse_int(value) is None:
+        return "int_parsing"
+    return None
 
 
 def _unique_items(annotation: Any) -> bool:

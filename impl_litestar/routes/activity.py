@@ -10,7 +10,7 @@ from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Activity, Page
 from impl_litestar.services import activity
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 
 
 class ActivityController(Controller):
@@ -24,12 +24,12 @@ class ActivityController(Controller):
         summary="List the activity of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_activity(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import CommentAccess, TaskAccess, comment_permission, task_role
 from impl_litestar.schemas import Comment, CommentCreate, CommentUpdate, Page
 from impl_litestar.services import comments
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 
 
 class CommentController(Controller):
@@ -24,12 +25,12 @@ class CommentController(Controller):
         summary="List the comments of a task",
         dependencies={"access": task_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_comments(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         access: TaskAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -40,13 +41,13 @@ class CommentController(Controller):
         )
         return Page([Comment.of(comment) for comment in window.rows], window.next_cursor)
 
-    @post(
+    @idempotent_post(
         "/tasks/{task_id:str}/comments",
         operation_id="createComment",
         summary="Comment on a task (any member)",
         dependencies={"access": task_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 404, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 404, 409, 415, 422),
     )
     async def create_comment(
         self, data: CommentCreate, db_session: AsyncSession, access: TaskAccess
@@ -66,7 +67,7 @@ class CommentController(Controller):
         summary="Edit a comment (author only)",
         dependencies={"access": comment_permission("edit")},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 415, 422),
     )
     async def update_comment(
         self, data: CommentUpdate, db_session: AsyncSession, access: CommentAccess
@@ -83,7 +84,7 @@ class CommentController(Controller):
         summary="Delete a comment (author or project owner)",
         dependencies={"access": comment_permission("delete")},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 422, 500),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def delete_comment(self, db_session: AsyncSession, access: CommentAccess) -> None:
         await comments.delete_comment(db_session, access.user, access.project_id, access.comment.id)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from impl_litestar.errors import problem_response
+from impl_litestar.errors import service_unavailable
 from impl_litestar.openapi import ContractOperation, problem_responses
 from impl_litestar.schemas import Health, HealthStatus
-from shared import problems
 from shared.readiness import database_answers_async
 
 
@@ -21,7 +20,7 @@ class HealthController(Controller):
         operation_id="getHealth",
         summary="Liveness",
         operation_class=ContractOperation,
-        responses=problem_responses(500),
+        responses=problem_responses(database=False),
     )
     async def get_health(self) -> Health:
         """The process is up; the database is not consulted."""
@@ -32,10 +31,10 @@ class HealthController(Controller):
         operation_id="getReadiness",
         summary="Readiness",
         operation_class=ContractOperation,
-        responses=problem_responses(500, 503),
+        responses=problem_responses(),
     )
     async def get_readiness(self, state: State) -> Response[Health]:
         """200 when the database answers within 2 seconds, else 503."""
         if not await database_answers_async(state.readiness_engine):
-            return problem_response(503, problems.DATABASE_UNAVAILABLE)
+            return service_unavailable()
         return Response(Health(HealthStatus.OK))

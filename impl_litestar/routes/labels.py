@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Response, delete, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Label, LabelCreate, LabelList
@@ -25,20 +26,20 @@ class LabelController(Controller):
         summary="List the labels of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_labels(self, db_session: AsyncSession, access: ProjectAccess) -> LabelList:
         """By name, then id."""
         found = await labels.list_labels(db_session, access.project_id)
         return LabelList([Label.of(label) for label in found])
 
-    @post(
+    @idempotent_post(
         "/",
         operation_id="createLabel",
         summary="Create a label (editor+)",
         dependencies={"access": project_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
     )
     async def create_label(
         self, data: LabelCreate, db_session: AsyncSession, access: ProjectAccess
@@ -57,7 +58,7 @@ class LabelController(Controller):
         summary="Delete a label (editor+)",
         dependencies={"access": project_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 422, 500),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def delete_label(
         self, db_session: AsyncSession, access: ProjectAccess, label_id: UUID

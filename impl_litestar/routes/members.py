@@ -26,7 +26,7 @@ class MemberController(Controller):
         summary="List the members of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_members(self, db_session: AsyncSession, access: ProjectAccess) -> MemberList:
         """By display name, then user id."""
@@ -41,7 +41,7 @@ class MemberController(Controller):
         operation_class=ContractOperation,
         responses={
             201: ResponseSpec(Member, generate_examples=False, description="Added."),
-            **problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 500),
+            **problem_responses(400, 401, 403, 404, 409, 415, 422),
         },
     )
     async def put_member(
@@ -65,7 +65,7 @@ class MemberController(Controller):
         summary="Remove a member (owner)",
         dependencies={"access": project_role(Role.OWNER)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 409, 422, 500),
+        responses=problem_responses(401, 403, 404, 409, 422),
     )
     async def remove_member(
         self, db_session: AsyncSession, access: ProjectAccess, user_id: UUID

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.schemas import Page, Project, ProjectCreate, ProjectUpdate
 from impl_litestar.services import projects
+from impl_litestar.settings import AppSettings
 from shared import orm
-from shared.settings import Settings
 from shared.vocabulary import Role
 
 
@@ -21,12 +22,12 @@ class ProjectController(Controller):
     tags = ["projects"]
     security = BEARER
 
-    @post(
+    @idempotent_post(
         "/",
         operation_id="createProject",
         summary="Create a project",
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 409, 415, 422),
     )
     async def create_project(
         self, data: ProjectCreate, db_session: AsyncSession, current_user: orm.User
@@ -40,12 +41,12 @@ class ProjectController(Controller):
         operation_id="listProjects",
         summary="List the caller's projects",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 422, 500),
+        responses=problem_responses(401, 422),
     )
     async def list_projects(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         current_user: orm.User,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -62,13 +63,13 @@ class ProjectController(Controller):
         summary="Get a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)},
+        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422)},
     )
     async def get_project(
         self, db_session: AsyncSession, access: ProjectAccess, if_none_match: IfNoneMatch = None
     ) -> Response[Project]:
-        project = await projects.get_project(db_session, access.user, access.project_id)
-        return not_modified(if_none_match, project.version) or with_etag(Project.of(project))
+        project = Project.of(await projects.get_project(db_session, access.user, access.project_id))
+        return not_modified(if_none_match, project) or with_etag(project)
 
     @patch(
         "/{project_id:str}",
@@ -76,7 +77,7 @@ class ProjectController(Controller):
         summary="Update a project (owner)",
         dependencies={"access": project_role(Role.OWNER)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
     )
     async def update_project(
         self,
@@ -97,7 +98,7 @@ class ProjectController(Controller):
         summary="Delete a project (owner)",
         dependencies={"access": project_role(Role.OWNER)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 422, 500),
+        responses=problem_responses(401, 403, 404, 422),
     )
     async def delete_project(self, db_session: AsyncSession, access: ProjectAccess) -> None:
         """Its members, labels, tasks, comments and activity go with it."""

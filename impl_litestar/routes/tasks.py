@@ -6,17 +6,18 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, delete, get, patch, post
+from litestar import Controller, Response, delete, get, patch
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import ProjectAccess, TaskAccess, project_role, task_role
 from impl_litestar.schemas import Page, Task, TaskCreate, TaskUpdate
 from impl_litestar.services import tasks
-from shared.settings import Settings
+from impl_litestar.settings import AppSettings
 from shared.tasklist import TaskFilters
 from shared.vocabulary import SEARCH_MAX_LENGTH, Role, TaskPriority, TaskSort, TaskStatus
 
@@ -26,13 +27,13 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post(
+    @idempotent_post(
         "/projects/{project_id:str}/tasks",
         operation_id="createTask",
         summary="Create a task (editor+)",
         dependencies={"access": project_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
     )
     async def create_task(
         self, data: TaskCreate, db_session: AsyncSession, access: ProjectAccess
@@ -47,12 +48,12 @@ class TaskController(Controller):
         summary="List and filter the tasks of a project",
         dependencies={"access": project_role()},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def list_tasks(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         access: ProjectAccess,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
@@ -100,13 +101,13 @@ class TaskController(Controller):
         summary="Get a task",
         dependencies={"access": task_role()},
         operation_class=ContractOperation,
-        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422, 500)},
+        responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422)},
     )
     async def get_task(
         self, db_session: AsyncSession, access: TaskAccess, if_none_match: IfNoneMatch = None
     ) -> Response[Task]:
-        task = await tasks.get_task(db_session, access.task_id)
-        return not_modified(if_none_match, task.version) or with_etag(Task.of(task))
+        task = Task.of(await tasks.get_task(db_session, access.task_id))
+        return not_modified(if_none_match, task) or with_etag(task)
 
     @patch(
         "/tasks/{task_id:str}",
@@ -114,7 +115,7 @@ class TaskController(Controller):
         summary="Update a task (editor+)",
         dependencies={"access": task_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 404, 412, 415, 422),
     )
     async def update_task(
         self,
@@ -135,7 +136,7 @@ class TaskController(Controller):
         summary="Delete a task (editor+)",
         dependencies={"access": task_role(Role.EDITOR)},
         operation_class=ContractOperation,
-        responses=problem_responses(401, 403, 404, 412, 422, 500),
+        responses=problem_responses(401, 403, 404, 412, 422),
     )
     async def delete_task(
         self, db_session: AsyncSession, access: TaskAccess, if_match: IfMatch = None

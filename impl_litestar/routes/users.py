@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, get
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
 from impl_litestar.permissions import admin_only
 from impl_litestar.schemas import Page, User, UserCreate
 from impl_litestar.services import users
+from impl_litestar.settings import AppSettings
 from shared import orm
-from shared.settings import Settings
 from shared.vocabulary import SEARCH_MAX_LENGTH
 
 
@@ -29,18 +30,18 @@ class UserController(Controller):
         operation_id="getMe",
         summary="The caller",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 500),
+        responses=problem_responses(401),
     )
     async def get_me(self, current_user: orm.User) -> User:
         return User.of(current_user)
 
-    @post(
+    @idempotent_post(
         "/users",
         operation_id="createUser",
         summary="Create a user (admins only)",
         guards=[admin_only],
         operation_class=ContractOperation,
-        responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 500),
+        responses=problem_responses(400, 401, 403, 409, 415, 422),
     )
     async def create_user(self, data: UserCreate, db_session: AsyncSession) -> Response[User]:
         """Emails are stored lower-cased and unique in any case (409)."""
@@ -54,12 +55,12 @@ class UserController(Controller):
         operation_id="listUsers",
         summary="List users",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 422, 500),
+        responses=problem_responses(401, 422),
     )
     async def list_users(
         self,
         db_session: AsyncSession,
-        settings: Settings,
+        settings: AppSettings,
         limit: Limit = DEFAULT_LIMIT,
         cursor: Cursor = None,
         q: Annotated[
@@ -80,7 +81,7 @@ class UserController(Controller):
         operation_id="getUser",
         summary="Get a user",
         operation_class=ContractOperation,
-        responses=problem_responses(401, 404, 422, 500),
+        responses=problem_responses(401, 404, 422),
     )
     async def get_user(self, db_session: AsyncSession, user_id: UUID) -> User:
         return User.of(await users.get_user(db_session, user_id))

@@ -79,12 +79,19 @@ async def remove_member(
     if await _is_last_owner(session, project_id, member):
         raise ConflictException(detail=problems.LAST_OWNER)
     await session.delete(member)
-    # One statement for all their tasks: unassigned, and each one's representation changed.
-    await session.execute(
+    # One statement for all their tasks: unassigned, a new version, and each its entry.
+    unassigned = await session.scalars(
         update(Task)
         .where(Task.project_id == project_id, Task.assignee_id == user_id)
         .values(assignee_id=None, version=Task.version + 1, updated_at=func.now())
+        .returning(Task.id)
         .execution_options(synchronize_session=False)
+    )
+    await activity.record_task_updates(
+        session,
+        project_id=project_id,
+        actor=actor,
+        changes_by_task={task_id: {"assignee_id": [str(user_id), None]} for task_id in unassigned},
     )
     activity.record(
         session,

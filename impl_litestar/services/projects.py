@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.conditional import check_if_match
 from impl_litestar.pagination import PageParams, Window, paginate
+from impl_litestar.schemas import Project as ProjectRepresentation
 from impl_litestar.schemas import ProjectCreate, ProjectUpdate
 from impl_litestar.services import activity
 from impl_litestar.services.locks import lock_project
@@ -71,7 +72,7 @@ async def update_project(
     """Absent fields are unchanged; a change bumps the version, no change is no activity."""
     await lock_project(session, project_id, "update")
     project = await get_project(session, user, project_id)
-    check_if_match(if_match, project.version)
+    check_if_match(if_match, ProjectRepresentation.of(project))  # the caller's, under the lock
     requested = {
         name: value
         for name, value in (("name", body.name), ("description", body.description))

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impl_litestar.conditional import check_if_match
 from impl_litestar.errors import RequestValidationFailed, invalid_reference
 from impl_litestar.pagination import PageParams, Window, paginate
+from impl_litestar.schemas import Task as TaskRepresentation
 from impl_litestar.schemas import TaskCreate, TaskUpdate
 from impl_litestar.services import activity
 from impl_litestar.services.locks import lock_project, lock_task
@@ -115,7 +116,7 @@ async def update_task(
 ) -> Task:
     """Absent = unchanged, null clears, label_ids replaces the set; no change, no new version."""
     await lock_project(session, project_id, "share")
-    version = await lock_task(session, task_id)
+    await lock_task(session, task_id)
     requested = {
         name: value
         for name, value in msgspec.structs.asdict(body).items()
@@ -124,8 +125,8 @@ async def update_task(
     labels = await _check_references(
         session, project_id, requested.get("assignee_id"), requested.get("label_ids")
     )
-    check_if_match(if_match, version)
     task = await get_task(session, task_id)
+    check_if_match(if_match, TaskRepresentation.of(task))
     changes = diff(
         task_request_form(task, [label.id for label in task.labels]),
         request_form(msgspec.to_builtins(requested)),  # request form: uuids and dates as strings
@@ -160,7 +161,9 @@ async def delete_task(
 ) -> None:
     """Its comments go with it."""
     await lock_project(session, project_id, "share")
-    check_if_match(if_match, await lock_task(session, task_id))
+    await lock_task(session, task_id)
+    if if_match is not None:  # the representation under the lock, before the row goes
+        check_if_match(if_match, TaskRepresentation.of(await get_task(session, task_id)))
     await session.execute(delete(Task).where(Task.id == task_id))
     activity.record(
         session,
