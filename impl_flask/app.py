@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from impl_flask import db, errors, middleware, security, validation
+from impl_flask import db, docs, errors, middleware, security, validation
 from impl_flask.openapi import Api
 from impl_flask.routes import BLUEPRINTS
 from impl_flask.settings import flask_config
@@ -40,4 +40,5 @@ def create_app() -> Flask:
     api = Api(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    docs.init_app(app)  # the Swagger UI's files, outside the API document
     return app

@@ -18,19 +18,23 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import marshmallow as ma
-from flask import Flask, Request, current_app, request
+from flask import Flask, Request, current_app, g, request
 from flask_smorest import abort
 from marshmallow.exceptions import SCHEMA
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.routing import BaseConverter
 
-from impl_flask.fields import ErrorMessage
-from shared import problems
+from impl_flask.fields import Credential, ErrorMessage
+from shared import idempotency, problems
+from shared.inputs import NUL, check_document, nul_locations, parse_uuid, query_nul_locations
 from shared.problems import field_error
 
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+_NUL_LOCATIONS = "contract_nul_locations"
+_DECODED_BODY = "contract_decoded_body"
 
 # Where webargs loaded a value → the first element of the contract's `loc`.
 _LOC_ROOTS = {
@@ -83,15 +87,14 @@ class MalformedPathValue(str):
 
 
 class UUIDConverter(BaseConverter):
-    """`<uuid:name>`: any segment matches; a malformed one reaches validation as a
-    MalformedPathValue and is reported there as `uuid_parsing`, together with the body's
-    errors. Registered in place of werkzeug's converter, which would 404 it."""
+    """`<uuid:name>`: any segment matches; a malformed one (anything but the canonical
+    8-4-4-4-12 form) reaches validation as a MalformedPathValue and is reported there as
+    `uuid_parsing`, together with the body's errors. Registered in place of werkzeug's
+    converter, which would 404 it."""
 
     def to_python(self, value: str) -> uuid.UUID | MalformedPathValue:
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            return MalformedPathValue(value)
+        parsed = parse_uuid(value)
+        return MalformedPathValue(value) if parsed is None else parsed
 
     def to_url(self, value: Any) -> str:
         return str(value)
@@ -110,16 +113,56 @@ def reject_malformed_path() -> None:
     parses a body or query string — then ContractParser reports it along with their errors, and
     after the 415/400 checks of the body."""
     errors = path_errors(request)
-    if errors and not _parses_arguments():
+    if errors and not _handler_doc().get("arguments"):
         abort(422, errors=errors)
 
 
-def _parses_arguments() -> bool:
+def _handler_doc() -> dict[str, Any]:
+    """The flask-smorest doc info of the handler this request is routed to (`@blp.arguments`
+    records its schemas there, `@blp.idempotent` that the create takes an Idempotency-Key)."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     method = "get" if request.method == "HEAD" else request.method.lower()
     handler = getattr(view_class, method, None) if view_class is not None else view
-    return bool(getattr(handler, "_apidoc", {}).get("arguments"))  # @blp.arguments records it
+    return getattr(handler, "_apidoc", {})
+
+
+# ---------------------------------------------------------------------------- headers
+
+
+def idempotency_key_errors(req: Request) -> list[dict[str, Any]]:
+    """A malformed Idempotency-Key on an idempotent create (validated with the body, so one 422
+    lists both); impl_flask.idempotency uses a well-formed one."""
+    value = req.headers.get(idempotency.HEADER)
+    if value is None or not _handler_doc().get("idempotent"):
+        return []
+    problem = idempotency.key_error(value)
+    if problem is None:
+        return []
+    error_type, message = problem
+    return [field_error(idempotency.HEADER_LOC, error_type, message)]
+
+
+# ---------------------------------------------------------------------------- U+0000
+
+
+def _nul_locations() -> list[list[str | int]]:
+    """Where this request's parsed values hold U+0000 (collected by ContractParser.load_*)."""
+    return g.setdefault(_NUL_LOCATIONS, [])
+
+
+def _with_invalid_characters(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One `invalid_characters` per value holding U+0000, instead of any other error at its loc
+    (its length, pattern or enum are not checked); other fields' errors as they are."""
+    nul = _nul_locations()
+    if not nul:
+        return errors
+    kept = [error for error in errors if error["loc"] not in nul]
+    # Built here, not with shared.problems.field_error: its ERROR_TYPES lacks the type.
+    return kept + [
+        {"loc": loc, "type": "invalid_characters", "msg": "String should not contain U+0000"}
+        for loc in nul
+    ]
 
 
 # ---------------------------------------------------------------------------- the parser
@@ -132,9 +175,8 @@ class ContractParser(FlaskParser):
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         parsed = super().parse(*args, **kwargs)
-        errors = path_errors(request)
-        if errors:  # the body or query was fine; the path is not
-            abort(422, errors=errors)
+        # The body or query was valid as marshmallow sees it; the request may still not be.
+        _answer_invalid(request, [])
         return parsed
 
     def load_json(self, req: Request, schema: ma.Schema) -> Any:
@@ -143,15 +185,37 @@ class ContractParser(FlaskParser):
         if not raw:
             raise ma.ValidationError(ErrorMessage("missing", "A request body is required"))
         try:
-            return json.loads(raw, parse_constant=_reject_constant)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are ValueErrors
+            document = json.loads(raw, parse_constant=_reject_constant)
+            check_document(document)  # too deep, or an unpaired surrogate
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, ...
             abort(400, message=problems.MALFORMED_JSON)
+        g.setdefault(_DECODED_BODY, document)
+        _nul_locations().extend(nul_locations(document))
+        return document
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
-        return self._makeproxy(req.args, schema, cls=LastValueProxy)
+        proxy = self._makeproxy(req.args, schema, cls=LastValueProxy)
+        names = [field.data_key or name for name, field in schema.fields.items()]
+        _nul_locations().extend(
+            query_nul_locations(req.args.items(multi=True), names, proxy.multiple_keys)
+        )
+        return proxy
 
     def load_form(self, req: Request, schema: ma.Schema) -> Any:
         _require_media_type(req, FORM_MEDIA_TYPE)
+        checked = {
+            field.data_key or name
+            for name, field in schema.fields.items()
+            if not isinstance(field, Credential)  # U+0000 there is a failed sign-in (401)
+        }
+        _nul_locations().extend(
+            ["body", name]
+            for name in dict.fromkeys(
+                name
+                for name, value in req.form.items(multi=True)
+                if name in checked and NUL in value
+            )
+        )
         return super().load_form(req, schema)
 
     def handle_error(
@@ -163,7 +227,21 @@ class ContractParser(FlaskParser):
         error_status_code: int | None,
         error_headers: Mapping[str, str] | None,
     ) -> NoReturn:
-        abort(422, errors=path_errors(req) + validation_errors(error.messages))
+        _answer_invalid(req, validation_errors(error.messages))
+        raise AssertionError("unreachable: a validation error always answers 422")
+
+
+def _answer_invalid(req: Request, field_errors: list[dict[str, Any]]) -> None:
+    """422 listing every violation of the request: the path, the Idempotency-Key, and the fields
+    of what was parsed (U+0000 ones as `invalid_characters`)."""
+    errors = path_errors(req) + idempotency_key_errors(req) + _with_invalid_characters(field_errors)
+    if errors:
+        abort(422, errors=errors)
+
+
+def decoded_body() -> Any:
+    """The request's JSON body as decoded (the idempotency fingerprint hashes it)."""
+    return g.get(_DECODED_BODY)
 
 
 class LastValueProxy(MultiDictProxy):
