@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 import marshmallow as ma
@@ -23,6 +23,7 @@ from flask_smorest import abort
 from marshmallow.exceptions import SCHEMA
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter
 
 from impl_flask.fields import Credential, ErrorMessage
@@ -34,6 +35,7 @@ JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 _NUL_LOCATIONS = "contract_nul_locations"
+_PENDING_ERRORS = "contract_pending_errors"
 _DECODED_BODY = "contract_decoded_body"
 
 # Where webargs loaded a value → the first element of the contract's `loc`.
@@ -191,7 +193,10 @@ class ContractParser(FlaskParser):
             abort(400, message=problems.MALFORMED_JSON)
         g.setdefault(_DECODED_BODY, document)
         _nul_locations().extend(nul_locations(document))
-        return document
+        if not isinstance(document, dict):
+            return document  # marshmallow reports it (invalid_type at ["body"])
+        known = _known_names(schema, document)
+        return {name: value for name, value in document.items() if name in known}
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
         proxy = self._makeproxy(req.args, schema, cls=LastValueProxy)
@@ -203,20 +208,21 @@ class ContractParser(FlaskParser):
 
     def load_form(self, req: Request, schema: ma.Schema) -> Any:
         _require_media_type(req, FORM_MEDIA_TYPE)
-        checked = {
+        known = _known_names(schema, req.form.keys())
+        fields = MultiDict(
+            (name, value) for name, value in req.form.items(multi=True) if name in known
+        )
+        credentials = {  # U+0000 in a credential is a failed sign-in (401), not a 422
             field.data_key or name
             for name, field in schema.fields.items()
-            if not isinstance(field, Credential)  # U+0000 there is a failed sign-in (401)
+            if isinstance(field, Credential)
         }
         _nul_locations().extend(
             ["body", name]
-            for name in dict.fromkeys(
-                name
-                for name, value in req.form.items(multi=True)
-                if name in checked and NUL in value
-            )
+            for name in fields
+            if name not in credentials and any(NUL in value for value in fields.getlist(name))
         )
-        return super().load_form(req, schema)
+        return self._makeproxy(fields, schema)
 
     def handle_error(
         self,
@@ -231,10 +237,32 @@ class ContractParser(FlaskParser):
         raise AssertionError("unreachable: a validation error always answers 422")
 
 
+def _known_names(schema: ma.Schema, names: Iterable[str]) -> set[str]:
+    """The body's field names the schema knows; each other one is an `extra_forbidden` error,
+    found here in one linear pass (marshmallow's own RAISE merges its error dictionaries once
+    per unknown field: seconds for a 1 MiB form of 10,000 fields, before authentication)."""
+    known = {field.data_key or name for name, field in schema.load_fields.items()}
+    _pending_errors().extend(
+        field_error(["body", name], "extra_forbidden", "Extra inputs are not permitted")
+        for name in names
+        if name not in known
+    )
+    return known
+
+
+def _pending_errors() -> list[dict[str, Any]]:
+    """Errors found while loading, before marshmallow (ContractParser.load_*)."""
+    return g.setdefault(_PENDING_ERRORS, [])
+
+
 def _answer_invalid(req: Request, field_errors: list[dict[str, Any]]) -> None:
     """422 listing every violation of the request: the path, the Idempotency-Key, and the fields
     of what was parsed (U+0000 ones as `invalid_characters`)."""
-    errors = path_errors(req) + idempotency_key_errors(req) + _with_invalid_characters(field_errors)
+    errors = (
+        path_errors(req)
+        + idempotency_key_errors(req)
+        + _with_invalid_characters(_pending_errors() + field_errors)
+    )
     if errors:
         abort(422, errors=errors)
 
