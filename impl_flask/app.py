@@ -28,8 +28,8 @@ def create_app() -> Flask:
     # The order of these hooks is the contract's order of checks (contract/DECISIONS.md,
     # "Errors"): routing (404/405, raised when the view is dispatched) → body size 413 →
     # authentication 401 → malformed path id 422 (when the view parses nothing else) → in the
-    # view: Content-Type 415 → malformed JSON 400 → validation 422 → services: 404/403 → locks →
-    # 422 references → 412 → 409.
+    # view: Content-Type 415 → malformed JSON 400 → validation 422 → Idempotency-Key (409, 422,
+    # replay; idempotency.py) → services: 404/403 → locks → 422 references → 412 → 409.
     app.before_request(middleware.assign_request_id)
     app.before_request(middleware.answer_preflight)
     app.before_request(middleware.enforce_body_limit)

@@ -3,7 +3,10 @@ contract/openapi.yaml says.
 
 - Error responses are problem details (`application/problem+json`, Problem/ValidationProblem)
   registered once per status; `@blp.problems(401, 404, ...)` documents an operation's errors
-  with `alt_response`, and flask-smorest's catch-all `default` error response is switched off.
+  with `alt_response` (413 and 503 on every operation), and flask-smorest's catch-all `default`
+  error response is switched off.
+- `@blp.idempotent` puts impl_flask.idempotency around a create and documents its
+  `Idempotency-Key` parameter and 409 (a doc callback, like flask-smorest's own ETag feature).
 - Every Blueprint parses with validation.ContractParser (the contract's 415/400/422).
 - apispec learns what the marshmallow plugin cannot infer: the uuid path converter's schema
   (`format: uuid`, where werkzeug's int converter would add `minimum: 0`), `uniqueItems` from
