@@ -46,10 +46,12 @@ def etag(view: F) -> F:
     @wraps(view)
     def with_etag(*args: Any, **kwargs: Any) -> Response:
         response: Response = view(*args, **kwargs)
-        etag = representation_etag(get_appcontext()["result_dump"])
-        if request.method == "GET" and if_none_match_hits(request.headers.get(IF_NONE_MATCH), etag):
-            return current_app.response_class(status=304, headers={"ETag": etag})
-        response.headers["ETag"] = etag
+        current = representation_etag(get_appcontext()["result_dump"])
+        if request.method in ("GET", "HEAD") and if_none_match_hits(
+            request.headers.get(IF_NONE_MATCH), current
+        ):
+            return current_app.response_class(status=304, headers={"ETag": current})
+        response.headers["ETag"] = current
         return response
 
     return with_etag  # type: ignore[return-value]
