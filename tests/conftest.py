@@ -57,7 +57,8 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
 ``support.paths``      ``API``, ``TOKEN_URL``, ``ME_URL``, ``USERS_URL``, ``PROJECTS_URL`` and the
     URL of every resource: ``user_url``, ``project_url``, ``members_url``, ``member_url``,
     ``labels_url``, ``label_url``, ``tasks_url``, ``activity_url``, ``task_url``,
-    ``comments_url``, ``comment_url`` (each takes the resource dict or its id).
+    ``comments_url``, ``comment_url`` (each takes the resource dict or its id);
+    ``expand(template, default, **ids)`` fills a contract path template.
 ``support.responses``  ``expect(response, *statuses)`` → the JSON body of a successful answer;
     ``get_json(client, url, params=None)`` → the body of a GET that must answer 200.
 ``support.problems``   ``assert_problem(response, status)`` → the problem body (media type,

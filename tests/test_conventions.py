@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 
 import httpx
@@ -18,6 +17,7 @@ import pytest
 from support.client import ContractClient
 from support.contract import Contract, Operation
 from support.factories import Account
+from support.paths import expand
 from support.problems import assert_problem, assert_unauthorized
 from support.servers import CORS_ORIGIN
 
@@ -143,8 +143,7 @@ CONTRACT = Contract.load()
 # Every contract path, ids filled in (a preflight needs no token and no existing resource), with
 # each of its methods: the path exists, which is all a preflight needs (DECISIONS "Operations").
 PREFLIGHT_TARGETS = [
-    (operation.path.format_map(defaultdict(lambda: SOME_ID)), operation.method)
-    for operation in CONTRACT.operations()
+    (expand(operation.path, SOME_ID), operation.method) for operation in CONTRACT.operations()
 ]
 
 
@@ -364,7 +363,7 @@ def test_body_over_one_mib_is_413_on_every_operation(
     before authentication (DECISIONS "Errors": 413 is check 2, 401 check 3). Declared by
     Content-Length, or counted while a chunked body is read."""
     client = api if anonymous else make_user().client
-    path = operation.path.format_map(defaultdict(lambda: SOME_ID))
+    path = expand(operation.path, SOME_ID)
     body = _json_body_of(ONE_MIB + 1)
     response = client.request(
         operation.method,

@@ -14,6 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -37,6 +38,7 @@ DETAIL = "The database is not reachable."  # DECISIONS "Unavailable"
 UNAVAILABLE_BOUND = 15.0
 READINESS_BOUND = 4.0  # /readyz: 2 s, plus the HTTP round trip on a loaded machine
 RECOVERY_SECONDS = 15.0
+HANG_SECONDS = UNAVAILABLE_BOUND + 10  # the client's timeout: no answer by then is a hang
 
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "createProject": {"name": "Outage"},
@@ -91,6 +93,25 @@ def assert_ready_within_budget(client: ContractClient, *, ready: bool) -> None:
     assert elapsed < READINESS_BOUND, f"/readyz took {elapsed:.1f} s (its budget is 2 s)"
 
 
+def wait_for_recovery(client: ContractClient, url: str) -> None:
+    """Until GET `url` is a 200 again, every answer is a 503 (never a 500), for a few seconds."""
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    while (response := client.get(url)).status_code != 200:
+        assert_unavailable(response)
+        assert time.monotonic() < deadline, (
+            f"no recovery {RECOVERY_SECONDS:.0f} s after the database came back"
+        )
+        time.sleep(0.5)
+
+
+def answer_in_time(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    """`timed(call)`, failing clearly when the server does not answer at all."""
+    try:
+        return timed(call)
+    except httpx.TimeoutException:
+        pytest.fail(f"no answer within {HANG_SECONDS:.0f} s: the request hangs")
+
+
 def assert_live(client: ContractClient) -> None:
     assert expect(client.get("/healthz"), 200) == {"status": "ok"}
 
@@ -105,28 +126,37 @@ def test_every_operation_is_503_when_the_database_refuses_connections(
     extra = spawn_server(refused)  # starts: liveness needs no database
     token = admin.token
     assert token is not None
-    with ContractClient(extra.base_url, contract=contract, token=token) as client:
-        assert_live(client)
-        assert_ready_within_budget(client, ready=False)
-        operations = [op for op in contract.operations() if op.operation_id != "getHealth"]
-        assert len(operations) >= 27, [str(op) for op in operations]
-        failures = []
-        for operation in operations:
-            request_client = client if operation.secured else client.anonymous()
-            response, elapsed = timed(
-                lambda op=operation, c=request_client: contract_request(
-                    c, op, email=server.admin_email, password=server.admin_password
-                )
-            )
+    operations = [op for op in contract.operations() if op.operation_id != "getHealth"]
+    assert len(operations) >= 27, [str(op) for op in operations]
+
+    def check(operation: Operation) -> str | None:
+        """What is wrong with the operation's answer, if anything."""
+        with ContractClient(
+            extra.base_url, contract=contract, token=token if operation.secured else None
+        ) as client:
             try:
+                response, elapsed = timed(
+                    lambda: contract_request(
+                        client, operation, email=server.admin_email, password=server.admin_password
+                    )
+                )
                 if operation.operation_id == "getReadiness":
                     assert_unavailable(response, detail=None)
                     assert elapsed < READINESS_BOUND, f"took {elapsed:.1f} s"
                 else:
                     assert_unavailable(response)
                     assert elapsed < UNAVAILABLE_BOUND, f"took {elapsed:.1f} s"
-            except AssertionError as exc:
-                failures.append(f"{operation}: {exc}")
+            except (AssertionError, httpx.HTTPError) as exc:
+                return f"{operation}: {exc!r}"
+        return None
+
+    with ContractClient(extra.base_url, contract=contract) as client:
+        assert_live(client)
+        assert_ready_within_budget(client, ready=False)
+        # Side by side (no more than a sync server's 8 threads): a server may take its 5 s to give
+        # up on a connection, and 27 of those one after the other is minutes of a suite run.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            failures = [problem for problem in pool.map(check, operations) if problem]
         assert not failures, "\n".join(failures)
         assert_live(client)
         assert extra.process.poll() is None, "the server exited"
@@ -201,13 +231,7 @@ def test_service_resumes_when_the_database_comes_back(
             assert_live(client)
 
             database.switch_on()
-            deadline = time.monotonic() + RECOVERY_SECONDS
-            while (response := client.get(project_url(project))).status_code != 200:
-                assert_unavailable(response)  # while it reconnects: 503s, never a 500
-                assert time.monotonic() < deadline, (
-                    f"no recovery {RECOVERY_SECONDS:.0f} s after the database came back"
-                )
-                time.sleep(0.5)
+            wait_for_recovery(client, project_url(project))
             # Full service, from the same server process.
             for _ in range(3):
                 expect(client.get(project_url(project)), 200)
@@ -217,6 +241,48 @@ def test_service_resumes_when_the_database_comes_back(
             assert titles.count("Lost") == 0 and titles.count("Back") == 1, titles
             expect(sign_in(), 200)
             assert_ready_within_budget(client, ready=True)
+            assert extra.process.poll() is None, "the server was restarted or exited"
+
+
+def test_a_paused_database_is_503_not_a_hang(
+    server: Server,
+    spawn_server,
+    make_user: Callable[..., Account],
+    make_project: Callable[..., dict[str, Any]],
+    contract: Contract,
+) -> None:
+    """Paused (`docker pause`, a stalled host): the pool's connections stay open and nothing
+    answers — statement_timeout cannot help, the server never sees the statement; only the
+    implementation's own timeouts can turn that into a 503."""
+    owner = make_user()
+    project = make_project(owner)
+    assert server.database_url is not None
+    with SwitchableProxy(server.database_url) as database:
+        extra = spawn_server(database.url)
+        with ContractClient(
+            extra.base_url, contract=contract, token=owner.token, timeout=HANG_SECONDS
+        ) as client:
+            anonymous = client.anonymous()
+
+            def sign_in() -> httpx.Response:
+                return anonymous.post(
+                    TOKEN_URL, data={"username": owner.email, "password": owner.password}
+                )
+
+            expect(client.get(project_url(project)), 200)  # the pool holds live connections
+            expect(sign_in(), 200)
+            database.freeze()
+            try:
+                assert_ready_within_budget(client, ready=False)
+                for call in (lambda: client.get(project_url(project)), sign_in):
+                    response, elapsed = answer_in_time(call)
+                    assert_unavailable(response)
+                    assert elapsed < UNAVAILABLE_BOUND, f"took {elapsed:.1f} s"
+                assert_live(client)
+            finally:
+                database.thaw()
+            wait_for_recovery(client, project_url(project))
+            expect(sign_in(), 200)
             assert extra.process.poll() is None, "the server was restarted or exited"
 
 
