@@ -36,6 +36,7 @@ def create_app() -> Flask:
     app.before_request(security.authenticate)
     app.before_request(validation.reject_malformed_path)
     app.after_request(middleware.add_standard_headers)
+    app.after_request(middleware.drain_request_body)
 
     api = Api(app)
     for blueprint in BLUEPRINTS:

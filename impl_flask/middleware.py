@@ -20,6 +20,8 @@ from shared.httputil import (
 from shared.settings import get_settings
 from shared.wsgi import body_too_large
 
+_DRAIN_CHUNK = 64 * 1024
+
 
 def assign_request_id() -> None:
     g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER))
@@ -58,6 +60,18 @@ def enforce_body_limit() -> None:
         return  # unknown path or method: the router's 404/405 come first
     if body_too_large(request.environ):
         abort(413)
+
+
+def drain_request_body(response: Response) -> Response:
+    """Read what is left of a body the answer did not need (a 401, 404, 405, ... sent before
+    parsing), before the answer leaves: gunicorn drains at most 64 KiB of an unread body and
+    then closes a connection it has just answered with `Connection: keep-alive`, so the client's
+    next request on it fails. Bounded (the body is at most MAX_BODY_BYTES, checked by
+    `enforce_body_limit`; an oversize one shared.wsgi drains) and linear."""
+    if not body_too_large(request.environ):
+        while request.stream.read(_DRAIN_CHUNK):
+            pass
+    return response
 
 
 def add_standard_headers(response: Response) -> Response:

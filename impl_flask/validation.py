@@ -192,10 +192,11 @@ class ContractParser(FlaskParser):
         except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, ...
             abort(400, message=problems.MALFORMED_JSON)
         g.setdefault(_DECODED_BODY, document)
-        _nul_locations().extend(nul_locations(document))
         if not isinstance(document, dict):
-            return document  # marshmallow reports it (invalid_type at ["body"])
+            return document  # one error, marshmallow's (invalid_type at ["body"])
         known = _known_names(schema, document)
+        # An unknown field is extra_forbidden whatever its value holds.
+        _nul_locations().extend(loc for loc in nul_locations(document) if loc[1] in known)
         return {name: value for name, value in document.items() if name in known}
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
