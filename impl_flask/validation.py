@@ -8,6 +8,10 @@ Content-Type 415 → malformed JSON 400 → one 422 listing every violation, aft
   carries each one's type, so nothing parses English).
 - `UUIDConverter` matches any path segment, so `/tasks/not-a-uuid` is a 422 `uuid_parsing` at
   `["path", "task_id"]` after authentication, not werkzeug's router 404.
+- Hostile input (contract 1.1): JSON nested past 32 levels, with an unpaired surrogate, or deep
+  enough for Python's json to raise RecursionError is malformed (400); U+0000 in a body, query
+  or form value is `invalid_characters` at its loc, replacing that loc's other errors; unknown
+  body fields are found in one linear pass; a malformed Idempotency-Key joins the one 422.
 """
 
 from __future__ import annotations
