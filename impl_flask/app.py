@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from impl_flask import db, errors, middleware, security, validation
+from impl_flask import db, docs, errors, middleware, security, validation
 from impl_flask.openapi import Api
 from impl_flask.routes import BLUEPRINTS
 from impl_flask.settings import flask_config
@@ -28,16 +28,18 @@ def create_app() -> Flask:
     # The order of these hooks is the contract's order of checks (contract/DECISIONS.md,
     # "Errors"): routing (404/405, raised when the view is dispatched) → body size 413 →
     # authentication 401 → malformed path id 422 (when the view parses nothing else) → in the
-    # view: Content-Type 415 → malformed JSON 400 → validation 422 → services: 404/403 → locks →
-    # 422 references → 412 → 409.
+    # view: Content-Type 415 → malformed JSON 400 → validation 422 → Idempotency-Key (409, 422,
+    # replay; idempotency.py) → services: 404/403 → locks → 422 references → 412 → 409.
     app.before_request(middleware.assign_request_id)
     app.before_request(middleware.answer_preflight)
     app.before_request(middleware.enforce_body_limit)
     app.before_request(security.authenticate)
     app.before_request(validation.reject_malformed_path)
     app.after_request(middleware.add_standard_headers)
+    app.after_request(middleware.drain_request_body)
 
     api = Api(app)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
+    docs.init_app(app)  # the Swagger UI's files, outside the API document
     return app

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any
 
+import psycopg
 from flask import Flask, current_app, g
 from flask.views import MethodView
 from flask_smorest import abort
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +25,7 @@ from shared.database import (
     CONNECT_TIMEOUT_SECONDS,
     POOL_SIZE,
     POOL_TIMEOUT_SECONDS,
+    STATEMENT_TIMEOUT_SECONDS,
     libpq_options,
     sqlalchemy_url,
 )
@@ -32,6 +34,27 @@ from shared.readiness import database_answers
 
 _SESSIONS = "taskboard.sessions"
 _DATABASE_URL = "taskboard.database_url"
+
+
+# A connection waits for the server at most this long for any one step (a statement, a commit,
+# the pool's pre-ping): statement_timeout ends slow statements server-side first; this catches a
+# server that no longer answers at all over an open socket (paused, a stalled host).
+ANSWER_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_SECONDS + 1.0
+
+
+class BoundedWaitConnection(psycopg.Connection[Any]):
+    """psycopg's connection, never waiting longer than ANSWER_TIMEOUT_SECONDS for an answer
+    (psycopg waits forever by default); one that timed out mid-statement is closed, so the pool
+    drops it, and the OperationalError is a 503 (shared.dberrors)."""
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        try:
+            return super().wait(
+                gen, interval, ANSWER_TIMEOUT_SECONDS if timeout is None else timeout
+            )
+        except psycopg.errors._WaitTimeout:  # psycopg's own "no answer within timeout"
+            self.close()
+            raise
 
 
 def init_app(app: Flask, database_url: str) -> None:
@@ -45,10 +68,15 @@ def init_app(app: Flask, database_url: str) -> None:
         pool_pre_ping=True,  # a restarted database costs one retry, not a 500
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": libpq_options()},
     )
+    event.listen(engine, "do_connect", _bounded_wait_connect)
     # expire_on_commit=False: responses are serialised from the objects after the commit.
     app.extensions[_SESSIONS] = sessionmaker(engine, expire_on_commit=False)
     app.extensions[_DATABASE_URL] = database_url
     app.teardown_appcontext(_close_session)
+
+
+def _bounded_wait_connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    return BoundedWaitConnection.connect(*cargs, **cparams)
 
 
 def session() -> Session:

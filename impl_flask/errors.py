@@ -5,7 +5,9 @@ and which status each exception is.
 and drops werkzeug's `Allow` (openapi.Api keeps it from being installed). It handles werkzeug's
 HTTP exceptions (router 404, 405 with its `Allow`, 413 from MAX_CONTENT_LENGTH), flask-smorest's
 `abort(status, message=, errors=, headers=)` as the services, permissions and validation use it,
-and anything unexpected: a 500, logged, nothing leaked. Request validation (415/400/422) is
+a database that is away (shared.dberrors: unreachable, pool exhausted past its timeout,
+statement_timeout) as 503, and anything unexpected: a 500, logged, nothing leaked. Every 503
+carries `Retry-After: 1` (/readyz's too). Request validation (415/400/422) is
 validation.py's.
 """
 
@@ -17,7 +19,8 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
-from shared.problems import PROBLEM_MEDIA_TYPE, problem
+from shared.dberrors import is_unavailable
+from shared.problems import DATABASE_UNAVAILABLE, PROBLEM_MEDIA_TYPE, problem
 
 
 def handle_error(exc: Exception) -> Response | HTTPException:
@@ -35,11 +38,16 @@ def handle_error(exc: Exception) -> Response | HTTPException:
         original = getattr(exc, "original_exception", None)
         if original is not None:  # Flask wraps a failure outside the view in a 500
             current_app.logger.error("unhandled error", exc_info=original)
+    elif is_unavailable(exc):  # the database is away, the pool exhausted, a statement too slow
+        current_app.logger.warning("database unavailable: %s", type(exc).__name__)
+        status, body, headers = 503, problem(503, DATABASE_UNAVAILABLE), []
     else:
         current_app.logger.error(
             "unhandled error on %s %s", request.method, request.path, exc_info=exc
         )
         status, body, headers = 500, problem(500), []
+    if status == 503 and not any(name.lower() == "retry-after" for name, _ in headers):
+        headers.append(("Retry-After", "1"))
     return current_app.response_class(
         current_app.json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE
     )

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import marshmallow as ma
 from marshmallow import ValidationError, validate
 
+from shared.inputs import parse_int, parse_uuid
 from shared.timefmt import format_timestamp
 
 
@@ -71,6 +72,12 @@ class String(ContractField, ma.fields.String):
     default_error_messages = {"invalid": "Input should be a valid string"}
 
 
+class Credential(String):
+    """A sign-in credential (createToken's username and password): a U+0000 in it is not a
+    validation error but credentials that match no one — a failed sign-in, 401
+    (contract/DECISIONS.md, "Validation error types"); validation.py skips it."""
+
+
 class Enum(ContractField, ma.fields.Enum):
     """A value of one of shared.vocabulary's enums: loads the member from a JSON string (`1` is
     `invalid_type`, an unknown string `enum`), dumps a member or the plain string the ORM reads."""
@@ -96,13 +103,13 @@ class UUID(ContractField, ma.fields.UUID):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
         if not isinstance(value, str):
             raise self.make_error("invalid")
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            raise self.make_error("invalid_uuid") from None
+        parsed = parse_uuid(value)  # the canonical 8-4-4-4-12 form only
+        if parsed is None:
+            raise self.make_error("invalid_uuid")
+        return parsed
 
 
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Date(ContractField, ma.fields.Date):
@@ -136,19 +143,18 @@ class Boolean(ContractField, ma.fields.Boolean):
         raise self.make_error("invalid")
 
 
-_INTEGER = re.compile(r"[+-]?\d+")
-
-
 class QueryInteger(ContractField, ma.fields.Integer):
-    """An integer in a query string: decimal digits, nothing else."""
+    """An integer in a query string: ASCII digits and an optional leading `-`, nothing else
+    (Python's int() also takes other scripts' digits, `+`, spaces and `_`)."""
 
     default_error_messages = {"invalid": "Input should be a valid integer"}
     error_types = {"invalid": "int_parsing"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
-        if not isinstance(value, str) or not _INTEGER.fullmatch(value):
+        parsed = parse_int(value) if isinstance(value, str) else None
+        if parsed is None:
             raise self.make_error("invalid")
-        return int(value)
+        return parsed
 
 
 class List(ContractField, ma.fields.List):
@@ -195,8 +201,11 @@ class Length(validate.Length):
 
 
 class Regexp(validate.Regexp):
+    """The whole string matches (marshmallow's re.match with a `$` pattern lets a trailing
+    newline through: `"#abcdef\\n"` would pass as a color)."""
+
     def __call__(self, value: str) -> str:
-        if self.regex.search(value) is None:
+        if self.regex.fullmatch(value) is None:
             raise error(
                 "string_pattern_mismatch", f"String should match pattern '{self.regex.pattern}'"
             )

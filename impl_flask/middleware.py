@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, request
 from flask_smorest import abort
+from werkzeug.exceptions import NotFound
 
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
@@ -18,6 +19,8 @@ from shared.httputil import (
 )
 from shared.settings import get_settings
 from shared.wsgi import body_too_large
+
+_DRAIN_CHUNK = 64 * 1024
 
 
 def assign_request_id() -> None:
@@ -33,11 +36,21 @@ def _is_preflight() -> bool:
 
 
 def answer_preflight() -> Response | None:
-    """A CORS preflight is answered here, whatever the path: 204, and the CORS headers when the
-    origin is allowed (added by `add_standard_headers`)."""
-    if _is_preflight():
+    """A CORS preflight on an existing path is answered here: 204, with the CORS headers when
+    the origin, method and headers are allowed (added by `add_standard_headers`), with no
+    `Access-Control-*` header at all otherwise. On an unknown path the router's 404 answers."""
+    if _is_preflight() and not isinstance(request.routing_exception, NotFound):
         return current_app.response_class(status=204)
     return None
+
+
+def _preflight_allowed() -> bool:
+    method = request.headers.get("Access-Control-Request-Method", "")
+    requested = request.headers.get("Access-Control-Request-Headers", "")
+    allowed_headers = {name.lower() for name in CORS_ALLOW_HEADERS}
+    return method in CORS_ALLOW_METHODS and all(
+        name.strip().lower() in allowed_headers for name in requested.split(",") if name.strip()
+    )
 
 
 def enforce_body_limit() -> None:
@@ -47,6 +60,18 @@ def enforce_body_limit() -> None:
         return  # unknown path or method: the router's 404/405 come first
     if body_too_large(request.environ):
         abort(413)
+
+
+def drain_request_body(response: Response) -> Response:
+    """Read what is left of a body the answer did not need (a 401, 404, 405, ... sent before
+    parsing), before the answer leaves: gunicorn drains at most 64 KiB of an unread body and
+    then closes a connection it has just answered with `Connection: keep-alive`, so the client's
+    next request on it fails. Bounded (the body is at most MAX_BODY_BYTES, checked by
+    `enforce_body_limit`; an oversize one shared.wsgi drains) and linear."""
+    if not body_too_large(request.environ):
+        while request.stream.read(_DRAIN_CHUNK):
+            pass
+    return response
 
 
 def add_standard_headers(response: Response) -> Response:
@@ -59,12 +84,13 @@ def add_standard_headers(response: Response) -> Response:
     origin = request.headers.get("Origin")
     if origin is not None:
         response.vary.add("Origin")
-        if origin in get_settings().cors_origins:
+        allowed = origin in get_settings().cors_origins  # foreign: no Access-Control-* at all
+        if allowed and not _is_preflight():
             response.headers["Access-Control-Allow-Origin"] = origin
-            if _is_preflight():
-                response.headers["Access-Control-Allow-Methods"] = ", ".join(CORS_ALLOW_METHODS)
-                response.headers["Access-Control-Allow-Headers"] = ", ".join(CORS_ALLOW_HEADERS)
-                response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
-            else:
-                response.headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
+            response.headers["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
+        elif allowed and response.status_code == 204 and _preflight_allowed():
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Access-Control-Allow-Methods"] = ", ".join(CORS_ALLOW_METHODS)
+            response.headers["Access-Control-Allow-Headers"] = ", ".join(CORS_ALLOW_HEADERS)
+            response.headers["Access-Control-Max-Age"] = str(CORS_MAX_AGE)
     return response

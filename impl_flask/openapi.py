@@ -3,7 +3,10 @@ contract/openapi.yaml says.
 
 - Error responses are problem details (`application/problem+json`, Problem/ValidationProblem)
   registered once per status; `@blp.problems(401, 404, ...)` documents an operation's errors
-  with `alt_response`, and flask-smorest's catch-all `default` error response is switched off.
+  with `alt_response` (413 and 503 on every operation), and flask-smorest's catch-all `default`
+  error response is switched off.
+- `@blp.idempotent` puts impl_flask.idempotency around a create and documents its
+  `Idempotency-Key` parameter and 409 (a doc callback, like flask-smorest's own ETag feature).
 - Every Blueprint parses with validation.ContractParser (the contract's 415/400/422).
 - apispec learns what the marshmallow plugin cannot infer: the uuid path converter's schema
   (`format: uuid`, where werkzeug's int converter would add `minimum: 0`), `uniqueItems` from
@@ -13,6 +16,7 @@ contract/openapi.yaml says.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -22,6 +26,8 @@ import flask_smorest
 import marshmallow as ma
 
 from impl_flask import fields, schemas, validation
+from impl_flask.idempotency import idempotent
+from shared import idempotency
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,10 +35,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC: dict[str, Any] = {"security": []}  # `@blp.doc(**PUBLIC)`: no token needed
 
 ETAG_HEADER = {
-    "description": 'Strong entity tag, the resource\'s `version` in quotes ("3").',
+    "description": "Strong validator of the representation: the first 32 hex digits of SHA-256 "
+    "over the body's canonical JSON, in quotes.",
     "required": True,
-    "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+    "schema": {"type": "string", "pattern": r'^"[0-9a-f]{32}"$'},
 }
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again.",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+IDEMPOTENT_REPLAYED_HEADER = {
+    "description": "`true` when the response is the replay of an earlier request with the same "
+    "`Idempotency-Key`.",
+    "required": False,
+    "schema": {"type": "string", "enum": ["true"]},
+}
+IF_NONE_MATCH_PARAMETER = "IfNoneMatch"  # `@blp.doc(parameters=[...])`: Api registers them
+IDEMPOTENCY_KEY_PARAMETER = "IdempotencyKey"
 LOCATION_HEADER = {
     "description": "Absolute path of the created resource (no scheme or host).",
     "required": True,
@@ -61,14 +81,13 @@ class Api(flask_smorest.Api):
     def _register_responses(self) -> None:
         for status, title in TITLES.items():
             schema = schemas.ValidationProblemSchema if status == 422 else schemas.ProblemSchema
-            self.spec.components.response(
-                response_name(status),
-                {
-                    "description": title,
-                    "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
-                },
-                lazy=True,
-            )
+            response: dict[str, Any] = {
+                "description": title,
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+            }
+            if status in (429, 503):  # errors.py sends Retry-After with both
+                response["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+            self.spec.components.response(response_name(status), response, lazy=True)
         self.spec.components.response(
             response_name(304),
             {
@@ -77,20 +96,71 @@ class Api(flask_smorest.Api):
             },
             lazy=True,
         )
+        self.spec.components.parameter(
+            IF_NONE_MATCH_PARAMETER,
+            "header",
+            {
+                "name": "If-None-Match",
+                "required": False,
+                "description": "304 with no body if the current ETag matches (weak comparison).",
+                "schema": {"type": "string"},
+            },
+            lazy=True,
+        )
+        self.spec.components.parameter(
+            IDEMPOTENCY_KEY_PARAMETER,
+            "header",
+            {
+                "name": idempotency.HEADER,
+                "required": False,
+                "description": "Makes the create safe to retry (contract: Idempotent creates).",
+                "schema": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": idempotency.MAX_LENGTH,
+                    "pattern": idempotency.PATTERN,
+                },
+            },
+            lazy=True,
+        )
 
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = validation.ContractParser()
 
-    def problems(self, *statuses: int) -> Callable[[F], F]:
-        """Document the problem responses an operation can answer."""
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_idempotency_doc)
+
+    def problems(self, *statuses: int, uses_database: bool = True) -> Callable[[F], F]:
+        """Document the problem responses an operation can answer. Every operation can answer
+        413 (the body limit comes before routing) and, unless it never touches the database
+        (getHealth), 503."""
+        everywhere = (413, 503) if uses_database else (413,)
 
         def decorator(func: F) -> F:
-            for status in statuses:
+            for status in sorted({*statuses, *everywhere}):
                 func = self.alt_response(status, response=response_name(status))(func)
             return func
 
         return decorator
+
+    def idempotent(self, func: F) -> F:
+        """An idempotent create (impl_flask.idempotency): between `@blp.arguments` (the request
+        is valid) and `@blp.response` (whose bytes are stored). Documents the Idempotency-Key
+        parameter and the 409 of a key still in flight."""
+        wrapper = self.alt_response(409, response=response_name(409))(idempotent(func))
+        wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))  # type: ignore[attr-defined]
+        wrapper._apidoc["idempotent"] = True  # type: ignore[attr-defined]
+        return wrapper
+
+    @staticmethod
+    def _prepare_idempotency_doc(
+        doc: dict[str, Any], doc_info: dict[str, Any], **_: Any
+    ) -> dict[str, Any]:
+        if doc_info.get("idempotent"):
+            doc.setdefault("parameters", []).append(IDEMPOTENCY_KEY_PARAMETER)
+        return doc
 
 
 # ---------------------------------------------------------------------------- apispec attributes

@@ -24,6 +24,10 @@ from shared.vocabulary import (
     TaskStatus,
 )
 
+# shared.problems.ERROR_TYPES predates contract 1.1's two new types (validation.py and
+# idempotency.py build those errors themselves).
+CONTRACT_ERROR_TYPES = ERROR_TYPES | {"invalid_characters", "idempotency_key_reused"}
+
 
 class RequestSchema(ma.Schema):
     """Bodies and query strings. Unknown body fields are refused (documented as
@@ -66,8 +70,8 @@ class TokenRequestSchema(RequestSchema):
     """OAuth2 password grant form; `username` is the email."""
 
     grant_type = f.String(validate=f.Regexp(v.GRANT_TYPE_PATTERN))
-    username = f.String(required=True)
-    password = f.String(required=True)
+    username = f.Credential(required=True)
+    password = f.Credential(required=True)
     scope = f.String()  # accepted and ignored
 
 
@@ -168,10 +172,6 @@ class CommentUpdateSchema(CommentBodySchema):
 
 class IfMatchSchema(RequestSchema):
     if_match = f.String(data_key="If-Match")
-
-
-class IfNoneMatchSchema(RequestSchema):
-    if_none_match = f.String(data_key="If-None-Match")
 
 
 # ============================================================================ responses
@@ -309,7 +309,7 @@ class ProblemSchema(ResponseSchema):
 
 class ValidationErrorSchema(ResponseSchema):
     loc = f.Loc(required=True, validate=f.Length(min=1))
-    type = ma.fields.String(required=True, validate=f.OneOf(sorted(ERROR_TYPES)))
+    type = ma.fields.String(required=True, validate=f.OneOf(sorted(CONTRACT_ERROR_TYPES)))
     msg = ma.fields.String(required=True)
 
 

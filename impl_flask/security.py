@@ -14,7 +14,7 @@ from flask_smorest import abort
 
 from impl_flask import db
 from impl_flask.settings import API_PREFIX
-from shared import problems
+from shared import problems, throttle
 from shared.orm import User
 from shared.settings import get_settings
 from shared.tokens import InvalidToken, bearer_token, read_token
@@ -51,3 +51,11 @@ def authenticate() -> None:
 
 def current_user() -> User:
     return g.current_user
+
+
+def client_address() -> str:
+    """Who is signing in, for the throttle: the socket peer (WSGI REMOTE_ADDR), or behind a
+    trusted proxy the right-most X-Forwarded-For entry it did not add itself (shared.throttle)."""
+    return throttle.client_address(
+        request.remote_addr, request.headers.get("X-Forwarded-For"), get_settings().trusted_proxies
+    )

@@ -8,29 +8,39 @@ Content-Type 415 → malformed JSON 400 → one 422 listing every violation, aft
   carries each one's type, so nothing parses English).
 - `UUIDConverter` matches any path segment, so `/tasks/not-a-uuid` is a 422 `uuid_parsing` at
   `["path", "task_id"]` after authentication, not werkzeug's router 404.
+- Hostile input (contract 1.1): JSON nested past 32 levels, with an unpaired surrogate, or deep
+  enough for Python's json to raise RecursionError is malformed (400); U+0000 in a body, query
+  or form value is `invalid_characters` at its loc, replacing that loc's other errors; unknown
+  body fields are found in one linear pass; a malformed Idempotency-Key joins the one 422.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 import marshmallow as ma
-from flask import Flask, Request, current_app, request
+from flask import Flask, Request, current_app, g, request
 from flask_smorest import abort
 from marshmallow.exceptions import SCHEMA
 from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter
 
-from impl_flask.fields import ErrorMessage
-from shared import problems
+from impl_flask.fields import Credential, ErrorMessage
+from shared import idempotency, problems
+from shared.inputs import NUL, check_document, nul_locations, parse_uuid, query_nul_locations
 from shared.problems import field_error
 
 JSON_MEDIA_TYPE = "application/json"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+_NUL_LOCATIONS = "contract_nul_locations"
+_PENDING_ERRORS = "contract_pending_errors"
+_DECODED_BODY = "contract_decoded_body"
 
 # Where webargs loaded a value → the first element of the contract's `loc`.
 _LOC_ROOTS = {
@@ -83,15 +93,14 @@ class MalformedPathValue(str):
 
 
 class UUIDConverter(BaseConverter):
-    """`<uuid:name>`: any segment matches; a malformed one reaches validation as a
-    MalformedPathValue and is reported there as `uuid_parsing`, together with the body's
-    errors. Registered in place of werkzeug's converter, which would 404 it."""
+    """`<uuid:name>`: any segment matches; a malformed one (anything but the canonical
+    8-4-4-4-12 form) reaches validation as a MalformedPathValue and is reported there as
+    `uuid_parsing`, together with the body's errors. Registered in place of werkzeug's
+    converter, which would 404 it."""
 
     def to_python(self, value: str) -> uuid.UUID | MalformedPathValue:
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            return MalformedPathValue(value)
+        parsed = parse_uuid(value)
+        return MalformedPathValue(value) if parsed is None else parsed
 
     def to_url(self, value: Any) -> str:
         return str(value)
@@ -110,16 +119,56 @@ def reject_malformed_path() -> None:
     parses a body or query string — then ContractParser reports it along with their errors, and
     after the 415/400 checks of the body."""
     errors = path_errors(request)
-    if errors and not _parses_arguments():
+    if errors and not _handler_doc().get("arguments"):
         abort(422, errors=errors)
 
 
-def _parses_arguments() -> bool:
+def _handler_doc() -> dict[str, Any]:
+    """The flask-smorest doc info of the handler this request is routed to (`@blp.arguments`
+    records its schemas there, `@blp.idempotent` that the create takes an Idempotency-Key)."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     method = "get" if request.method == "HEAD" else request.method.lower()
     handler = getattr(view_class, method, None) if view_class is not None else view
-    return bool(getattr(handler, "_apidoc", {}).get("arguments"))  # @blp.arguments records it
+    return getattr(handler, "_apidoc", {})
+
+
+# ---------------------------------------------------------------------------- headers
+
+
+def idempotency_key_errors(req: Request) -> list[dict[str, Any]]:
+    """A malformed Idempotency-Key on an idempotent create (validated with the body, so one 422
+    lists both); impl_flask.idempotency uses a well-formed one."""
+    value = req.headers.get(idempotency.HEADER)
+    if value is None or not _handler_doc().get("idempotent"):
+        return []
+    problem = idempotency.key_error(value)
+    if problem is None:
+        return []
+    error_type, message = problem
+    return [field_error(idempotency.HEADER_LOC, error_type, message)]
+
+
+# ---------------------------------------------------------------------------- U+0000
+
+
+def _nul_locations() -> list[list[str | int]]:
+    """Where this request's parsed values hold U+0000 (collected by ContractParser.load_*)."""
+    return g.setdefault(_NUL_LOCATIONS, [])
+
+
+def _with_invalid_characters(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One `invalid_characters` per value holding U+0000, instead of any other error at its loc
+    (its length, pattern or enum are not checked); other fields' errors as they are."""
+    nul = _nul_locations()
+    if not nul:
+        return errors
+    kept = [error for error in errors if error["loc"] not in nul]
+    # Built here, not with shared.problems.field_error: its ERROR_TYPES lacks the type.
+    return kept + [
+        {"loc": loc, "type": "invalid_characters", "msg": "String should not contain U+0000"}
+        for loc in nul
+    ]
 
 
 # ---------------------------------------------------------------------------- the parser
@@ -132,9 +181,8 @@ class ContractParser(FlaskParser):
 
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         parsed = super().parse(*args, **kwargs)
-        errors = path_errors(request)
-        if errors:  # the body or query was fine; the path is not
-            abort(422, errors=errors)
+        # The body or query was valid as marshmallow sees it; the request may still not be.
+        _answer_invalid(request, [])
         return parsed
 
     def load_json(self, req: Request, schema: ma.Schema) -> Any:
@@ -143,16 +191,43 @@ class ContractParser(FlaskParser):
         if not raw:
             raise ma.ValidationError(ErrorMessage("missing", "A request body is required"))
         try:
-            return json.loads(raw, parse_constant=_reject_constant)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError both are ValueErrors
+            document = json.loads(raw, parse_constant=_reject_constant)
+            check_document(document)  # too deep, or an unpaired surrogate
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, ...
             abort(400, message=problems.MALFORMED_JSON)
+        g.setdefault(_DECODED_BODY, document)
+        if not isinstance(document, dict):
+            return document  # one error, marshmallow's (invalid_type at ["body"])
+        known = _known_names(schema, document)
+        # An unknown field is extra_forbidden whatever its value holds.
+        _nul_locations().extend(loc for loc in nul_locations(document) if loc[1] in known)
+        return {name: value for name, value in document.items() if name in known}
 
     def load_querystring(self, req: Request, schema: ma.Schema) -> Any:
-        return self._makeproxy(req.args, schema, cls=LastValueProxy)
+        proxy = self._makeproxy(req.args, schema, cls=LastValueProxy)
+        names = [field.data_key or name for name, field in schema.fields.items()]
+        _nul_locations().extend(
+            query_nul_locations(req.args.items(multi=True), names, proxy.multiple_keys)
+        )
+        return proxy
 
     def load_form(self, req: Request, schema: ma.Schema) -> Any:
         _require_media_type(req, FORM_MEDIA_TYPE)
-        return super().load_form(req, schema)
+        known = _known_names(schema, req.form.keys())
+        fields = MultiDict(
+            (name, value) for name, value in req.form.items(multi=True) if name in known
+        )
+        credentials = {  # U+0000 in a credential is a failed sign-in (401), not a 422
+            field.data_key or name
+            for name, field in schema.fields.items()
+            if isinstance(field, Credential)
+        }
+        _nul_locations().extend(
+            ["body", name]
+            for name in fields
+            if name not in credentials and any(NUL in value for value in fields.getlist(name))
+        )
+        return self._makeproxy(fields, schema)
 
     def handle_error(
         self,
@@ -163,7 +238,43 @@ class ContractParser(FlaskParser):
         error_status_code: int | None,
         error_headers: Mapping[str, str] | None,
     ) -> NoReturn:
-        abort(422, errors=path_errors(req) + validation_errors(error.messages))
+        _answer_invalid(req, validation_errors(error.messages))
+        raise AssertionError("unreachable: a validation error always answers 422")
+
+
+def _known_names(schema: ma.Schema, names: Iterable[str]) -> set[str]:
+    """The body's field names the schema knows; each other one is an `extra_forbidden` error,
+    found here in one linear pass (marshmallow's own RAISE merges its error dictionaries once
+    per unknown field: seconds for a 1 MiB form of 10,000 fields, before authentication)."""
+    known = {field.data_key or name for name, field in schema.load_fields.items()}
+    _pending_errors().extend(
+        field_error(["body", name], "extra_forbidden", "Extra inputs are not permitted")
+        for name in names
+        if name not in known
+    )
+    return known
+
+
+def _pending_errors() -> list[dict[str, Any]]:
+    """Errors found while loading, before marshmallow (ContractParser.load_*)."""
+    return g.setdefault(_PENDING_ERRORS, [])
+
+
+def _answer_invalid(req: Request, field_errors: list[dict[str, Any]]) -> None:
+    """422 listing every violation of the request: the path, the Idempotency-Key, and the fields
+    of what was parsed (U+0000 ones as `invalid_characters`)."""
+    errors = (
+        path_errors(req)
+        + idempotency_key_errors(req)
+        + _with_invalid_characters(_pending_errors() + field_errors)
+    )
+    if errors:
+        abort(422, errors=errors)
+
+
+def decoded_body() -> Any:
+    """The request's JSON body as decoded (the idempotency fingerprint hashes it)."""
+    return g.get(_DECODED_BODY)
 
 
 class LastValueProxy(MultiDictProxy):

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from impl_flask.db import TransactionalView
-from impl_flask.openapi import LOCATION_HEADER, Blueprint
+from impl_flask.openapi import IDEMPOTENT_REPLAYED_HEADER, LOCATION_HEADER, Blueprint
 from impl_flask.schemas import (
     CommentCreateSchema,
     CommentPageSchema,
@@ -39,8 +39,13 @@ class TaskComments(TransactionalView):
 
     @blp.doc(operationId="createComment")
     @blp.arguments(CommentCreateSchema)
-    @blp.response(201, CommentSchema, headers={"Location": LOCATION_HEADER})
-    @blp.problems(400, 401, 404, 413, 415, 422, 500)
+    @blp.idempotent
+    @blp.response(
+        201,
+        CommentSchema,
+        headers={"Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER, "Location": LOCATION_HEADER},
+    )
+    @blp.problems(400, 401, 404, 415, 422, 500)
     def post(self, data: dict[str, Any], task_id: uuid.UUID) -> tuple[Comment, dict[str, str]]:
         """Comment on a task (any member)"""
         comment = comments.create_comment(task_id, data["body"])
@@ -52,7 +57,7 @@ class CommentById(TransactionalView):
     @blp.doc(operationId="updateComment")
     @blp.arguments(CommentUpdateSchema)
     @blp.response(200, CommentSchema)
-    @blp.problems(400, 401, 403, 404, 413, 415, 422, 500)
+    @blp.problems(400, 401, 403, 404, 415, 422, 500)
     def patch(self, data: dict[str, Any], comment_id: uuid.UUID) -> Comment:
         """Edit a comment (author only)"""
         return comments.update_comment(comment_id, data["body"])

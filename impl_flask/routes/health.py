@@ -18,7 +18,7 @@ blp = Blueprint("operations", __name__, description=TAG_DESCRIPTIONS["operations
 class Health(MethodView):
     @blp.doc(operationId="getHealth", **PUBLIC)
     @blp.response(200, HealthSchema)
-    @blp.problems(500)
+    @blp.problems(500, uses_database=False)
     def get(self) -> dict[str, str]:
         """Liveness
 
@@ -31,7 +31,7 @@ class Health(MethodView):
 class Readiness(MethodView):
     @blp.doc(operationId="getReadiness", **PUBLIC)
     @blp.response(200, HealthSchema)
-    @blp.problems(500, 503)
+    @blp.problems(500)
     def get(self) -> dict[str, str]:
         """Readiness
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from impl_flask.db import TransactionalView
-from impl_flask.openapi import LOCATION_HEADER, Blueprint
+from impl_flask.openapi import IDEMPOTENT_REPLAYED_HEADER, LOCATION_HEADER, Blueprint
 from impl_flask.schemas import LabelCreateSchema, LabelListSchema, LabelSchema
 from impl_flask.services import labels
 from impl_flask.settings import API_PREFIX
@@ -30,8 +30,13 @@ class Labels(TransactionalView):
 
     @blp.doc(operationId="createLabel")
     @blp.arguments(LabelCreateSchema)
-    @blp.response(201, LabelSchema, headers={"Location": LOCATION_HEADER})
-    @blp.problems(400, 401, 403, 404, 409, 413, 415, 422, 500)
+    @blp.idempotent
+    @blp.response(
+        201,
+        LabelSchema,
+        headers={"Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER, "Location": LOCATION_HEADER},
+    )
+    @blp.problems(400, 401, 403, 404, 409, 415, 422, 500)
     def post(self, data: dict[str, Any], project_id: uuid.UUID) -> tuple[Label, dict[str, str]]:
         """Create a label (editor+)
 

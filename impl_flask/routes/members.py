@@ -41,7 +41,7 @@ class Member(TransactionalView):
         description="Added.",
         headers={"Location": LOCATION_HEADER},
     )
-    @blp.problems(400, 401, 403, 404, 409, 413, 415, 422, 500)
+    @blp.problems(400, 401, 403, 404, 409, 415, 422, 500)
     def put(
         self, data: dict[str, Any], project_id: uuid.UUID, user_id: uuid.UUID
     ) -> ProjectMember | tuple[ProjectMember, int, dict[str, str]]:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response
-
-from impl_flask.conditional import etag_header, not_modified
+from impl_flask import conditional
 from impl_flask.db import TransactionalView
-from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
+from impl_flask.openapi import (
+    ETAG_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    IF_NONE_MATCH_PARAMETER,
+    LOCATION_HEADER,
+    Blueprint,
+    response_name,
+)
 from impl_flask.schemas import (
     IfMatchSchema,
-    IfNoneMatchSchema,
     PageQuerySchema,
     ProjectCreateSchema,
     ProjectPageSchema,
@@ -33,18 +37,25 @@ blp = Blueprint(
 class Projects(TransactionalView):
     @blp.doc(operationId="createProject")
     @blp.arguments(ProjectCreateSchema)
-    @blp.response(201, ProjectSchema, headers={"Location": LOCATION_HEADER, "ETag": ETAG_HEADER})
-    @blp.problems(400, 401, 413, 415, 422, 500)
+    @blp.idempotent
+    @conditional.etag
+    @blp.response(
+        201,
+        ProjectSchema,
+        headers={
+            "Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER,
+            "Location": LOCATION_HEADER,
+            "ETag": ETAG_HEADER,
+        },
+    )
+    @blp.problems(400, 401, 415, 422, 500)
     def post(self, data: dict[str, Any]) -> tuple[Project, dict[str, str]]:
         """Create a project
 
         The caller becomes its owner.
         """
         project = projects.create_project(**data)
-        return project, {
-            "Location": f"{API_PREFIX}/projects/{project.id}",
-            **etag_header(project.version),
-        }
+        return project, {"Location": f"{API_PREFIX}/projects/{project.id}"}
 
     @blp.doc(operationId="listProjects")
     @blp.arguments(PageQuerySchema, location="query")
@@ -60,36 +71,32 @@ class Projects(TransactionalView):
 
 @blp.route("/projects/<uuid:project_id>")
 class ProjectById(TransactionalView):
-    @blp.doc(operationId="getProject")
-    @blp.arguments(IfNoneMatchSchema, location="headers")
+    @blp.doc(operationId="getProject", parameters=[IF_NONE_MATCH_PARAMETER])
+    @conditional.etag
     @blp.response(200, ProjectSchema, headers={"ETag": ETAG_HEADER})
     @blp.alt_response(304, response=response_name(304))
     @blp.problems(401, 404, 422, 500)
-    def get(
-        self, conditions: dict[str, Any], project_id: uuid.UUID
-    ) -> Response | tuple[Project, dict[str, str]]:
+    def get(self, project_id: uuid.UUID) -> Project:
         """Get a project
 
         Members only (404 otherwise).
         """
-        project = projects.get_project(project_id)
-        unchanged = not_modified(conditions.get("if_none_match"), project.version)
-        return unchanged or (project, etag_header(project.version))
+        return projects.get_project(project_id)
 
     @blp.doc(operationId="updateProject")
     @blp.arguments(ProjectUpdateSchema)
     @blp.arguments(IfMatchSchema, location="headers")
+    @conditional.etag
     @blp.response(200, ProjectSchema, headers={"ETag": ETAG_HEADER})
-    @blp.problems(400, 401, 403, 404, 412, 413, 415, 422, 500)
+    @blp.problems(400, 401, 403, 404, 412, 415, 422, 500)
     def patch(
         self, changes: dict[str, Any], conditions: dict[str, Any], project_id: uuid.UUID
-    ) -> tuple[Project, dict[str, str]]:
+    ) -> Project:
         """Update a project (owner)
 
         Absent fields are unchanged; `If-Match` guards against lost updates.
         """
-        project = projects.update_project(project_id, changes, conditions.get("if_match"))
-        return project, etag_header(project.version)
+        return projects.update_project(project_id, changes, conditions.get("if_match"))
 
     @blp.doc(operationId="deleteProject")
     @blp.response(204)

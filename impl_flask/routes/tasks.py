@@ -5,14 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response
-
-from impl_flask.conditional import etag_header, not_modified
+from impl_flask import conditional
 from impl_flask.db import TransactionalView
-from impl_flask.openapi import ETAG_HEADER, LOCATION_HEADER, Blueprint, response_name
+from impl_flask.openapi import (
+    ETAG_HEADER,
+    IDEMPOTENT_REPLAYED_HEADER,
+    IF_NONE_MATCH_PARAMETER,
+    LOCATION_HEADER,
+    Blueprint,
+    response_name,
+)
 from impl_flask.schemas import (
     IfMatchSchema,
-    IfNoneMatchSchema,
     TaskCreateSchema,
     TaskPageSchema,
     TaskQuerySchema,
@@ -31,8 +35,18 @@ blp = Blueprint("tasks", __name__, url_prefix=API_PREFIX, description=TAG_DESCRI
 class ProjectTasks(TransactionalView):
     @blp.doc(operationId="createTask")
     @blp.arguments(TaskCreateSchema)
-    @blp.response(201, TaskSchema, headers={"Location": LOCATION_HEADER, "ETag": ETAG_HEADER})
-    @blp.problems(400, 401, 403, 404, 413, 415, 422, 500)
+    @blp.idempotent
+    @conditional.etag
+    @blp.response(
+        201,
+        TaskSchema,
+        headers={
+            "Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER,
+            "Location": LOCATION_HEADER,
+            "ETag": ETAG_HEADER,
+        },
+    )
+    @blp.problems(400, 401, 403, 404, 415, 422, 500)
     def post(self, data: dict[str, Any], project_id: uuid.UUID) -> tuple[Task, dict[str, str]]:
         """Create a task (editor+)
 
@@ -40,7 +54,7 @@ class ProjectTasks(TransactionalView):
         `invalid_reference`.
         """
         task = tasks.create_task(project_id, data)
-        return task, {"Location": f"{API_PREFIX}/tasks/{task.id}", **etag_header(task.version)}
+        return task, {"Location": f"{API_PREFIX}/tasks/{task.id}"}
 
     @blp.doc(operationId="listTasks")
     @blp.arguments(TaskQuerySchema, location="query")
@@ -56,37 +70,33 @@ class ProjectTasks(TransactionalView):
 
 @blp.route("/tasks/<uuid:task_id>")
 class TaskById(TransactionalView):
-    @blp.doc(operationId="getTask")
-    @blp.arguments(IfNoneMatchSchema, location="headers")
+    @blp.doc(operationId="getTask", parameters=[IF_NONE_MATCH_PARAMETER])
+    @conditional.etag
     @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
     @blp.alt_response(304, response=response_name(304))
     @blp.problems(401, 404, 422, 500)
-    def get(
-        self, conditions: dict[str, Any], task_id: uuid.UUID
-    ) -> Response | tuple[Task, dict[str, str]]:
+    def get(self, task_id: uuid.UUID) -> Task:
         """Get a task
 
         Members of its project only (404 otherwise).
         """
-        task = tasks.get_task(task_id)
-        unchanged = not_modified(conditions.get("if_none_match"), task.version)
-        return unchanged or (task, etag_header(task.version))
+        return tasks.get_task(task_id)
 
     @blp.doc(operationId="updateTask")
     @blp.arguments(TaskUpdateSchema)
     @blp.arguments(IfMatchSchema, location="headers")
+    @conditional.etag
     @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
-    @blp.problems(400, 401, 403, 404, 412, 413, 415, 422, 500)
+    @blp.problems(400, 401, 403, 404, 412, 415, 422, 500)
     def patch(
         self, changes: dict[str, Any], conditions: dict[str, Any], task_id: uuid.UUID
-    ) -> tuple[Task, dict[str, str]]:
+    ) -> Task:
         """Update a task (editor+)
 
         Absent fields are unchanged, `null` clears `assignee_id` / `due_date`, `label_ids`
         replaces the set.
         """
-        task = tasks.update_task(task_id, changes, conditions.get("if_match"))
-        return task, etag_header(task.version)
+        return tasks.update_task(task_id, changes, conditions.get("if_match"))
 
     @blp.doc(operationId="deleteTask")
     @blp.arguments(IfMatchSchema, location="headers")

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from impl_flask.db import TransactionalView
-from impl_flask.openapi import LOCATION_HEADER, Blueprint
+from impl_flask.openapi import IDEMPOTENT_REPLAYED_HEADER, LOCATION_HEADER, Blueprint
 from impl_flask.schemas import UserCreateSchema, UserPageSchema, UserQuerySchema, UserSchema
 from impl_flask.security import current_user
 from impl_flask.services import users
@@ -31,8 +31,13 @@ class Me(TransactionalView):
 class Users(TransactionalView):
     @blp.doc(operationId="createUser")
     @blp.arguments(UserCreateSchema)
-    @blp.response(201, UserSchema, headers={"Location": LOCATION_HEADER})
-    @blp.problems(400, 401, 403, 409, 413, 415, 422, 500)
+    @blp.idempotent
+    @blp.response(
+        201,
+        UserSchema,
+        headers={"Idempotent-Replayed": IDEMPOTENT_REPLAYED_HEADER, "Location": LOCATION_HEADER},
+    )
+    @blp.problems(400, 401, 403, 409, 415, 422, 500)
     def post(self, data: dict[str, Any]) -> tuple[User, dict[str, str]]:
         """Create a user (admins only)
 

@@ -20,12 +20,9 @@ def lock_project(project_id: uuid.UUID, mode: ProjectLock) -> None:
         abort(404)
 
 
-def lock_task(task_id: uuid.UUID, *, share: bool = False) -> int:
-    """The task's version, as of the lock (what If-Match compares)."""
-    version = db.session().scalar(selects.lock_task(task_id, share=share))
-    if version is None:
+def lock_task(task_id: uuid.UUID, *, share: bool = False) -> None:
+    if db.session().scalar(selects.lock_task(task_id, share=share)) is None:
         abort(404)
-    return version
 
 
 def lock_comment(comment_id: uuid.UUID) -> None:

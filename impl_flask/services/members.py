@@ -55,8 +55,9 @@ def put_member(project_id: uuid.UUID, user_id: uuid.UUID, role: Role) -> tuple[P
 
 
 def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    """Clears the user's assignments in the project; each affected task changes version. The
-    project row lock holds off task writes, so none assigns the user while they go."""
+    """Clears the user's assignments in the project; each affected task changes version and gets
+    its task.updated entry. The project row lock holds off task writes, so none assigns the user
+    while they go."""
     require_role(project_id, Role.OWNER)
     locks.lock_project(project_id, "update")
     session = db.session()
@@ -65,12 +66,22 @@ def remove_member(project_id: uuid.UUID, user_id: uuid.UUID) -> None:
         abort(404, message=problems.NO_SUCH_MEMBER)
     if member.role == Role.OWNER:
         _keep_an_owner(project_id)
-    session.execute(
+    unassigned = session.scalars(
         update(Task)
         .where(Task.project_id == project_id, Task.assignee_id == user_id)
         .values(assignee_id=None, version=Task.version + 1, updated_at=func.now())
+        .returning(Task.id)
         .execution_options(synchronize_session=False)
-    )
+    ).all()
+    # Every version bump has its task.updated, in task id order, before member.removed.
+    for task_id in sorted(unassigned):
+        record(
+            project_id,
+            ActivityVerb.TASK_UPDATED,
+            ActivityTargetType.TASK,
+            task_id,
+            {"assignee_id": [str(user_id), None]},
+        )
     session.delete(member)
     record(project_id, ActivityVerb.MEMBER_REMOVED, ActivityTargetType.MEMBER, user_id)
 

@@ -55,8 +55,8 @@ def list_projects(limit: int, cursor: str | None) -> dict[str, Any]:
 def update_project(project_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Project:
     require_role(project_id, Role.OWNER)
     locks.lock_project(project_id, "update")
-    project = _load(project_id)
-    require_match(if_match, project.version)
+    project = _load(project_id)  # the representation as the lock leaves it
+    require_match(if_match, project)
     changed = diff({"name": project.name, "description": project.description}, changes)
     if changed:
         for field, (_, new) in changed.items():

@@ -70,12 +70,12 @@ def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | Non
     """Absent fields stay; a PATCH that changes nothing answers without a new version."""
     project_id = require_task_role(task_id, Role.EDITOR)
     locks.lock_project(project_id, "share")
-    version = locks.lock_task(task_id)
+    locks.lock_task(task_id)
     labels = _referenced_labels(
         project_id, changes.get("assignee_id"), changes.get("label_ids", [])
     )
-    require_match(if_match, version)
-    task = _load(task_id)
+    task = _load(task_id)  # the representation as the lock leaves it
+    require_match(if_match, task)
     changed = diff(
         task_request_form(task, [label.id for label in task.labels]), request_form(changes)
     )
@@ -97,8 +97,9 @@ def delete_task(task_id: uuid.UUID, if_match: str | None) -> None:
     """Its comments go with it (ON DELETE CASCADE)."""
     project_id = require_task_role(task_id, Role.EDITOR)
     locks.lock_project(project_id, "share")
-    version = locks.lock_task(task_id)
-    require_match(if_match, version)
+    locks.lock_task(task_id)
+    if if_match is not None:  # compared with the representation as the lock leaves it
+        require_match(if_match, _load(task_id))
     db.session().execute(delete(Task).where(Task.id == task_id))
     record(project_id, ActivityVerb.TASK_DELETED, ActivityTargetType.TASK, task_id)
 
