@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from impl_drf.views.activity import ActivityViewSet
 from impl_drf.views.auth import TokenViewSet
 from impl_drf.views.comments import CommentViewSet, TaskCommentViewSet
+from impl_drf.views.docs import SwaggerAssetView
 from impl_drf.views.health import HealthViewSet
 from impl_drf.views.labels import LabelViewSet
 from impl_drf.views.members import MemberViewSet
@@ -82,6 +83,7 @@ urlpatterns = [
         name="openapi",
     ),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("docs/assets/<str:name>", SwaggerAssetView.as_view()),
 ]
 
 handler400 = "impl_drf.errors.bad_request"

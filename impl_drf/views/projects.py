@@ -22,7 +22,7 @@ from impl_drf.conditional import (
     representation_response,
 )
 from impl_drf.models import Project, User
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.permissions import ProjectPermission
 from impl_drf.serializers import (
     PageQuerySerializer,
@@ -52,6 +52,7 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     lookup_url_kwarg = "project_id"
     required_roles = {"partial_update": Role.OWNER, "destroy": Role.OWNER}
     query_serializer_classes = {"list": PageQuerySerializer}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {
         "create": ProjectCreateSerializer,
         "partial_update": ProjectUpdateSerializer,
@@ -71,8 +72,9 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     @extend_schema(
         operation_id="createProject",
         summary="Create a project",
+        parameters=[IDEMPOTENCY_KEY],
         request=ProjectCreateSerializer,
-        responses={201: ProjectSerializer, **problems(400, 401, 413, 415, 422)},
+        responses={201: ProjectSerializer, **problems(400, 401, 409, 415, 422)},
     )
     def create(self, request: Request) -> Response:
         project = projects.create_project(request.user, **self.validated_body)

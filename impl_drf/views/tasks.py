@@ -23,7 +23,7 @@ from impl_drf.conditional import (
     representation_response,
 )
 from impl_drf.models import Task, User
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.pagination import Keyset
 from impl_drf.permissions import ProjectPermission
 from impl_drf.serializers import (
@@ -59,6 +59,7 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     serializer_class = TaskSerializer
     required_roles = {"create": Role.EDITOR}
     query_serializer_classes = {"list": TaskListQuerySerializer}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {"create": TaskCreateSerializer}
     schema_tags = ["tasks"]
 
@@ -84,8 +85,9 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     @extend_schema(
         operation_id="createTask",
         summary="Create a task (editor+)",
+        parameters=[IDEMPOTENCY_KEY],
         request=TaskCreateSerializer,
-        responses={201: TaskSerializer, **problems(400, 401, 403, 404, 413, 415, 422)},
+        responses={201: TaskSerializer, **problems(400, 401, 403, 404, 409, 415, 422)},
     )
     def create(self, request: Request, project_id: uuid.UUID) -> Response:
         task = tasks.create_task(self.get_project().id, request.user, self.validated_body)
