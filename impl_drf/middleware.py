@@ -48,7 +48,14 @@ class ResponseHeadersMiddleware:
             response[name] = value
         if response.status_code != 405:
             del response["Allow"]
+        if _has_body(response) and not response.has_header("Content-Length"):
+            # gunicorn would otherwise send the body chunked; the length is known
+            response["Content-Length"] = str(len(response.content))
         return response
+
+
+def _has_body(response: HttpResponse) -> bool:
+    return not response.streaming and response.status_code not in (204, 304)
 
 
 _ALLOWED_REQUEST_HEADERS = frozenset(name.lower() for name in CORS_ALLOW_HEADERS)
@@ -88,7 +95,8 @@ class CorsMiddleware:
             if allowed:
                 response["Access-Control-Allow-Origin"] = origin
                 response["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
-        patch_vary_headers(response, ("Origin",))
+        if origin is not None:
+            patch_vary_headers(response, ("Origin",))
         return response
 
 

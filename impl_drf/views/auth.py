@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from impl_drf.negotiation import ContractFormParser
 from impl_drf.openapi import problems
 from impl_drf.serializers import TokenRequestSerializer, TokenSerializer
 from impl_drf.services import auth
@@ -17,7 +17,7 @@ from impl_drf.views.base import ContractViewSet
 
 class TokenViewSet(ContractViewSet):
     # The one form endpoint: urlencoded only (multipart is not accepted, DECISIONS.md).
-    parser_classes = [FormParser]
+    parser_classes = [ContractFormParser]
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_classes = [SignInThrottle]
