@@ -9,10 +9,10 @@ from django.urls import include, path, register_converter
 from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from impl_drf.docs import SwaggerAssetView
 from impl_drf.views.activity import ActivityViewSet
 from impl_drf.views.auth import TokenViewSet
 from impl_drf.views.comments import CommentViewSet, TaskCommentViewSet
-from impl_drf.views.docs import SwaggerAssetView
 from impl_drf.views.health import HealthViewSet
 from impl_drf.views.labels import LabelViewSet
 from impl_drf.views.members import MemberViewSet

@@ -10,7 +10,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "impl_drf.settings")
 
 django_application = get_wsgi_application()  # sets Django up: import project modules after it
 
+from django.urls import get_resolver  # noqa: E402
+
 from shared.wsgi import RequestBodyGuard, body_too_large  # noqa: E402
+
+# The URLconf (every view, serializer and drf-spectacular) imported now rather than by the first
+# request, which would otherwise take seconds on a busy machine — a first /readyz included.
+get_resolver().check()  # imports the URLconf and checks its patterns
 
 _CHUNK = 64 * 1024
 
