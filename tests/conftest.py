@@ -57,7 +57,8 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
 ``support.paths``      ``API``, ``TOKEN_URL``, ``ME_URL``, ``USERS_URL``, ``PROJECTS_URL`` and the
     URL of every resource: ``user_url``, ``project_url``, ``members_url``, ``member_url``,
     ``labels_url``, ``label_url``, ``tasks_url``, ``activity_url``, ``task_url``,
-    ``comments_url``, ``comment_url`` (each takes the resource dict or its id).
+    ``comments_url``, ``comment_url`` (each takes the resource dict or its id);
+    ``expand(template, default, **ids)`` fills a contract path template.
 ``support.responses``  ``expect(response, *statuses)`` → the JSON body of a successful answer;
     ``get_json(client, url, params=None)`` → the body of a GET that must answer 200.
 ``support.problems``   ``assert_problem(response, status)`` → the problem body (media type,
@@ -66,7 +67,13 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
     → exactly those; ``assert_unauthorized(response)`` → a 401 with a Bearer challenge.
 ``support.pagination`` ``walk`` / ``walk_pages`` (every item / page of a list, checking the
     page contract), ``first_page``, ``query_pairs``, ``ids``, ``activity(client, project)``.
-``support.wire``       ``summary(account)``, ``etag(version)``, ``assert_timestamp(value)``.
+``support.wire``       ``summary(account)``, ``assert_timestamp(value)``, the ETag oracle:
+    ``representation_etag(body)``, ``assert_etag(response)`` (well-formed, the hash of its own
+    body), ``NEVER_MATCHES`` (a well-formed stale ETag).
+``support.locks``      ``row_locked`` / ``table_locked`` (hold a lock from the test's side),
+    ``wait_for_lock_waiters(db, n)``: make a race deterministic; ``send_together(calls)``.
+``support.activity``   ``entry_shape``, ``added_since``, ``task_updates``, ``assert_invariant``.
+``support.idempotency`` ``KEY``, ``KEY_LOC``, ``new_key()``, ``assert_replay(first, replay)``.
 ``support.factories``  ``Account``, ``create_account``, ``login``, ``unique(prefix)``,
     ``random_id()``.
 ``support.people``     ``People``, behind the ``people`` fixture.

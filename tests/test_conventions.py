@@ -15,10 +15,10 @@ import jwt
 import pytest
 
 from support.client import ContractClient
+from support.contract import Contract, Operation
 from support.factories import Account
-from support.paths import PROJECTS_URL, USERS_URL, comment_url, comments_url, tasks_url
+from support.paths import expand
 from support.problems import assert_problem, assert_unauthorized
-from support.responses import expect
 from support.servers import CORS_ORIGIN
 
 UUID_RE = re.compile(
@@ -135,47 +135,141 @@ def test_cors_allowed_origin_on_a_simple_request(api: ContractClient, user: Acco
         assert response.headers.get("access-control-allow-credentials") != "true", where
 
 
-def test_cors_preflight_from_an_allowed_origin(api: ContractClient) -> None:
-    response = api.options(
-        f"/api/v1/tasks/{SOME_ID}",
-        headers={
-            "Origin": CORS_ORIGIN,
-            "Access-Control-Request-Method": "PATCH",
-            "Access-Control-Request-Headers": "Authorization, If-Match, Content-Type",
-        },
-    )
-    assert 200 <= response.status_code < 300, response.status_code  # no token on a preflight
-    assert response.headers.get("access-control-allow-origin") == CORS_ORIGIN
-    methods = _tokens(response.headers.get("access-control-allow-methods"))
-    assert "patch" in methods, methods
+ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID")
+EXPOSED_HEADERS = {"etag", "location", "x-request-id"}
+MAX_AGE = "600"
+CONTRACT = Contract.load()
+# Every contract path, ids filled in (a preflight needs no token and no existing resource), with
+# each of its methods: the path exists, which is all a preflight needs (DECISIONS "Operations").
+PREFLIGHT_TARGETS = [
+    (expand(operation.path, SOME_ID), operation.method) for operation in CONTRACT.operations()
+]
+
+
+def preflight(
+    client: ContractClient, path: str, origin: str, method: str, headers: str | None = None
+) -> httpx.Response:
+    sent = {"Origin": origin, "Access-Control-Request-Method": method}
+    if headers is not None:
+        sent["Access-Control-Request-Headers"] = headers
+    return client.options(path, headers=sent)
+
+
+def assert_preflight_allowed(response: httpx.Response, method: str, headers: str = "") -> None:
+    """204, no body, and the CORS headers that let the browser send `method` with `headers`."""
+    where = f"preflight {method} {response.request.url.path}"
+    assert response.status_code == 204, (where, response.status_code, response.text)
+    assert response.content == b"", where
+    assert response.headers.get("access-control-allow-origin") == CORS_ORIGIN, where
+    assert method.lower() in _tokens(response.headers.get("access-control-allow-methods")), where
     allowed = _tokens(response.headers.get("access-control-allow-headers"))
     # `*` would not cover Authorization (Fetch standard), so the names must be listed.
-    assert {"authorization", "if-match", "content-type"} <= allowed, allowed
-    assert response.headers.get("access-control-allow-credentials") != "true"
+    assert _tokens(headers) <= allowed, (where, allowed)
+    assert response.headers.get("access-control-max-age") == MAX_AGE, where
+    assert response.headers.get("access-control-allow-credentials") is None, where
+    assert "origin" in _tokens(", ".join(response.headers.get_list("vary"))), where
 
 
-@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+def assert_preflight_refused(response: httpx.Response) -> None:
+    """204, no body, and not one Access-Control-* header: the browser refuses the request on
+    its own (DECISIONS "Operations"; a 4xx would tell a foreign page more than it needs)."""
+    where = f"preflight {response.request.url.path} from {response.request.headers['origin']}"
+    assert response.status_code == 204, (where, response.status_code, response.text)
+    assert response.content == b"", where
+    cors = sorted(name for name in response.headers if name.lower().startswith("access-control-"))
+    assert not cors, (where, {name: response.headers[name] for name in cors})
+    assert "origin" in _tokens(", ".join(response.headers.get_list("vary"))), where
+
+
+@pytest.mark.parametrize(
+    ("path", "method"), PREFLIGHT_TARGETS, ids=[f"{m} {p}" for p, m in PREFLIGHT_TARGETS]
+)
+def test_cors_preflight_on_every_contract_path(api: ContractClient, path: str, method: str) -> None:
+    response = preflight(api, path, CORS_ORIGIN, method, "Authorization, Content-Type")
+    assert_preflight_allowed(response, method, "Authorization, Content-Type")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "Authorization, If-Match, Content-Type",
+        ", ".join(ALLOWED_HEADERS),
+        ",".join(name.lower() for name in ALLOWED_HEADERS),  # names are case-insensitive
+        "x-request-id",
+        None,
+    ],
+    ids=["three", "all", "lower-case", "request-id", "none"],
+)
+def test_cors_preflight_from_an_allowed_origin(api: ContractClient, headers: str | None) -> None:
+    response = preflight(api, f"/api/v1/tasks/{SOME_ID}", CORS_ORIGIN, "PATCH", headers)
+    assert_preflight_allowed(response, "PATCH", headers or "")
+
+
+@pytest.mark.parametrize("method", ALLOWED_METHODS)
 def test_cors_preflight_allows_every_contract_method(api: ContractClient, method: str) -> None:
-    response = api.options(
-        "/api/v1/projects", headers={"Origin": CORS_ORIGIN, "Access-Control-Request-Method": method}
-    )
-    assert 200 <= response.status_code < 300
-    assert method.lower() in _tokens(response.headers.get("access-control-allow-methods"))
+    response = preflight(api, "/api/v1/projects", CORS_ORIGIN, method)
+    assert_preflight_allowed(response, method)
+    listed = {m.upper() for m in _tokens(response.headers.get("access-control-allow-methods"))}
+    assert listed == set(ALLOWED_METHODS), listed
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        FOREIGN_ORIGIN,
+        "null",  # a sandboxed page or a file:// document
+        "http://allowed.example",  # another scheme is another origin
+        "https://allowed.example:8443",  # and another port
+        "https://allowed.example.evil.example",  # a prefix is not the origin
+        "https://sub.allowed.example",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/v1/projects", f"/api/v1/tasks/{SOME_ID}", "/healthz"])
+def test_cors_preflight_from_a_foreign_origin_is_204_without_cors_headers(
+    api: ContractClient, origin: str, path: str
+) -> None:
+    assert_preflight_refused(preflight(api, path, origin, "POST", "Authorization"))
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("TRACE", None),
+        ("PURGE", "Authorization"),
+        ("PATCH", "X-Custom"),
+        ("PATCH", "Authorization, X-Custom"),  # one header not allowed is enough
+        ("POST", "Cookie"),
+    ],
+    ids=["trace", "purge", "unknown-header", "one-unknown-header", "cookie"],
+)
+def test_cors_preflight_for_a_method_or_header_not_allowed_is_204_without_cors_headers(
+    api: ContractClient, method: str, headers: str | None
+) -> None:
+    response = preflight(api, f"/api/v1/tasks/{SOME_ID}", CORS_ORIGIN, method, headers)
+    assert_preflight_refused(response)
+
+
+def test_cors_preflight_on_an_unknown_path_is_the_routers_404(api: ContractClient) -> None:
+    for path in ("/api/v1/nope", "/api/v1/projects/", f"/api/v1/tasks/{SOME_ID}/nope"):
+        response = preflight(api, path, CORS_ORIGIN, "GET")
+        assert_problem(response, 404)
+
+
+def test_options_that_is_not_a_preflight_is_a_405(api: ContractClient) -> None:
+    """OPTIONS is no contract method: without `Access-Control-Request-Method` (or without an
+    `Origin`) it is not a preflight, and gets the 405 of any other method (DECISIONS "Errors")."""
+    for headers in ({}, {"Origin": CORS_ORIGIN}, {"Access-Control-Request-Method": "GET"}):
+        response = api.options("/api/v1/projects", headers=headers)
+        assert_problem(response, 405)
+        assert {"GET", "POST"} <= {m.upper() for m in _tokens(response.headers.get("allow"))}
 
 
 def test_cors_foreign_origin_gets_no_allow_origin(api: ContractClient, user: Account) -> None:
     simple = user.client.get("/api/v1/me", headers={"Origin": FOREIGN_ORIGIN})
     assert simple.status_code == 200
     assert "access-control-allow-origin" not in simple.headers
-    preflight = api.options(
-        "/api/v1/projects",
-        headers={
-            "Origin": FOREIGN_ORIGIN,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "Authorization",
-        },
-    )
-    assert "access-control-allow-origin" not in preflight.headers, preflight.headers
+    assert "origin" in _tokens(", ".join(simple.headers.get_list("vary")))
 
 
 # ------------------------------------------------------------------ 404 / 405
@@ -223,6 +317,20 @@ def test_wrong_method_is_a_405_with_allow(
         assert method not in listed
 
 
+def test_allow_is_sent_on_405_only(api: ContractClient, user: Account) -> None:
+    """Contract 1.1 ("Headers"): `Allow` on 405 responses only (the validating client checks
+    every response the suite gets; this names the rule on an assortment of statuses)."""
+    seen = set()
+    for response in _assorted_responses(api, user):
+        seen.add(response.status_code)
+        where = f"{response.request.method} {response.request.url.path} → {response.status_code}"
+        if response.status_code == 405:
+            assert response.headers.get("allow"), where
+        else:
+            assert "allow" not in response.headers, (where, response.headers.get("allow"))
+    assert {200, 201, 204, 304, 400, 401, 404, 405, 415, 422} <= seen
+
+
 # ------------------------------------------------------------------ 413
 
 
@@ -234,36 +342,36 @@ def _json_body_of(size: int) -> bytes:
     return body
 
 
-@pytest.fixture
-def writes(user: Account, admin: ContractClient) -> dict[str, tuple[ContractClient, str, str]]:
-    """(client, method, URL) of JSON writes, on resources `user` owns (createUser as admin)."""
-    project = expect(user.client.post(PROJECTS_URL, json={"name": "Big bodies"}), 201)
-    task = expect(user.client.post(tasks_url(project), json={"title": "t"}), 201)
-    comment = expect(user.client.post(comments_url(task), json={"body": "c"}), 201)
-    return {
-        "createProject": (user.client, "POST", PROJECTS_URL),
-        "createUser": (admin, "POST", USERS_URL),
-        "createTask": (user.client, "POST", tasks_url(project)),
-        "updateComment": (user.client, "PATCH", comment_url(comment)),
-    }
+def _media_type_of(operation: Operation) -> str:
+    """The request media type the operation documents (application/json when it has no body:
+    413 comes before 415, so a GET or DELETE with a body is refused for its size alone)."""
+    body = CONTRACT.document["paths"][operation.path][operation.method.lower()].get("requestBody")
+    return next(iter(body["content"])) if body else "application/json"
 
 
-@pytest.mark.parametrize("anonymous", [False, True], ids=["authenticated", "anonymous"])
 @pytest.mark.parametrize(
-    "operation", ["createProject", "createUser", "createTask", "updateComment"]
+    ("anonymous", "transfer"),
+    [(True, "content-length"), (False, "content-length"), (False, "chunked")],
+    ids=["anonymous", "authenticated", "authenticated-chunked"],
 )
-def test_body_over_one_mib_is_413(
-    api: ContractClient,
-    writes: dict[str, tuple[ContractClient, str, str]],
-    operation: str,
-    anonymous: bool,
+@pytest.mark.parametrize("operation", CONTRACT.operations(), ids=str)
+def test_body_over_one_mib_is_413_on_every_operation(
+    api: ContractClient, make_user, operation: Operation, anonymous: bool, transfer: str
 ) -> None:
-    """Anonymous too: DECISIONS "Errors", 413 is check 2, 401 check 3."""
-    client, method, url = writes[operation]
+    """Contract 1.1: 413 is documented on every operation — bodiless GETs and DELETEs too,
+    whatever their path parameters name (ids that exist nowhere: 413 comes before 404) — and
+    before authentication (DECISIONS "Errors": 413 is check 2, 401 check 3). Declared by
+    Content-Length, or counted while a chunked body is read."""
+    client = api if anonymous else make_user().client
+    path = expand(operation.path, SOME_ID)
     body = _json_body_of(ONE_MIB + 1)
-    response = (api if anonymous else client).request(
-        method, url, content=body, headers={"Content-Type": "application/json"}
+    response = client.request(
+        operation.method,
+        path,
+        content=_chunks(body) if transfer == "chunked" else body,
+        headers={"Content-Type": _media_type_of(operation)},
     )
+    assert ("content-length" in response.request.headers) == (transfer == "content-length")
     assert_problem(response, 413)
 
 
@@ -271,20 +379,6 @@ def _chunks(body: bytes) -> Iterator[bytes]:
     """The body as a stream: sent chunked, without Content-Length, so it is counted while read."""
     for start in range(0, len(body), 64 * 1024):
         yield body[start : start + 64 * 1024]
-
-
-@pytest.mark.parametrize("anonymous", [False, True], ids=["user", "anonymous"])
-def test_chunked_body_over_one_mib_is_413(
-    api: ContractClient, user: Account, anonymous: bool
-) -> None:
-    client = api if anonymous else user.client  # 413 before 401 also when counted
-    response = client.post(
-        "/api/v1/projects",
-        content=_chunks(_json_body_of(ONE_MIB + 1)),
-        headers={"Content-Type": "application/json"},
-    )
-    assert "content-length" not in response.request.headers
-    assert_problem(response, 413)
 
 
 def test_chunked_body_under_the_limit_is_read(api: ContractClient, user: Account) -> None:

@@ -11,16 +11,19 @@ the mechanism (no in-process state) is proved all the same.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, create_account, login
+from support.factories import Account, create_account, login, unique
+from support.idempotency import KEY, KEY_LOC, assert_replay, new_key
+from support.problems import assert_errors, assert_problem
 from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
+from support.wire import assert_etag
 
 pytestmark = pytest.mark.slow
 
@@ -227,3 +230,99 @@ def test_writes_through_b_read_through_a(world: dict[str, Any], b: ContractClien
     )
     listed = expect(owner.client.get(f"/api/v1/tasks/{task['id']}/comments"), 200)
     assert comment in listed["items"]
+
+
+# ------------------------------------------------------------------------ contract 1.1
+
+
+def test_an_etag_minted_by_a_matches_on_b(world: dict[str, Any], b: ContractClient) -> None:
+    """Representation ETags (DECISIONS "Wire format") are equal across implementations: a
+    validator from A gives 304 and passes If-Match on B, and the other way round."""
+    owner: Account = world["owner"]
+    editor: Account = world["editor"]
+    a_owner, b_owner = owner.client, b.authed(owner.token)
+    project = expect(a_owner.post("/api/v1/projects", json={"name": "etags across"}), 201)
+    project_path = f"/api/v1/projects/{project['id']}"
+    expect(a_owner.put(f"{project_path}/members/{editor.id}", json={"role": "viewer"}), 201)
+    created = a_owner.post(f"{project_path}/tasks", json={"title": "validated everywhere ✓"})
+    task_path = f"/api/v1/tasks/{created.json()['id']}"
+
+    # Per caller, for the project; one for every member, for the task.
+    for account in (owner, editor):
+        for path in (project_path, task_path):
+            tag = assert_etag(account.client.get(path))
+            through_b = b.authed(account.token).get(path, headers={"If-None-Match": tag})
+            expect(through_b, 304)
+            assert through_b.headers.get_list("etag") == [tag], path
+
+    # A comment through B changes the task's representation on both.
+    seen_on_a = assert_etag(a_owner.get(task_path))
+    expect(b_owner.post(f"{task_path}/comments", json={"body": "from B"}), 201)
+    fresh = a_owner.get(task_path, headers={"If-None-Match": seen_on_a})
+    expect(fresh, 200)
+    current = assert_etag(fresh)
+
+    # If-Match: A's validator passes on B; the tag B answers with validates on A.
+    assert_problem(
+        b_owner.patch(task_path, json={"priority": "low"}, headers={"If-Match": seen_on_a}), 412
+    )
+    changed = b_owner.patch(task_path, json={"priority": "low"}, headers={"If-Match": current})
+    expect(changed, 200)
+    expect(a_owner.get(task_path, headers={"If-None-Match": assert_etag(changed)}), 304)
+    assert_problem(
+        a_owner.patch(task_path, json={"priority": "high"}, headers={"If-Match": current}), 412
+    )
+    project_tag = assert_etag(a_owner.get(project_path))
+    renamed = b_owner.patch(
+        project_path, json={"name": "renamed by B"}, headers={"If-Match": project_tag}
+    )
+    expect(renamed, 200)
+    expect(a_owner.get(project_path, headers={"If-None-Match": assert_etag(renamed)}), 304)
+
+
+def test_an_idempotent_create_through_a_replays_through_b(
+    world: dict[str, Any], admin: ContractClient, b: ContractClient
+) -> None:
+    """Keys live in PostgreSQL (DECISIONS "Idempotent creates"): the first response, stored by
+    A, is replayed byte for byte by B, and B refuses another request with A's key."""
+    owner: Account = world["owner"]
+    assert admin.token is not None
+    b_owner, b_admin = b.authed(owner.token), b.authed(admin.token)
+    pid = expect(owner.client.post("/api/v1/projects", json={"name": "keys across"}), 201)["id"]
+    task = expect(owner.client.post(f"/api/v1/projects/{pid}/tasks", json={"title": "t"}), 201)
+
+    def user() -> dict[str, Any]:
+        email = f"{unique('cross-key')}@example.com"
+        return {"email": email, "display_name": "Keyed", "password": "a cross-impl password"}
+
+    creates: list[tuple[ContractClient, ContractClient, str, Callable[[], dict[str, Any]]]] = [
+        (admin, b_admin, "/api/v1/users", user),
+        (owner.client, b_owner, "/api/v1/projects", lambda: {"name": unique("keyed")}),
+        (
+            owner.client,
+            b_owner,
+            f"/api/v1/projects/{pid}/labels",
+            lambda: {"name": unique("k"), "color": "#010203"},
+        ),
+        (owner.client, b_owner, f"/api/v1/projects/{pid}/tasks", lambda: {"title": unique("k")}),
+        (
+            owner.client,
+            b_owner,
+            f"/api/v1/tasks/{task['id']}/comments",
+            lambda: {"body": unique("keyed")},
+        ),
+    ]
+    for through_a, through_b, path, make_body in creates:
+        key, body = new_key(), make_body()
+        first = through_a.post(path, json=body, headers={KEY: key})
+        expect(first, 201)
+        assert_replay(first, through_b.post(path, json=body, headers={KEY: key}))
+        assert_errors(
+            through_b.post(path, json=make_body(), headers={KEY: key}),
+            (KEY_LOC, "idempotency_key_reused"),
+        )
+        # And the other way round: stored by B, replayed by A.
+        key, body = new_key(), make_body()
+        first = through_b.post(path, json=body, headers={KEY: key})
+        expect(first, 201)
+        assert_replay(first, through_a.post(path, json=body, headers={KEY: key}))

@@ -125,8 +125,24 @@ CONFORMING = [
             media="application/problem+json",
         ),
     ),
-    ("OPTIONS", "/api/v1/projects", reply(200)),
+    ("OPTIONS", "/api/v1/projects", reply(204)),
+    (
+        "OPTIONS",
+        "/api/v1/projects",
+        reply(
+            405,
+            problem(405, "Method Not Allowed"),
+            media="application/problem+json",
+            headers={"Allow": "GET, POST"},
+        ),
+    ),
     ("GET", "/docs", reply(200, raw=b"<html></html>", media="text/html; charset=utf-8")),
+    ("GET", "/docs/assets/swagger-ui.css", reply(200, raw=b"body{}", media="text/css")),
+    (
+        "GET",
+        "/docs/assets/nope.js",
+        reply(404, problem(404, "Not Found"), media="application/problem+json"),
+    ),
 ]
 
 VIOLATING = {
@@ -234,6 +250,36 @@ VIOLATING = {
         ),
     ),
     "not JSON": ("GET", "/healthz", reply(200, raw=b"ok")),
+    "Allow on a 200": ("GET", "/api/v1/me", reply(200, USER, headers={"Allow": "GET"})),
+    "Allow on a 404": (
+        "GET",
+        "/nope",
+        reply(
+            404,
+            problem(404, "Not Found"),
+            media="application/problem+json",
+            headers={"Allow": "GET"},
+        ),
+    ),
+    "preflight answered 200": ("OPTIONS", "/api/v1/projects", reply(200)),
+    "preflight with a body": ("OPTIONS", "/api/v1/projects", reply(204, raw=b"OK")),
+    "preflight refused with 400": (
+        "OPTIONS",
+        "/api/v1/projects",
+        reply(400, problem(400, "Bad Request"), media="application/problem+json"),
+    ),
+    "preflight on an unknown path answered": ("OPTIONS", "/api/v1/nope", reply(204)),
+    "docs asset not found as HTML": (
+        "GET",
+        "/docs/assets/nope.js",
+        reply(404, raw=b"<h1>Not Found</h1>", media="text/html"),
+    ),
+    "docs asset empty": ("GET", "/docs/assets/swagger-ui.css", reply(200)),
+    "docs asset without nosniff": (
+        "GET",
+        "/docs/assets/swagger-ui.css",
+        reply(200, raw=b"body{}", media="text/css", drop=("X-Content-Type-Options",)),
+    ),
 }
 
 

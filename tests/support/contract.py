@@ -12,9 +12,9 @@ request that matches a contract operation (method + path template) it checks:
 (d) the body validates against the documented schema (JSON Schema 2020-12) with strict formats:
     `date-time` is `YYYY-MM-DDTHH:MM:SS.ffffffZ`, `date` is a real `YYYY-MM-DD`, `uuid` is a
     canonical lower-case UUID;
-(e) every response — also 404 on unknown paths, 405, CORS preflight, /docs, /openapi.json —
-    carries exactly one `X-Request-ID`, `Cache-Control: no-store` and
-    `X-Content-Type-Options: nosniff`.
+(e) every response — also 404 on unknown paths, 405, CORS preflight, /docs, its assets,
+    /openapi.json — carries exactly one `X-Request-ID`, `Cache-Control: no-store` and
+    `X-Content-Type-Options: nosniff`, and an `Allow` header only if it is a 405 (contract 1.1).
 
 Problem bodies are also checked for self-consistency: `status` equals the HTTP status, `title`
 is the contract's reason phrase for it (`REASON_PHRASES`), `errors` appears on 422 only.
@@ -22,8 +22,9 @@ is the contract's reason phrase for it (`REASON_PHRASES`), `errors` appears on 4
 A request that matches no operation is held to contract/DECISIONS.md ("Errors", "Operations"):
 unknown path → 404 problem; known path, undocumented method → 405 problem whose `Allow` lists
 every contract method of the path (HEAD on a GET path may instead be answered like the GET,
-without a body); `/docs` and `/openapi.json` → 200 on GET; OPTIONS (CORS preflight) → 2xx, or a
-well-formed problem.
+without a body); `/docs` and `/openapi.json` → 200 on GET; `/docs/assets/<name>` → 200, or a 404
+problem for a name that is not served; OPTIONS on a contract path → 204 without a body (a CORS
+preflight, whatever its origin) or a 405 problem (a plain OPTIONS).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Served by every implementation outside the contract's paths (DECISIONS "Operations").
 EXTRA_DOCUMENTS = {"/docs": "text/html", "/openapi.json": "application/json"}
+# The /docs page's Swagger UI files, served by the application itself (DECISIONS "Operations").
+DOCS_ASSETS_PREFIX = "/docs/assets/"
 COMMON_HEADERS = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
 # A problem's `title` is the RFC 9110 reason phrase of its status, as contract/DECISIONS.md
 # ("Errors") and contract/openapi.yaml (info, "Errors (RFC 9457)") list them. Spelled out from
@@ -65,6 +68,7 @@ REASON_PHRASES: dict[int, str] = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -293,7 +297,21 @@ class Contract:
         method = method.upper()
         found: list[str] = []
         found += _common_header_violations(headers)
+        if status != 405 and headers.get_list("allow"):
+            found.append(f"Allow {headers.get('allow')!r} on a {status}: Allow is for 405 only")
         item = self.match_path(path)
+
+        if path.startswith(DOCS_ASSETS_PREFIX) and item is None:
+            where = f"{method} {path} (a /docs asset)"
+            if method != "GET":
+                found += self._unmatched_method(method, status, headers, body, ["GET"])
+            elif status == 404:
+                found += self._problem_violations(status, headers, body)
+            elif status != 200:
+                found.append(f"status {status}, expected 200 (or 404 for a name not served)")
+            elif not body:
+                found.append("a /docs asset with an empty body")
+            return where, found
 
         if path in EXTRA_DOCUMENTS and item is None:
             where = f"{method} {path} (framework-served document)"
@@ -308,9 +326,7 @@ class Contract:
 
         if item is None:
             where = f"{method} {path} (no such path in the contract)"
-            if method == "OPTIONS" and 200 <= status < 300:
-                return where, found
-            if status != 404:
+            if status != 404:  # a CORS preflight too (DECISIONS "Operations": the router's 404)
                 found.append(f"status {status}, expected 404 for a path the contract does not have")
             found += self._problem_violations(status, headers, body)
             return where, found
@@ -378,13 +394,17 @@ class Contract:
     def _unmatched_method(
         self, method: str, status: int, headers: Any, body: bytes, allowed: list[str]
     ) -> list[str]:
-        # OPTIONS (a CORS preflight) gets a 2xx, or a problem: a preflight from an allowed origin
-        # must get a 2xx (test_conventions checks it with the server's CORS_ORIGINS); one from a
-        # foreign origin may be refused.
+        # OPTIONS on a contract path: a CORS preflight gets 204 with no body, from any origin
+        # (contract 1.1; test_conventions checks which Access-Control-* headers come with it);
+        # an OPTIONS that is no preflight is a method the contract does not have: 405.
         found: list[str] = []
-        if method == "OPTIONS" and 200 <= status < 300:
-            return found
-        if status != 405 and not (method == "OPTIONS" and status >= 400):
+        if method == "OPTIONS" and status != 405:
+            if status != 204:
+                found.append(f"status {status}, expected 204 for a CORS preflight (or 405)")
+            if body:
+                found.append(f"a {status} to OPTIONS with a {len(body)}-byte body")
+            return found + self._problem_violations(status, headers, body)
+        if status != 405:
             found.append(
                 f"status {status}, expected 405 for a method the contract does not "
                 f"have on this path"

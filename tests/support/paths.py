@@ -4,6 +4,7 @@ URL of each resource. Each builder takes the resource as the API returned it (a 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 API = "/api/v1"
@@ -61,3 +62,19 @@ def comments_url(task: Ref) -> str:
 
 def comment_url(comment: Ref) -> str:
     return f"{API}/comments/{id_of(comment)}"
+
+
+def expand(template: str, default: str | None = None, **values: str) -> str:
+    """A contract path template (`/api/v1/tasks/{task_id}`) with its `{name}`s filled in from
+    `values`, else `default` (a KeyError names a placeholder with neither)."""
+    return re.sub(
+        r"\{([^}/]+)\}",
+        lambda match: values.get(match.group(1)) or _required(default, match.group(1)),
+        template,
+    )
+
+
+def _required(default: str | None, name: str) -> str:
+    if default is None:
+        raise KeyError(f"no value for {{{name}}}")
+    return default

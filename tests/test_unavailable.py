@@ -1,0 +1,266 @@
+"""503 when the database is away (contract/DECISIONS.md "Unavailable", "Operations"; SPEC 11).
+
+A database that refuses connections, one that accepts and never answers, one that goes away
+under a running server and comes back, and a statement held past the 5 s statement_timeout:
+every contract operation but getHealth answers a 503 problem with `Retry-After: 1`, never a 500
+and never a hang; /healthz stays 200; /readyz answers within its 2 s budget; service resumes
+without restarting the server. Tokens come from the suite's server: every server of a session
+shares its SECRET_KEY, so they are valid anywhere (the user lookup is what needs the database).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from support.client import ContractClient
+from support.contract import Contract, Operation
+from support.factories import Account, random_id
+from support.outage import Blackhole, SwitchableProxy
+from support.paths import ME_URL, PROJECTS_URL, TOKEN_URL, project_url, tasks_url
+from support.problems import assert_problem
+from support.responses import expect
+from support.servers import Server, free_port
+
+pytestmark = pytest.mark.slow
+
+DETAIL = "The database is not reachable."  # DECISIONS "Unavailable"
+# DECISIONS: 5 s to connect or to get a pooled connection, a 5 s statement_timeout: "never a
+# request that hangs past ~5 s + the time the work itself took". Generous for a loaded machine.
+UNAVAILABLE_BOUND = 15.0
+READINESS_BOUND = 4.0  # /readyz: 2 s, plus the HTTP round trip on a loaded machine
+RECOVERY_SECONDS = 15.0
+
+JSON_BODIES: dict[str, dict[str, Any]] = {
+    "createProject": {"name": "Outage"},
+    "createUser": {"display_name": "Outage", "password": "outage-password-1234"},
+    "createLabel": {"name": "outage", "color": "#336699"},
+    "createTask": {"title": "Outage"},
+    "createComment": {"body": "Outage"},
+    "updateProject": {"name": "Outage"},
+    "updateComment": {"body": "Outage"},
+    "updateTask": {"title": "Outage"},
+    "putMember": {"role": "viewer"},
+}
+
+
+def contract_request(
+    client: httpx.Client, operation: Operation, *, email: str, password: str
+) -> httpx.Response:
+    """A well-formed request for `operation` (ids that name nothing: the database decides)."""
+    path = operation.path
+    while "{" in path:
+        start = path.index("{")
+        path = path[:start] + random_id() + path[path.index("}", start) + 1 :]
+    if operation.operation_id == "createToken":
+        return client.post(path, data={"username": email, "password": password})
+    body = JSON_BODIES.get(operation.operation_id)
+    if operation.operation_id == "createUser":
+        body = {**body, "email": f"outage-{uuid.uuid4().hex}@example.com"}  # type: ignore[dict-item]
+    return client.request(operation.method, path, json=body)
+
+
+def assert_unavailable(response: httpx.Response, *, detail: str | None = DETAIL) -> None:
+    body = assert_problem(response, 503)
+    if detail is not None:
+        assert body["detail"] == detail, body
+    assert response.headers.get("retry-after") == "1", (
+        f"Retry-After {response.headers.get('retry-after')!r}, expected '1'"
+    )
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def assert_ready_within_budget(client: ContractClient, *, ready: bool) -> None:
+    response, elapsed = timed(lambda: client.get("/readyz"))
+    if ready:
+        assert expect(response, 200) == {"status": "ok"}
+    else:
+        assert_unavailable(response, detail=None)  # its detail is not fixed
+    assert elapsed < READINESS_BOUND, f"/readyz took {elapsed:.1f} s (its budget is 2 s)"
+
+
+def assert_live(client: ContractClient) -> None:
+    assert expect(client.get("/healthz"), 200) == {"status": "ok"}
+
+
+# ------------------------------------------------------------------------ refused
+
+
+def test_every_operation_is_503_when_the_database_refuses_connections(
+    server: Server, spawn_server, admin: ContractClient, contract: Contract
+) -> None:
+    refused = f"postgresql://postgres@127.0.0.1:{free_port()}/quartet"
+    extra = spawn_server(refused)  # starts: liveness needs no database
+    token = admin.token
+    assert token is not None
+    with ContractClient(extra.base_url, contract=contract, token=token) as client:
+        assert_live(client)
+        assert_ready_within_budget(client, ready=False)
+        operations = [op for op in contract.operations() if op.operation_id != "getHealth"]
+        assert len(operations) >= 27, [str(op) for op in operations]
+        failures = []
+        for operation in operations:
+            request_client = client if operation.secured else client.anonymous()
+            response, elapsed = timed(
+                lambda op=operation, c=request_client: contract_request(
+                    c, op, email=server.admin_email, password=server.admin_password
+                )
+            )
+            try:
+                if operation.operation_id == "getReadiness":
+                    assert_unavailable(response, detail=None)
+                    assert elapsed < READINESS_BOUND, f"took {elapsed:.1f} s"
+                else:
+                    assert_unavailable(response)
+                    assert elapsed < UNAVAILABLE_BOUND, f"took {elapsed:.1f} s"
+            except AssertionError as exc:
+                failures.append(f"{operation}: {exc}")
+        assert not failures, "\n".join(failures)
+        assert_live(client)
+        assert extra.process.poll() is None, "the server exited"
+
+
+# ------------------------------------------------------------------------ never answers
+
+
+def test_a_database_that_never_answers_is_503_not_a_hang(
+    server: Server, spawn_server, admin: ContractClient, contract: Contract
+) -> None:
+    with Blackhole() as silent:
+        extra = spawn_server(silent.url)
+        with ContractClient(extra.base_url, contract=contract, token=admin.token) as client:
+            assert_live(client)
+            assert_ready_within_budget(client, ready=False)
+            for call in (
+                lambda: client.get(ME_URL),
+                lambda: client.post(PROJECTS_URL, json={"name": "Outage"}),
+                lambda: client.anonymous().post(
+                    TOKEN_URL,
+                    data={"username": server.admin_email, "password": server.admin_password},
+                ),
+            ):
+                response, elapsed = timed(call)
+                assert_unavailable(response)
+                assert elapsed < UNAVAILABLE_BOUND, (
+                    f"{response.request.method} {response.request.url.path} took {elapsed:.1f} s"
+                )
+            assert_live(client)
+            assert_ready_within_budget(client, ready=False)
+
+
+# ------------------------------------------------------------------------ away, then back
+
+
+def test_service_resumes_when_the_database_comes_back(
+    server: Server,
+    spawn_server,
+    make_user: Callable[..., Account],
+    make_project: Callable[..., dict[str, Any]],
+    contract: Contract,
+) -> None:
+    owner = make_user()
+    project = make_project(owner)
+    assert server.database_url is not None
+    with SwitchableProxy(server.database_url) as database:
+        extra = spawn_server(database.url)
+        with ContractClient(extra.base_url, contract=contract, token=owner.token) as client:
+            anonymous = client.anonymous()
+
+            def sign_in() -> httpx.Response:
+                return anonymous.post(
+                    TOKEN_URL, data={"username": owner.email, "password": owner.password}
+                )
+
+            # Up: the pool holds live connections.
+            expect(client.get(project_url(project)), 200)
+            expect(sign_in(), 200)
+            assert_ready_within_budget(client, ready=True)
+
+            database.switch_off()  # pooled connections broken, new ones refused
+            for call in (
+                lambda: client.get(project_url(project)),
+                lambda: client.post(tasks_url(project), json={"title": "Lost"}),
+                sign_in,
+            ):
+                response, elapsed = timed(call)
+                assert_unavailable(response)
+                assert elapsed < UNAVAILABLE_BOUND, f"took {elapsed:.1f} s"
+            assert_ready_within_budget(client, ready=False)
+            assert_live(client)
+
+            database.switch_on()
+            deadline = time.monotonic() + RECOVERY_SECONDS
+            while (response := client.get(project_url(project))).status_code != 200:
+                assert_unavailable(response)  # while it reconnects: 503s, never a 500
+                assert time.monotonic() < deadline, (
+                    f"no recovery {RECOVERY_SECONDS:.0f} s after the database came back"
+                )
+                time.sleep(0.5)
+            # Full service, from the same server process.
+            for _ in range(3):
+                expect(client.get(project_url(project)), 200)
+            task = expect(client.post(tasks_url(project), json={"title": "Back"}), 201)
+            assert task["title"] == "Back"
+            titles = [t["title"] for t in expect(client.get(tasks_url(project)), 200)["items"]]
+            assert titles.count("Lost") == 0 and titles.count("Back") == 1, titles
+            expect(sign_in(), 200)
+            assert_ready_within_budget(client, ready=True)
+            assert extra.process.poll() is None, "the server was restarted or exited"
+
+
+# ------------------------------------------------------------------------ statement_timeout
+
+
+def test_a_statement_held_past_five_seconds_is_503(
+    make_user: Callable[..., Account],
+    make_project: Callable[..., dict[str, Any]],
+    db: psycopg.Connection,
+) -> None:
+    """statement_timeout counts lock waits (DECISIONS "Database budgets"): a request stuck
+    behind a lock is a 503 after 5 s, and the next one, the lock gone, is served."""
+    owner = make_user()
+    project = make_project(owner)
+    reader, writer = owner.client.authed(owner.token), owner.client.authed(owner.token)
+    results: dict[str, tuple[httpx.Response, float] | BaseException] = {}
+    calls: dict[str, Callable[[], httpx.Response]] = {
+        "read": lambda: reader.get(project_url(project)),
+        "write": lambda: writer.post(tasks_url(project), json={"title": "Held"}),
+    }
+
+    def run(name: str) -> None:
+        try:
+            results[name] = timed(calls[name])
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            results[name] = exc
+
+    with db.transaction():  # holds the lock until the block ends
+        db.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+        # Concurrently: two 5 s waits in the time of one.
+        threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in calls]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(UNAVAILABLE_BOUND + 30)
+    for name in calls:
+        assert name in results, f"the {name} request never returned"
+        result = results[name]
+        if isinstance(result, BaseException):
+            raise AssertionError(f"the {name} request failed: {result!r}") from result
+        response, elapsed = result
+        assert_unavailable(response)
+        assert elapsed < UNAVAILABLE_BOUND, f"{name} took {elapsed:.1f} s"
+    expect(owner.client.get(project_url(project)), 200)
+    tasks = expect(owner.client.get(tasks_url(project)), 200)["items"]
+    assert [t["title"] for t in tasks] == [], "the timed-out create left a task behind"
