@@ -79,7 +79,8 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
 ``support.people``     ``People``, behind the ``people`` fixture.
 Harness: ``support.client`` (the validating ``ContractClient``), ``support.contract`` (the
 contract as a validator; ``REASON_PHRASES``), ``support.servers``, ``support.normalise``,
-``support.pgproxy``.
+``support.pgproxy``, ``support.outage`` (databases that are not there: ``Blackhole`` accepts and
+never answers; ``SwitchableProxy`` can be switched off and on, or frozen and thawed).
 
 Expected values come from the contract (contract/openapi.yaml, contract/DECISIONS.md), spelled
 out in the suite: it never takes them from ``shared/``, which the implementations use, so an

@@ -4,7 +4,8 @@ signed with SECRET_KEY in one format): implementations share one database, token
 For each ordered pair (A, B) of a ring over the selected implementations (both directions when
 two are selected), a server of B is started on A's database: what is written through A reads
 identically through B, a token minted by A works on B, a cursor from A's list continues B's
-same list, a user created through A logs in through B.
+same list, a user created through A logs in through B, and the same requests get the same
+response header names from both.
 With one implementation selected, B is a second server of the same one on the same database —
 the mechanism (no in-process state) is proved all the same.
 """
@@ -121,6 +122,143 @@ def _same(a: ContractClient, b: ContractClient, path: str, **params: Any) -> dic
     assert through_b.json() == through_a.json(), f"{path} differs between A and B"
     assert through_b.headers.get("etag") == through_a.headers.get("etag"), path
     return through_a.json()
+
+
+# Header names that belong to the connection or the HTTP server, not the application: framing
+# (Content-Length or chunked), the clock, keep-alive, gunicorn's own `Server` (uvicorn runs
+# without one) — and X-Request-ID, whose presence every response is held to anyway.
+TRANSPORT_HEADERS = {
+    "date",
+    "server",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "x-request-id",
+}
+STALE_ETAG = '"' + "0" * 32 + '"'
+CORS_ORIGIN = "https://allowed.example"  # the CORS_ORIGINS of the suite's servers
+
+
+def _exchanges(world: dict[str, Any]) -> dict[str, Any]:
+    """name → f(anonymous, owner, editor, side) sending one request through one side ("A" or
+    "B") and returning its response: every kind of answer (200, 201, 204, 304, 400, 401, 403,
+    404, 405, 412, 413, 415, 422), preflights, a CORS simple request, the documents."""
+    pid = world["project"]["id"]
+    task_id = world["tasks"][2]["id"]
+    json_type = {"Content-Type": "application/json"}
+
+    def not_modified(anon, owner, editor, side):
+        etag = owner.get(f"/api/v1/tasks/{task_id}").headers["etag"]
+        return owner.get(f"/api/v1/tasks/{task_id}", headers={"If-None-Match": etag})
+
+    def create_then_delete_label(anon, owner, editor, side):
+        label = expect(
+            owner.post(
+                f"/api/v1/projects/{pid}/labels",
+                json={"name": f"deleted through {side}", "color": "#123456"},
+            ),
+            201,
+        )
+        return owner.delete(f"/api/v1/projects/{pid}/labels/{label['id']}")
+
+    return {
+        "getMe": lambda anon, owner, editor, side: owner.get("/api/v1/me"),
+        "getProject": lambda anon, owner, editor, side: owner.get(f"/api/v1/projects/{pid}"),
+        "getTask": lambda anon, owner, editor, side: owner.get(f"/api/v1/tasks/{task_id}"),
+        "getTask 304": not_modified,
+        "listTasks": lambda anon, owner, editor, side: owner.get(f"/api/v1/projects/{pid}/tasks"),
+        "listActivity": lambda anon, owner, editor, side: owner.get(
+            f"/api/v1/projects/{pid}/activity", params={"limit": 2}
+        ),
+        "createTask 201": lambda anon, owner, editor, side: owner.post(
+            f"/api/v1/projects/{pid}/tasks", json={"title": "headers"}
+        ),
+        "createLabel 201": lambda anon, owner, editor, side: owner.post(
+            f"/api/v1/projects/{pid}/labels",
+            json={"name": f"created through {side}", "color": "#654321"},
+        ),
+        "deleteLabel 204": create_then_delete_label,
+        "createToken 200": lambda anon, owner, editor, side: anon.post(
+            "/api/v1/auth/token",
+            data={"username": world["owner"].email, "password": world["owner"].password},
+        ),
+        "400": lambda anon, owner, editor, side: owner.post(
+            "/api/v1/projects", content=b"{", headers=json_type
+        ),
+        "401": lambda anon, owner, editor, side: anon.get("/api/v1/me"),
+        "403": lambda anon, owner, editor, side: editor.patch(
+            f"/api/v1/projects/{pid}", json={"name": "not yours"}
+        ),
+        "404 unknown path": lambda anon, owner, editor, side: anon.get("/api/v1/nope"),
+        "404 no such task": lambda anon, owner, editor, side: owner.get(
+            "/api/v1/tasks/0b7e1f52-95c4-4b0e-9a53-3d1b6f0c2a11"
+        ),
+        "405": lambda anon, owner, editor, side: anon.put("/api/v1/me"),
+        "412": lambda anon, owner, editor, side: owner.patch(
+            f"/api/v1/tasks/{task_id}", json={"title": "stale"}, headers={"If-Match": STALE_ETAG}
+        ),
+        "413": lambda anon, owner, editor, side: owner.post(
+            "/api/v1/projects", content=b" " * (1024 * 1024 + 1), headers=json_type
+        ),
+        "415": lambda anon, owner, editor, side: owner.post(
+            "/api/v1/projects", content=b"x", headers={"Content-Type": "text/plain"}
+        ),
+        "422": lambda anon, owner, editor, side: owner.get(
+            "/api/v1/projects", params={"limit": "0"}
+        ),
+        "preflight allowed": lambda anon, owner, editor, side: anon.options(
+            f"/api/v1/tasks/{task_id}",
+            headers={
+                "Origin": CORS_ORIGIN,
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "Authorization, If-Match",
+            },
+        ),
+        "preflight foreign": lambda anon, owner, editor, side: anon.options(
+            "/api/v1/projects",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        ),
+        "CORS simple request": lambda anon, owner, editor, side: owner.get(
+            "/api/v1/me", headers={"Origin": CORS_ORIGIN}
+        ),
+        "healthz": lambda anon, owner, editor, side: anon.get("/healthz"),
+        "readyz": lambda anon, owner, editor, side: anon.get("/readyz"),
+        "openapi.json": lambda anon, owner, editor, side: anon.get("/openapi.json"),
+        "docs": lambda anon, owner, editor, side: anon.get("/docs"),
+        "docs asset": lambda anon, owner, editor, side: anon.get("/docs/assets/swagger-ui.css"),
+    }
+
+
+def test_the_same_requests_get_the_same_header_names(
+    world: dict[str, Any], api: ContractClient, b: ContractClient
+) -> None:
+    """Identical on the wire means the same headers too, not only the ones the contract names:
+    DRF's `Allow` on every response went unseen while only named headers were compared.
+    Compared: the *names* of the response headers (values are compared where they are
+    specified), minus TRANSPORT_HEADERS."""
+    owner: Account = world["owner"]
+    editor: Account = world["editor"]
+    sides = {
+        "A": (api, owner.client, editor.client),
+        "B": (b, b.authed(owner.token), b.authed(editor.token)),
+    }
+    differences = []
+    for name, send in _exchanges(world).items():
+        got = {}
+        for side, clients in sides.items():
+            response = send(*clients, side)
+            names = {key.lower() for key in response.headers} - TRANSPORT_HEADERS
+            got[side] = (response.status_code, names)
+        (status_a, names_a), (status_b, names_b) = got["A"], got["B"]
+        if status_a != status_b:
+            differences.append(f"{name}: status {status_a} through A, {status_b} through B")
+        elif names_a != names_b:
+            differences.append(
+                f"{name} ({status_a}): only through A {sorted(names_a - names_b)}, "
+                f"only through B {sorted(names_b - names_a)}"
+            )
+    assert not differences, "A and B answer with other headers:\n" + "\n".join(differences)
 
 
 def test_a_user_created_through_a_reads_and_logs_in_through_b(

@@ -48,6 +48,9 @@ TASK = {
     "version": 1,
     "comment_count": 0,
 }
+# A well-formed ETag (contract 1.1: 32 lower-case hex digits in quotes); the validator checks the
+# header's form, the behaviour tests check that it is the hash of the body.
+ETAG = '"' + "0123456789abcdef" * 2 + '"'
 
 
 def problem(status: int, title: str, **extra: Any) -> dict[str, Any]:
@@ -93,13 +96,13 @@ CONFORMING = [
             headers={"WWW-Authenticate": "Bearer"},
         ),
     ),
-    ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": '"1"'})),
-    ("GET", f"/api/v1/tasks/{UUID}", reply(304, headers={"ETag": '"1"'})),
+    ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": ETAG})),
+    ("GET", f"/api/v1/tasks/{UUID}", reply(304, headers={"ETag": ETAG})),
     ("DELETE", f"/api/v1/tasks/{UUID}", reply(204)),
     (
         "POST",
         "/api/v1/projects",
-        reply(201, PROJECT, headers={"Location": f"/api/v1/projects/{UUID}", "ETag": '"1"'}),
+        reply(201, PROJECT, headers={"Location": f"/api/v1/projects/{UUID}", "ETag": ETAG}),
     ),
     ("GET", "/nope", reply(404, problem(404, "Not Found"), media="application/problem+json")),
     (
@@ -172,7 +175,7 @@ VIOLATING = {
     "impossible date": (
         "GET",
         f"/api/v1/tasks/{UUID}",
-        reply(200, {**TASK, "due_date": "2026-02-30"}, headers={"ETag": '"1"'}),
+        reply(200, {**TASK, "due_date": "2026-02-30"}, headers={"ETag": ETAG}),
     ),
     "missing field": (
         "GET",
@@ -211,9 +214,20 @@ VIOLATING = {
         reply(404, problem(404, "Not Found", errors=[]), media="application/problem+json"),
     ),
     "missing ETag": ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK)),
-    "weak ETag": ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": 'W/"1"'})),
-    "missing Location": ("POST", "/api/v1/projects", reply(201, PROJECT, headers={"ETag": '"1"'})),
-    "304 with a body": ("GET", f"/api/v1/tasks/{UUID}", reply(304, TASK, headers={"ETag": '"1"'})),
+    "weak ETag": ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": f"W/{ETAG}"})),
+    "1.0 version ETag": ("GET", f"/api/v1/tasks/{UUID}", reply(200, TASK, headers={"ETag": '"1"'})),
+    "upper-case ETag": (
+        "GET",
+        f"/api/v1/tasks/{UUID}",
+        reply(200, TASK, headers={"ETag": ETAG.upper()}),
+    ),
+    "unquoted ETag": (
+        "GET",
+        f"/api/v1/tasks/{UUID}",
+        reply(200, TASK, headers={"ETag": ETAG[1:-1]}),
+    ),
+    "missing Location": ("POST", "/api/v1/projects", reply(201, PROJECT, headers={"ETag": ETAG})),
+    "304 with a body": ("GET", f"/api/v1/tasks/{UUID}", reply(304, TASK, headers={"ETag": ETAG})),
     "204 with a body": ("DELETE", f"/api/v1/tasks/{UUID}", reply(204, {"ok": True})),
     "unknown path not 404": ("GET", "/nope", reply(200, {"status": "ok"})),
     "trailing-slash redirect": (

@@ -292,6 +292,9 @@ def test_keys_are_per_caller(create):
 
 # ------------------------------------------------------------------------ the header's format
 
+# Only the non-printable characters an HTTP server lets through to the application: HTAB and
+# obs-text bytes. Other control characters (DEL, ...) are refused by uvicorn and gunicorn
+# themselves with a plain-text 400, before any application code runs.
 BAD_KEYS = {
     "empty": ("", "string_too_short"),
     "256 characters": ("k" * 256, "string_too_long"),

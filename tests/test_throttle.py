@@ -410,6 +410,19 @@ def test_a_trusted_proxy_forwards_the_client_address(
     assert_throttled(sign_in(proxy, user.email, user.password, forwarded_for="198.51.100.7"))
 
 
+def test_a_trusted_proxy_may_forward_ipv6_clients(
+    throttled: ThrottledServers, make_user: Callable[..., Account]
+) -> None:
+    user = make_user()
+    proxy = throttled.client(source=TRUSTED_PROXY)
+    fail(proxy, user.email, PAIR_LIMIT, forwarded_for="2001:db8::7")
+    assert_throttled(sign_in(proxy, user.email, user.password, forwarded_for="2001:db8::7"))
+    # The same address spelled out in full is the same client.
+    full = "2001:0db8:0000:0000:0000:0000:0000:0007"
+    assert_throttled(sign_in(proxy, user.email, user.password, forwarded_for=full))
+    signs_in(sign_in(proxy, user.email, user.password, forwarded_for="2001:db8::8"), proxy)
+
+
 def test_clients_behind_a_trusted_proxy_do_not_share_its_address(
     throttled: ThrottledServers, make_user: Callable[..., Account]
 ) -> None:

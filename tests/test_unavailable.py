@@ -1,7 +1,8 @@
 """503 when the database is away (contract/DECISIONS.md "Unavailable", "Operations"; SPEC 11).
 
 A database that refuses connections, one that accepts and never answers, one that goes away
-under a running server and comes back, and a statement held past the 5 s statement_timeout:
+under a running server and comes back, one that pauses with the pool's connections open (only a
+client-side timeout helps there), and a statement held past the 5 s statement_timeout:
 every contract operation but getHealth answers a 503 problem with `Retry-After: 1`, never a 500
 and never a hang; /healthz stays 200; /readyz answers within its 2 s budget; service resumes
 without restarting the server. Tokens come from the suite's server: every server of a session
@@ -10,10 +11,10 @@ shares its SECRET_KEY, so they are valid anywhere (the user lookup is what needs
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -37,6 +38,7 @@ DETAIL = "The database is not reachable."  # DECISIONS "Unavailable"
 UNAVAILABLE_BOUND = 15.0
 READINESS_BOUND = 4.0  # /readyz: 2 s, plus the HTTP round trip on a loaded machine
 RECOVERY_SECONDS = 15.0
+HANG_SECONDS = UNAVAILABLE_BOUND + 10  # the client's timeout: no answer by then is a hang
 
 JSON_BODIES: dict[str, dict[str, Any]] = {
     "createProject": {"name": "Outage"},
@@ -91,6 +93,25 @@ def assert_ready_within_budget(client: ContractClient, *, ready: bool) -> None:
     assert elapsed < READINESS_BOUND, f"/readyz took {elapsed:.1f} s (its budget is 2 s)"
 
 
+def wait_for_recovery(client: ContractClient, url: str) -> None:
+    """Until GET `url` is a 200 again, every answer is a 503 (never a 500), for a few seconds."""
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    while (response := client.get(url)).status_code != 200:
+        assert_unavailable(response)
+        assert time.monotonic() < deadline, (
+            f"no recovery {RECOVERY_SECONDS:.0f} s after the database came back"
+        )
+        time.sleep(0.5)
+
+
+def answer_in_time(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    """`timed(call)`, failing clearly when the server does not answer at all."""
+    try:
+        return timed(call)
+    except httpx.TimeoutException:
+        pytest.fail(f"no answer within {HANG_SECONDS:.0f} s: the request hangs")
+
+
 def assert_live(client: ContractClient) -> None:
     assert expect(client.get("/healthz"), 200) == {"status": "ok"}
 
@@ -105,28 +126,37 @@ def test_every_operation_is_503_when_the_database_refuses_connections(
     extra = spawn_server(refused)  # starts: liveness needs no database
     token = admin.token
     assert token is not None
-    with ContractClient(extra.base_url, contract=contract, token=token) as client:
-        assert_live(client)
-        assert_ready_within_budget(client, ready=False)
-        operations = [op for op in contract.operations() if op.operation_id != "getHealth"]
-        assert len(operations) >= 27, [str(op) for op in operations]
-        failures = []
-        for operation in operations:
-            request_client = client if operation.secured else client.anonymous()
-            response, elapsed = timed(
-                lambda op=operation, c=request_client: contract_request(
-                    c, op, email=server.admin_email, password=server.admin_password
-                )
-            )
+    operations = [op for op in contract.operations() if op.operation_id != "getHealth"]
+    assert len(operations) >= 27, [str(op) for op in operations]
+
+    def check(operation: Operation) -> str | None:
+        """What is wrong with the operation's answer, if anything."""
+        with ContractClient(
+            extra.base_url, contract=contract, token=token if operation.secured else None
+        ) as client:
             try:
+                response, elapsed = timed(
+                    lambda: contract_request(
+                        client, operation, email=server.admin_email, password=server.admin_password
+                    )
+                )
                 if operation.operation_id == "getReadiness":
                     assert_unavailable(response, detail=None)
                     assert elapsed < READINESS_BOUND, f"took {elapsed:.1f} s"
                 else:
                     assert_unavailable(response)
                     assert elapsed < UNAVAILABLE_BOUND, f"took {elapsed:.1f} s"
-            except AssertionError as exc:
-                failures.append(f"{operation}: {exc}")
+            except (AssertionError, httpx.HTTPError) as exc:
+                return f"{operation}: {exc!r}"
+        return None
+
+    with ContractClient(extra.base_url, contract=contract) as client:
+        assert_live(client)
+        assert_ready_within_budget(client, ready=False)
+        # Side by side (no more than a sync server's 8 threads): a server may take its 5 s to give
+        # up on a connection, and 27 of those one after the other is minutes of a suite run.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            failures = [problem for problem in pool.map(check, operations) if problem]
         assert not failures, "\n".join(failures)
         assert_live(client)
         assert extra.process.poll() is None, "the server exited"
@@ -201,13 +231,7 @@ def test_service_resumes_when_the_database_comes_back(
             assert_live(client)
 
             database.switch_on()
-            deadline = time.monotonic() + RECOVERY_SECONDS
-            while (response := client.get(project_url(project))).status_code != 200:
-                assert_unavailable(response)  # while it reconnects: 503s, never a 500
-                assert time.monotonic() < deadline, (
-                    f"no recovery {RECOVERY_SECONDS:.0f} s after the database came back"
-                )
-                time.sleep(0.5)
+            wait_for_recovery(client, project_url(project))
             # Full service, from the same server process.
             for _ in range(3):
                 expect(client.get(project_url(project)), 200)
@@ -220,7 +244,61 @@ def test_service_resumes_when_the_database_comes_back(
             assert extra.process.poll() is None, "the server was restarted or exited"
 
 
+def test_a_paused_database_is_503_not_a_hang(
+    server: Server,
+    spawn_server,
+    make_user: Callable[..., Account],
+    make_project: Callable[..., dict[str, Any]],
+    contract: Contract,
+) -> None:
+    """Paused (`docker pause`, a stalled host): the pool's connections stay open and nothing
+    answers — statement_timeout cannot help, the server never sees the statement; only the
+    implementation's own timeouts can turn that into a 503."""
+    owner = make_user()
+    project = make_project(owner)
+    assert server.database_url is not None
+    with SwitchableProxy(server.database_url) as database:
+        extra = spawn_server(database.url)
+        with ContractClient(
+            extra.base_url, contract=contract, token=owner.token, timeout=HANG_SECONDS
+        ) as client:
+            anonymous = client.anonymous()
+
+            def sign_in() -> httpx.Response:
+                return anonymous.post(
+                    TOKEN_URL, data={"username": owner.email, "password": owner.password}
+                )
+
+            expect(client.get(project_url(project)), 200)  # the pool holds live connections
+            expect(sign_in(), 200)
+            database.freeze()
+            try:
+                assert_ready_within_budget(client, ready=False)
+                for call in (lambda: client.get(project_url(project)), sign_in):
+                    response, elapsed = answer_in_time(call)
+                    assert_unavailable(response)
+                    assert elapsed < UNAVAILABLE_BOUND, f"took {elapsed:.1f} s"
+                assert_live(client)
+            finally:
+                database.thaw()
+            wait_for_recovery(client, project_url(project))
+            expect(sign_in(), 200)
+            assert extra.process.poll() is None, "the server was restarted or exited"
+
+
 # ------------------------------------------------------------------------ statement_timeout
+
+
+def behind_a_lock(
+    db: psycopg.Connection, calls: list[Callable[[], httpx.Response]]
+) -> list[tuple[httpx.Response, float]]:
+    """Run `calls` side by side while the test holds the projects table locked; their answers
+    and how long each took."""
+    with db.transaction():  # holds the lock until the block ends
+        db.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            futures = [pool.submit(answer_in_time, call) for call in calls]
+            return [future.result() for future in futures]
 
 
 def test_a_statement_held_past_five_seconds_is_503(
@@ -233,34 +311,38 @@ def test_a_statement_held_past_five_seconds_is_503(
     owner = make_user()
     project = make_project(owner)
     reader, writer = owner.client.authed(owner.token), owner.client.authed(owner.token)
-    results: dict[str, tuple[httpx.Response, float] | BaseException] = {}
-    calls: dict[str, Callable[[], httpx.Response]] = {
-        "read": lambda: reader.get(project_url(project)),
-        "write": lambda: writer.post(tasks_url(project), json={"title": "Held"}),
-    }
-
-    def run(name: str) -> None:
-        try:
-            results[name] = timed(calls[name])
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            results[name] = exc
-
-    with db.transaction():  # holds the lock until the block ends
-        db.execute("LOCK TABLE projects IN ACCESS EXCLUSIVE MODE")
-        # Concurrently: two 5 s waits in the time of one.
-        threads = [threading.Thread(target=run, args=(name,), daemon=True) for name in calls]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(UNAVAILABLE_BOUND + 30)
-    for name in calls:
-        assert name in results, f"the {name} request never returned"
-        result = results[name]
-        if isinstance(result, BaseException):
-            raise AssertionError(f"the {name} request failed: {result!r}") from result
-        response, elapsed = result
+    results = behind_a_lock(
+        db,
+        [
+            lambda: reader.get(project_url(project)),
+            lambda: writer.post(tasks_url(project), json={"title": "Held"}),
+        ],
+    )
+    for name, (response, elapsed) in zip(("read", "write"), results, strict=True):
         assert_unavailable(response)
         assert elapsed < UNAVAILABLE_BOUND, f"{name} took {elapsed:.1f} s"
     expect(owner.client.get(project_url(project)), 200)
     tasks = expect(owner.client.get(tasks_url(project)), 200)["items"]
     assert [t["title"] for t in tasks] == [], "the timed-out create left a task behind"
+
+
+def test_requests_that_find_no_free_connection_are_503(
+    make_user: Callable[..., Account],
+    make_project: Callable[..., dict[str, Any]],
+    db: psycopg.Connection,
+) -> None:
+    """More requests than the pool's 10 connections, every one held behind a lock: those left
+    without a connection either give up after 5 s or get one as the first ones time out and
+    then time out themselves — 503s all, never a 500 or a hang (a sync server queues the extra
+    requests for a thread instead, with the same outcome)."""
+    owner = make_user()
+    project = make_project(owner)
+    clients = [owner.client.authed(owner.token) for _ in range(12)]
+    results = behind_a_lock(
+        db, [lambda c=client: c.get(project_url(project)) for client in clients]
+    )
+    bound = UNAVAILABLE_BOUND + 5  # a 5 s wait for a connection (or a thread), then 5 s more
+    for response, elapsed in results:
+        assert_unavailable(response)
+        assert elapsed < bound, f"took {elapsed:.1f} s"
+    expect(owner.client.get(project_url(project)), 200)

@@ -53,7 +53,32 @@ class Blackhole:
 
 class SwitchableProxy(CountingProxy):
     """A proxy to the real database (`.url`) that `.switch_off()` takes away — listening socket
-    closed, every open connection cut — and `.switch_on()` brings back on the same port."""
+    closed, every open connection cut — and `.switch_on()` brings back on the same port;
+    `.freeze()` pauses it instead (as `docker pause` would: connections stay open, nothing that
+    is sent is answered, new connections are accepted and never greeted) until `.thaw()`."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__(database_url)
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
+    def close(self) -> None:
+        self.thaw()  # let the waiting connection threads run into the closed sockets and end
+        super().close()
+
+    def _seen(self, kind: bytes, payload: bytes) -> None:
+        self._flowing.wait()  # each client message waits here while frozen
+        super()._seen(kind, payload)
+
+    def _startup(self, client: socket.socket) -> socket.socket | None:
+        self._flowing.wait()
+        return super()._startup(client)
 
     def switch_off(self) -> None:
         self._closing = True
