@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
+from impl_drf.database import watched_query
 from impl_drf.errors import problem_response, unavailable_or_none
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
@@ -132,3 +134,15 @@ class ProblemExceptionsMiddleware:
         if isinstance(exception, RequestDataTooBig):
             return problem_response(413)
         return unavailable_or_none(exception)
+
+
+class QueryDeadlineMiddleware:
+    """Every query of the request under impl_drf.database's watchdog: a database that stops
+    answering mid-request is a 503, not a hang."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with connection.execute_wrapper(watched_query):
+            return self.get_response(request)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
+from impl_drf.database import check_connection
 from shared.database import (
     CONNECT_TIMEOUT_SECONDS,
     POOL_SIZE,
@@ -40,6 +41,7 @@ MIDDLEWARE = [
     "impl_drf.middleware.ResponseHeadersMiddleware",
     "impl_drf.middleware.CorsMiddleware",
     "impl_drf.middleware.ProblemExceptionsMiddleware",
+    "impl_drf.middleware.QueryDeadlineMiddleware",
 ]
 
 ROOT_URLCONF = "impl_drf.urls"
@@ -87,7 +89,14 @@ DATABASES = {
             "options": " ".join(filter(None, [_libpq_extra.get("options"), libpq_options()])),
             # Opened on first use (the server starts without a database), never more than
             # POOL_SIZE, none kept open when idle for long (psycopg_pool's max_idle).
-            "pool": {"min_size": 0, "max_size": POOL_SIZE, "timeout": POOL_TIMEOUT_SECONDS},
+            # The check before lending a connection is bounded (impl_drf.database): a paused
+            # database must not hang the request in it.
+            "pool": {
+                "min_size": 0,
+                "max_size": POOL_SIZE,
+                "timeout": POOL_TIMEOUT_SECONDS,
+                "check": check_connection,
+            },
         },
     }
 }
