@@ -7,6 +7,10 @@
   `WWW-Authenticate: Bearer`, Django's Http404/PermissionDenied → 404/403.
 - `integrity_conflicts` turns the unique violations the contract calls conflicts into 409s
   (shared.integrity, by constraint name); any other integrity error stays a 500, logged.
+- A database that is away (shared.dberrors.is_unavailable: unreachable, pool exhausted past
+  5 s, statement_timeout, connection lost) is a 503 with `Retry-After: 1`, never a 500 — in
+  the handler for what DRF views raise, in `unavailable_or_none` for what escapes them.
+- 429 (DRF's Throttled, from impl_drf.throttling) carries `Retry-After`.
 - `not_found`, `bad_request`, `forbidden`, `server_error` are Django's handler404/400/403/500
   (impl_drf.urls): unknown paths and unhandled exceptions never get Django's HTML pages.
 - `problem_response` is for code outside DRF views (middleware, Django handlers).
@@ -21,21 +25,27 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from impl_drf.validation import violations
+from shared.dberrors import is_unavailable
 from shared.integrity import conflict_detail
 from shared.problems import (
     BAD_CREDENTIALS,
+    DATABASE_UNAVAILABLE,
     DETAILS,
     MALFORMED_JSON,
     NOT_AUTHENTICATED,
     PROBLEM_MEDIA_TYPE,
     problem,
 )
+from shared.throttle import TOO_MANY
+
+# A 503 asks the client to come back in a second (contract/DECISIONS.md, "Unavailable").
+RETRY_AFTER_UNAVAILABLE = "1"
 
 
 class Conflict(exceptions.APIException):
@@ -71,11 +81,23 @@ class IncorrectCredentials(exceptions.APIException):
     default_code = "incorrect_credentials"
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+class Replay(Exception):
+    """Not an error: the stored response of an idempotent create, answered instead of running
+    the handler again (impl_drf.idempotency)."""
+
+    def __init__(self, response: HttpResponse) -> None:
+        self.response = response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
+    if isinstance(exc, Replay):
+        return exc.response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(DETAILS[404])
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(DETAILS[403])
+    elif not isinstance(exc, exceptions.APIException) and is_unavailable(exc):
+        exc = ServiceUnavailable(DATABASE_UNAVAILABLE)
     if not isinstance(exc, exceptions.APIException):
         return None  # unhandled: Django logs it and answers with server_error below
 
@@ -90,6 +112,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = _detail(exc)
         if status_code == status.HTTP_401_UNAUTHORIZED:
             headers["WWW-Authenticate"] = "Bearer"
+        elif isinstance(exc, exceptions.Throttled):
+            headers["Retry-After"] = str(max(1, exc.wait or 1))
+        elif status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
     set_rollback()
     return Response(
         problem(status_code, detail, errors),
@@ -107,6 +133,8 @@ def _detail(exc: exceptions.APIException) -> str:
         return MALFORMED_JSON
     if isinstance(exc, exceptions.NotAuthenticated):
         return NOT_AUTHENTICATED
+    if isinstance(exc, exceptions.Throttled):
+        return TOO_MANY
     if isinstance(exc, (exceptions.UnsupportedMediaType, exceptions.MethodNotAllowed)):
         return DETAILS[exc.status_code]
     drf_default = type(exc).__module__ == exceptions.__name__ and str(exc.detail) == str(
@@ -145,6 +173,16 @@ def problem_response(
         headers=headers,
     )
     return response
+
+
+def unavailable_or_none(exception: Exception) -> HttpResponse | None:
+    """The 503 for a database error that escaped a DRF view (e.g. while storing an idempotent
+    response at the end of the request), else None."""
+    if is_unavailable(exception):
+        return problem_response(
+            503, DATABASE_UNAVAILABLE, headers={"Retry-After": RETRY_AFTER_UNAVAILABLE}
+        )
+    return None
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -19,27 +19,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import (
-    MaxLengthValidator,
-    MinLengthValidator,
-    ProhibitNullCharactersValidator,
-    RegexValidator,
-)
+from django.core.validators import MaxLengthValidator, MinLengthValidator, RegexValidator
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.fields import empty
 from rest_framework.settings import api_settings
 from rest_framework.utils import html
 
+from shared import inputs
 from shared.timefmt import format_date, format_timestamp
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
-_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 
 
 class PatternValidator(RegexValidator):
-    """A RegexValidator that must match the whole string (`$` also matches before a trailing
-    newline in Python) and fails with its own code; drf-spectacular still emits `pattern`."""
+    """A RegexValidator that must match the whole string: Django's uses re.search, and `$` also
+    matches before a trailing newline in Python, so `"#abcdef\n"` would pass as a color. Fails
+    with its own code; drf-spectacular still emits `pattern`."""
 
     code = "pattern_mismatch"
 
@@ -73,7 +69,9 @@ class StrictCharField(RawValueMixin, serializers.Field):
     string is just a string shorter than `min_length` (DRF's CharField has a `blank` rule
     instead, which drf-spectacular would document as an extra `minLength` or `oneOf`).
 
-    NUL characters are refused: PostgreSQL text cannot store them."""
+    U+0000 (which PostgreSQL text cannot store) is refused for every input at once, body, form
+    and query, by impl_drf.validation — as `invalid_characters`, in place of this field's other
+    errors."""
 
     default_error_messages = {
         "invalid_type": "Input should be a valid string.",
@@ -110,7 +108,6 @@ class StrictCharField(RawValueMixin, serializers.Field):
             self.validators.append(
                 PatternValidator(pattern, message=f"String should match pattern '{pattern}'.")
             )
-        self.validators.append(ProhibitNullCharactersValidator())
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -230,14 +227,16 @@ class StrictSerializer(serializers.Serializer):
 
 
 class IntegerQueryField(RawValueMixin, serializers.IntegerField):
-    """An integer in a query string: digits only (no `1.0`, no `1_000`)."""
+    """An integer in a query string: ASCII digits and an optional `-` only (no `1.0`, `1_000`,
+    `+5`, ` 5` or other scripts' digits, which Python's int() takes)."""
 
     default_error_messages = {"int_parsing": "Input should be a valid integer."}
 
     def to_internal_value(self, data: Any) -> int:
-        if not isinstance(data, str) or not _INTEGER.fullmatch(data.strip()):
+        value = inputs.parse_int(data) if isinstance(data, str) else None
+        if value is None:
             self.fail("int_parsing")
-        return int(data)
+        return value
 
 
 class UUIDQueryField(RawValueMixin, serializers.UUIDField):
@@ -271,11 +270,12 @@ class TimestampField(serializers.DateTimeField):
 
 
 def parse_uuid(text: str, field: serializers.Field) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
+    """The canonical 8-4-4-4-12 form only (uuid.UUID() also takes braces, `urn:uuid:` and no
+    hyphens)."""
+    value = inputs.parse_uuid(text)
+    if value is None:
         field.fail("uuid_parsing")
-        raise  # unreachable: fail() raises
+    return value
 
 
 def parse_date(text: str, field: serializers.Field) -> dt.date:

@@ -1,18 +1,22 @@
 """Middleware for what every request and response needs (contract/DECISIONS.md, "Operations").
 
 Django middleware, listed in settings.MIDDLEWARE outermost first: request id and security
-headers, CORS, RequestDataTooBig as 413. Below Django (impl_drf.wsgi), shared.wsgi's
-RequestBodyGuard gives chunked bodies a Content-Length and drains refused ones."""
+headers (and `Allow` on 405 only), CORS, exceptions that escape DRF as problems (413, 503).
+Below Django (impl_drf.wsgi), shared.wsgi's RequestBodyGuard gives chunked bodies a
+Content-Length and drains refused ones."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 
-from impl_drf.errors import problem_response
+from impl_drf.database import watched_query
+from impl_drf.errors import problem_response, unavailable_or_none
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
     CORS_ALLOW_METHODS,
@@ -29,7 +33,11 @@ GetResponse = Callable[[HttpRequest], HttpResponse]
 
 class ResponseHeadersMiddleware:
     """`X-Request-ID` (echoed when well-formed, else a new UUID), `Cache-Control: no-store`
-    and `X-Content-Type-Options: nosniff` on every response, errors and preflights included."""
+    and `X-Content-Type-Options: nosniff` on every response, errors and preflights included.
+
+    `Allow` on 405 responses only: DRF's APIView.finalize_response puts its
+    `default_response_headers` (`Allow`) on every response of every view, its own and
+    drf-spectacular's alike; the contract lists the methods only when one was refused."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -40,12 +48,29 @@ class ResponseHeadersMiddleware:
         response[REQUEST_ID_HEADER] = request.request_id
         for name, value in SECURITY_HEADERS.items():
             response[name] = value
+        if response.status_code != 405:
+            del response["Allow"]
+        if _has_body(response) and not response.has_header("Content-Length"):
+            # gunicorn would otherwise send the body chunked; the length is known
+            response["Content-Length"] = str(len(response.content))
         return response
 
 
+def _has_body(response: HttpResponse) -> bool:
+    return not response.streaming and response.status_code not in (204, 304)
+
+
+_ALLOWED_REQUEST_HEADERS = frozenset(name.lower() for name in CORS_ALLOW_HEADERS)
+
+
 class CorsMiddleware:
-    """CORS for the origins in CORS_ORIGINS: preflights answered here (before authentication),
-    `Access-Control-Allow-Origin` only for an allowed origin, no credentials."""
+    """CORS for the origins in CORS_ORIGINS, no credentials.
+
+    A preflight (OPTIONS with Origin and Access-Control-Request-Method) on an existing path is
+    answered here, before authentication: 204, with the CORS headers only when the origin, the
+    method and every requested header are allowed — otherwise no `Access-Control-*` header at
+    all. On an unknown path the router's 404 answers. Other requests from an allowed origin get
+    `Access-Control-Allow-Origin` and the exposed headers."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -58,10 +83,11 @@ class CorsMiddleware:
             request.method == "OPTIONS"
             and origin is not None
             and "Access-Control-Request-Method" in request.headers
+            and _path_exists(request.path_info)
         ):
             response = HttpResponse(status=204)
             del response["Content-Type"]
-            if allowed:
+            if allowed and _preflight_allowed(request):
                 response["Access-Control-Allow-Origin"] = origin
                 response["Access-Control-Allow-Methods"] = ", ".join(CORS_ALLOW_METHODS)
                 response["Access-Control-Allow-Headers"] = ", ".join(CORS_ALLOW_HEADERS)
@@ -71,14 +97,32 @@ class CorsMiddleware:
             if allowed:
                 response["Access-Control-Allow-Origin"] = origin
                 response["Access-Control-Expose-Headers"] = ", ".join(CORS_EXPOSE_HEADERS)
-        patch_vary_headers(response, ("Origin",))
+        if origin is not None:
+            patch_vary_headers(response, ("Origin",))
         return response
 
 
-class RequestDataTooBigMiddleware:
-    """RequestDataTooBig (raised by Django while reading a form body over
-    DATA_UPLOAD_MAX_MEMORY_SIZE) is a 413 problem, not Django's 400. The 1 MiB limit itself is
-    checked in ContractViewSet.initial(), after routing and before authentication."""
+def _path_exists(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def _preflight_allowed(request: HttpRequest) -> bool:
+    method = request.headers["Access-Control-Request-Method"].strip()
+    requested = request.headers.get("Access-Control-Request-Headers", "")
+    headers = {name.strip().lower() for name in requested.split(",") if name.strip()}
+    return method in CORS_ALLOW_METHODS and headers <= _ALLOWED_REQUEST_HEADERS
+
+
+class ProblemExceptionsMiddleware:
+    """Exceptions that escape the DRF views, as problems rather than Django's 400/500 pages:
+    RequestDataTooBig (Django reading a form body over DATA_UPLOAD_MAX_MEMORY_SIZE) is a 413 —
+    the 1 MiB limit itself is checked in ContractViewSet.initial(), after routing and before
+    authentication — and a database that is away is a 503 (impl_drf.errors), e.g. when the
+    transaction of an idempotent create fails to commit."""
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -89,4 +133,16 @@ class RequestDataTooBigMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, RequestDataTooBig):
             return problem_response(413)
-        return None
+        return unavailable_or_none(exception)
+
+
+class QueryDeadlineMiddleware:
+    """Every query of the request under impl_drf.database's watchdog: a database that stops
+    answering mid-request is a 503, not a hang."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with connection.execute_wrapper(watched_query):
+            return self.get_response(request)

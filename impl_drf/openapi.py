@@ -22,23 +22,45 @@ from drf_spectacular.extensions import (
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_basic_type
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 
 from impl_drf.serializers import ProblemSerializer, ValidationProblemSerializer
+from shared import idempotency
 from shared.problems import PROBLEM_MEDIA_TYPE
 
 # --------------------------------------------------------------------------- for views
 
 
-def problems(*statuses: int) -> dict[Any, Any]:
-    """`responses` entries for these problem statuses, plus the 500 every operation has."""
+def problems(*statuses: int, uses_database: bool = True) -> dict[Any, Any]:
+    """`responses` entries for these problem statuses, plus those every operation has: 413 (the
+    size check comes before routing the body), 500, and 503 unless it never touches the
+    database (getHealth)."""
+    every = {413, 500, 503} if uses_database else {413, 500}
     return {
         (status, PROBLEM_MEDIA_TYPE): OpenApiResponse(
             ValidationProblemSerializer if status == 422 else ProblemSerializer,
             description=PROBLEM_DESCRIPTIONS[status],
         )
-        for status in sorted({*statuses, 500})
+        for status in sorted({*statuses, *every})
     }
+
+
+# The five creates: the optional Idempotency-Key header (contract/DECISIONS.md, "Idempotent
+# creates"); a request with a key still in flight is a 409.
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_LENGTH,
+        "pattern": idempotency.PATTERN,
+    },
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Makes the create safe to retry: the same key and request within 24 hours "
+    "replays the first response (`Idempotent-Replayed: true`); another request with the key → "
+    "422 `idempotency_key_reused`; while the first is in flight → 409.",
+)
 
 
 PROBLEM_DESCRIPTIONS = {
@@ -46,13 +68,16 @@ PROBLEM_DESCRIPTIONS = {
     401: "Unauthorized — token missing, malformed, forged, expired or for an unknown user.",
     403: "Forbidden — the caller's role, authorship or admin flag does not allow it.",
     404: "Not Found — does not exist, or the caller is not a member of its project.",
-    409: "Conflict — duplicate email or label name, or the last owner would be lost.",
+    409: "Conflict — duplicate email or label name, the last owner would be lost, or a request "
+    "with the same Idempotency-Key is still in flight.",
     412: "Precondition Failed — `If-Match` does not match the current ETag; nothing changed.",
     413: "Content Too Large — the body is over 1 MiB.",
     415: "Unsupported Media Type — the body's `Content-Type` is not the one documented.",
     422: "Unprocessable Content — every violated field of path, query, headers and body.",
+    429: "Too Many Requests — too many failed sign-ins; `Retry-After` says when to try again.",
     500: "Internal Server Error — no stack trace, SQL or class names.",
-    503: "Service Unavailable — the database did not answer within 2 seconds.",
+    503: "Service Unavailable — the database cannot be reached, no connection was free within "
+    "5 seconds, or a statement ran past 5 seconds; `Retry-After: 1`.",
 }
 
 

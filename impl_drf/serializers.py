@@ -30,15 +30,18 @@ from impl_drf.fields import (
     UUIDQueryField,
 )
 from impl_drf.models import choices
+from impl_drf.validation import CONTRACT_ERROR_TYPES
 from shared import vocabulary
-from shared.problems import ERROR_TYPES
 from shared.vocabulary import Role, TaskPriority, TaskSort, TaskStatus
 
 # --------------------------------------------------------------------------- request bodies
 
 
 class TokenRequestSerializer(StrictSerializer):
-    """OAuth2 password grant form (`username` is the email)."""
+    """OAuth2 password grant form (`username` is the email). U+0000 in the credentials is a
+    failed sign-in, not a 422 (impl_drf.validation, impl_drf.services.auth)."""
+
+    nul_tolerant = ("username", "password")
 
     grant_type = StrictCharField(required=False, pattern=vocabulary.GRANT_TYPE_PATTERN)
     username = StrictCharField()
@@ -341,7 +344,7 @@ class LocPartField(serializers.JSONField):
 
 # Named in SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES: both enums sit on a field called `type`.
 PROBLEM_TYPES = [("about:blank", "about:blank")]
-VALIDATION_ERROR_TYPES = sorted((t, t) for t in ERROR_TYPES)
+VALIDATION_ERROR_TYPES = sorted((t, t) for t in CONTRACT_ERROR_TYPES)
 
 
 class ProblemSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
+from impl_drf.database import check_connection
 from shared.database import (
     CONNECT_TIMEOUT_SECONDS,
     POOL_SIZE,
@@ -16,6 +17,7 @@ from shared.database import (
     connection_parts,
     libpq_options,
 )
+from shared.docs import ASSETS_URL, FAVICON_URL
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import MAX_BODY_BYTES
 from shared.settings import get_settings
@@ -38,7 +40,8 @@ MIDDLEWARE = [
     # Outermost, so every response — errors, 404s, preflights, docs — gets the headers.
     "impl_drf.middleware.ResponseHeadersMiddleware",
     "impl_drf.middleware.CorsMiddleware",
-    "impl_drf.middleware.RequestDataTooBigMiddleware",
+    "impl_drf.middleware.ProblemExceptionsMiddleware",
+    "impl_drf.middleware.QueryDeadlineMiddleware",
 ]
 
 ROOT_URLCONF = "impl_drf.urls"
@@ -86,7 +89,14 @@ DATABASES = {
             "options": " ".join(filter(None, [_libpq_extra.get("options"), libpq_options()])),
             # Opened on first use (the server starts without a database), never more than
             # POOL_SIZE, none kept open when idle for long (psycopg_pool's max_idle).
-            "pool": {"min_size": 0, "max_size": POOL_SIZE, "timeout": POOL_TIMEOUT_SECONDS},
+            # The check before lending a connection is bounded (impl_drf.database): a paused
+            # database must not hang the request in it.
+            "pool": {
+                "min_size": 0,
+                "max_size": POOL_SIZE,
+                "timeout": POOL_TIMEOUT_SECONDS,
+                "check": check_connection,
+            },
         },
     }
 }
@@ -99,12 +109,17 @@ LANGUAGE_CODE = "en-us"
 # Request bodies over 1 MiB → 413 (impl_drf.middleware checks Content-Length up front and
 # counts chunked bodies; Django's own limit covers bodies read through request.POST/body).
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+# No count limit on form fields and query parameters: Django's (1000) answers its own 400
+# (TooManyFieldsSent) where the contract validates — an unknown query parameter is ignored, an
+# unknown form field is a 422. The work stays bounded by the 1 MiB body and the server's request
+# line limit, and Django's parsing (parse_qsl into a MultiValueDict) is linear.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = None
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["impl_drf.security.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["impl_drf.negotiation.ContractJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "impl_drf.negotiation.JSONOnlyNegotiation",
     "DEFAULT_SCHEMA_CLASS": "impl_drf.openapi.ContractAutoSchema",
     "EXCEPTION_HANDLER": "impl_drf.errors.exception_handler",
@@ -123,7 +138,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "TITLE": "Taskboard",
-    "VERSION": "1.0.0",
+    "VERSION": "1.1.0",
     "DESCRIPTION": "The Quartet contract (contract/openapi.yaml), served by Django REST "
     "Framework. Generated from the code by drf-spectacular.",
     "SERVERS": [{"url": "/"}],
@@ -154,6 +169,10 @@ SPECTACULAR_SETTINGS = {
         "impl_drf.openapi.postprocess_contract",
     ],
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+    # /docs works offline: Swagger UI's files are served by the app itself under
+    # /docs/assets/ (impl_drf.views.docs, shared.docs), the same URLs in all four.
+    "SWAGGER_UI_DIST": ASSETS_URL.rstrip("/"),
+    "SWAGGER_UI_FAVICON_HREF": FAVICON_URL,
     "TAGS": [dict(tag) for tag in OPENAPI_TAGS],
 }
 

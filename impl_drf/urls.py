@@ -9,6 +9,7 @@ from django.urls import include, path, register_converter
 from drf_spectacular.renderers import OpenApiJsonRenderer2
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
+from impl_drf.docs import SwaggerAssetView
 from impl_drf.views.activity import ActivityViewSet
 from impl_drf.views.auth import TokenViewSet
 from impl_drf.views.comments import CommentViewSet, TaskCommentViewSet
@@ -82,6 +83,7 @@ urlpatterns = [
         name="openapi",
     ),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("docs/assets/<str:name>", SwaggerAssetView.as_view()),
 ]
 
 handler400 = "impl_drf.errors.bad_request"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from impl_drf.models import Activity, User
@@ -25,4 +26,25 @@ def record(
         target_type=target_type,
         target_id=target_id,
         changes=changes or {},
+    )
+
+
+def record_task_updates(
+    project_id: uuid.UUID,
+    actor: User,
+    changes_by_task: Iterable[tuple[uuid.UUID, dict[str, list[Any]]]],
+) -> None:
+    """One `task.updated` per task, in the order given (task id order: `seq` follows the rows of
+    the one INSERT), for a change that bumped several tasks' versions at once — the activity
+    invariant (contract/DECISIONS.md, "Behaviour details")."""
+    Activity.objects.bulk_create(
+        Activity(
+            project_id=project_id,
+            actor=actor,
+            verb=ActivityVerb.TASK_UPDATED,
+            target_type=ActivityTargetType.TASK,
+            target_id=task_id,
+            changes=changes,
+        )
+        for task_id, changes in changes_by_task
     )

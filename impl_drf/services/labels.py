@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 
 from django.db import transaction
 from django.db.models import F
@@ -10,7 +11,7 @@ from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
 from impl_drf.errors import integrity_conflicts
-from impl_drf.models import Label, Task, User
+from impl_drf.models import Label, Task, TaskLabel, User
 from impl_drf.services import activity, locks
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
@@ -35,9 +36,26 @@ def delete_label(project_id: uuid.UUID, label_id: uuid.UUID, actor: User) -> Non
     label = Label.objects.filter(project_id=project_id, pk=label_id).first()
     if label is None:
         raise NotFound()
-    # Tasks that lose the label changed representation: new version and updated_at.
-    Task.objects.filter(labels=label).update(version=F("version") + 1, updated_at=Now())
+    # Tasks that lose the label changed: new version and updated_at, and each its
+    # `task.updated` with the label ids before and after (task id order), before
+    # `label.deleted`.
+    labelled = TaskLabel.objects.filter(label_id=label_id).values("task_id")
+    before: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for task_id, other_id in TaskLabel.objects.filter(task_id__in=labelled).values_list(
+        "task_id", "label_id"
+    ):
+        before[task_id].append(str(other_id))
+    Task.objects.filter(pk__in=labelled).update(version=F("version") + 1, updated_at=Now())
     label.delete()
+    gone = str(label_id)
+    activity.record_task_updates(
+        project_id,
+        actor,
+        (
+            (task_id, {"label_ids": [sorted(ids), sorted(i for i in ids if i != gone)]})
+            for task_id, ids in sorted(before.items())
+        ),
+    )
     activity.record(
         project_id, actor, ActivityVerb.LABEL_DELETED, ActivityTargetType.LABEL, label_id
     )

@@ -70,9 +70,15 @@ def remove_member(project_id: uuid.UUID, user_id: uuid.UUID, actor: User) -> Non
         raise NotFound(NO_SUCH_MEMBER)
     if _is_last_owner(member):
         raise Conflict(LAST_OWNER)
-    # Their assignments in the project end with the membership; those tasks changed.
-    Task.objects.filter(project_id=project_id, assignee_id=user_id).update(
-        assignee=None, version=F("version") + 1, updated_at=Now()
+    # Their assignments in the project end with the membership; those tasks changed, and each
+    # change has its `task.updated` (task id order), before `member.removed`.
+    assigned = Task.objects.filter(project_id=project_id, assignee_id=user_id)
+    task_ids = list(assigned.order_by("id").values_list("id", flat=True))
+    assigned.update(assignee=None, version=F("version") + 1, updated_at=Now())
+    activity.record_task_updates(
+        project_id,
+        actor,
+        ((task_id, {"assignee_id": [str(user_id), None]}) for task_id in task_ids),
     )
     ProjectMember.objects.filter(pk=member.pk).delete()
     activity.record(

@@ -10,7 +10,7 @@ from django.db.models import F
 from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
-from impl_drf.conditional import check_if_match
+from impl_drf.conditional import IfMatch
 from impl_drf.models import Project, ProjectMember, User
 from impl_drf.services import activity, locks
 from shared.changes import diff
@@ -29,12 +29,12 @@ def create_project(actor: User, name: str, description: str) -> Project:
 
 @transaction.atomic
 def update_project(
-    project_id: uuid.UUID, actor: User, requested: dict[str, Any], if_match: str | None
+    project_id: uuid.UUID, actor: User, requested: dict[str, Any], if_match: IfMatch
 ) -> None:
     project = locks.lock_project(project_id, "update")
     if project is None:  # deleted since the view looked it up
         raise NotFound()
-    check_if_match(if_match, project.version)
+    if_match.check()
     changes = diff({"name": project.name, "description": project.description}, requested)
     if not changes:
         return

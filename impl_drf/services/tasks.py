@@ -14,7 +14,7 @@ from django.db.models.functions import Now
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 
 from impl_drf import selectors
-from impl_drf.conditional import check_if_match
+from impl_drf.conditional import IfMatch
 from impl_drf.models import Task, TaskLabel, User
 from impl_drf.services import activity, locks
 from shared.changes import diff, request_form, task_request_form
@@ -69,11 +69,11 @@ def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Tas
 
 
 @transaction.atomic
-def update_task(task: Task, actor: User, data: dict[str, Any], if_match: str | None) -> None:
+def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch) -> None:
     _lock_project(task.project_id)
     locked = _lock_task(task.id)
     _check_references(locked.project_id, data)
-    check_if_match(if_match, locked.version)
+    if_match.check()
     current = task_request_form(locked, selectors.task_label_ids(locked))
     changes = diff(current, request_form(data))
     if not changes:
@@ -93,10 +93,10 @@ def update_task(task: Task, actor: User, data: dict[str, Any], if_match: str | N
 
 
 @transaction.atomic
-def delete_task(task: Task, actor: User, if_match: str | None) -> None:
+def delete_task(task: Task, actor: User, if_match: IfMatch) -> None:
     _lock_project(task.project_id)
-    locked = _lock_task(task.pk)
-    check_if_match(if_match, locked.version)
+    _lock_task(task.pk)
+    if_match.check()
     Task.objects.filter(pk=task.pk).delete()  # comments and label links cascade
     activity.record(
         task.project_id, actor, ActivityVerb.TASK_DELETED, ActivityTargetType.TASK, task.pk

@@ -9,8 +9,11 @@ handler, and validates the body inside the handler, after the object lookup. The
    DRF's parsers read the stream directly, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE);
 2. content negotiation and authentication; 401 when the view needs a user;
 3. request validation (impl_drf.validation): Content-Type 415, malformed JSON 400, then every
-   violation of path, query and body in one 422;
-4. the view-level permissions (403), e.g. IsAdmin.
+   violation of path, query, headers and body in one 422;
+4. on an idempotent create with an `Idempotency-Key`: in flight 409, reused 422, or the stored
+   response replayed (impl_drf.idempotency) — the request is then one transaction (`dispatch`)
+   and its 2xx response is stored before it commits (`finalize_response`);
+5. the view-level permissions (403), e.g. IsAdmin; then the throttles (429, createToken).
 
 Handlers then read `self.validated_query` / `self.validated_body` and call get_object(), whose
 queryset hides what the caller may not see (404) and whose object permissions check roles (403)
@@ -21,19 +24,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
-from impl_drf import selectors
+from impl_drf import idempotency, selectors
 from impl_drf.errors import RequestBodyTooLarge
 from impl_drf.models import Project
 from impl_drf.pagination import Keyset, KeysetPagination
 from impl_drf.permissions import ProjectPermission
 from impl_drf.validation import validate_request
 from shared.cursors import scope
+from shared.idempotency import HEADER as IDEMPOTENCY_KEY
 from shared.wsgi import body_too_large
 
 
@@ -46,8 +53,21 @@ class ContractViewSet(GenericViewSet):
     query_serializer_classes: dict[str, type[serializers.Serializer]] = {}
     body_serializer_classes: dict[str, type[serializers.Serializer]] = {}
 
+    # The creates that take an `Idempotency-Key` (contract/DECISIONS.md, "Idempotent creates").
+    idempotent_actions: frozenset[str] = frozenset()
+
     validated_query: dict[str, Any]
     validated_body: dict[str, Any]
+    pending_create: idempotency.PendingCreate | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """An idempotent create with a key is one transaction, from the key's lock to the stored
+        response; anything else runs as before (each service its own transaction)."""
+        action = self.action_map.get(request.method.lower())
+        if action in self.idempotent_actions and IDEMPOTENCY_KEY in request.headers:
+            with transaction.atomic():
+                return super().dispatch(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.ensure_method_allowed(request)
@@ -63,8 +83,17 @@ class ContractViewSet(GenericViewSet):
         self.perform_authentication(request)
         self.ensure_authenticated(request)
         self.validate_request(request)
+        self.begin_idempotent_create(request)
         self.check_permissions(request)
         self.check_throttles(request)
+
+    def finalize_response(
+        self, request: Request, response: HttpResponseBase, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.pending_create is not None and isinstance(response, Response):
+            self.pending_create.finish(response)
+        return response
 
     def ensure_method_allowed(self, request: Request) -> None:
         method = request.method.lower()
@@ -78,15 +107,23 @@ class ContractViewSet(GenericViewSet):
             raise exceptions.NotAuthenticated()
 
     def validate_request(self, request: Request) -> None:
-        """Path ids parsed in place (the handler receives UUIDs), query and body validated."""
-        path, self.validated_query, self.validated_body = validate_request(
+        """Path ids parsed in place (the handler receives UUIDs), query, headers and body
+        validated."""
+        valid = validate_request(
             request,
             self.kwargs,
             self.query_serializer_classes.get(self.action),
             self.body_serializer_classes.get(self.action),
             media_type=self.get_parsers()[0].media_type,
+            takes_idempotency_key=self.action in self.idempotent_actions,
         )
-        self.kwargs.update(path)  # the dict dispatch() passes on to the handler
+        self.validated_query, self.validated_body = valid.query, valid.body
+        self.idempotency_key = valid.idempotency_key
+        self.kwargs.update(valid.path)  # the dict dispatch() passes on to the handler
+
+    def begin_idempotent_create(self, request: Request) -> None:
+        if self.idempotency_key is not None:
+            self.pending_create = idempotency.begin(request, self.idempotency_key, request.data)
 
 
 class ProjectScopedViewSet(ContractViewSet):

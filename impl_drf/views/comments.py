@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from impl_drf import selectors
 from impl_drf.models import Comment, Task
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.permissions import IsCommentAuthorOrOwner, ProjectPermission
 from impl_drf.serializers import CommentSerializer, CommentWriteSerializer, PageQuerySerializer
 from impl_drf.services import comments
@@ -27,6 +27,7 @@ class TaskCommentViewSet(KeysetListMixin, ContractViewSet):
     serializer_class = CommentSerializer
     permission_classes = [IsAuthenticated, ProjectPermission]
     query_serializer_classes = {"list": PageQuerySerializer}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {"create": CommentWriteSerializer}
     keyset = selectors.COMMENTS_OLDEST_FIRST
     cursor_list_name = "comments"
@@ -55,8 +56,9 @@ class TaskCommentViewSet(KeysetListMixin, ContractViewSet):
     @extend_schema(
         operation_id="createComment",
         summary="Comment on a task (any member)",
+        parameters=[IDEMPOTENCY_KEY],
         request=CommentWriteSerializer,
-        responses={201: CommentSerializer, **problems(400, 401, 404, 413, 415, 422)},
+        responses={201: CommentSerializer, **problems(400, 401, 404, 409, 415, 422)},
     )
     def create(self, request: Request, task_id: uuid.UUID) -> Response:
         comment = comments.create_comment(

@@ -25,7 +25,7 @@ class HealthViewSet(ContractViewSet):
         operation_id="getHealth",
         summary="Liveness",
         auth=[],
-        responses={200: HealthSerializer, **problems()},
+        responses={200: HealthSerializer, **problems(uses_database=False)},
     )
     def liveness(self, request: Request) -> Response:
         return Response({"status": "ok"})

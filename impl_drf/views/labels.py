@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from impl_drf import selectors
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.serializers import LabelCreateSerializer, LabelListSerializer, LabelSerializer
 from impl_drf.services import labels
 from impl_drf.views.base import ProjectScopedViewSet
@@ -19,6 +19,7 @@ from shared.vocabulary import Role
 class LabelViewSet(ProjectScopedViewSet):
     serializer_class = LabelSerializer
     required_roles = {"create": Role.EDITOR, "destroy": Role.EDITOR}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {"create": LabelCreateSerializer}
     schema_tags = ["labels"]
 
@@ -34,6 +35,7 @@ class LabelViewSet(ProjectScopedViewSet):
     @extend_schema(
         operation_id="createLabel",
         summary="Create a label (editor+)",
+        parameters=[IDEMPOTENCY_KEY],
         request=LabelCreateSerializer,
         responses={201: LabelSerializer, **problems(400, 401, 403, 404, 409, 413, 415, 422)},
     )

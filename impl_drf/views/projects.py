@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -16,11 +17,12 @@ from impl_drf.conditional import (
     IF_MATCH,
     IF_NONE_MATCH,
     NOT_MODIFIED,
-    not_modified,
-    versioned_response,
+    IfMatch,
+    conditional_response,
+    representation_response,
 )
 from impl_drf.models import Project, User
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.permissions import ProjectPermission
 from impl_drf.serializers import (
     PageQuerySerializer,
@@ -33,11 +35,15 @@ from impl_drf.views.base import ContractViewSet, KeysetListMixin
 from shared.vocabulary import Role
 
 
+def project_representation(user: User, project_id: uuid.UUID) -> dict[str, Any]:
+    """A project as the caller sees it now (`my_role`, `task_counts`)."""
+    return ProjectSerializer(selectors.projects_for(user).get(pk=project_id)).data
+
+
 def project_response(user: User, project_id: uuid.UUID, *, created: bool = False) -> Response:
     """A project as the caller sees it, read after a write, with its ETag."""
-    project = selectors.projects_for(user).get(pk=project_id)
-    location = f"/api/v1/projects/{project.id}" if created else None
-    return versioned_response(ProjectSerializer(project).data, project.version, location=location)
+    location = f"/api/v1/projects/{project_id}" if created else None
+    return representation_response(project_representation(user, project_id), location=location)
 
 
 class ProjectViewSet(KeysetListMixin, ContractViewSet):
@@ -46,6 +52,7 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     lookup_url_kwarg = "project_id"
     required_roles = {"partial_update": Role.OWNER, "destroy": Role.OWNER}
     query_serializer_classes = {"list": PageQuerySerializer}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {
         "create": ProjectCreateSerializer,
         "partial_update": ProjectUpdateSerializer,
@@ -65,8 +72,9 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     @extend_schema(
         operation_id="createProject",
         summary="Create a project",
+        parameters=[IDEMPOTENCY_KEY],
         request=ProjectCreateSerializer,
-        responses={201: ProjectSerializer, **problems(400, 401, 413, 415, 422)},
+        responses={201: ProjectSerializer, **problems(400, 401, 409, 415, 422)},
     )
     def create(self, request: Request) -> Response:
         project = projects.create_project(request.user, **self.validated_body)
@@ -89,10 +97,7 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
         responses={200: ProjectSerializer, 304: NOT_MODIFIED, **problems(401, 404, 422)},
     )
     def retrieve(self, request: Request, project_id: uuid.UUID) -> Response:
-        project = self.get_object()
-        return not_modified(request, project.version) or versioned_response(
-            ProjectSerializer(project).data, project.version
-        )
+        return conditional_response(request, ProjectSerializer(self.get_object()).data)
 
     @extend_schema(
         operation_id="updateProject",
@@ -103,9 +108,11 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     )
     def partial_update(self, request: Request, project_id: uuid.UUID) -> Response:
         project = self.get_object()
-        projects.update_project(
-            project.id, request.user, self.validated_body, request.headers.get("If-Match")
+        if_match = IfMatch(
+            request.headers.get("If-Match"),
+            lambda: project_representation(request.user, project.id),
         )
+        projects.update_project(project.id, request.user, self.validated_body, if_match)
         return project_response(request.user, project.id)
 
     @extend_schema(

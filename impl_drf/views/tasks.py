@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from functools import cached_property
+from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,11 +18,12 @@ from impl_drf.conditional import (
     IF_MATCH,
     IF_NONE_MATCH,
     NOT_MODIFIED,
-    not_modified,
-    versioned_response,
+    IfMatch,
+    conditional_response,
+    representation_response,
 )
 from impl_drf.models import Task, User
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.pagination import Keyset
 from impl_drf.permissions import ProjectPermission
 from impl_drf.serializers import (
@@ -36,17 +38,28 @@ from shared.tasklist import TaskFilters
 from shared.vocabulary import Role, TaskPriority, TaskSort, TaskStatus
 
 
+def task_representation(user: User, task_id: uuid.UUID) -> dict[str, Any]:
+    """A task as the caller sees it now (`comment_count` included)."""
+    return TaskSerializer(selectors.tasks_for(user).get(pk=task_id)).data
+
+
 def task_response(user: User, task_id: uuid.UUID, *, created: bool = False) -> Response:
     """A task as the caller sees it, read after a write, with its ETag."""
-    task = selectors.tasks_for(user).get(pk=task_id)
-    location = f"/api/v1/tasks/{task.id}" if created else None
-    return versioned_response(TaskSerializer(task).data, task.version, location=location)
+    location = f"/api/v1/tasks/{task_id}" if created else None
+    return representation_response(task_representation(user, task_id), location=location)
+
+
+def task_if_match(request: Request, task_id: uuid.UUID) -> IfMatch:
+    return IfMatch(
+        request.headers.get("If-Match"), lambda: task_representation(request.user, task_id)
+    )
 
 
 class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     serializer_class = TaskSerializer
     required_roles = {"create": Role.EDITOR}
     query_serializer_classes = {"list": TaskListQuerySerializer}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {"create": TaskCreateSerializer}
     schema_tags = ["tasks"]
 
@@ -72,8 +85,9 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     @extend_schema(
         operation_id="createTask",
         summary="Create a task (editor+)",
+        parameters=[IDEMPOTENCY_KEY],
         request=TaskCreateSerializer,
-        responses={201: TaskSerializer, **problems(400, 401, 403, 404, 413, 415, 422)},
+        responses={201: TaskSerializer, **problems(400, 401, 403, 404, 409, 415, 422)},
     )
     def create(self, request: Request, project_id: uuid.UUID) -> Response:
         task = tasks.create_task(self.get_project().id, request.user, self.validated_body)
@@ -121,10 +135,7 @@ class TaskViewSet(ContractViewSet):
         responses={200: TaskSerializer, 304: NOT_MODIFIED, **problems(401, 404, 422)},
     )
     def retrieve(self, request: Request, task_id: uuid.UUID) -> Response:
-        task = self.get_object()
-        return not_modified(request, task.version) or versioned_response(
-            TaskSerializer(task).data, task.version
-        )
+        return conditional_response(request, TaskSerializer(self.get_object()).data)
 
     @extend_schema(
         operation_id="updateTask",
@@ -135,7 +146,7 @@ class TaskViewSet(ContractViewSet):
     )
     def partial_update(self, request: Request, task_id: uuid.UUID) -> Response:
         task = self.get_object()
-        tasks.update_task(task, request.user, self.validated_body, request.headers.get("If-Match"))
+        tasks.update_task(task, request.user, self.validated_body, task_if_match(request, task.id))
         return task_response(request.user, task.id)
 
     @extend_schema(
@@ -145,5 +156,6 @@ class TaskViewSet(ContractViewSet):
         responses={204: None, **problems(401, 403, 404, 412, 422)},
     )
     def destroy(self, request: Request, task_id: uuid.UUID) -> Response:
-        tasks.delete_task(self.get_object(), request.user, request.headers.get("If-Match"))
+        task = self.get_object()
+        tasks.delete_task(task, request.user, task_if_match(request, task.id))
         return Response(status=204)

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from impl_drf import selectors
 from impl_drf.models import User
-from impl_drf.openapi import problems
+from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.permissions import IsAdmin
 from impl_drf.serializers import (
     UserCreateSerializer,
@@ -38,6 +38,7 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
     serializer_class = UserSerializer
     lookup_url_kwarg = "user_id"
     query_serializer_classes = {"list": UserListQuerySerializer}
+    idempotent_actions = frozenset({"create"})
     body_serializer_classes = {"create": UserCreateSerializer}
     keyset = selectors.USERS_BY_NAME
     cursor_list_name = "users"
@@ -54,6 +55,7 @@ class UserViewSet(KeysetListMixin, ContractViewSet):
     @extend_schema(
         operation_id="createUser",
         summary="Create a user (admins only)",
+        parameters=[IDEMPOTENCY_KEY],
         request=UserCreateSerializer,
         responses={201: UserSerializer, **problems(400, 401, 403, 409, 413, 415, 422)},
     )
