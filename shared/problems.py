@@ -85,6 +85,8 @@ ERROR_TYPES = frozenset(
         "not_unique",
         "invalid_reference",
         "invalid_cursor",
+        "invalid_characters",
+        "idempotency_key_reused",
     }
 )
 
