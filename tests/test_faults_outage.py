@@ -20,7 +20,7 @@ import pytest
 from support.client import ContractClient
 from support.factories import create_account
 from support.invariants import assert_invariants
-from support.outage import OwnCluster
+from support.own_cluster import OwnCluster
 from support.paths import PROJECTS_URL, task_url, tasks_url
 from support.responses import expect
 from support.servers import prepare_database, start_server
