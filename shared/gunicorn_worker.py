@@ -3,18 +3,30 @@
 
 On SIGTERM the stock gthread worker stops *accepting* but keeps its listening socket open until
 its in-flight requests are done, so the kernel keeps completing TCP handshakes for clients that
-will never be served. This worker closes its listeners when the stop begins; in-flight requests
-still finish within the graceful timeout."""
+will never be served. This worker closes its listeners when the stop begins — after accepting
+what is already in their queues: a connection the kernel has completed is a client that sent its
+request, and closing the listener would reset it. In-flight requests still finish within the
+graceful timeout."""
 
 from __future__ import annotations
 
-from typing import Any
+import select
 
 from gunicorn.workers.gthread import ThreadWorker
 
 
 class GracefulThreadWorker(ThreadWorker):
-    def handle_exit(self, sig: int, frame: Any) -> None:
-        super().handle_exit(sig, frame)
+    def set_accept_enabled(self, enabled: bool) -> None:
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:  # the graceful stop has begun (handle_exit)
+            self._close_listeners()
+
+    def _close_listeners(self) -> None:
         for listener in self.sockets:
-            listener.close()  # the poller drops it; unregistering it later is a no-op
+            # Non-blocking since accepting was enabled; accept() swallows EAGAIN.
+            while select.select([listener], [], [], 0)[0]:
+                before = self.nr_conns
+                self.accept(listener)
+                if self.nr_conns == before:
+                    break
+            listener.close()
