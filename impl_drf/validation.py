@@ -148,6 +148,10 @@ def validate_request(
             else:
                 errors += _flatten(serializer.errors, ["body"])
 
+    # An unknown field stays `extra_forbidden` whatever its value holds: the NUL rule replaces
+    # the checks of a field's value, not the verdict that the field does not exist.
+    unknown = [error["loc"] for error in errors if error["type"] == "extra_forbidden"]
+    nul_locs = [loc for loc in nul_locs if not any(loc[: len(u)] == u for u in unknown)]
     if nul_locs:
         errors = [error for error in errors if error["loc"] not in nul_locs]
         errors += [

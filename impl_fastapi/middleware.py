@@ -130,6 +130,11 @@ class ContractCORSMiddleware(CORSMiddleware):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "origin" not in Headers(scope=scope):
+            # Not a CORS request: Starlette would still add `Vary: Origin`, which the contract
+            # sends only in answer to an Origin.
+            await self.app(scope, receive, send)
+            return
         if scope["type"] == "http" and scope["method"] == "OPTIONS" and not _path_exists(scope):
             headers = Headers(scope=scope)
             await self.simple_response(scope, receive, send, request_headers=headers)

@@ -42,6 +42,19 @@ def _sqlstate(error: BaseException) -> str | None:
     return state if isinstance(state, str) else None
 
 
+_DRIVER_MODULES = ("asyncpg", "psycopg", "psycopg_pool", "sqlalchemy", "django.db")
+
+
+def _raised_by_a_driver(error: BaseException) -> bool:
+    traceback = error.__traceback__
+    while traceback is not None:
+        module = traceback.tb_frame.f_globals.get("__name__", "")
+        if module.startswith(_DRIVER_MODULES):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
 def is_unavailable(error: BaseException) -> bool:
     """True when `error`, or one it wraps, means the database is (for now) not there for us."""
     seen: set[int] = set()
@@ -49,6 +62,10 @@ def is_unavailable(error: BaseException) -> bool:
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, (ConnectionError, TimeoutError)):  # OSError family, asyncio
+            return True
+        if isinstance(current, FileNotFoundError) and _raised_by_a_driver(current):
+            # A Unix-socket server that is down: its socket file is gone (ENOENT on connect).
+            # asyncpg lets it through bare; an application's own missing file stays a 500.
             return True
         state = _sqlstate(current)
         if state is not None and (state.startswith("08") or state in _UNAVAILABLE_STATES):

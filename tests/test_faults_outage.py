@@ -157,7 +157,7 @@ def test_postgresql_restart_under_load(server, own_cluster, contract) -> None:
 
         # Every request got an HTTP answer: a success or a 503 problem with Retry-After: 1.
         failures = [o for o in outcomes if o.error or not (o.status < 300 or o.status == 503)]
-        assert not failures, failures[:5]
+        assert not failures, f"{failures[:3]}\nserver log:\n{api_server.log_tail(60)}"
         for outcome in outcomes:
             if outcome.status == 503:
                 assert outcome.retry_after == "1" and outcome.problem_status == 503, outcome

@@ -21,13 +21,12 @@ import httpx
 import pytest
 
 from shared.implementations import built
+from shared.processes import STARTUP_TIMEOUT_SECONDS, free_port
 from shared.settings import DEV_SECRET_KEY, SETTING_NAMES
 from support.servers import (
     REPO_ROOT,
-    STARTUP_TIMEOUT_SECONDS,
     TEST_SECRET_KEY,
     base_env,
-    free_port,
 )
 
 # Nothing listens here: the servers below need no database to start (liveness).

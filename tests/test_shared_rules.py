@@ -250,3 +250,22 @@ def test_connection_errors_are_unavailable() -> None:
     assert dberrors.is_unavailable(ConnectionRefusedError())
     assert dberrors.is_unavailable(TimeoutError())
     assert not dberrors.is_unavailable(ValueError("not a database error"))
+
+
+def test_a_missing_unix_socket_raised_by_a_driver_is_unavailable() -> None:
+    """An embedded (Unix-socket) PostgreSQL that is stopped: connect fails with ENOENT, which
+    asyncpg lets through bare. An application's own missing file is not the database."""
+    import asyncio
+
+    import asyncpg
+
+    async def connect() -> None:
+        await asyncpg.connect(host="/nonexistent-quartet-socket-dir", timeout=2)
+
+    try:
+        asyncio.run(connect())
+    except OSError as raised:
+        assert dberrors.is_unavailable(raised)
+    else:
+        raise AssertionError("connected to nothing")
+    assert not dberrors.is_unavailable(FileNotFoundError(2, "an application's own file"))

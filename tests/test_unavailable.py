@@ -21,6 +21,7 @@ import httpx
 import psycopg
 import pytest
 
+from shared.processes import free_port
 from support.client import ContractClient
 from support.contract import Contract, Operation
 from support.factories import Account, random_id
@@ -28,7 +29,7 @@ from support.outage import Blackhole, SwitchableProxy
 from support.paths import ME_URL, PROJECTS_URL, TOKEN_URL, project_url, tasks_url
 from support.problems import assert_problem
 from support.responses import expect
-from support.servers import Server, free_port
+from support.servers import Server
 
 pytestmark = pytest.mark.slow
 

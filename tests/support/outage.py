@@ -2,7 +2,7 @@
 accepts connections and never answers (a paused or overloaded server, a dropped route), and a
 proxy to the real database that can be switched off — every connection through it broken and
 new ones refused, as when PostgreSQL stops — and on again on the same port, as when it is back.
-A closed port (nothing listening) needs no helper: `support.servers.free_port()`.
+A closed port (nothing listening) needs no helper: `shared.processes.free_port()`.
 """
 
 from __future__ import annotations
