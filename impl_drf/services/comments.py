@@ -6,6 +6,7 @@ from django.db import transaction
 from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
+from impl_drf import selectors
 from impl_drf.models import Comment, Task, User
 from impl_drf.services import activity, locks
 from shared.changes import diff
@@ -38,12 +39,13 @@ def create_comment(task: Task, actor: User, body: str) -> Comment:
 
 
 @transaction.atomic
-def update_comment(comment: Comment, actor: User, body: str) -> None:
-    """A body that does not change is no change: `updated_at` stays, no activity."""
+def update_comment(comment: Comment, actor: User, body: str) -> Comment:
+    """A body that does not change is no change: `updated_at` stays, no activity. The comment
+    for the answer is read before the commit (after it, a concurrent deletion could win)."""
     locked = _lock(comment)
     changes = diff({"body": locked.body}, {"body": body})
     if not changes:
-        return
+        return selectors.comment(locked.pk)
     Comment.objects.filter(pk=locked.pk).update(body=body, updated_at=Now())
     activity.record(
         comment.project_id,
@@ -53,6 +55,7 @@ def update_comment(comment: Comment, actor: User, body: str) -> None:
         locked.pk,
         changes,
     )
+    return selectors.comment(locked.pk)
 
 
 @transaction.atomic

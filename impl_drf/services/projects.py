@@ -10,11 +10,18 @@ from django.db.models import F
 from django.db.models.functions import Now
 from rest_framework.exceptions import NotFound
 
+from impl_drf import selectors
 from impl_drf.conditional import IfMatch
 from impl_drf.models import Project, ProjectMember, User
 from impl_drf.services import activity, locks
 from shared.changes import diff
 from shared.vocabulary import ActivityTargetType, ActivityVerb, Role
+
+
+def _as_seen_by(actor: User, project_id: uuid.UUID) -> Project:
+    """The project for the answer (`my_role`, `task_counts`), read before the commit: after
+    it, a concurrent deletion could make the re-read find nothing."""
+    return selectors.projects_for(actor).get(pk=project_id)
 
 
 @transaction.atomic
@@ -24,20 +31,20 @@ def create_project(actor: User, name: str, description: str) -> Project:
     activity.record(
         project.id, actor, ActivityVerb.PROJECT_CREATED, ActivityTargetType.PROJECT, project.id
     )
-    return project
+    return _as_seen_by(actor, project.id)
 
 
 @transaction.atomic
 def update_project(
     project_id: uuid.UUID, actor: User, requested: dict[str, Any], if_match: IfMatch
-) -> None:
+) -> Project:
     project = locks.lock_project(project_id, "update")
     if project is None:  # deleted since the view looked it up
         raise NotFound()
     if_match.check()
     changes = diff({"name": project.name, "description": project.description}, requested)
     if not changes:
-        return
+        return _as_seen_by(actor, project_id)
     Project.objects.filter(pk=project_id).update(
         **{field: new for field, (_, new) in changes.items()},
         version=F("version") + 1,
@@ -51,6 +58,7 @@ def update_project(
         project_id,
         changes,
     )
+    return _as_seen_by(actor, project_id)
 
 
 @transaction.atomic

@@ -34,6 +34,12 @@ def _lock_task(task_id: uuid.UUID) -> Task:
     return task
 
 
+def _as_seen_by(actor: User, task_id: uuid.UUID) -> Task:
+    """The task for the answer, read before the commit: after it, a concurrent deletion of the
+    task or its project could make the re-read find nothing."""
+    return selectors.tasks_for(actor).get(pk=task_id)
+
+
 def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:
     """`assignee_id` must be a member, `label_ids` labels of this project (422 otherwise)."""
     errors: dict[str, Any] = {}
@@ -65,11 +71,11 @@ def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Tas
         TaskLabel(task=task, label_id=label_id) for label_id in data["label_ids"]
     )
     activity.record(project_id, actor, ActivityVerb.TASK_CREATED, ActivityTargetType.TASK, task.id)
-    return task
+    return _as_seen_by(actor, task.pk)
 
 
 @transaction.atomic
-def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch) -> None:
+def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch) -> Task:
     _lock_project(task.project_id)
     locked = _lock_task(task.id)
     _check_references(locked.project_id, data)
@@ -77,7 +83,7 @@ def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch
     current = task_request_form(locked, selectors.task_label_ids(locked))
     changes = diff(current, request_form(data))
     if not changes:
-        return
+        return _as_seen_by(actor, locked.pk)
     fields = {field: data[field] for field in changes if field != "label_ids"}
     Task.objects.filter(pk=locked.pk).update(**fields, version=F("version") + 1, updated_at=Now())
     if "label_ids" in changes:
@@ -90,6 +96,7 @@ def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch
         locked.pk,
         changes,
     )
+    return _as_seen_by(actor, locked.pk)
 
 
 @transaction.atomic

@@ -89,8 +89,8 @@ class CommentViewSet(ContractViewSet):
     )
     def partial_update(self, request: Request, comment_id: uuid.UUID) -> Response:
         comment = self.get_object()
-        comments.update_comment(comment, request.user, self.validated_body["body"])
-        return Response(CommentSerializer(selectors.comment(comment.pk)).data)
+        comment = comments.update_comment(comment, request.user, self.validated_body["body"])
+        return Response(CommentSerializer(comment).data)
 
     @extend_schema(
         operation_id="deleteComment",

@@ -40,10 +40,10 @@ def project_representation(user: User, project_id: uuid.UUID) -> dict[str, Any]:
     return ProjectSerializer(selectors.projects_for(user).get(pk=project_id)).data
 
 
-def project_response(user: User, project_id: uuid.UUID, *, created: bool = False) -> Response:
-    """A project as the caller sees it, read after a write, with its ETag."""
-    location = f"/api/v1/projects/{project_id}" if created else None
-    return representation_response(project_representation(user, project_id), location=location)
+def project_response(project: Project, *, created: bool = False) -> Response:
+    """A project as the caller sees it, as its write's transaction read it, with its ETag."""
+    location = f"/api/v1/projects/{project.pk}" if created else None
+    return representation_response(ProjectSerializer(project).data, location=location)
 
 
 class ProjectViewSet(KeysetListMixin, ContractViewSet):
@@ -64,7 +64,7 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     def get_queryset(self) -> QuerySet[Project]:
         if self.action in ("list", "retrieve"):
             return selectors.projects_for(self.request.user)
-        return selectors.visible_projects(self.request.user)  # writes re-read afterwards
+        return selectors.visible_projects(self.request.user)  # services read the answer
 
     def cursor_params(self) -> dict:
         return {"user_id": self.request.user.id}
@@ -78,7 +78,7 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
     )
     def create(self, request: Request) -> Response:
         project = projects.create_project(request.user, **self.validated_body)
-        return project_response(request.user, project.id, created=True)
+        return project_response(project, created=True)
 
     @extend_schema(
         operation_id="listProjects",
@@ -112,8 +112,9 @@ class ProjectViewSet(KeysetListMixin, ContractViewSet):
             request.headers.get("If-Match"),
             lambda: project_representation(request.user, project.id),
         )
-        projects.update_project(project.id, request.user, self.validated_body, if_match)
-        return project_response(request.user, project.id)
+        return project_response(
+            projects.update_project(project.id, request.user, self.validated_body, if_match)
+        )
 
     @extend_schema(
         operation_id="deleteProject",

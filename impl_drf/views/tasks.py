@@ -43,10 +43,10 @@ def task_representation(user: User, task_id: uuid.UUID) -> dict[str, Any]:
     return TaskSerializer(selectors.tasks_for(user).get(pk=task_id)).data
 
 
-def task_response(user: User, task_id: uuid.UUID, *, created: bool = False) -> Response:
-    """A task as the caller sees it, read after a write, with its ETag."""
-    location = f"/api/v1/tasks/{task_id}" if created else None
-    return representation_response(task_representation(user, task_id), location=location)
+def task_response(task: Task, *, created: bool = False) -> Response:
+    """A task as the caller sees it, as its write's transaction read it, with its ETag."""
+    location = f"/api/v1/tasks/{task.pk}" if created else None
+    return representation_response(TaskSerializer(task).data, location=location)
 
 
 def task_if_match(request: Request, task_id: uuid.UUID) -> IfMatch:
@@ -91,7 +91,7 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     )
     def create(self, request: Request, project_id: uuid.UUID) -> Response:
         task = tasks.create_task(self.get_project().id, request.user, self.validated_body)
-        return task_response(request.user, task.id, created=True)
+        return task_response(task, created=True)
 
     @extend_schema(
         operation_id="listTasks",
@@ -126,7 +126,7 @@ class TaskViewSet(ContractViewSet):
     def get_queryset(self) -> QuerySet[Task]:
         if self.action == "retrieve":
             return selectors.tasks_for(self.request.user)
-        return selectors.visible_tasks(self.request.user)  # writes re-read afterwards
+        return selectors.visible_tasks(self.request.user)  # services read the answer
 
     @extend_schema(
         operation_id="getTask",
@@ -146,8 +146,8 @@ class TaskViewSet(ContractViewSet):
     )
     def partial_update(self, request: Request, task_id: uuid.UUID) -> Response:
         task = self.get_object()
-        tasks.update_task(task, request.user, self.validated_body, task_if_match(request, task.id))
-        return task_response(request.user, task.id)
+        if_match = task_if_match(request, task.id)
+        return task_response(tasks.update_task(task, request.user, self.validated_body, if_match))
 
     @extend_schema(
         operation_id="deleteTask",
