@@ -2,8 +2,10 @@
 
 `authenticate` is a before_request hook: it runs after routing (404/405) and the body limit
 (413) but before any view parses its arguments, so an anonymous request with a bad body gets
-401 (contract/DECISIONS.md, "Errors"). Every route under /api/v1 needs a token unless its view
-is `public`. Visibility (404) and roles (403) are permissions.py's, after validation."""
+401 (contract/DECISIONS.md, "Errors"); it receives the body of a validly signed request before
+it looks the user up, so no database connection waits on a slow client (issue 13). Every route
+under /api/v1 needs a token unless its view is `public`. Visibility (404) and roles (403) are
+permissions.py's, after validation."""
 
 from __future__ import annotations
 
@@ -43,6 +45,11 @@ def authenticate() -> None:
         user_id = read_token(token, get_settings())
     except InvalidToken:
         abort(401, message=problems.INVALID_TOKEN, headers=CHALLENGE)
+    # The lookup below begins the request's transaction, which holds a pooled connection until
+    # the response: receive the body first (bytes only, at most MAX_BODY_BYTES: the 413 came
+    # before), so a client that sends it slowly holds no connection meanwhile. Cached, so the
+    # view's JSON or form parsing reads these bytes.
+    request.get_data(cache=True)
     user = db.session().get(User, user_id)
     if user is None:  # deleted since the token was issued
         abort(401, message=problems.INVALID_TOKEN, headers=CHALLENGE)

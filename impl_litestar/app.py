@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # guards → dependencies → handler.
         middleware=[
             RequestSessionMiddleware(),
-            BearerTokenMiddleware,
+            BearerTokenMiddleware(),
             RequestValidationMiddleware(),
         ],
         dependencies={

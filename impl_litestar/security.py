@@ -8,8 +8,9 @@ from typing import Any
 
 from litestar import Request
 from litestar.concurrency import sync_to_thread
-from litestar.connection import ASGIConnection
-from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from impl_litestar.db import request_session
 from impl_litestar.errors import unauthorized
@@ -18,26 +19,37 @@ from shared import passwords, problems, throttle, tokens
 from shared.orm import User
 
 
-class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+class BearerTokenMiddleware(ASGIMiddleware):
     """Every /api/v1 handler needs a valid token unless it opts out with `exclude_from_auth`.
 
     A middleware, not a dependency: Litestar decodes the body before it resolves dependencies,
-    and the contract answers 401 before 415/400/422 (contract/DECISIONS.md, "Order of checks")."""
+    and the contract answers 401 before 415/400/422 (contract/DECISIONS.md, "Order of checks").
 
-    async def authenticate_request(
-        self, connection: ASGIConnection[Any, Any, Any, Any]
-    ) -> AuthenticationResult:
-        token = tokens.bearer_token(connection.headers.get("authorization"))
+    Looking the user up begins the request's transaction, which keeps a pooled connection until
+    the response, so the body is received first (bytes only, no parsing; Litestar caches them
+    in the scope for validation and the handler): a client that sends its body slowly holds no
+    connection meanwhile (issue 13). Hence an ASGIMiddleware rather than Litestar's
+    AbstractAuthenticationMiddleware, whose `authenticate_request` gets a connection that cannot
+    receive the body."""
+
+    scopes = (ScopeType.HTTP,)
+    exclude_opt_key = "exclude_from_auth"  # the key AbstractAuthenticationMiddleware reads
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        token = tokens.bearer_token(request.headers.get("authorization"))
         if token is None:
             raise unauthorized(problems.NOT_AUTHENTICATED)
         try:
-            user_id = tokens.read_token(token, app_settings(connection.app.state))
+            user_id = tokens.read_token(token, app_settings(request.app.state))
         except tokens.InvalidToken:
             raise unauthorized(problems.INVALID_TOKEN) from None
-        user = await request_session(connection).get(User, user_id)
+        await request.body()  # at most MAX_BODY_BYTES: the 413 came before (middleware.py)
+        user = await request_session(request).get(User, user_id)
         if user is None:  # deleted, or never existed
             raise unauthorized(problems.INVALID_TOKEN)
-        return AuthenticationResult(user=user, auth=token)
+        scope["user"], scope["auth"] = user, token  # `request.user` from here on
+        await next_app(scope, receive, send)
 
 
 def provide_current_user(request: Request[User, str, Any]) -> User:

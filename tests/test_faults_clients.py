@@ -103,18 +103,9 @@ def test_abandoned_requests_leave_no_transaction_and_a_whole_pool(
     assert half == 0
 
 
-# Known defects (issue 13, open): both authenticate — a database read that opens the request's
-# transaction — before they read the body. Strict: the mark must go when they are fixed.
-HOLDS_A_TRANSACTION_WHILE_THE_BODY_TRICKLES = {"flask", "litestar"}
-
-
 def test_a_trickling_body_holds_no_database_connection(
-    request, server, spawn_server, make_user, make_project, db
+    server, spawn_server, make_user, make_project, db
 ) -> None:
-    if server.impl in HOLDS_A_TRANSACTION_WHILE_THE_BODY_TRICKLES:
-        request.applymarker(
-            pytest.mark.xfail(strict=True, reason="issue 13: authentication before the body")
-        )
     owner = make_user()
     project = make_project(owner)
     extra = spawn_server()
