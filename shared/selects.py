@@ -100,11 +100,6 @@ def lock_comment(comment_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
 # ------------------------------------------------------------------------ users
 
 
-def user_by_email(email: str) -> Select[tuple[User]]:
-    """The user who signs in with `email`, in any case (emails are stored lower-cased)."""
-    return select(User).where(User.email == email.lower())
-
-
 def sign_in_credentials(email: str) -> Select[tuple[uuid.UUID, str]]:
     """Who signs in with `email`, in any case (emails are stored lower-cased): the id and the
     password hash, all a sign-in needs once its transaction has ended (no ORM object to expire
