@@ -9,7 +9,8 @@
   (shared.integrity, by constraint name); any other integrity error stays a 500, logged.
 - A database that is away (shared.dberrors.is_unavailable: unreachable, pool exhausted past
   5 s, statement_timeout, connection lost) is a 503 with `Retry-After: 1`, never a 500 — in
-  the handler for what DRF views raise, in `unavailable_or_none` for what escapes them.
+  the handler for what DRF views raise, in `unavailable_or_none` for what escapes them. So is
+  every password-hashing slot staying taken (shared.passwords.PasswordHashingBusy).
 - 429 (DRF's Throttled, from impl_drf.throttling) carries `Retry-After`.
 - `not_found`, `bad_request`, `forbidden`, `server_error` are Django's handler404/400/403/500
   (impl_drf.urls): unknown paths and unhandled exceptions never get Django's HTML pages.
@@ -33,12 +34,14 @@ from rest_framework.views import set_rollback
 from impl_drf.validation import violations
 from shared.dberrors import is_unavailable
 from shared.integrity import conflict_detail
+from shared.passwords import PasswordHashingBusy
 from shared.problems import (
     BAD_CREDENTIALS,
     DATABASE_UNAVAILABLE,
     DETAILS,
     MALFORMED_JSON,
     NOT_AUTHENTICATED,
+    PASSWORD_HASHING_BUSY,
     PROBLEM_MEDIA_TYPE,
     problem,
 )
@@ -96,6 +99,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBa
         exc = exceptions.NotFound(DETAILS[404])
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(DETAILS[403])
+    elif isinstance(exc, PasswordHashingBusy):
+        exc = ServiceUnavailable(PASSWORD_HASHING_BUSY)
     elif not isinstance(exc, exceptions.APIException) and is_unavailable(exc):
         exc = ServiceUnavailable(DATABASE_UNAVAILABLE)
     if not isinstance(exc, exceptions.APIException):

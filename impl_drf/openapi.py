@@ -77,7 +77,8 @@ PROBLEM_DESCRIPTIONS = {
     429: "Too Many Requests — too many failed sign-ins; `Retry-After` says when to try again.",
     500: "Internal Server Error — no stack trace, SQL or class names.",
     503: "Service Unavailable — the database cannot be reached, no connection was free within "
-    "5 seconds, or a statement ran past 5 seconds; `Retry-After: 1`.",
+    "5 seconds, or a statement ran past 5 seconds (createToken, createUser: no password-hashing "
+    "slot came free within 1 second); `Retry-After: 1`.",
 }
 
 

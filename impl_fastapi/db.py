@@ -27,3 +27,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_session_for_own_transactions(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session whose service begins and commits its own short transactions, for work that must
+    hold no connection part of the way (sign-in: none while argon2 runs)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+OwnTransactionsSession = Annotated[
+    AsyncSession, Depends(get_session_for_own_transactions, scope="function")
+]

@@ -1,9 +1,10 @@
 """Every error the service answers, as RFC 9457 problem details (`application/problem+json`).
 
 This is the one place where FastAPI's default error answers ({"detail": ...}) are bent to the
-contract: domain exceptions raised by services, Starlette's router errors (404/405, with every
-method of the path in `Allow`), and anything unexpected (500, a middleware). Request validation
-(415/400/422 and the error-type matrix) is validation.py's."""
+contract: domain exceptions raised by services, shared.passwords' PasswordHashingBusy (503),
+Starlette's router errors (404/405, with every method of the path in `Allow`), and anything
+unexpected (500, a middleware). Request validation (415/400/422 and the error-type matrix) is
+validation.py's."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.dberrors import is_unavailable
+from shared.passwords import PasswordHashingBusy
 from shared.problems import (
     DATABASE_UNAVAILABLE,
     ERROR_TYPES,
     INVALID_CURSOR,
     INVALID_TOKEN,
     MALFORMED_JSON,
+    PASSWORD_HASHING_BUSY,
     PROBLEM_MEDIA_TYPE,
     problem,
 )
@@ -101,7 +104,8 @@ class TooManyRequests(ProblemError):
 
 
 class ServiceUnavailable(ProblemError):
-    """The database is not there for us (DECISIONS "Unavailable"): try again in a second."""
+    """The database is not there for us (DECISIONS "Unavailable"), or every password-hashing
+    slot stayed taken (DECISIONS "Secrets and passwords"): try again in a second."""
 
     status = 503
     detail = DATABASE_UNAVAILABLE
@@ -161,6 +165,11 @@ def problem_response(
 async def _problem_error(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, ProblemError)
     return _problem_of(exc)
+
+
+async def _password_hashing_busy(_: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, PasswordHashingBusy)
+    return _problem_of(ServiceUnavailable(PASSWORD_HASHING_BUSY))
 
 
 def _allowed_methods(request: Request) -> str:
@@ -231,4 +240,5 @@ class UnhandledErrorMiddleware:
 
 def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(PasswordHashingBusy, _password_hashing_busy)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -6,7 +6,8 @@
   `shared.problems` (Litestar's default body is `{status_code, detail, extra}`).
 - The database being away (shared.dberrors: unreachable, pool exhausted, statement timeout,
   connection lost) becomes a 503 with `Retry-After: 1`, wherever it happens — authentication's
-  user lookup and the commit included (contract/DECISIONS.md, "Unavailable").
+  user lookup and the commit included (contract/DECISIONS.md, "Unavailable"); so does every
+  password-hashing slot staying taken (shared.passwords.PasswordHashingBusy).
 - Unhandled exceptions become a 500 problem that leaks nothing, logged.
 
 How a request's violations become a 422 (and 415/400 before it) is validation.py's."""
@@ -36,6 +37,7 @@ from litestar.types import ExceptionHandlersMap
 
 from shared import problems, throttle
 from shared.dberrors import is_unavailable
+from shared.passwords import PasswordHashingBusy
 from shared.problems import DETAILS, PROBLEM_MEDIA_TYPE, field_error, problem
 
 logger = logging.getLogger("impl_litestar")
@@ -108,11 +110,11 @@ def problem_response(
     )
 
 
-def service_unavailable() -> Response[dict[str, Any]]:
-    """The one 503 (request errors and /readyz alike)."""
-    return problem_response(
-        HTTP_503_SERVICE_UNAVAILABLE, problems.DATABASE_UNAVAILABLE, headers={"Retry-After": "1"}
-    )
+def service_unavailable(
+    detail: str = problems.DATABASE_UNAVAILABLE,
+) -> Response[dict[str, Any]]:
+    """The one 503 (request errors and /readyz alike): come back in a second."""
+    return problem_response(HTTP_503_SERVICE_UNAVAILABLE, detail, headers={"Retry-After": "1"})
 
 
 def _own_detail(exc: HTTPException) -> str | None:
@@ -151,8 +153,15 @@ def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     return problem_response(HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def _password_hashing_busy(
+    _: Request[Any, Any, Any], __: PasswordHashingBusy
+) -> Response[dict[str, Any]]:
+    return service_unavailable(problems.PASSWORD_HASHING_BUSY)
+
+
 # Litestar's own ValidationException (a subclass of HTTPException) is validation.py's.
 exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http_exception,
+    PasswordHashingBusy: _password_hashing_busy,
     Exception: _unhandled,
 }

@@ -1,13 +1,13 @@
 """Authentication: a Litestar authentication middleware (bearer JWT → `request.user`), the
-`current_user` dependency, and password hashing off the event loop. Who may do what once
-authenticated is permissions.py's."""
+`current_user` dependency and the client address the sign-in throttle counts. Who may do what
+once authenticated is permissions.py's; password hashing is shared.passwords' (async: in a
+thread, at most a few at once)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request
-from litestar.concurrency import sync_to_thread
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -15,7 +15,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from impl_litestar.db import request_session
 from impl_litestar.errors import unauthorized
 from impl_litestar.settings import app_settings
-from shared import passwords, problems, throttle, tokens
+from shared import problems, throttle, tokens
 from shared.orm import User
 
 
@@ -65,12 +65,3 @@ def provide_client_address(request: Request[Any, Any, Any]) -> str:
         request.headers.get("x-forwarded-for"),
         app_settings(request.app.state).trusted_proxies,
     )
-
-
-async def hash_password(password: str) -> str:
-    """argon2 is CPU-bound by design (~50 ms): run it off the event loop."""
-    return await sync_to_thread(passwords.hash_password, password)
-
-
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    return await sync_to_thread(passwords.verify_password, password_hash, password)

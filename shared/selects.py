@@ -1,7 +1,8 @@
-"""The contract's reads and locks as SQLAlchemy 2 statements, for the three SQLAlchemy
-implementations (FastAPI and Litestar async, Flask sync). A statement does not depend on the
-framework or on the driver, so each is written once here; each implementation executes them on
-its own session, in its own idiom (await or not), and pages them with shared.keyset.
+"""The contract's reads and locks (and sign-in's hash upgrade) as SQLAlchemy 2 statements, for
+the three SQLAlchemy implementations (FastAPI and Litestar async, Flask sync). A statement does
+not depend on the framework or on the driver, so each is written once here; each implementation
+executes them on its own session, in its own idiom (await or not), and pages them with
+shared.keyset.
 
 The shapes are the contract's one SQL shape, which the DRF implementation says in the Django ORM
 too (contract/DECISIONS.md, "One SQL shape"): embedded users joined, a task's labels in one
@@ -14,7 +15,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Update, func, select, update
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
@@ -99,9 +100,22 @@ def lock_comment(comment_id: uuid.UUID) -> Select[tuple[uuid.UUID]]:
 # ------------------------------------------------------------------------ users
 
 
-def user_by_email(email: str) -> Select[tuple[User]]:
-    """The user who signs in with `email`, in any case (emails are stored lower-cased)."""
-    return select(User).where(User.email == email.lower())
+def sign_in_credentials(email: str) -> Select[tuple[uuid.UUID, str]]:
+    """Who signs in with `email`, in any case (emails are stored lower-cased): the id and the
+    password hash, all a sign-in needs once its transaction has ended (no ORM object to expire
+    or lazy-load while argon2 runs)."""
+    return select(User.id, User.password_hash).where(User.email == email.lower())
+
+
+def upgrade_password_hash(user_id: uuid.UUID, verified_hash: str, new_hash: str) -> Update:
+    """Store a re-hashed password unless the hash changed since it was verified (a concurrent
+    sign-in already upgraded it)."""
+    return (
+        update(User)
+        .where(User.id == user_id, User.password_hash == verified_hash)
+        .values(password_hash=new_hash)
+        .execution_options(synchronize_session=False)
+    )
 
 
 USERS_BY_NAME = Keyset((Key(User.display_name, TEXT), Key(User.id, UUID_KEY)))

@@ -1,10 +1,13 @@
-"""The password grant (createToken): after the throttle (impl_drf.throttling), the credentials;
-a failure is counted, a success clears the (email, address) pair's failures and upgrades a
-password hash made with outdated parameters (contract/DECISIONS.md, "Throttled sign-in",
-"Secrets and passwords")."""
+"""The password grant (createToken), after the throttle (impl_drf.throttling, 429 even with the
+right password), so that no pooled connection waits on argon2 (contract/DECISIONS.md,
+"Throttled sign-in", "Secrets and passwords"): the user's id and hash are read in autocommit and
+the connection handed back to the pool; argon2 verifies (an unknown email against a dummy hash:
+the same 401, the same time) and re-hashes an outdated hash in a hashing slot
+(shared.passwords; 503 past the bound); one short transaction records the outcome."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.db import connection, transaction
@@ -13,29 +16,40 @@ from impl_drf.errors import IncorrectCredentials
 from impl_drf.models import User
 from impl_drf.throttling import sign_in_key
 from shared.inputs import NUL
-from shared.passwords import hash_password, needs_rehash, verify_password
+from shared.passwords import check_password
 from shared.settings import get_settings
 from shared.tokens import issue_token
 
 
 def issue_access_token(username: str, password: str, address: str) -> dict[str, Any]:
-    # U+0000 never reaches PostgreSQL: no user has such an email or password, so it is a
-    # failed sign-in like any other.
-    user = None
-    if NUL not in username and NUL not in password:
-        user = User.objects.filter(email=username.lower()).first()
-    # An unknown email is verified against a dummy hash: both failures cost the same time and
-    # read the same.
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        _record_failure(sign_in_key(username), address)
+    credentials = None
+    if NUL not in username:  # no user has a U+0000, and PostgreSQL refuses it in text
+        credentials = (
+            User.objects.filter(email=username.lower()).values_list("id", "password_hash").first()
+        )
+    _release_connection()
+
+    user_id, stored_hash = credentials or (None, None)
+    check = check_password(stored_hash, password)
+
+    email = sign_in_key(username)
+    if user_id is None or not check.valid:
+        _record_failure(email, address)
         raise IncorrectCredentials()
-    _record_success(user, password, address)
+    _record_success(email, address, user_id, stored_hash, check.upgraded_hash)
     settings = get_settings()
     return {
-        "access_token": issue_token(user.id, settings),
+        "access_token": issue_token(user_id, settings),
         "token_type": "bearer",
         "expires_in": settings.access_token_ttl_seconds,
     }
+
+
+def _release_connection() -> None:
+    """Give this thread's connection back to the pool now rather than when the request ends
+    (Django's pool takes it back on close); the next query borrows one again."""
+    assert not connection.in_atomic_block, "closing inside atomic would abandon the transaction"
+    connection.close()
 
 
 @transaction.atomic
@@ -49,8 +63,12 @@ def _record_failure(email: str, address: str) -> None:
 
 
 @transaction.atomic
-def _record_success(user: User, password: str, address: str) -> None:
+def _record_success(
+    email: str, address: str, user_id: uuid.UUID, verified_hash: str, upgraded_hash: str | None
+) -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT sign_in_succeeded(%s, %s::inet)", [user.email, address])
-    if needs_rehash(user.password_hash):
-        User.objects.filter(pk=user.pk).update(password_hash=hash_password(password))
+        cursor.execute("SELECT sign_in_succeeded(%s, %s::inet)", [email, address])
+    if upgraded_hash is not None:  # unless a concurrent sign-in upgraded it first
+        User.objects.filter(pk=user_id, password_hash=verified_hash).update(
+            password_hash=upgraded_hash
+        )

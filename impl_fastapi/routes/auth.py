@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 
-from impl_fastapi.db import Session
+from impl_fastapi.db import OwnTransactionsSession
 from impl_fastapi.openapi import problem_responses
 from impl_fastapi.schemas import Token, TokenRequest
 from impl_fastapi.security import ClientAddress
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["auth"], route_class=ContractRoute)
 async def create_token(
     form: Annotated[TokenRequest, Form()],
     address: ClientAddress,
-    session: Session,
+    session: OwnTransactionsSession,
     settings: SettingsDep,
 ) -> Token:
     return await auth.issue_access_token(session, settings, form.username, form.password, address)

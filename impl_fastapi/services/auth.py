@@ -1,19 +1,23 @@
-"""The password grant, throttled (contract/DECISIONS.md, "Throttled sign-in"): the throttle is
-asked first (429, even with the right password), then the credentials; a failure is counted and
-committed although the answer is a 401, a success clears the pair's failures and upgrades a
-password hash made with other parameters. The counting is migration 0004's SQL functions."""
+"""The password grant, throttled (contract/DECISIONS.md, "Throttled sign-in"), so that no pooled
+connection waits on argon2: a short transaction asks the throttle (429, even with the right
+password) and reads the user's id and hash; argon2 runs with no connection held, in one of the
+process's few hashing slots (shared.passwords: 503 when none frees within a second); a second
+short transaction records the failure (then 401) or the success and an upgraded hash. An unknown
+email is verified against a dummy hash: the same 401, the same time. The counting is migration
+0004's SQL functions, the same in all four implementations."""
 
 from __future__ import annotations
 
-from anyio import to_thread
-from sqlalchemy import text
+import uuid
+
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import TooManyRequests, Unauthorized
 from impl_fastapi.schemas import Token, TokenType
-from shared import orm, selects
+from shared import selects
 from shared.inputs import NUL
-from shared.passwords import hash_password, needs_rehash, verify_password
+from shared.passwords import check_password_async
 from shared.problems import BAD_CREDENTIALS
 from shared.settings import Settings
 from shared.throttle import TOO_MANY
@@ -32,44 +36,53 @@ def _throttle_email(username: str) -> str:
     return username.lower().replace(NUL, "\ufffd")
 
 
-async def _find_user(session: AsyncSession, username: str) -> orm.User | None:
+async def _credentials(session: AsyncSession, username: str) -> Row[tuple[uuid.UUID, str]] | None:
+    """The user's id and password hash: read now, usable after the transaction ended."""
     if NUL in username:  # no such user can exist; never sent to PostgreSQL
         return None
-    return await session.scalar(selects.user_by_email(username))
+    return (await session.execute(selects.sign_in_credentials(username))).first()
 
 
 async def issue_access_token(
     session: AsyncSession, settings: Settings, username: str, password: str, address: str
 ) -> Token:
+    """`session` has no transaction yet: this function begins and ends its own two."""
     email = _throttle_email(username)
-    retry_after = await session.scalar(
-        _RETRY_AFTER,
-        {
-            "email": email,
-            "address": address,
-            "window": settings.login_throttle_window_seconds,
-            "max_pair": settings.login_max_failures_per_pair,
-            "max_address": settings.login_max_failures_per_address,
-        },
-    )
-    if retry_after:
-        raise TooManyRequests(TOO_MANY, retry_after)
-    user = await _find_user(session, username)
-    # argon2 is CPU-bound (tens of ms): off the event loop. An unknown email is verified
-    # against a dummy hash, so both failures cost the same time and read the same.
-    valid = await to_thread.run_sync(
-        verify_password, user.password_hash if user else None, password
-    )
-    if user is None or not valid:
-        await session.execute(
-            _FAILED,
-            {"email": email, "address": address, "window": settings.login_throttle_window_seconds},
+    async with session.begin():
+        retry_after = await session.scalar(
+            _RETRY_AFTER,
+            {
+                "email": email,
+                "address": address,
+                "window": settings.login_throttle_window_seconds,
+                "max_pair": settings.login_max_failures_per_pair,
+                "max_address": settings.login_max_failures_per_address,
+            },
         )
-        await session.commit()  # the 401 below must not roll the failure back
+        if retry_after:
+            raise TooManyRequests(TOO_MANY, retry_after)
+        user = await _credentials(session, username)
+
+    check = await check_password_async(user.password_hash if user else None, password)
+
+    async with session.begin():
+        if user is None or not check.valid:
+            await session.execute(
+                _FAILED,
+                {
+                    "email": email,
+                    "address": address,
+                    "window": settings.login_throttle_window_seconds,
+                },
+            )
+        else:
+            await session.execute(_SUCCEEDED, {"email": email, "address": address})
+            if check.upgraded_hash is not None:
+                await session.execute(
+                    selects.upgrade_password_hash(user.id, user.password_hash, check.upgraded_hash)
+                )
+    if user is None or not check.valid:
         raise Unauthorized(BAD_CREDENTIALS)
-    await session.execute(_SUCCEEDED, {"email": email, "address": address})
-    if needs_rehash(user.password_hash):
-        user.password_hash = await to_thread.run_sync(hash_password, password)
     return Token(
         access_token=issue_token(user.id, settings),
         token_type=TokenType.BEARER,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from anyio import to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +14,13 @@ from impl_fastapi.schemas import UserCreate
 from shared import orm, selects
 from shared.cursors import scope
 from shared.integrity import conflict_detail
-from shared.passwords import hash_password
+from shared.passwords import hash_password_async
 from shared.settings import Settings
 
 
 async def create_user(session: AsyncSession, actor: orm.User, body: UserCreate) -> orm.User:
     require_admin(actor)
-    password_hash = await to_thread.run_sync(hash_password, body.password)  # CPU-bound
+    password_hash = await hash_password_async(body.password)  # CPU-bound: in a thread
     user = orm.User(
         email=body.email,  # lower-cased by the schema, so a duplicate in any case collides
         display_name=body.display_name,

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from impl_litestar.db import add_unique
 from impl_litestar.pagination import PageParams, Window, paginate
 from impl_litestar.schemas import UserCreate
-from impl_litestar.security import hash_password
 from shared import selects
 from shared.cursors import scope
 from shared.orm import User
+from shared.passwords import hash_password_async
 from shared.settings import Settings
 
 
@@ -42,7 +42,7 @@ async def create_user(session: AsyncSession, body: UserCreate) -> User:
     user = User(
         email=body.email.lower(),
         display_name=body.display_name,
-        password_hash=await hash_password(body.password),
+        password_hash=await hash_password_async(body.password),  # in a thread
         is_admin=body.is_admin,
     )
     await add_unique(session, user)
