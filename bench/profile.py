@@ -116,6 +116,10 @@ def record(
         "--rate",
         "200",
         "--gil",  # only the thread holding the GIL: CPU spent in Python, not waits
+        # Without pausing the process: paused for each sample, a gunicorn gthread worker's main
+        # loop is taken for the GIL holder in about half the samples, whatever the request
+        # costs (Flask and the WSGI floor alike, 2026-12-03); not paused, it is 3-16%.
+        "--nonblocking",
         "--format",
         fmt,
         "--output",
