@@ -15,15 +15,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from shared.settings import get_settings
-from shared.throttle import client_address
-
-NUL_STAND_IN = "\ufffd"  # PostgreSQL text cannot hold U+0000
-
-
-def sign_in_key(username: str) -> str:
-    """The email a sign-in is counted under: lower-cased as users are stored; a U+0000 (no user
-    has one, the sign-in fails) stands as U+FFFD so the failure can be counted."""
-    return username.lower().replace("\x00", NUL_STAND_IN)
+from shared.throttle import client_address, sign_in_key
 
 
 def sign_in_address(request: Request) -> str:

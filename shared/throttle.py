@@ -7,7 +7,19 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 
+from shared.inputs import NUL
+
 TOO_MANY = "Too many failed sign-ins; try again later."
+
+# PostgreSQL text cannot hold U+0000; no user's email has one (the sign-in fails), but the
+# failure must still be counted, under this stand-in.
+NUL_STAND_IN = "\N{REPLACEMENT CHARACTER}"
+
+
+def sign_in_key(username: str) -> str:
+    """The email a sign-in's failures are counted under: lower-cased, as users are stored."""
+    return username.lower().replace(NUL, NUL_STAND_IN)
+
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

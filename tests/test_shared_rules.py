@@ -220,6 +220,18 @@ def test_client_address_behind_trusted_proxies(
     assert throttle.client_address(peer, forwarded, TRUSTED) == address
 
 
+@pytest.mark.parametrize(
+    ("username", "key"),
+    [
+        ("Ada@Example.com", "ada@example.com"),  # counted as users are stored
+        ("ada\x00@example.com", "ada\ufffd@example.com"),  # PostgreSQL text cannot hold U+0000
+        ("\x00\x00", "\ufffd\ufffd"),
+    ],
+)
+def test_sign_in_failures_are_counted_under_a_storable_key(username: str, key: str) -> None:
+    assert throttle.sign_in_key(username) == key
+
+
 def test_bad_trusted_proxies_are_named() -> None:
     with pytest.raises(ValueError, match="nonsense"):
         throttle.parse_networks("10.0.0.0/8, nonsense")

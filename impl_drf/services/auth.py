@@ -14,10 +14,10 @@ from django.db import connection, transaction
 
 from impl_drf.errors import IncorrectCredentials
 from impl_drf.models import User
-from impl_drf.throttling import sign_in_key
 from shared.inputs import NUL
 from shared.passwords import check_password
 from shared.settings import get_settings
+from shared.throttle import sign_in_key
 from shared.tokens import issue_token
 
 

@@ -20,7 +20,7 @@ from shared.inputs import NUL
 from shared.passwords import check_password_async
 from shared.problems import BAD_CREDENTIALS
 from shared.settings import Settings
-from shared.throttle import TOO_MANY
+from shared.throttle import TOO_MANY, sign_in_key
 from shared.tokens import issue_token
 
 _RETRY_AFTER = text(
@@ -28,12 +28,6 @@ _RETRY_AFTER = text(
 )
 _FAILED = text("SELECT sign_in_failed(:email, CAST(:address AS inet), :window)")
 _SUCCEEDED = text("SELECT sign_in_succeeded(:email, CAST(:address AS inet))")
-
-
-def _throttle_email(username: str) -> str:
-    """The email failures are counted under: lower-cased, as users are stored. PostgreSQL cannot
-    store U+0000, and no user's email has one, so it is counted under a stand-in character."""
-    return username.lower().replace(NUL, "\ufffd")
 
 
 async def _credentials(session: AsyncSession, username: str) -> Row[tuple[uuid.UUID, str]] | None:
@@ -47,7 +41,7 @@ async def issue_access_token(
     session: AsyncSession, settings: Settings, username: str, password: str, address: str
 ) -> Token:
     """`session` has no transaction yet: this function begins and ends its own two."""
-    email = _throttle_email(username)
+    email = sign_in_key(username)
     async with session.begin():
         retry_after = await session.scalar(
             _RETRY_AFTER,

@@ -22,7 +22,7 @@ from shared import problems, selects
 from shared.inputs import NUL
 from shared.passwords import check_password
 from shared.settings import get_settings
-from shared.throttle import TOO_MANY
+from shared.throttle import TOO_MANY, sign_in_key
 from shared.tokens import issue_token
 
 _RETRY_AFTER = text(
@@ -45,9 +45,7 @@ def create_token(username: str, password: str, address: str) -> dict[str, Any]:
     and committed here; TransactionalView's own commit then has nothing to do."""
     settings = get_settings()
     session = db.session()
-    # The throttle counts per email as users are stored (lower-cased); U+0000 is counted under
-    # a stand-in character.
-    email = username.lower().replace(NUL, "\N{REPLACEMENT CHARACTER}")
+    email = sign_in_key(username)
     pair = {"email": email, "address": address}
     with session.begin():
         retry_after = session.scalar(

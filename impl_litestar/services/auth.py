@@ -19,6 +19,7 @@ from shared import problems, selects, tokens
 from shared.inputs import NUL
 from shared.passwords import check_password_async
 from shared.settings import Settings
+from shared.throttle import sign_in_key
 
 
 async def _credentials(session: AsyncSession, email: str) -> Row[tuple[uuid.UUID, str]] | None:
@@ -34,7 +35,7 @@ async def issue_access_token(
 ) -> Token:
     """The request's session has no transaction yet (this route authenticates nobody): the two
     are begun and committed here; the session dependency's own commit then has nothing to do."""
-    throttled_as = email.lower().replace(NUL, "\N{REPLACEMENT CHARACTER}")
+    throttled_as = sign_in_key(email)
     async with session.begin():
         retry_after = await session.scalar(
             select(
