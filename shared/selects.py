@@ -15,7 +15,8 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from sqlalchemy import Select, Update, func, select, update
+from sqlalchemy import Select, Update, cast, func, select, update
+from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
@@ -105,6 +106,30 @@ def sign_in_credentials(email: str) -> Select[tuple[uuid.UUID, str]]:
     password hash, all a sign-in needs once its transaction has ended (no ORM object to expire
     or lazy-load while argon2 runs)."""
     return select(User.id, User.password_hash).where(User.email == email.lower())
+
+
+# The sign-in throttle: migration 0004's SQL functions (contract/DECISIONS.md, "Throttled sign-in"),
+# called with the key of shared.throttle.sign_in_key and the client address.
+
+
+def sign_in_retry_after(
+    key: str, address: str, window_seconds: int, max_per_pair: int, max_per_address: int
+) -> Select[tuple[int | None]]:
+    """Seconds until the pair or the address may try again; NULL (or 0) when it may now."""
+    return select(
+        func.sign_in_retry_after(
+            key, cast(address, INET), window_seconds, max_per_pair, max_per_address
+        )
+    )
+
+
+def sign_in_failed(key: str, address: str, window_seconds: int) -> Select[tuple[None]]:
+    return select(func.sign_in_failed(key, cast(address, INET), window_seconds))
+
+
+def sign_in_succeeded(key: str, address: str) -> Select[tuple[None]]:
+    """Clears the pair's failures."""
+    return select(func.sign_in_succeeded(key, cast(address, INET)))
 
 
 def upgrade_password_hash(user_id: uuid.UUID, verified_hash: str, new_hash: str) -> Update:

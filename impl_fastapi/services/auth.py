@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import TooManyRequests, Unauthorized
@@ -22,12 +22,6 @@ from shared.problems import BAD_CREDENTIALS
 from shared.settings import Settings
 from shared.throttle import TOO_MANY, sign_in_key
 from shared.tokens import issue_token
-
-_RETRY_AFTER = text(
-    "SELECT sign_in_retry_after(:email, CAST(:address AS inet), :window, :max_pair, :max_address)"
-)
-_FAILED = text("SELECT sign_in_failed(:email, CAST(:address AS inet), :window)")
-_SUCCEEDED = text("SELECT sign_in_succeeded(:email, CAST(:address AS inet))")
 
 
 async def _credentials(session: AsyncSession, username: str) -> Row[tuple[uuid.UUID, str]] | None:
@@ -44,14 +38,13 @@ async def issue_access_token(
     email = sign_in_key(username)
     async with session.begin():
         retry_after = await session.scalar(
-            _RETRY_AFTER,
-            {
-                "email": email,
-                "address": address,
-                "window": settings.login_throttle_window_seconds,
-                "max_pair": settings.login_max_failures_per_pair,
-                "max_address": settings.login_max_failures_per_address,
-            },
+            selects.sign_in_retry_after(
+                email,
+                address,
+                settings.login_throttle_window_seconds,
+                settings.login_max_failures_per_pair,
+                settings.login_max_failures_per_address,
+            )
         )
         if retry_after:
             raise TooManyRequests(TOO_MANY, retry_after)
@@ -62,15 +55,10 @@ async def issue_access_token(
     async with session.begin():
         if user is None or not check.valid:
             await session.execute(
-                _FAILED,
-                {
-                    "email": email,
-                    "address": address,
-                    "window": settings.login_throttle_window_seconds,
-                },
+                selects.sign_in_failed(email, address, settings.login_throttle_window_seconds)
             )
         else:
-            await session.execute(_SUCCEEDED, {"email": email, "address": address})
+            await session.execute(selects.sign_in_succeeded(email, address))
             if check.upgraded_hash is not None:
                 await session.execute(
                     selects.upgrade_password_hash(user.id, user.password_hash, check.upgraded_hash)

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from impl_flask import db
@@ -24,12 +24,6 @@ from shared.passwords import check_password
 from shared.settings import get_settings
 from shared.throttle import TOO_MANY, sign_in_key
 from shared.tokens import issue_token
-
-_RETRY_AFTER = text(
-    "SELECT sign_in_retry_after(:email, CAST(:address AS inet), :window, :max_pair, :max_address)"
-)
-_FAILED = text("SELECT sign_in_failed(:email, CAST(:address AS inet), :window)")
-_SUCCEEDED = text("SELECT sign_in_succeeded(:email, CAST(:address AS inet))")
 
 
 def _credentials(session: Session, username: str) -> Row[tuple[uuid.UUID, str]] | None:
@@ -46,16 +40,15 @@ def create_token(username: str, password: str, address: str) -> dict[str, Any]:
     settings = get_settings()
     session = db.session()
     email = sign_in_key(username)
-    pair = {"email": email, "address": address}
     with session.begin():
         retry_after = session.scalar(
-            _RETRY_AFTER,
-            {
-                **pair,
-                "window": settings.login_throttle_window_seconds,
-                "max_pair": settings.login_max_failures_per_pair,
-                "max_address": settings.login_max_failures_per_address,
-            },
+            selects.sign_in_retry_after(
+                email,
+                address,
+                settings.login_throttle_window_seconds,
+                settings.login_max_failures_per_pair,
+                settings.login_max_failures_per_address,
+            )
         )
         if retry_after:
             abort(429, message=TOO_MANY, headers={"Retry-After": str(max(1, retry_after))})
@@ -65,9 +58,11 @@ def create_token(username: str, password: str, address: str) -> dict[str, Any]:
 
     with session.begin():
         if user is None or not check.valid:
-            session.execute(_FAILED, {**pair, "window": settings.login_throttle_window_seconds})
+            session.execute(
+                selects.sign_in_failed(email, address, settings.login_throttle_window_seconds)
+            )
         else:
-            session.execute(_SUCCEEDED, pair)
+            session.execute(selects.sign_in_succeeded(email, address))
             if check.upgraded_hash is not None:
                 session.execute(
                     selects.upgrade_password_hash(user.id, user.password_hash, check.upgraded_hash)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.errors import too_many_sign_ins, unauthorized
@@ -38,14 +38,12 @@ async def issue_access_token(
     throttled_as = sign_in_key(email)
     async with session.begin():
         retry_after = await session.scalar(
-            select(
-                func.sign_in_retry_after(
-                    throttled_as,
-                    func.inet(address),
-                    settings.login_throttle_window_seconds,
-                    settings.login_max_failures_per_pair,
-                    settings.login_max_failures_per_address,
-                )
+            selects.sign_in_retry_after(
+                throttled_as,
+                address,
+                settings.login_throttle_window_seconds,
+                settings.login_max_failures_per_pair,
+                settings.login_max_failures_per_address,
             )
         )
         if retry_after:
@@ -57,14 +55,12 @@ async def issue_access_token(
     async with session.begin():
         if user is None or not check.valid:
             await session.execute(
-                select(
-                    func.sign_in_failed(
-                        throttled_as, func.inet(address), settings.login_throttle_window_seconds
-                    )
+                selects.sign_in_failed(
+                    throttled_as, address, settings.login_throttle_window_seconds
                 )
             )
         else:
-            await session.execute(select(func.sign_in_succeeded(throttled_as, func.inet(address))))
+            await session.execute(selects.sign_in_succeeded(throttled_as, address))
             if check.upgraded_hash is not None:
                 await session.execute(
                     selects.upgrade_password_hash(user.id, user.password_hash, check.upgraded_hash)
