@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import json
 import threading
@@ -96,8 +97,9 @@ class FakeUpstream:
 
     @property
     def records(self) -> list[RequestRecord]:
+        """Snapshots: a record read here does not change under the reader."""
         with self._changed:
-            return list(self._records.values())
+            return [copy.copy(r) for r in self._records.values()]
 
     def clear_records(self) -> None:
         with self._changed:
@@ -112,7 +114,7 @@ class FakeUpstream:
             while True:
                 found = next((r for r in self._records.values() if predicate(r)), None)
                 if found is not None:
-                    return found
+                    return copy.copy(found)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(
@@ -143,14 +145,16 @@ class FakeUpstream:
         with self._changed:
             record = self._records.get(seq)
             if record is not None:
-                self._records[seq] = dataclasses.replace(record, **changes)
+                for name, value in changes.items():
+                    setattr(record, name, value)
             self._changed.notify_all()
 
     def _add_token(self, seq: int) -> None:
-        with self._changed:
+        with self._changed:  # per token: an attribute, not a new record (1000 streams at once)
             record = self._records.get(seq)
             if record is not None:
-                self._records[seq] = dataclasses.replace(record, tokens_sent=record.tokens_sent + 1)
+                record.tokens_sent += 1
+            self._changed.notify_all()
 
     # ------------------------------------------------------------------ lifecycle (loop thread)
 

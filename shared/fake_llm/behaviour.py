@@ -56,10 +56,11 @@ class Outcome(enum.StrEnum):
     SHUTDOWN = "shutdown"  # the fake was stopped before the end
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RequestRecord:
-    """One request as the fake saw it. Times are `time.monotonic()` of the fake's process. The
-    API key is never kept: only whether an `Authorization: Bearer` header carried one."""
+    """One request as the fake saw it (the fake hands out copies). Times are `time.monotonic()`
+    of the fake's process. The API key is never kept: only whether an `Authorization: Bearer`
+    header carried one."""
 
     seq: int
     method: str
