@@ -386,6 +386,17 @@ def test_client_closing_mid_stream_is_recorded_as_cancelled(
     assert record.ended_at is not None and record.ended_at - closed_at < 1.0
 
 
+def test_client_giving_up_on_a_slow_whole_answer_is_recorded_as_cancelled(
+    fake: FakeLLM, client: httpx.Client
+) -> None:
+    fake.tokens, fake.token_delay_ms = 100, 50  # the answer would come after 5 s
+    with pytest.raises(httpx.ReadTimeout):
+        client.post(completions(fake), json=request(False), timeout=httpx.Timeout(10, read=0.3))
+    closed_at = time.monotonic()
+    record = cancelled_record(fake, closed_at)
+    assert (record.status, record.tokens_sent) == (None, 0)
+
+
 def test_stopping_the_fake_ends_hung_requests(client: httpx.Client) -> None:
     fake = FakeLLM(behaviour=Behaviour.hang()).start()
     outcome: dict[str, Any] = {}
