@@ -397,22 +397,27 @@ def test_client_giving_up_on_a_slow_whole_answer_is_recorded_as_cancelled(
     assert (record.status, record.tokens_sent) == (None, 0)
 
 
-def test_stopping_the_fake_ends_hung_requests(client: httpx.Client) -> None:
-    fake = FakeLLM(behaviour=Behaviour.hang()).start()
-    outcome: dict[str, Any] = {}
+def test_stopping_the_fake_answers_waiting_clients_503(client: httpx.Client) -> None:
+    """Hung and slow requests do not hold the stop up; their clients are told why."""
+    fake = FakeLLM(tokens=100, token_delay_ms=100, behaviour=Behaviour.hang(times=1)).start()
+    responses: list[httpx.Response] = []
 
     def wait_for_answer() -> None:
-        outcome["response"] = client.post(completions(fake), json=request(False))
+        responses.append(client.post(completions(fake), json=request(False)))
 
-    waiter = threading.Thread(target=wait_for_answer)
-    waiter.start()
-    fake.wait_for(lambda r: r.mode is Mode.HANG, timeout=5)
+    waiters = [threading.Thread(target=wait_for_answer) for _ in range(2)]
+    for seq, waiter in enumerate(waiters, 1):  # the first hangs, the second answers in 10 s
+        waiter.start()
+        fake.wait_for(lambda r, seq=seq: r.seq == seq, timeout=5)
     started = time.monotonic()
     fake.stop()
     assert time.monotonic() - started < 5
-    waiter.join(10)
-    assert outcome["response"].status_code == 503  # told, not left waiting
-    assert fake.last.outcome is Outcome.SHUTDOWN
+    for waiter in waiters:
+        waiter.join(10)
+    assert [r.status_code for r in responses] == [503, 503]
+    assert responses[0].json()["error"]["type"] == "server_error"
+    assert sorted(r.mode for r in fake.records) == [Mode.HANG, Mode.OK]
+    assert {r.outcome for r in fake.records} == {Outcome.SHUTDOWN}
 
 
 # ------------------------------------------------------------------ quartet fake-llm

@@ -264,9 +264,7 @@ class FakeUpstream:
             return
         if behaviour.mode is Mode.HANG:
             await exchange.stop.wait()
-            if exchange.reason is Outcome.SHUTDOWN:  # whoever still waits learns why
-                self._update(seq, status=503)
-                await _respond(send, 503, _error_body("The fake is shutting down.", "server_error"))
+            await self._shutting_down(exchange, send)
             return
         if completion.stream:
             stall_after = behaviour.after if behaviour.mode is Mode.STALL else None
@@ -279,6 +277,7 @@ class FakeUpstream:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         if await exchange.pause(delay * len(completion.tokens)):  # as long as streaming takes
+            await self._shutting_down(exchange, send)
             return
         answer = {
             "id": _completion_id(seq),
@@ -299,6 +298,12 @@ class FakeUpstream:
         exchange.finishing = True
         await _respond(send, 200, _json(answer), request_seq=seq)
         self._update(seq, tokens_sent=len(completion.tokens))
+
+    async def _shutting_down(self, exchange: _Exchange, send: Send) -> None:
+        """Before the headers: a client still waiting when the fake stops learns why."""
+        if exchange.reason is Outcome.SHUTDOWN:
+            self._update(exchange.seq, status=503)
+            await _respond(send, 503, _error_body("The fake is shutting down.", "server_error"))
 
 
 class _Stream:
