@@ -55,6 +55,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # now: connections queue until uvicorn accepts (the URL is printed)
     except OSError:
         sock.close()
         raise
