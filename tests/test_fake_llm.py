@@ -272,12 +272,11 @@ def test_token_delay_is_honoured_streamed_and_not(fake: FakeLLM, client: httpx.C
             if event.data != "[DONE]" and content_of([json.loads(event.data)]):
                 arrivals.append(time.monotonic() - start)
     assert len(arrivals) == 5
-    assert arrivals[0] >= 0.07  # the delay comes before each token, the first included
-    assert arrivals[-1] >= 0.39  # 5 x 80 ms
-    assert arrivals[-1] < 5  # generous: a shared, busy machine
-    assert all(
-        later - earlier >= 0.07 for earlier, later in zip(arrivals, arrivals[1:], strict=False)
-    )
+    # Token i cannot arrive before (i + 1) x 80 ms: the delay comes before each token. Only
+    # lower bounds per token (a busy client may read two tokens late and together) and one
+    # generous upper bound.
+    assert all(at >= 0.075 * (i + 1) for i, at in enumerate(arrivals)), arrivals
+    assert arrivals[-1] < 5
 
     start = time.monotonic()
     client.post(completions(fake), json=request(False))
