@@ -7,7 +7,7 @@ import getpass
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import psycopg
@@ -109,8 +109,61 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True, help="the administrator's email")
     admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
 
+    _add_fake_llm(commands)
     _add_bench(commands)
     return parser
+
+
+def _bounded(
+    kind: type[int] | type[float], name: str, low: float, high: float
+) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {name} {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be {low:g}-{high:g}, got {text}")
+        return value
+
+    return parse
+
+
+def _add_fake_llm(commands: argparse._SubParsersAction) -> None:
+    fake = commands.add_parser(
+        "fake-llm",
+        help="run the deterministic fake of the assistant's OpenAI-compatible upstream",
+        description="Serve a deterministic, OpenAI-compatible POST /v1/chat/completions (streamed "
+        "or not) for demos and benchmarks, and print the LLM_BASE_URL to give the servers. "
+        "Requests and whether their clients went away are listed at GET /_fake/records.",
+    )
+    fake.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    fake.add_argument("--port", type=_port, default=8100, help="port (default 8100)")
+    fake.add_argument(
+        "--tokens",
+        type=_bounded(int, "token count", 0, 100_000),
+        default=20,
+        help="tokens per answer (default 20)",
+    )
+    fake.add_argument(
+        "--token-delay-ms",
+        type=_bounded(float, "token delay", 0, 60_000),
+        default=20.0,
+        help="milliseconds before each token; a whole answer takes tokens x delay (default 20)",
+    )
+    fake.add_argument(
+        "--mode",
+        choices=("ok", "error", "hang", "stall"),
+        default="ok",
+        help="ok answers; error: 500 with an OpenAI error body; hang: never sends headers; "
+        "stall: sends --stall-after tokens, then nothing (default ok)",
+    )
+    fake.add_argument(
+        "--stall-after",
+        type=_bounded(int, "stall-after", 0, 100_000),
+        metavar="K",
+        help="with --mode stall: tokens streamed before stalling (default 0)",
+    )
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
@@ -305,9 +358,34 @@ def _bench(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+def _fake_llm(args: argparse.Namespace) -> int:
+    from shared import fake_llm
+
+    if args.stall_after is not None and args.mode != "stall":
+        raise UsageError("--stall-after needs --mode stall")
+    behaviour = fake_llm.Behaviour(fake_llm.Mode(args.mode), after=args.stall_after or 0)
+    try:
+        fake_llm.serve(
+            args.host,
+            args.port,
+            tokens=args.tokens,
+            token_delay_ms=args.token_delay_ms,
+            behaviour=behaviour,
+        )
+    except OSError as exc:  # the address is taken, or not this machine's
+        print(f"quartet: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "create-admin": _create_admin, "bench": _bench}
+    handlers = {
+        "serve": _serve,
+        "create-admin": _create_admin,
+        "bench": _bench,
+        "fake-llm": _fake_llm,
+    }
     handler = handlers.get(args.command) or {"migrate": _migrate, "seed": _seed}[args.db_command]
     try:
         return handler(args)
