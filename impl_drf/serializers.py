@@ -285,7 +285,7 @@ class LabelListSerializer(serializers.Serializer):
 class TaskSerializer(ResourceSerializer):
     project_id = serializers.UUIDField()
     assignee = UserSummarySerializer(allow_null=True)
-    labels = LabelSerializer(many=True)
+    labels = LabelSerializer(many=True, source="ordered_labels")  # impl_drf.selectors
     created_by = UserSummarySerializer()
     comment_count = serializers.IntegerField(min_value=0)
 
