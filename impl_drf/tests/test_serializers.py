@@ -37,7 +37,8 @@ def _user(n: int) -> Any:
 
 
 def _task(*, assignee: bool, labels: int, due: bool, offset_hours: int, micro: int) -> Any:
-    from impl_drf.models import Label, Task
+    from impl_drf.models import Task
+    from impl_drf.selectors import LabelSummary
 
     project_id = uuid.uuid4()
     tz = dt.timezone(dt.timedelta(hours=offset_hours))
@@ -56,9 +57,8 @@ def _task(*, assignee: bool, labels: int, due: bool, offset_hours: int, micro: i
         version=7,
     )
     task.comment_count = labels * 3
-    task.ordered_labels = [
-        Label(id=uuid.uuid4(), project_id=project_id, name=f"label {i}", color="#A1B2C3")
-        for i in range(labels)
+    task.ordered_labels = [  # as impl_drf.selectors.with_labels gives them
+        LabelSummary(uuid.uuid4(), f"label {i}", "#A1B2C3") for i in range(labels)
     ]
     return task
 
