@@ -119,7 +119,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = None
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["impl_drf.security.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["impl_drf.negotiation.ContractJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["impl_drf.negotiation.ContractJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "impl_drf.negotiation.JSONOnlyNegotiation",
     "DEFAULT_SCHEMA_CLASS": "impl_drf.openapi.ContractAutoSchema",
