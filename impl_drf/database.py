@@ -3,7 +3,7 @@ must still be a 503 within the contract's bounds (contract/DECISIONS.md, "Unavai
 
 statement_timeout cannot help there: the server never sees the statement. psycopg's sync
 connections wait for an answer without a client-side limit, both in a request's queries and in
-the check the pool runs before lending a connection (Django's CONN_HEALTH_CHECKS). So every
+the check the pool runs before lending a connection, when it pings. So every
 query and every check is watched: past its deadline the connection's socket is shut down, the
 wait ends with an OperationalError (connection lost), which impl_drf.errors answers as a 503,
 and the pool drops the connection. A statement that merely runs long is cancelled by the
@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from psycopg import Connection
+from psycopg import Connection, OperationalError
+from psycopg.pq import ConnStatus
 from psycopg_pool import ConnectionPool
 
 from shared.database import STATEMENT_TIMEOUT_SECONDS
@@ -88,8 +90,29 @@ def deadline(connection: Connection[Any] | None, seconds: float) -> Iterator[Non
 
 
 def check_connection(connection: Connection[Any]) -> None:
-    """The pool's check before lending a connection (`OPTIONS["pool"]["check"]`), bounded."""
-    with deadline(connection, CHECK_DEADLINE_SECONDS):
+    """The pool's check before lending a connection (`OPTIONS["pool"]["check"]`), without a
+    round trip in the usual case.
+
+    An idle pooled connection has nothing to read: the server answered its last statement in
+    full. When the server goes away (a restart, a proxy or firewall cutting the connection) it
+    sends its FATAL message and closes the socket, which makes the socket readable; only then
+    is the connection looked at (libpq reads what is there, without blocking, and reports the
+    end of the stream) and, when that did not settle it, pinged under the check's deadline.
+    A connection that went silent without closing (a paused host) passes, and its first
+    statement meets the query deadline below: a 503 within the contract's bounds. The ping on
+    every checkout (psycopg_pool's ConnectionPool.check_connection) was one round trip per
+    request: 5 statements for a task-list page, where the contract allows 4 for any read."""
+    if connection.closed:
+        raise OperationalError("the connection is closed")
+    pgconn = connection.pgconn
+    waiting = select.poll()
+    waiting.register(pgconn.socket, select.POLLIN)
+    if not waiting.poll(0):
+        return
+    pgconn.consume_input()  # OperationalError at the end of the stream
+    if pgconn.status != ConnStatus.OK:
+        raise OperationalError("the connection is broken")
+    with deadline(connection, CHECK_DEADLINE_SECONDS):  # something else arrived: ask
         ConnectionPool.check_connection(connection)
 
 

@@ -29,9 +29,10 @@ class BearerTokenAuthentication(BaseAuthentication):
             user_id = read_token(token, get_settings())
         except InvalidToken:
             raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
-        user = User.objects.filter(pk=user_id).first()
-        if user is None:
-            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
+        try:  # get(), not filter().first(): no ORDER BY to build for a primary key
+            user = User.objects.get(pk=user_id)
+        except User.DoesNotExist:
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN) from None
         return user, token
 
     def authenticate_header(self, request: Request) -> str:

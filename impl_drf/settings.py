@@ -60,9 +60,10 @@ TEMPLATES = [
 # said in Django's terms: its psycopg pool, at most POOL_SIZE connections per server process
 # (enough for gunicorn's GUNICORN_THREADS, 8 by default), POOL_TIMEOUT_SECONDS to get one; the
 # pool requires CONN_MAX_AGE = 0, so a request's connection goes back to the pool when the
-# request ends. CONN_HEALTH_CHECKS makes the pool check a connection before lending it (a
-# database restart costs no request). Every connection runs with the statement and
-# idle-in-transaction timeouts. /readyz connects on its own (impl_drf.views.health).
+# request ends. The pool checks a connection before lending it, without a round trip
+# (impl_drf.database.check_connection): a database restart costs no request. Every connection
+# runs with the statement and idle-in-transaction timeouts. /readyz connects on its own
+# (impl_drf.views.health).
 DATABASE_URL = APP_SETTINGS.database_url or "postgresql:///quartet"
 _db = connection_parts(DATABASE_URL)
 # Any other libpq parameter of the URL (sslmode, application_name, ...) goes to psycopg as is;
@@ -118,7 +119,7 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = None
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["impl_drf.security.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["impl_drf.negotiation.ContractJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["impl_drf.negotiation.ContractJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "impl_drf.negotiation.JSONOnlyNegotiation",
     "DEFAULT_SCHEMA_CLASS": "impl_drf.openapi.ContractAutoSchema",

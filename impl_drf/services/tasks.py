@@ -37,7 +37,7 @@ def _lock_task(task_id: uuid.UUID) -> Task:
 def _as_seen_by(actor: User, task_id: uuid.UUID) -> Task:
     """The task for the answer, read before the commit: after it, a concurrent deletion of the
     task or its project could make the re-read find nothing."""
-    return selectors.tasks_for(actor).get(pk=task_id)
+    return selectors.task_for(actor, task_id)
 
 
 def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:

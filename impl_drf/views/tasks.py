@@ -40,7 +40,7 @@ from shared.vocabulary import Role, TaskPriority, TaskSort, TaskStatus
 
 def task_representation(user: User, task_id: uuid.UUID) -> dict[str, Any]:
     """A task as the caller sees it now (`comment_count` included)."""
-    return TaskSerializer(selectors.tasks_for(user).get(pk=task_id)).data
+    return TaskSerializer(selectors.task_for(user, task_id)).data
 
 
 def task_response(task: Task, *, created: bool = False) -> Response:
@@ -112,7 +112,9 @@ class ProjectTaskViewSet(KeysetListMixin, ProjectScopedViewSet):
     )
     def list(self, request: Request, project_id: uuid.UUID) -> Response:
         page = self.paginate_queryset(selectors.task_list(self.get_project(), self.filters))
-        return self.get_paginated_response(TaskSerializer(page, many=True).data)
+        return self.get_paginated_response(
+            TaskSerializer(selectors.with_labels(page), many=True).data
+        )
 
 
 class TaskViewSet(ContractViewSet):
@@ -135,7 +137,8 @@ class TaskViewSet(ContractViewSet):
         responses={200: TaskSerializer, 304: NOT_MODIFIED, **problems(401, 404, 422)},
     )
     def retrieve(self, request: Request, task_id: uuid.UUID) -> Response:
-        return conditional_response(request, TaskSerializer(self.get_object()).data)
+        task = selectors.with_labels([self.get_object()])[0]
+        return conditional_response(request, TaskSerializer(task).data)
 
     @extend_schema(
         operation_id="updateTask",
