@@ -42,7 +42,7 @@ Cursor = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """One page of ORM rows and the cursor of the next."""
+    """One page (ORM entities, or rows for `paginate_rows`) and the cursor of the next."""
 
     rows: list[Any]
     next_cursor: str | None
@@ -58,6 +58,30 @@ async def paginate(
 ) -> Window:
     """A page of `statement` (selecting one ORM entity) in `keyset` order; `settings` key the
     cursors' signatures."""
+    statement = _page(statement, keyset, params, scope_id, settings)
+    return _window(
+        list((await session.scalars(statement)).unique()), keyset, params, scope_id, settings
+    )
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    statement: Select[Any],
+    keyset: Keyset,
+    params: PageParams,
+    scope_id: str,
+    settings: Settings,
+) -> Window:
+    """`paginate` for a statement of columns (shared.selects' `*_rows`): a page of rows."""
+    statement = _page(statement, keyset, params, scope_id, settings)
+    return _window(list(await session.execute(statement)), keyset, params, scope_id, settings)
+
+
+def _page(
+    statement: Select[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> Select[Any]:
+    """`statement` after the cursor's position, in `keyset` order, one row more than the page
+    (to know whether there is a next)."""
     if params.cursor is not None:
         try:
             values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
@@ -66,8 +90,12 @@ async def paginate(
                 [field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)]
             ) from None
         statement = statement.where(keyset.after(values))
-    statement = statement.order_by(*keyset.order_by()).limit(params.limit + 1)
-    rows = list((await session.scalars(statement)).unique())
+    return statement.order_by(*keyset.order_by()).limit(params.limit + 1)
+
+
+def _window(
+    rows: list[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> Window:
     if len(rows) <= params.limit:
         return Window(rows, None)
     rows = rows[: params.limit]
