@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar.params import Parameter
-from sqlalchemy import Select
+from sqlalchemy import Integer, Select, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.errors import RequestValidationFailed
@@ -64,17 +64,30 @@ async def paginate(
     )
 
 
+def keyset_page(statement: Select[Any], keyset: Keyset) -> Select[Any]:
+    """`statement` in `keyset` order, its page size the parameter `page_rows`: a list statement
+    `paginate_rows` runs, built once per list shape rather than per request."""
+    return statement.order_by(*keyset.order_by()).limit(bindparam(_PAGE_ROWS, type_=Integer))
+
+
+_PAGE_ROWS = "page_rows"
+
+
 async def paginate_rows(
     session: AsyncSession,
-    statement: Select[Any],
+    page: Select[Any],
+    parameters: dict[str, Any],
     keyset: Keyset,
     params: PageParams,
     scope_id: str,
     settings: Settings,
 ) -> Window:
-    """`paginate` for a statement of columns (shared.selects' `*_rows`): a page of rows."""
-    statement = _page(statement, keyset, params, scope_id, settings)
-    return _window(list(await session.execute(statement)), keyset, params, scope_id, settings)
+    """`paginate` for a `keyset_page` of columns (shared.selects' `*_rows`) and its
+    `parameters`: a page of rows."""
+    if params.cursor is not None:
+        page = page.where(keyset.after(_cursor_values(keyset, params, scope_id, settings)))
+    rows = list(await session.execute(page, {**parameters, _PAGE_ROWS: params.limit + 1}))
+    return _window(rows, keyset, params, scope_id, settings)
 
 
 def _page(
@@ -83,14 +96,23 @@ def _page(
     """`statement` after the cursor's position, in `keyset` order, one row more than the page
     (to know whether there is a next)."""
     if params.cursor is not None:
-        try:
-            values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
-        except (InvalidCursor, ValueError, TypeError):
-            raise RequestValidationFailed(
-                [field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)]
-            ) from None
-        statement = statement.where(keyset.after(values))
+        statement = statement.where(
+            keyset.after(_cursor_values(keyset, params, scope_id, settings))
+        )
     return statement.order_by(*keyset.order_by()).limit(params.limit + 1)
+
+
+def _cursor_values(
+    keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> list[Any]:
+    """The keys of the cursor's position; the contract's 422 for a cursor that is not one of
+    this list's."""
+    try:
+        return keyset.load(decode_cursor(params.cursor or "", scope_id, settings))
+    except (InvalidCursor, ValueError, TypeError):
+        raise RequestValidationFailed(
+            [field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)]
+        ) from None
 
 
 def _window(
