@@ -10,7 +10,7 @@ from litestar import Controller, Response, delete, get, patch
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.conditional import IfMatch, IfNoneMatch, conditional_get, with_etag
 from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
@@ -111,7 +111,7 @@ class TaskController(Controller):
     ) -> Response[Task]:
         """Visible to members of its project (404 for anyone else)."""
         task = await tasks.read_task(db_session, task_id, current_user)
-        return not_modified(if_none_match, task) or with_etag(task)
+        return conditional_get(if_none_match, task)
 
     @patch(
         "/tasks/{task_id:str}",
