@@ -43,13 +43,13 @@ def with_etag(
     return Response(body, status_code=status_code, headers={"ETag": etag_of(body), **headers})
 
 
-def not_modified(if_none_match: str | None, body: Project | Task) -> Response[Any] | None:
-    """The 304 (no body, the ETag) when If-None-Match matches the representation the caller
-    would get now, else None."""
-    current = etag_of(body)
-    if not if_none_match_hits(if_none_match, current):
-        return None
-    return Response(None, status_code=304, headers={"ETag": current})
+def conditional_get(if_none_match: str | None, body: Representation) -> Response[Any]:
+    """A read's response: the 304 (no body, the ETag) when If-None-Match matches the
+    representation the caller would get now, else the 200 with its ETag; the tag computed once."""
+    etag = etag_of(body)
+    if if_none_match_hits(if_none_match, etag):
+        return Response(None, status_code=304, headers={"ETag": etag})
+    return Response(body, headers={"ETag": etag})
 
 
 def check_if_match(if_match: str | None, current: Project | Task) -> None:

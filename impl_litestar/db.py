@@ -37,6 +37,11 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.readiness_engine = create_readiness_engine(database_url)
     # expire_on_commit=False: response Structs are built from the objects after commit.
     app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    # Reads run without a transaction (contract/DECISIONS.md, issue 15): the same pool, each
+    # connection in autocommit while it serves a read, so asyncpg sends no BEGIN and no COMMIT.
+    app.state.read_sessionmaker = async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
     try:
         yield
     finally:
@@ -46,18 +51,28 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
 
 class RequestSessionMiddleware(ASGIMiddleware):
     """Opens the request's one AsyncSession (outermost under /api/v1), so authentication and
-    the handler share a connection and a transaction; closes it when the response is out."""
+    the handler share a connection; closes it when the response is out.
+
+    The one place that decides transactions: a write (any method but GET and HEAD) runs in one
+    transaction, committed or rolled back by `provide_db_session`; a read runs in autocommit,
+    each statement self-consistent, with no BEGIN/COMMIT round trips (the only multi-statement
+    reads, auth → visibility → page → labels, race a concurrent change as any two requests
+    would)."""
 
     scopes = (ScopeType.HTTP,)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        sessionmaker: async_sessionmaker[AsyncSession] = scope["litestar_app"].state.sessionmaker
+        state = scope["litestar_app"].state
+        sessionmaker: async_sessionmaker[AsyncSession] = (
+            state.read_sessionmaker if scope["method"] in READ_METHODS else state.sessionmaker
+        )
         async with sessionmaker() as session:
             scope.setdefault("state", {})[SESSION_KEY] = session
             await next_app(scope, receive, send)
 
 
 SESSION_KEY = "db_session"
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def request_session(connection: ASGIConnection[Any, Any, Any, Any]) -> AsyncSession:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar.params import Parameter
-from sqlalchemy import Select
+from sqlalchemy import Integer, Select, bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.errors import RequestValidationFailed
@@ -42,7 +42,7 @@ Cursor = Annotated[
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """One page of ORM rows and the cursor of the next."""
+    """One page (ORM entities, or rows for `paginate_rows`) and the cursor of the next."""
 
     rows: list[Any]
     next_cursor: str | None
@@ -58,16 +58,66 @@ async def paginate(
 ) -> Window:
     """A page of `statement` (selecting one ORM entity) in `keyset` order; `settings` key the
     cursors' signatures."""
+    statement = _page(statement, keyset, params, scope_id, settings)
+    return _window(
+        list((await session.scalars(statement)).unique()), keyset, params, scope_id, settings
+    )
+
+
+def keyset_page(statement: Select[Any], keyset: Keyset) -> Select[Any]:
+    """`statement` in `keyset` order, its page size the parameter `page_rows`: a list statement
+    `paginate_rows` runs, built once per list shape rather than per request."""
+    return statement.order_by(*keyset.order_by()).limit(bindparam(_PAGE_ROWS, type_=Integer))
+
+
+_PAGE_ROWS = "page_rows"
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    page: Select[Any],
+    parameters: dict[str, Any],
+    keyset: Keyset,
+    params: PageParams,
+    scope_id: str,
+    settings: Settings,
+) -> Window:
+    """`paginate` for a `keyset_page` of columns (shared.selects' `*_rows`) and its
+    `parameters`: a page of rows."""
     if params.cursor is not None:
-        try:
-            values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
-        except (InvalidCursor, ValueError, TypeError):
-            raise RequestValidationFailed(
-                [field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)]
-            ) from None
-        statement = statement.where(keyset.after(values))
-    statement = statement.order_by(*keyset.order_by()).limit(params.limit + 1)
-    rows = list((await session.scalars(statement)).unique())
+        page = page.where(keyset.after(_cursor_values(keyset, params, scope_id, settings)))
+    rows = list(await session.execute(page, {**parameters, _PAGE_ROWS: params.limit + 1}))
+    return _window(rows, keyset, params, scope_id, settings)
+
+
+def _page(
+    statement: Select[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> Select[Any]:
+    """`statement` after the cursor's position, in `keyset` order, one row more than the page
+    (to know whether there is a next)."""
+    if params.cursor is not None:
+        statement = statement.where(
+            keyset.after(_cursor_values(keyset, params, scope_id, settings))
+        )
+    return statement.order_by(*keyset.order_by()).limit(params.limit + 1)
+
+
+def _cursor_values(
+    keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> list[Any]:
+    """The keys of the cursor's position; the contract's 422 for a cursor that is not one of
+    this list's."""
+    try:
+        return keyset.load(decode_cursor(params.cursor or "", scope_id, settings))
+    except (InvalidCursor, ValueError, TypeError):
+        raise RequestValidationFailed(
+            [field_error(["query", "cursor"], "invalid_cursor", problems.INVALID_CURSOR)]
+        ) from None
+
+
+def _window(
+    rows: list[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> Window:
     if len(rows) <= params.limit:
         return Window(rows, None)
     rows = rows[: params.limit]

@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import problems, selects
@@ -43,13 +44,19 @@ class ProjectAccess:
             raise PermissionDeniedException()
 
 
+# Built once, executed with parameters (every project-scoped request runs it).
+_MEMBER_ROLE = selects.member_role(bindparam("project_id"), bindparam("user_id"))
+
+
 def project_role(minimum: Role = Role.VIEWER) -> Provide:
     """Dependency: members of `project_id` with at least `minimum` (404 for non-members)."""
 
     async def provide_project_access(
         project_id: uuid.UUID, db_session: AsyncSession, current_user: User
     ) -> ProjectAccess:
-        role = await db_session.scalar(selects.member_role(project_id, current_user.id))
+        role = await db_session.scalar(
+            _MEMBER_ROLE, {"project_id": project_id, "user_id": current_user.id}
+        )
         if role is None:
             raise NotFoundException()
         access = ProjectAccess(project_id, Role(role), current_user)

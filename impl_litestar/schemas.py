@@ -256,6 +256,28 @@ class Task(Struct):
             comment_count=task.comment_count,
         )
 
+    @classmethod
+    def of_row(cls, row: Any, labels: list[dict[str, Any]]) -> Task:
+        """`row` of shared.selects.task_rows (embedded users as dicts) and its labels' dicts:
+        a read builds the Struct straight from columns, no ORM entity in between."""
+        assignee = row.assignee
+        return cls(
+            id=row.id,
+            project_id=row.project_id,
+            title=row.title,
+            description=row.description,
+            status=TaskStatus(row.status),
+            priority=TaskPriority(row.priority),
+            assignee=None if assignee is None else UserSummary(**assignee),
+            labels=[Label(**label) for label in labels],
+            due_date=row.due_date,
+            created_by=UserSummary(**row.created_by),
+            created_at=format_timestamp(row.created_at),
+            updated_at=format_timestamp(row.updated_at),
+            version=row.version,
+            comment_count=row.comment_count,
+        )
+
 
 class TaskCreate(RequestBody):
     title: TaskTitle

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Controller, Response, delete, get, patch
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.conditional import IfMatch, IfNoneMatch, conditional_get, with_etag
 from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
@@ -69,7 +69,7 @@ class ProjectController(Controller):
         self, db_session: AsyncSession, access: ProjectAccess, if_none_match: IfNoneMatch = None
     ) -> Response[Project]:
         project = Project.of(await projects.get_project(db_session, access.user, access.project_id))
-        return not_modified(if_none_match, project) or with_etag(project)
+        return conditional_get(if_none_match, project)
 
     @patch(
         "/{project_id:str}",

@@ -10,7 +10,7 @@ from litestar import Controller, Response, delete, get, patch
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from impl_litestar.conditional import IfMatch, IfNoneMatch, not_modified, with_etag
+from impl_litestar.conditional import IfMatch, IfNoneMatch, conditional_get, with_etag
 from impl_litestar.idempotency import idempotent_post
 from impl_litestar.openapi import BEARER, NOT_MODIFIED, ContractOperation, problem_responses
 from impl_litestar.pagination import DEFAULT_LIMIT, Cursor, Limit, PageParams
@@ -18,6 +18,7 @@ from impl_litestar.permissions import ProjectAccess, TaskAccess, project_role, t
 from impl_litestar.schemas import Page, Task, TaskCreate, TaskUpdate
 from impl_litestar.services import tasks
 from impl_litestar.settings import AppSettings
+from shared.orm import User
 from shared.tasklist import TaskFilters
 from shared.vocabulary import SEARCH_MAX_LENGTH, Role, TaskPriority, TaskSort, TaskStatus
 
@@ -90,24 +91,27 @@ class TaskController(Controller):
             q=q,
             sort=sort,
         )
-        window = await tasks.list_tasks(
+        return await tasks.list_tasks(
             db_session, settings, access.project_id, filters, PageParams(limit, cursor)
         )
-        return Page([Task.of(task) for task in window.rows], window.next_cursor)
 
     @get(
         "/tasks/{task_id:str}",
         operation_id="getTask",
         summary="Get a task",
-        dependencies={"access": task_role()},
         operation_class=ContractOperation,
         responses={304: NOT_MODIFIED, **problem_responses(401, 404, 422)},
     )
     async def get_task(
-        self, db_session: AsyncSession, access: TaskAccess, if_none_match: IfNoneMatch = None
+        self,
+        task_id: UUID,
+        db_session: AsyncSession,
+        current_user: User,
+        if_none_match: IfNoneMatch = None,
     ) -> Response[Task]:
-        task = Task.of(await tasks.get_task(db_session, access.task_id))
-        return not_modified(if_none_match, task) or with_etag(task)
+        """Visible to members of its project (404 for anyone else)."""
+        task = await tasks.read_task(db_session, task_id, current_user)
+        return conditional_get(if_none_match, task)
 
     @patch(
         "/tasks/{task_id:str}",
