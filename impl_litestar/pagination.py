@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar.params import Parameter
-from sqlalchemy import Integer, Select, bindparam
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.errors import RequestValidationFailed
-from shared import problems
+from shared import problems, selects
 from shared.cursors import InvalidCursor, decode_cursor, encode_cursor
 from shared.keyset import Keyset
 from shared.problems import field_error
@@ -64,15 +64,6 @@ async def paginate(
     )
 
 
-def keyset_page(statement: Select[Any], keyset: Keyset) -> Select[Any]:
-    """`statement` in `keyset` order, its page size the parameter `page_rows`: a list statement
-    `paginate_rows` runs, built once per list shape rather than per request."""
-    return statement.order_by(*keyset.order_by()).limit(bindparam(_PAGE_ROWS, type_=Integer))
-
-
-_PAGE_ROWS = "page_rows"
-
-
 async def paginate_rows(
     session: AsyncSession,
     page: Select[Any],
@@ -82,11 +73,11 @@ async def paginate_rows(
     scope_id: str,
     settings: Settings,
 ) -> Window:
-    """`paginate` for a `keyset_page` of columns (shared.selects' `*_rows`) and its
-    `parameters`: a page of rows."""
+    """`paginate` for a page statement of columns built once (shared.selects.task_list_page,
+    its LIMIT the parameter PAGE_ROWS) and its `parameters`: a page of rows."""
     if params.cursor is not None:
         page = page.where(keyset.after(_cursor_values(keyset, params, scope_id, settings)))
-    rows = list(await session.execute(page, {**parameters, _PAGE_ROWS: params.limit + 1}))
+    rows = list(await session.execute(page, {**parameters, selects.PAGE_ROWS: params.limit + 1}))
     return _window(rows, keyset, params, scope_id, settings)
 
 

@@ -15,7 +15,6 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import problems, selects
@@ -44,10 +43,6 @@ class ProjectAccess:
             raise PermissionDeniedException()
 
 
-# Built once, executed with parameters (every project-scoped request runs it).
-_MEMBER_ROLE = selects.member_role(bindparam("project_id"), bindparam("user_id"))
-
-
 def project_role(minimum: Role = Role.VIEWER) -> Provide:
     """Dependency: members of `project_id` with at least `minimum` (404 for non-members)."""
 
@@ -55,7 +50,7 @@ def project_role(minimum: Role = Role.VIEWER) -> Provide:
         project_id: uuid.UUID, db_session: AsyncSession, current_user: User
     ) -> ProjectAccess:
         role = await db_session.scalar(
-            _MEMBER_ROLE, {"project_id": project_id, "user_id": current_user.id}
+            selects.MEMBER_ROLE, {"project_id": project_id, "user_id": current_user.id}
         )
         if role is None:
             raise NotFoundException()

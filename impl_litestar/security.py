@@ -11,12 +11,11 @@ from litestar import Request
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy import bindparam, select
 
 from impl_litestar.db import request_session
 from impl_litestar.errors import unauthorized
 from impl_litestar.settings import app_settings
-from shared import problems, throttle, tokens
+from shared import problems, selects, throttle, tokens
 from shared.orm import User
 
 
@@ -46,16 +45,11 @@ class BearerTokenMiddleware(ASGIMiddleware):
         except tokens.InvalidToken:
             raise unauthorized(problems.INVALID_TOKEN) from None
         await request.body()  # at most MAX_BODY_BYTES: the 413 came before (middleware.py)
-        user = await request_session(request).scalar(_USER, {"user_id": user_id})
+        user = await request_session(request).scalar(selects.USER_BY_ID, {"user_id": user_id})
         if user is None:  # deleted, or never existed
             raise unauthorized(problems.INVALID_TOKEN)
         scope["user"], scope["auth"] = user, token  # `request.user` from here on
         await next_app(scope, receive, send)
-
-
-# Built once, executed with parameters: every authenticated request runs it (Session.get builds
-# its SELECT and that statement's cache key per call).
-_USER = select(User).where(User.id == bindparam("user_id"))
 
 
 def provide_current_user(request: Request[User, str, Any]) -> User:

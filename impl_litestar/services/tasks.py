@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 from litestar.exceptions import NotFoundException
-from sqlalchemy import Select, bindparam, delete, func
+from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_litestar.conditional import check_if_match
 from impl_litestar.errors import RequestValidationFailed, invalid_reference
-from impl_litestar.pagination import PageParams, keyset_page, paginate_rows
+from impl_litestar.pagination import PageParams, paginate_rows
 from impl_litestar.schemas import Page, TaskCreate, TaskUpdate
 from impl_litestar.schemas import Task as TaskRepresentation
 from impl_litestar.services import activity
@@ -26,16 +25,7 @@ from shared.tasklist import TaskFilters
 from shared.vocabulary import (
     ActivityTargetType,
     ActivityVerb,
-    TaskPriority,
-    TaskSort,
-    TaskStatus,
 )
-
-# The reads' statements built once, executed with parameters: composing a statement of this
-# size costs more CPU than running it (task_row ~0.5 ms, and as much again for its cache key),
-# and SQLAlchemy compiles a shape once anyway.
-_TASK_ROW = selects.task_row(bindparam("task_id"), bindparam("user_id"))
-_LABELS_OF_TASKS = selects.labels_of_tasks(bindparam("task_ids", expanding=True))
 
 
 async def list_tasks(
@@ -47,57 +37,19 @@ async def list_tasks(
 ) -> Page[TaskRepresentation]:
     """A page of the project's tasks, read as rows (no ORM entities): two statements."""
     keyset = selects.TASK_SORTS[filters.sort]
-    parameters = {
-        "project_id": project_id,
-        "assignee_id": filters.assignee_id,
-        "label_id": filters.label_id,
-        "due_before": filters.due_before,
-    }
-    if filters.q is None:
-        page = _task_list_page(
-            tuple(sorted(set(filters.status))),
-            tuple(sorted(set(filters.priority))),
-            filters.assignee_id is not None,
-            filters.label_id is not None,
-            filters.due_before is not None,
-            filters.sort,
-        )
-    else:  # a search term is part of the statement (LIKE-escaped): built for this request
-        page = keyset_page(selects.task_list_rows(project_id, filters), keyset)
+    page, parameters = selects.task_list_page(project_id, filters)
     window = await paginate_rows(
         session, page, parameters, keyset, params, filters.cursor_scope(project_id), settings
     )
     return Page(await _representations(session, window.rows), window.next_cursor)
 
 
-@lru_cache(maxsize=256)
-def _task_list_page(
-    status: tuple[TaskStatus, ...],
-    priority: tuple[TaskPriority, ...],
-    by_assignee: bool,
-    by_label: bool,
-    by_due_date: bool,
-    sort: TaskSort,
-) -> Select[Any]:
-    """The task list statement of one filter shape (which filters, the statuses and priorities
-    asked for, the sort), the values parameters: a few hundred shapes at most, each built once.
-    Repeated or reordered statuses/priorities are the same any-of, so the same shape."""
-    filters = TaskFilters(  # bound parameters where the values go
-        status=status,
-        priority=priority,
-        assignee_id=bindparam("assignee_id") if by_assignee else None,
-        label_id=bindparam("label_id") if by_label else None,
-        due_before=bindparam("due_before") if by_due_date else None,
-        sort=sort,
-    )
-    statement = selects.task_list_rows(bindparam("project_id"), filters)
-    return keyset_page(statement, selects.TASK_SORTS[sort])
-
-
 async def read_task(session: AsyncSession, task_id: uuid.UUID, user: User) -> TaskRepresentation:
     """The task if `user` may see it (any member reads), else 404: visibility and the task in
     one statement, its labels in a second."""
-    row = (await session.execute(_TASK_ROW, {"task_id": task_id, "user_id": user.id})).first()
+    row = (
+        await session.execute(selects.TASK_ROW, {"task_id": task_id, "user_id": user.id})
+    ).first()
     if row is None:
         raise NotFoundException()
     return (await _representations(session, [row]))[0]
@@ -108,7 +60,7 @@ async def _representations(session: AsyncSession, rows: list[Any]) -> list[TaskR
     if not rows:
         return []
     labels = selects.labels_by_task(
-        await session.execute(_LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
+        await session.execute(selects.LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
     )
     return [TaskRepresentation.of_row(row, labels.get(row.id, [])) for row in rows]
 
