@@ -27,7 +27,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(  # async: no threadpool hop (settings.py)
     limit: Annotated[
         int, Query(ge=PAGE_LIMIT_MIN, le=PAGE_LIMIT_MAX, description="Page size."), *ASCII_INT
     ] = PAGE_LIMIT_DEFAULT,

@@ -57,7 +57,9 @@ CurrentUser = Annotated[orm.User, Depends(authenticate)]
 AUTHENTICATED = [Depends(authenticate)]
 
 
-def _client_address(request: Request, settings: SettingsDep) -> str:
+async def _client_address(  # async: no threadpool hop (settings.py)
+    request: Request, settings: SettingsDep
+) -> str:
     """Who is signing in, for the sign-in throttle: the socket peer (ASGI `client`), or behind
     a trusted proxy the right-most X-Forwarded-For entry it did not add itself."""
     peer = request.client.host if request.client else None

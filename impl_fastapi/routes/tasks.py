@@ -42,7 +42,7 @@ router = APIRouter(
 )
 
 
-def task_filters(
+async def task_filters(  # async: no threadpool hop (settings.py)
     status: Annotated[
         list[Annotated[TaskStatus, NulFree]], Query(description="Any of these (repeatable).")
     ] = [],  # noqa: B006
