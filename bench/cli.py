@@ -91,6 +91,7 @@ class RichReporter(Reporter):
 def run(args: Any, impls: list[str]) -> int:
     wrk.executable()  # WrkMissing before anything starts
     options = options_from(args, impls)
+    baseline = load_baseline(args.baseline) if getattr(args, "baseline", None) else None
     console = Console(stderr=True)
     if args.profile:
         return run_profiles(args, options, console)
@@ -100,9 +101,23 @@ def run(args: Any, impls: list[str]) -> int:
     session = Session(options, reporter)
     with reporter.progress:
         results = session.run()
+    if baseline is not None:
+        results["baseline"] = baseline
     write_outputs(results, options.out)
     console.print(summary(results, options.out))
     return 1 if session.failures else 0
+
+
+def load_baseline(path: str) -> dict[str, Any]:
+    """The figures of an earlier session (`--baseline`), summarised into the new results so the
+    report can be rendered again from results.json alone."""
+    try:
+        earlier = json.loads(Path(path).read_text())
+        return report.baseline_summary(earlier, path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"--baseline {path}: not a results.json of quartet bench ({exc})"
+        ) from None
 
 
 def write_outputs(results: dict[str, Any], out: Path) -> list[Path]:

@@ -169,6 +169,7 @@ def render(profiles: list[dict[str, Any]]) -> str:
         "request — is not sampled; see the report's DB ms/req for the database's share.",
         "",
     ]
+    lines += summary_tables(profiles)
     for entry in profiles:
         lines += [f"## {entry['target']} · `{entry['scenario']}`", ""]
         if entry.get("error"):
@@ -184,3 +185,23 @@ def render(profiles: list[dict[str, Any]]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def summary_tables(profiles: list[dict[str, Any]]) -> list[str]:
+    """One table per scenario: layers down, implementations across, so the four compare at a
+    glance (the sections below have each profile's own table and flame graph)."""
+    lines: list[str] = []
+    scenarios = list(dict.fromkeys(entry["scenario"] for entry in profiles))
+    for scenario in scenarios:
+        entries = [e for e in profiles if e["scenario"] == scenario and not e.get("error")]
+        if not entries:
+            continue
+        layers = list(dict.fromkeys(layer for entry in entries for layer in entry["breakdown"]))
+        header = ["layer", *(entry["target"] for entry in entries)]
+        lines += [f"**`{scenario}`**, share of samples by layer:", ""]
+        lines += ["| " + " | ".join(header) + " |", "|---" + "|---:" * len(entries) + "|"]
+        for layer in layers:
+            shares = [entry["breakdown"].get(layer, 0.0) for entry in entries]
+            lines.append(f"| {layer} | " + " | ".join(f"{share:.0%}" for share in shares) + " |")
+        lines.append("")
+    return lines

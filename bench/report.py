@@ -319,6 +319,7 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
         lines += scale + ["", "![scale](scale.png)", ""]
+    lines += baseline_section(results, table)
     lines += verification_section(results)
     failures = results.get("failures", [])
     if failures:
@@ -364,3 +365,91 @@ def verification_section(results: dict[str, Any]) -> list[str]:
         lines.append(f"- **{target}** ({verdict}): " + "; ".join(parts or ["—"]))
     lines.append("")
     return lines
+
+
+# ---------------------------------------------------------------------------- baseline
+
+
+def baseline_summary(earlier: dict[str, Any], path: str) -> dict[str, Any]:
+    """The medians of an earlier session's results.json, per scenario and server."""
+    summary: dict[str, dict[str, dict[str, float | None]]] = {}
+    for (scenario, target), cell in cells(earlier).items():
+        summary.setdefault(scenario, {})[target] = {
+            "rps": cell.rps.median if cell.rps else None,
+            "floor_ratio": cell.floor_ratio.median if cell.floor_ratio else None,
+            "cpu_ms": cell.cpu_ms.median if cell.cpu_ms else None,
+            "p99_ms": cell.p99.median if cell.p99 else None,
+            "statements": cell.statements,
+        }
+    return {
+        "path": path,
+        "commit": earlier["git"]["commit"],
+        "started_at": earlier.get("started_at", ""),
+        "cells": summary,
+    }
+
+
+def _then_now(then: float | None, now: float | None, *, ratio: bool = False) -> str:
+    if then is None or now is None:
+        return "—"
+    if ratio:
+        return f"{then * 100:.0f}% → {now * 100:.0f}%"
+    return f"{_num(then)} → {_num(now)}"
+
+
+def _times(then: float | None, now: float | None) -> str:
+    return "—" if not then or now is None else f"{now / then:.1f}×"
+
+
+def baseline_section(results: dict[str, Any], table: dict[tuple[str, str], Cell]) -> list[str]:
+    """Each implementation then (the `--baseline` session) and now. Absolute req/s of two
+    sessions are only comparable on the same quiet machine; the share of the floor measured in
+    the same runs is the figure that travels, so its ratio is given too."""
+    baseline = results.get("baseline")
+    if not baseline:
+        return []
+    lines = [
+        "## Against the baseline",
+        "",
+        f"Then: `{baseline['path']}` (commit `{baseline['commit'][:12]}`, "
+        f"{baseline.get('started_at', '')[:10]}); now: this session. Absolute req/s of two "
+        "sessions compare only on the same quiet machine; the share of the floor (each measured "
+        "with its floor in the same runs) is the figure that travels between sessions.",
+        "",
+    ]
+    rows = []
+    for scenario in results.get("scenarios", {}):
+        for target in ordered_targets(results):
+            if results["targets"][target].get("is_floor"):
+                continue
+            then = baseline["cells"].get(scenario, {}).get(target)
+            cell = table.get((scenario, target))
+            if then is None or cell is None or cell.rps is None:
+                continue
+            ratio = cell.floor_ratio.median if cell.floor_ratio else None
+            cpu = cell.cpu_ms.median if cell.cpu_ms else None
+            rows.append(
+                [
+                    f"`{scenario}`",
+                    target,
+                    _then_now(then["rps"], cell.rps.median),
+                    _times(then["rps"], cell.rps.median),
+                    _then_now(then["floor_ratio"], ratio, ratio=True),
+                    _times(then["floor_ratio"], ratio),
+                    _then_now(then["cpu_ms"], cpu),
+                    _then_now(then["statements"], cell.statements),
+                ]
+            )
+    if not rows:
+        return []
+    header = [
+        "scenario",
+        "server",
+        "req/s then → now",
+        "×",
+        "% of floor then → now",
+        "× (of floor)",
+        "CPU ms/req",
+        "SQL/req",
+    ]
+    return lines + _table(header, rows) + [""]

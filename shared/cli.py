@@ -173,6 +173,12 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         help="'small' tries the harness in a minute; its figures mean nothing",
     )
     bench.add_argument(
+        "--baseline",
+        metavar="RESULTS",
+        help="results.json of an earlier session: the report adds each implementation's "
+        "figures then and now (req/s, %% of floor, CPU and statements per request)",
+    )
+    bench.add_argument(
         "--profile",
         action="append",
         default=[],

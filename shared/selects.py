@@ -13,11 +13,12 @@ caller's membership. Every list is a keyset page over an index that matches its 
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 from sqlalchemy import Select, Update, cast, func, select, update
 from sqlalchemy.dialects.postgresql import INET
-from sqlalchemy.orm import joinedload, selectinload, with_expression
+from sqlalchemy.orm import Bundle, aliased, joinedload, selectinload, with_expression
 
 from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
@@ -32,6 +33,7 @@ from shared.orm import (
     ProjectTaskCounts,
     Task,
     User,
+    task_labels,
 )
 from shared.tasklist import TaskFilters
 from shared.vocabulary import TaskSort
@@ -262,13 +264,107 @@ def tasks() -> Select[tuple[Task]]:
     )
 
 
+class UserSummary(Bundle):
+    """An embedded user (`id`, `email`, `display_name`) as a plain dict, or None when an outer
+    join found no user (an unassigned task): the shape of the representation, with no entity."""
+
+    def create_row_processor(
+        self, query: Any, procs: Sequence[Callable[[Any], Any]], labels: Sequence[str]
+    ) -> Callable[[Any], dict[str, Any] | None]:
+        def summary(row: Any) -> dict[str, Any] | None:
+            values = [proc(row) for proc in procs]
+            return None if values[0] is None else dict(zip(labels, values, strict=True))
+
+        return summary
+
+
+def _user_summary(name: str, user: Any) -> UserSummary:
+    return UserSummary(name, user.id, user.email, user.display_name)
+
+
+_ASSIGNEE, _CREATOR = aliased(User, name="assignee"), aliased(User, name="creator")
+
+
+def task_rows() -> Select[Any]:
+    """Tasks as rows for reads: the same joins and correlated count as `tasks()`, but columns
+    instead of an entity, so a read page builds no ORM object, no identity map entry and no
+    relationship collection. Each row has the representation's scalar fields, `comment_count`,
+    `priority_rank` (a cursor key) and the embedded users `assignee` (None when unassigned) and
+    `created_by` as dicts; its labels come from `labels_of_tasks` (one statement per page)."""
+    comment_count = (
+        select(func.count()).where(Comment.task_id == Task.id).correlate(Task).scalar_subquery()
+    )
+    return (
+        select(
+            Task.id,
+            Task.project_id,
+            Task.title,
+            Task.description,
+            Task.status,
+            Task.priority,
+            Task.priority_rank,
+            Task.due_date,
+            Task.created_at,
+            Task.updated_at,
+            Task.version,
+            comment_count.label("comment_count"),
+            _user_summary("assignee", _ASSIGNEE),
+            _user_summary("created_by", _CREATOR),
+        )
+        .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Task.assignee_id)
+        .join(_CREATOR, _CREATOR.id == Task.created_by_id)
+    )
+
+
+def task_row(task_id: uuid.UUID, user_id: uuid.UUID) -> Select[Any]:
+    """One task as `task_rows` has it, if `user_id` may see it: visibility (a member of the
+    task's project: any role reads) and the task in one statement; no row is the 404."""
+    return (
+        task_rows()
+        .join(
+            ProjectMember,
+            (ProjectMember.project_id == Task.project_id) & (ProjectMember.user_id == user_id),
+        )
+        .where(Task.id == task_id)
+    )
+
+
+def task_list_rows(project_id: uuid.UUID, filters: TaskFilters) -> Select[Any]:
+    """`task_list` as rows (order and page: TASK_SORTS[filters.sort])."""
+    return _filtered(task_rows(), project_id, filters)
+
+
+def labels_of_tasks(task_ids: Sequence[uuid.UUID]) -> Select[tuple[uuid.UUID, uuid.UUID, str, str]]:
+    """The labels of a page of tasks in one statement: `(task_id, id, name, color)` rows in the
+    contract's label order (name, then id)."""
+    return (
+        select(task_labels.c.task_id, Label.id, Label.name, Label.color)
+        .join(Label, Label.id == task_labels.c.label_id)
+        .where(task_labels.c.task_id.in_(task_ids))
+        .order_by(Label.name, Label.id)
+    )
+
+
+def labels_by_task(rows: Any) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """`labels_of_tasks` rows grouped per task, each label the representation's dict (`id`,
+    `name`, `color`), in the statement's order."""
+    grouped: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for task_id, label_id, name, color in rows:
+        grouped.setdefault(task_id, []).append({"id": label_id, "name": name, "color": color})
+    return grouped
+
+
 def task(task_id: uuid.UUID) -> Select[tuple[Task]]:
     return tasks().where(Task.id == task_id)
 
 
 def task_list(project_id: uuid.UUID, filters: TaskFilters) -> Select[tuple[Task]]:
     """The project's tasks that pass `filters` (order and page: TASK_SORTS[filters.sort])."""
-    statement = tasks().where(Task.project_id == project_id)
+    return _filtered(tasks(), project_id, filters)
+
+
+def _filtered(statement: Select[Any], project_id: uuid.UUID, filters: TaskFilters) -> Select[Any]:
+    statement = statement.where(Task.project_id == project_id)
     if filters.status:
         statement = statement.where(Task.status.in_([str(s) for s in filters.status]))
     if filters.priority:

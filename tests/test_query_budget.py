@@ -1,6 +1,7 @@
 """No N+1 (contract/DECISIONS.md "One SQL shape"): a list endpoint issues the same number of SQL
-statements for a page of 2 as for a page of 25, with every embedded relation populated, and not many
-in absolute terms.
+statements for a page of 2 as for a page of 25, with every embedded relation populated; and any
+read request, a list or one resource, issues at most READ_BOUND statements, BEGIN and COMMIT
+included (authentication, visibility, the rows, their labels).
 
 An extra server of the implementation talks to PostgreSQL through `shared.pgproxy`, which
 counts 'Q' (simple query) and 'E' (execute) messages on the wire. Each measurement is the
@@ -27,7 +28,7 @@ from support.servers import Server, ServerProcess, start_server
 pytestmark = pytest.mark.slow
 
 BIG = 26  # more than a page of 25, so a page of 25 is full and has a next cursor
-ABSOLUTE_BOUND = 12
+READ_BOUND = 4
 RUNS = 2
 
 
@@ -256,7 +257,14 @@ def _check(world: World, name: str, small: int, big: int) -> None:
         f"{name}: {small} statements for a page of 2, {big} for a page of 25 "
         f"(N+1). Recent statements:\n  " + "\n  ".join(list(world.proxy.recent)[-40:])
     )
-    assert big <= ABSOLUTE_BOUND, f"{name}: {big} statements per request (bound {ABSOLUTE_BOUND})"
+    _check_bound(world, name, big)
+
+
+def _check_bound(world: World, name: str, count: int) -> None:
+    assert count <= READ_BOUND, (
+        f"{name}: {count} statements per request (bound {READ_BOUND}). Recent statements:\n  "
+        + "\n  ".join(list(world.proxy.recent)[-3 * count :])
+    )
 
 
 @pytest.mark.parametrize("name", list(PAGINATED))
@@ -292,6 +300,21 @@ def test_unpaginated_list_statement_count_does_not_grow(
     big, big_list = world.measure(template.format(world.project_big), {})
     assert len(small_list["items"]) == 2 and len(big_list["items"]) >= BIG
     _check(world, name, small, big)
+
+
+@pytest.mark.parametrize(
+    ("name", "template"),
+    [
+        ("getMe", "/api/v1/me"),
+        ("getUser", "/api/v1/users/<assignee>"),
+        ("getProject", "/api/v1/projects/<big>"),
+        ("getTask", "/api/v1/tasks/<task>"),
+    ],
+)
+def test_single_resource_read_statement_count(world: World, name: str, template: str) -> None:
+    count, _ = world.measure(_path(world, template).replace("<assignee>", world.assignee_id), {})
+    world.counts[name] = (count, count)
+    _check_bound(world, name, count)
 
 
 def test_the_proxy_counts(world: World) -> None:

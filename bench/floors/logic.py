@@ -95,6 +95,11 @@ TASK_SELECT = """SELECT t.id, t.project_id, t.title, t.description, t.status, t.
        (SELECT count(*) FROM comments WHERE comments.task_id = t.id) AS comment_count
 FROM tasks t LEFT JOIN users a ON a.id = t.assignee_id LEFT JOIN users c ON c.id = t.created_by"""
 TASK_SQL = TASK_SELECT + " WHERE t.id = $1"
+# selects.task_row: a read's visibility and the task in one statement.
+VISIBLE_TASK_SQL = (
+    TASK_SELECT
+    + " JOIN project_members m ON m.project_id = t.project_id AND m.user_id = $2 WHERE t.id = $1"
+)
 LABELS_SQL = (
     "SELECT tl.task_id, l.id, l.name, l.color FROM task_labels tl"
     " JOIN labels l ON l.id = tl.label_id WHERE tl.task_id = ANY($1::uuid[])"
@@ -470,9 +475,11 @@ def list_tasks(request: Request, user: Any, project_id: uuid.UUID) -> Handler:
 
 
 def get_task(user: Any, task_id: uuid.UUID) -> Handler:
-    yield from require_task_role(task_id, user, "viewer")
-    row, labels = yield from _load_task(task_id)
-    return _task_reply(200, row, labels)
+    row = yield Statement(VISIBLE_TASK_SQL, (task_id, user["id"]), "one")
+    if row is None:
+        raise not_found()
+    labels = yield Statement(LABELS_SQL, ([task_id],))
+    return _task_reply(200, row, _labels_by_task(labels).get(str(row["id"]), []))
 
 
 def _task_values(body: dict[str, Any]) -> dict[str, Any]:

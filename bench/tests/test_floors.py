@@ -88,9 +88,7 @@ def test_get_task_answers_the_contract_representation_with_its_etag() -> None:
     def answer(step: logic.Statement) -> Any:
         if step.sql == logic.AUTH_SQL:
             return USER
-        if step.sql == logic.TASK_STANDING_SQL:
-            return {"project_id": PROJECT_ID, "role": "viewer"}
-        if step.sql == logic.TASK_SQL:
+        if step.sql == logic.VISIBLE_TASK_SQL:
             return TASK_ROW
         if step.sql == logic.LABELS_SQL:
             return [{"task_id": TASK_ID, "id": uuid.UUID(int=3), "name": "bug", "color": "#D73A4A"}]
@@ -101,7 +99,7 @@ def test_get_task_answers_the_contract_representation_with_its_etag() -> None:
         answer,
     )
     assert reply.status == 200
-    assert sent == ["SELECT"] * 4  # user, the task's project and role, task, labels
+    assert sent == ["SELECT"] * 3  # user, the task if the caller is a member, labels
     assert orjson.loads(reply.body) == {
         "id": str(TASK_ID),
         "project_id": str(PROJECT_ID),

@@ -40,3 +40,20 @@ def test_shares_add_up_and_come_largest_first() -> None:
     assert shares["ORM"] == pytest.approx(0.6)
     assert sum(shares.values()) == pytest.approx(1.0)
     assert breakdown("") == {}
+
+
+def test_profile_md_opens_with_the_implementations_side_by_side() -> None:
+    from bench.profile import render
+
+    profiles = [
+        {"target": "fastapi", "scenario": "get-task", "breakdown": {"ORM": 0.5, "framework": 0.5}},
+        {"target": "drf", "scenario": "get-task", "breakdown": {"ORM": 0.25, "server": 0.75}},
+        {"target": "flask", "scenario": "get-task", "error": "py-spy missing"},
+    ]
+    for entry in profiles[:2]:
+        entry["flamegraph"] = f"profile-{entry['target']}.svg"
+    text = render(profiles)
+    assert "| layer | fastapi | drf |" in text  # the failed profile has no column
+    assert "| ORM | 50% | 25% |" in text and "| server | 0% | 75% |" in text
+    assert text.index("| layer | fastapi | drf |") < text.index("## fastapi")
+    assert "Not profiled: py-spy missing" in text

@@ -116,3 +116,32 @@ def test_the_summary_fits_one_screen(results: dict) -> None:
     text = console.export_text()
     assert "134 · 12%" in text and "not verified" in text
     assert len(text.splitlines()) < 25
+
+
+def test_the_baseline_section_puts_then_next_to_now(results: dict, tmp_path: Path) -> None:
+    """`--baseline`: an earlier session's medians, summarised into the results, then and now
+    side by side with the speed-up in req/s and in share of the floor."""
+    earlier = json.loads(RESULTS.read_text())
+    for run in earlier["runs"]:
+        for record in run["results"]:
+            if record["target"] == "fastapi":
+                record["rps"] /= 4  # then: a quarter of now, against the same floor
+    assert "Against the baseline" not in report.render(results)
+    path = tmp_path / "then.json"
+    path.write_text(json.dumps(earlier))
+    from bench.cli import load_baseline
+
+    results["baseline"] = load_baseline(str(path))
+    markdown = report.render(results)
+    assert "## Against the baseline" in markdown and earlier["git"]["commit"][:12] in markdown
+    lines = [line for line in markdown.splitlines() if line.startswith("| `list-tasks` | fastapi")]
+    assert len(lines) == 1
+    cells = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert cells[2:6] == ["33.5 → 134", "4.0×", "3% → 12%", "4.0×"]
+    assert cells[7] == "7.00 → 7.00"  # statements per request, then and now
+    # a baseline that is not a results file is a usage error, not a traceback
+    (tmp_path / "bad.json").write_text("{}")
+    from bench.cli import UsageError
+
+    with pytest.raises(UsageError, match="not a results.json"):
+        load_baseline(str(tmp_path / "bad.json"))
