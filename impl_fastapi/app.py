@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from impl_fastapi.db import create_sessionmaker
+from impl_fastapi.db import create_sessions
 from impl_fastapi.errors import UnhandledErrorMiddleware, register_exception_handlers
 from impl_fastapi.middleware import (
     BodySizeLimitMiddleware,
@@ -46,7 +46,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Creating the engine does not connect: the app starts with the database down, and
     # /readyz reports it until it is back.
     engine = create_request_engine(settings.database_url)
-    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.sessions = create_sessions(engine)
     app.state.readiness_engine = create_readiness_engine(settings.database_url)
     try:
         yield

@@ -29,6 +29,7 @@ NOT_MODIFIED = {304: {"description": "Not Modified"}}
 
 
 def _etag(model: type[BaseModel], value: Any) -> str:
+    """`value` an ORM object, or the response model already validated (taken as it is)."""
     return representation_etag(model.model_validate(value).model_dump(mode="json"))
 
 
@@ -37,7 +38,7 @@ def project_etag(project: orm.Project) -> str:
     return _etag(schemas.Project, project)
 
 
-def task_etag(task: orm.Task) -> str:
+def task_etag(task: orm.Task | schemas.Task) -> str:
     return _etag(schemas.Task, task)
 
 

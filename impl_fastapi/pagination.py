@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from sqlalchemy import Select
+from sqlalchemy import Row, Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import InvalidCursor
@@ -27,7 +27,7 @@ class PageParams:
     cursor: str | None
 
 
-def page_params(
+async def page_params(  # async: no threadpool hop (settings.py)
     limit: Annotated[
         int, Query(ge=PAGE_LIMIT_MIN, le=PAGE_LIMIT_MAX, description="Page size."), *ASCII_INT
     ] = PAGE_LIMIT_DEFAULT,
@@ -47,6 +47,29 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
+def _keyset_page(
+    statement: Select[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> Select[Any]:
+    """`statement` in `keyset` order, after the cursor's position, one row more than the page
+    (the extra row says whether there is a next page)."""
+    if params.cursor is not None:
+        try:
+            values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
+        except (MalformedCursor, ValueError, TypeError):
+            raise InvalidCursor() from None
+        statement = statement.where(keyset.after(values))
+    return statement.order_by(*keyset.order_by()).limit(params.limit + 1)
+
+
+def _page(
+    rows: list[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
+) -> Page[Any]:
+    if len(rows) <= params.limit:
+        return Page(rows, None)
+    rows = rows[: params.limit]
+    return Page(rows, encode_cursor(scope_id, keyset.dump(rows[-1]), settings))
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -56,15 +79,20 @@ async def paginate(
     settings: Settings,
 ) -> Page[Any]:
     """One page of `statement` (which selects one ORM entity) in `keyset` order."""
-    if params.cursor is not None:
-        try:
-            values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
-        except (MalformedCursor, ValueError, TypeError):
-            raise InvalidCursor() from None
-        statement = statement.where(keyset.after(values))
-    statement = statement.order_by(*keyset.order_by()).limit(params.limit + 1)
+    statement = _keyset_page(statement, keyset, params, scope_id, settings)
     rows = list((await session.scalars(statement)).unique())
-    if len(rows) <= params.limit:
-        return Page(rows, None)
-    rows = rows[: params.limit]
-    return Page(rows, encode_cursor(scope_id, keyset.dump(rows[-1]), settings))
+    return _page(rows, keyset, params, scope_id, settings)
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    statement: Select[Any],
+    keyset: Keyset,
+    params: PageParams,
+    scope_id: str,
+    settings: Settings,
+) -> Page[Row[Any]]:
+    """One page of `statement` (which selects columns: rows, no ORM entity) in `keyset` order."""
+    statement = _keyset_page(statement, keyset, params, scope_id, settings)
+    rows = list((await session.execute(statement)).all())
+    return _page(rows, keyset, params, scope_id, settings)

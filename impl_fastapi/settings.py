@@ -10,7 +10,9 @@ from fastapi import Depends, Request
 from shared.settings import Settings
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
+    # async def although it awaits nothing: FastAPI runs a plain `def` dependency in its
+    # threadpool, a thread hop per request for an attribute read (so for every dependency here).
     settings: Settings = request.app.state.settings
     return settings
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -42,7 +42,7 @@ router = APIRouter(
 )
 
 
-def task_filters(
+async def task_filters(  # async: no threadpool hop (settings.py)
     status: Annotated[
         list[Annotated[TaskStatus, NulFree]], Query(description="Any of these (repeatable).")
     ] = [],  # noqa: B006
@@ -96,7 +96,7 @@ async def list_tasks(
     user: CurrentUser,
     session: Session,
     settings: SettingsDep,
-) -> Page[orm.Task]:
+) -> Page[dict[str, Any]]:
     return await tasks.list_tasks(session, settings, user, project_id, filters, page)
 
 
@@ -113,7 +113,7 @@ async def get_task(
     session: Session,
     response: Response,
     if_none_match: IfNoneMatch = None,
-) -> orm.Task | Response:
+) -> Task | Response:
     task = await tasks.get_task(session, user, task_id)
     etag = task_etag(task)
     if (unchanged := not_modified(if_none_match, etag)) is not None:
