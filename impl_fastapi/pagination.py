@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import InvalidCursor
 from impl_fastapi.schemas import ASCII_INT, QueryText
+from shared import selects
 from shared.cursors import InvalidCursor as MalformedCursor
 from shared.cursors import decode_cursor, encode_cursor
 from shared.keyset import Keyset
@@ -47,18 +48,17 @@ class Page(Generic[T]):
     next_cursor: str | None
 
 
-def _keyset_page(
+def _after_cursor(
     statement: Select[Any], keyset: Keyset, params: PageParams, scope_id: str, settings: Settings
 ) -> Select[Any]:
-    """`statement` in `keyset` order, after the cursor's position, one row more than the page
-    (the extra row says whether there is a next page)."""
-    if params.cursor is not None:
-        try:
-            values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
-        except (MalformedCursor, ValueError, TypeError):
-            raise InvalidCursor() from None
-        statement = statement.where(keyset.after(values))
-    return statement.order_by(*keyset.order_by()).limit(params.limit + 1)
+    """`statement` after the cursor's position (unchanged on a first page)."""
+    if params.cursor is None:
+        return statement
+    try:
+        values = keyset.load(decode_cursor(params.cursor, scope_id, settings))
+    except (MalformedCursor, ValueError, TypeError):
+        raise InvalidCursor() from None
+    return statement.where(keyset.after(values))
 
 
 def _page(
@@ -78,21 +78,25 @@ async def paginate(
     scope_id: str,
     settings: Settings,
 ) -> Page[Any]:
-    """One page of `statement` (which selects one ORM entity) in `keyset` order."""
-    statement = _keyset_page(statement, keyset, params, scope_id, settings)
+    """One page of `statement` (which selects one ORM entity) in `keyset` order: one row more
+    than the page, which says whether there is a next."""
+    statement = _after_cursor(statement, keyset, params, scope_id, settings)
+    statement = statement.order_by(*keyset.order_by()).limit(params.limit + 1)
     rows = list((await session.scalars(statement)).unique())
     return _page(rows, keyset, params, scope_id, settings)
 
 
 async def paginate_rows(
     session: AsyncSession,
-    statement: Select[Any],
+    page: Select[Any],
+    parameters: dict[str, Any],
     keyset: Keyset,
     params: PageParams,
     scope_id: str,
     settings: Settings,
 ) -> Page[Row[Any]]:
-    """One page of `statement` (which selects columns: rows, no ORM entity) in `keyset` order."""
-    statement = _keyset_page(statement, keyset, params, scope_id, settings)
-    rows = list((await session.execute(statement)).all())
+    """One page of rows (no ORM entity) of a page statement built once, ordered and with its
+    LIMIT the parameter PAGE_ROWS (shared.selects.task_list_page), run with `parameters`."""
+    page = _after_cursor(page, keyset, params, scope_id, settings)
+    rows = list(await session.execute(page, {**parameters, selects.PAGE_ROWS: params.limit + 1}))
     return _page(rows, keyset, params, scope_id, settings)

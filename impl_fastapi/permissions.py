@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.errors import Forbidden, NotFound
 from shared import orm, selects
 from shared.problems import ADMINS_ONLY, ONLY_AUTHOR_EDITS, ONLY_AUTHOR_OR_OWNER_DELETES
 from shared.vocabulary import Role
-
-# Built once per process (the check of every project-scoped request), run with its parameters.
-_MEMBER_ROLE = selects.member_role(bindparam("project_id"), bindparam("user_id"))
 
 
 def _at_least(role: str | None, minimum: Role) -> Role:
@@ -34,7 +30,7 @@ async def require_project_role(
     session: AsyncSession, project_id: UUID, user: orm.User, minimum: Role = Role.VIEWER
 ) -> Role:
     """The caller's role in the project: 404 when not a member, 403 when below `minimum`."""
-    role = await session.scalar(_MEMBER_ROLE, {"project_id": project_id, "user_id": user.id})
+    role = await session.scalar(selects.MEMBER_ROLE, {"project_id": project_id, "user_id": user.id})
     return _at_least(role, minimum)
 
 

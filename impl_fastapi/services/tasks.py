@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, delete, func
+from sqlalchemy import Row, delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.conditional import require_match, task_etag
@@ -59,13 +59,6 @@ async def _referenced_labels(
     return [labels[label_id] for label_id in label_ids or []]
 
 
-# The hot reads' statements, built once per process and executed with their parameters:
-# building the task row statement (joins, aliases, bundles, the correlated count) costs more
-# CPU than executing it.
-_TASK_ROW = selects.task_row(bindparam("task_id"), bindparam("user_id"))
-_LABELS_OF_TASKS = selects.labels_of_tasks(bindparam("task_ids", expanding=True))
-
-
 async def _representations(session: AsyncSession, rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     """Rows of selects.task_rows as the representation's fields, their labels read in one
     statement for all of them. Plain dicts: the response model validates them as they are,
@@ -73,7 +66,7 @@ async def _representations(session: AsyncSession, rows: Sequence[Row[Any]]) -> l
     if not rows:
         return []
     labels = selects.labels_by_task(
-        await session.execute(_LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
+        await session.execute(selects.LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
     )
     return [{**row._mapping, "labels": labels.get(row.id, [])} for row in rows]
 
@@ -87,9 +80,11 @@ async def list_tasks(
     params: PageParams,
 ) -> Page[dict[str, Any]]:
     await require_project_role(session, project_id, user, Role.VIEWER)
+    statement, parameters = selects.task_list_page(project_id, filters)
     page = await paginate_rows(
         session,
-        selects.task_list_rows(project_id, filters),
+        statement,
+        parameters,
         selects.TASK_SORTS[filters.sort],
         params,
         filters.cursor_scope(project_id),
@@ -101,7 +96,8 @@ async def list_tasks(
 async def get_task(session: AsyncSession, user: orm.User, task_id: UUID) -> Task:
     """The task if the caller may see it (any role reads): visibility and the task are one
     statement. Validated here, once: its ETag and the response are computed from this model."""
-    row = (await session.execute(_TASK_ROW, {"task_id": task_id, "user_id": user.id})).first()
+    parameters = {"task_id": task_id, "user_id": user.id}
+    row = (await session.execute(selects.TASK_ROW, parameters)).first()
     if row is None:
         raise NotFound()
     [task] = await _representations(session, [row])
