@@ -14,10 +14,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 
-from sqlalchemy import Integer, Select, Update, bindparam, cast, func, select, update
+from sqlalchemy import (
+    ARRAY,
+    Integer,
+    Select,
+    Update,
+    Uuid,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import INET
 from sqlalchemy.orm import Bundle, aliased, joinedload, selectinload, with_expression
 
@@ -286,6 +298,7 @@ def _user_summary(name: str, user: Any) -> UserSummary:
 _ASSIGNEE, _CREATOR = aliased(User, name="assignee"), aliased(User, name="creator")
 
 
+@cache  # a Select is immutable: built once, extended per use
 def task_rows() -> Select[Any]:
     """Tasks as rows for reads: the same joins and correlated count as `tasks()`, but columns
     instead of an entity, so a read page builds no ORM object, no identity map entry and no
@@ -335,13 +348,15 @@ def task_list_rows(project_id: uuid.UUID, filters: TaskFilters) -> Select[Any]:
     return _filtered(task_rows(), project_id, filters)
 
 
-def labels_of_tasks(task_ids: Sequence[uuid.UUID]) -> Select[tuple[uuid.UUID, uuid.UUID, str, str]]:
+def labels_of_tasks(task_ids: Any) -> Select[tuple[uuid.UUID, uuid.UUID, str, str]]:
     """The labels of a page of tasks in one statement: `(task_id, id, name, color)` rows in the
-    contract's label order (name, then id)."""
+    contract's label order (name, then id). `task_ids` is one array parameter (`task_id =
+    ANY(...)`, the floors' spelling), not an IN list: the SQL text is the same for every page
+    size, so it is rendered and prepared once."""
     return (
         select(task_labels.c.task_id, Label.id, Label.name, Label.color)
         .join(Label, Label.id == task_labels.c.label_id)
-        .where(task_labels.c.task_id.in_(task_ids))
+        .where(task_labels.c.task_id == any_(cast(task_ids, ARRAY(Uuid))))
         .order_by(Label.name, Label.id)
     )
 
@@ -427,7 +442,7 @@ def activity_of(project_id: uuid.UUID) -> Select[tuple[Activity]]:
 USER_BY_ID = select(User).where(User.id == bindparam("user_id"))  # user_id
 MEMBER_ROLE = member_role(bindparam("project_id"), bindparam("user_id"))  # project_id, user_id
 TASK_ROW = task_row(bindparam("task_id"), bindparam("user_id"))  # task_id, user_id
-LABELS_OF_TASKS = labels_of_tasks(bindparam("task_ids", expanding=True))  # task_ids
+LABELS_OF_TASKS = labels_of_tasks(bindparam("task_ids"))  # task_ids
 PAGE_ROWS = "page_rows"  # the parameter a keyset page's LIMIT is bound to
 
 
