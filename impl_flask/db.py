@@ -36,8 +36,8 @@ _SESSIONS = "taskboard.sessions"
 _DATABASE_URL = "taskboard.database_url"
 
 
-# A connection waits for the server at most this long for any one step (a statement, a commit,
-# the pool's pre-ping): statement_timeout ends slow statements server-side first; this catches a
+# A connection waits for the server at most this long for any one step (a statement, a
+# commit): statement_timeout ends slow statements server-side first; this catches a
 # server that no longer answers at all over an open socket (paused, a stalled host).
 ANSWER_TIMEOUT_SECONDS = STATEMENT_TIMEOUT_SECONDS + 1.0
 
@@ -59,13 +59,16 @@ class BoundedWaitConnection(psycopg.Connection[Any]):
 
 def init_app(app: Flask, database_url: str) -> None:
     """Lazy: no connection is made before the first query, so the app starts without a database.
-    The pool and timeouts are the budgets every implementation uses (shared.database)."""
+    The pool and timeouts are the budgets every implementation uses (shared.database).
+
+    No pre-ping: it would cost a round trip per checkout. A connection broken by a database
+    restart fails its first statement instead; SQLAlchemy invalidates it and recycles the pool,
+    and that request gets the 503 with Retry-After (shared.dberrors)."""
     engine = create_engine(
         sqlalchemy_url(database_url, "psycopg"),
         pool_size=POOL_SIZE,
         max_overflow=0,
         pool_timeout=POOL_TIMEOUT_SECONDS,
-        pool_pre_ping=True,  # a restarted database costs one retry, not a 500
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": libpq_options()},
     )
     event.listen(engine, "do_connect", _bounded_wait_connect)
