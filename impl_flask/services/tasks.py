@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import Row, delete, func
+from sqlalchemy import Row, bindparam, delete, func
 
 from impl_flask import db
 from impl_flask.conditional import require_match
@@ -65,10 +65,18 @@ def list_tasks(
     return page
 
 
+# getTask's statements, built once per process with bound parameters: SQLAlchemy computes a
+# statement's cache key once per statement object, not once per request.
+_TASK_ROW = selects.task_row(bindparam("task_id"), bindparam("user_id"))  # type: ignore[arg-type]
+_LABELS_OF_TASKS = selects.labels_of_tasks(bindparam("task_ids", expanding=True))  # type: ignore[arg-type]
+
+
 def get_task(task_id: uuid.UUID) -> dict[str, Any]:
     """Visibility and the task in one statement: no row is the 404 (not a member reads the
     same as no such task)."""
-    row = db.session().execute(selects.task_row(task_id, current_user().id)).first()
+    row = (
+        db.session().execute(_TASK_ROW, {"task_id": task_id, "user_id": current_user().id}).first()
+    )
     if row is None:
         abort(404)
     return _representations([row])[0]
@@ -80,7 +88,7 @@ def _representations(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     if not rows:
         return []
     labels = selects.labels_by_task(
-        db.session().execute(selects.labels_of_tasks([row.id for row in rows]))
+        db.session().execute(_LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
     )
     return [{**row._asdict(), "labels": labels.get(row.id, [])} for row in rows]
 
