@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from impl_flask import db, docs, errors, middleware, security, validation
+from impl_flask.json_provider import OrjsonProvider
 from impl_flask.openapi import Api
 from impl_flask.routes import BLUEPRINTS
 from impl_flask.settings import flask_config
@@ -19,6 +20,7 @@ def create_app() -> Flask:
         raise RuntimeError("DATABASE_URL is not set (`quartet serve flask` sets it)")
 
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.wsgi_app = RequestBodyGuard(app.wsgi_app)  # type: ignore[method-assign]
     app.config.from_mapping(flask_config(settings))
     db.init_app(app, settings.database_url)

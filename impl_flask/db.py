@@ -1,9 +1,13 @@
 """The engine (one per worker process), the request's session and its transaction, the row
 locks and savepoints a write takes inside it, and the readiness probe's own connection.
 
-One session per request, kept on `g` and closed when the app context ends. The transaction is
-decided in one place, `transactional`: every API view is wrapped by it (TransactionalView), so
-the commit happens after the handler returned and its response was serialised, but before the
+One session per request, kept on `g` and closed when the app context ends. Whether the request
+has a transaction is decided here, by its method, for every request: a read (GET, HEAD) runs
+without one — each statement is its own, in autocommit, as Django does by default, so a read
+costs no BEGIN or COMMIT round trip (its statements are auth → visibility → page → labels; a
+change committed between two of them is the race any two requests have). A write runs in one
+transaction, `transactional`'s: every API view is wrapped by it (TransactionalView), so the
+commit happens after the handler returned and its response was serialised, but before the
 response leaves — a failed commit is a 500, never a success for a change that did not happen."""
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from functools import wraps
 from typing import Any
 
 import psycopg
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import abort
 from sqlalchemy import create_engine, event
@@ -33,8 +37,12 @@ from shared.integrity import conflict_detail
 from shared.readiness import database_answers
 
 _SESSIONS = "taskboard.sessions"
+_READ_SESSIONS = "taskboard.read_sessions"
 _DATABASE_URL = "taskboard.database_url"
 
+
+# Requests with these methods only read: their session runs in autocommit (no transaction).
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 # A connection waits for the server at most this long for any one step (a statement, a
 # commit): statement_timeout ends slow statements server-side first; this catches a
@@ -74,6 +82,10 @@ def init_app(app: Flask, database_url: str) -> None:
     event.listen(engine, "do_connect", _bounded_wait_connect)
     # expire_on_commit=False: responses are serialised from the objects after the commit.
     app.extensions[_SESSIONS] = sessionmaker(engine, expire_on_commit=False)
+    # Same pool; psycopg's autocommit is switched on at checkout and off again at checkin.
+    app.extensions[_READ_SESSIONS] = sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
     app.extensions[_DATABASE_URL] = database_url
     app.teardown_appcontext(_close_session)
 
@@ -83,9 +95,11 @@ def _bounded_wait_connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any)
 
 
 def session() -> Session:
-    """The request's session, opened on first use."""
+    """The request's session, opened on first use: in autocommit for a read (READ_METHODS),
+    else in the write's one transaction."""
     if "db_session" not in g:
-        g.db_session = current_app.extensions[_SESSIONS]()
+        kind = _READ_SESSIONS if request.method in READ_METHODS else _SESSIONS
+        g.db_session = current_app.extensions[kind]()
     return g.db_session
 
 
@@ -96,7 +110,8 @@ def _close_session(_: BaseException | None) -> None:
 
 
 def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Commit when the view returns, roll back when it raises."""
+    """Commit when the view returns, roll back when it raises (for a read, in autocommit, both
+    are no-ops: psycopg sends nothing when no transaction is open)."""
 
     @wraps(view)
     def run_in_transaction(*args: Any, **kwargs: Any) -> Any:
@@ -113,7 +128,8 @@ def transactional(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class TransactionalView(MethodView):
-    """The base of every API view: one transaction around parsing, handler and serialisation."""
+    """The base of every API view: one transaction around parsing, handler and serialisation
+    for a write; none for a read (see `session`)."""
 
     decorators = [transactional]
 

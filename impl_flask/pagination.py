@@ -20,10 +20,17 @@ from shared.settings import get_settings
 
 
 def paginate(
-    statement: Select[Any], keyset: Keyset, limit: int, cursor: str | None, scope_id: str
+    statement: Select[Any],
+    keyset: Keyset,
+    limit: int,
+    cursor: str | None,
+    scope_id: str,
+    *,
+    rows: bool = False,
 ) -> dict[str, Any]:
-    """One page of `statement` (selecting one ORM entity) in `keyset` order; a cursor that is
-    malformed, tampered with or of another list → 422 invalid_cursor."""
+    """One page of `statement` in `keyset` order: its ORM entities, or with `rows` its Row
+    objects (a statement of columns, shared.selects' `*_rows`); a cursor that is malformed,
+    tampered with or of another list → 422 invalid_cursor."""
     settings = get_settings()
     if cursor is not None:
         try:
@@ -37,9 +44,10 @@ def paginate(
             )
         statement = statement.where(keyset.after(values))
     statement = statement.order_by(*keyset.order_by()).limit(limit + 1)
-    rows = db.session().scalars(statement).unique().all()
-    items = list(rows[:limit])
+    result = db.session().execute(statement)
+    fetched = result.all() if rows else result.scalars().unique().all()
+    items = list(fetched[:limit])
     next_cursor = (
-        encode_cursor(scope_id, keyset.dump(items[-1]), settings) if len(rows) > limit else None
+        encode_cursor(scope_id, keyset.dump(items[-1]), settings) if len(fetched) > limit else None
     )
     return {"items": items, "next_cursor": next_cursor}

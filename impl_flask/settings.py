@@ -13,7 +13,9 @@ API_PREFIX = "/api/v1"
 
 def flask_config(settings: Settings) -> dict[str, Any]:
     return {
-        "SECRET_KEY": settings.secret_key,
+        # No SECRET_KEY: it signs Flask's cookie session, which a bearer-token API never uses;
+        # without one Flask opens its null session instead of building a signing serializer
+        # for every request (tokens are signed with the shared settings' key, shared.tokens).
         # Werkzeug enforces the limit on Content-Length and while reading chunked bodies.
         "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_BODY_BYTES,  # default 500 kB would 413 a smaller body

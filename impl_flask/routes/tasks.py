@@ -75,7 +75,7 @@ class TaskById(TransactionalView):
     @blp.response(200, TaskSchema, headers={"ETag": ETAG_HEADER})
     @blp.alt_response(304, response=response_name(304))
     @blp.problems(401, 404, 422, 500)
-    def get(self, task_id: uuid.UUID) -> Task:
+    def get(self, task_id: uuid.UUID) -> dict[str, Any]:
         """Get a task
 
         Members of its project only (404 otherwise).

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import delete, func
+from sqlalchemy import Row, bindparam, delete, func
 
 from impl_flask import db
 from impl_flask.conditional import require_match
@@ -51,19 +51,46 @@ def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
 def list_tasks(
     project_id: uuid.UUID, filters: TaskFilters, limit: int, cursor: str | None
 ) -> dict[str, Any]:
+    """A page read as rows, not entities (a read changes nothing: no identity map to keep)."""
     require_role(project_id)
-    return paginate(
-        selects.task_list(project_id, filters),
+    page = paginate(
+        selects.task_list_rows(project_id, filters),
         selects.TASK_SORTS[filters.sort],
         limit,
         cursor,
         filters.cursor_scope(project_id),
+        rows=True,
     )
+    page["items"] = _representations(page["items"])
+    return page
 
 
-def get_task(task_id: uuid.UUID) -> Task:
-    require_task_role(task_id)
-    return _load(task_id)
+# getTask's statements, built once per process with bound parameters: SQLAlchemy computes a
+# statement's cache key once per statement object, not once per request.
+_TASK_ROW = selects.task_row(bindparam("task_id"), bindparam("user_id"))  # type: ignore[arg-type]
+_LABELS_OF_TASKS = selects.labels_of_tasks(bindparam("task_ids", expanding=True))  # type: ignore[arg-type]
+
+
+def get_task(task_id: uuid.UUID) -> dict[str, Any]:
+    """Visibility and the task in one statement: no row is the 404 (not a member reads the
+    same as no such task)."""
+    row = (
+        db.session().execute(_TASK_ROW, {"task_id": task_id, "user_id": current_user().id}).first()
+    )
+    if row is None:
+        abort(404)
+    return _representations([row])[0]
+
+
+def _representations(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """`task_rows` rows as the representation's fields, with their labels (one statement for
+    the whole page)."""
+    if not rows:
+        return []
+    labels = selects.labels_by_task(
+        db.session().execute(_LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
+    )
+    return [{**row._asdict(), "labels": labels.get(row.id, [])} for row in rows]
 
 
 def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | None) -> Task:
