@@ -21,7 +21,8 @@ from shared.vocabulary import Role
 
 def require_role(project_id: uuid.UUID, minimum: Role = Role.VIEWER) -> Role:
     """The caller's role in the project, at least `minimum`."""
-    role = db.session().scalar(selects.member_role(project_id, current_user().id))
+    parameters = {"project_id": project_id, "user_id": current_user().id}
+    role = db.session().scalar(selects.MEMBER_ROLE, parameters)
     return _at_least(role, minimum)
 
 

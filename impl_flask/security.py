@@ -13,11 +13,10 @@ from typing import TypeVar
 
 from flask import current_app, g, request
 from flask_smorest import abort
-from sqlalchemy import bindparam, select
 
 from impl_flask import db
 from impl_flask.settings import API_PREFIX
-from shared import problems, throttle
+from shared import problems, selects, throttle
 from shared.orm import User
 from shared.settings import get_settings
 from shared.tokens import InvalidToken, bearer_token, read_token
@@ -25,10 +24,6 @@ from shared.tokens import InvalidToken, bearer_token, read_token
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 V = TypeVar("V", bound=type)
-
-# Built once per process with a bound parameter, not per request: SQLAlchemy computes a
-# statement's cache key once per statement object, and Session.get builds a new one each time.
-_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
 
 
 def public(view_class: V) -> V:
@@ -55,7 +50,7 @@ def authenticate() -> None:
     # before), so a client that sends it slowly holds no connection meanwhile. Cached, so the
     # view's JSON or form parsing reads these bytes.
     request.get_data(cache=True)
-    user = db.session().execute(_USER_BY_ID, {"user_id": user_id}).scalar_one_or_none()
+    user = db.session().execute(selects.USER_BY_ID, {"user_id": user_id}).scalar_one_or_none()
     if user is None:  # deleted since the token was issued
         abort(401, message=problems.INVALID_TOKEN, headers=CHALLENGE)
     g.current_user = user

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_smorest import abort
-from sqlalchemy import Row, bindparam, delete, func
+from sqlalchemy import Row, delete, func
 
 from impl_flask import db
 from impl_flask.conditional import require_match
-from impl_flask.pagination import paginate
+from impl_flask.pagination import paginate_rows
 from impl_flask.permissions import require_role, require_task_role
 from impl_flask.security import current_user
 from impl_flask.services import locks
@@ -53,30 +53,24 @@ def list_tasks(
 ) -> dict[str, Any]:
     """A page read as rows, not entities (a read changes nothing: no identity map to keep)."""
     require_role(project_id)
-    page = paginate(
-        selects.task_list_rows(project_id, filters),
+    statement, parameters = selects.task_list_page(project_id, filters)
+    page = paginate_rows(
+        statement,
+        parameters,
         selects.TASK_SORTS[filters.sort],
         limit,
         cursor,
         filters.cursor_scope(project_id),
-        rows=True,
     )
     page["items"] = _representations(page["items"])
     return page
 
 
-# getTask's statements, built once per process with bound parameters: SQLAlchemy computes a
-# statement's cache key once per statement object, not once per request.
-_TASK_ROW = selects.task_row(bindparam("task_id"), bindparam("user_id"))  # type: ignore[arg-type]
-_LABELS_OF_TASKS = selects.labels_of_tasks(bindparam("task_ids", expanding=True))  # type: ignore[arg-type]
-
-
 def get_task(task_id: uuid.UUID) -> dict[str, Any]:
     """Visibility and the task in one statement: no row is the 404 (not a member reads the
     same as no such task)."""
-    row = (
-        db.session().execute(_TASK_ROW, {"task_id": task_id, "user_id": current_user().id}).first()
-    )
+    parameters = {"task_id": task_id, "user_id": current_user().id}
+    row = db.session().execute(selects.TASK_ROW, parameters).first()
     if row is None:
         abort(404)
     return _representations([row])[0]
@@ -88,7 +82,7 @@ def _representations(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     if not rows:
         return []
     labels = selects.labels_by_task(
-        db.session().execute(_LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
+        db.session().execute(selects.LABELS_OF_TASKS, {"task_ids": [row.id for row in rows]})
     )
     return [{**row._asdict(), "labels": labels.get(row.id, [])} for row in rows]
 
