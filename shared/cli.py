@@ -109,8 +109,37 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True, help="the administrator's email")
     admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
 
+    _add_webhooks(commands)
     _add_bench(commands)
     return parser
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid limit {text!r}") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"limit must be 1-10000, got {value}")
+    return value
+
+
+def _add_webhooks(commands: argparse._SubParsersAction) -> None:
+    webhooks = commands.add_parser(
+        "webhooks",
+        help="list notification webhook deliveries still pending or failed",
+        description="List the webhook outbox's deliveries that are pending (due or waiting for "
+        "a retry) or failed (given up after 24 hours): id, notification, attempts, next "
+        "attempt, the receiver's last status and the last error. Delivered ones and those "
+        "the receiver refused with 410 are not listed.",
+    )
+    webhooks.add_argument(
+        "--status", choices=("pending", "failed"), help="only these (default: both)"
+    )
+    webhooks.add_argument(
+        "--limit", type=_limit, default=100, help="at most this many (default 100)"
+    )
+    webhooks.add_argument("--json", action="store_true", help="one JSON array instead of a table")
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
@@ -305,9 +334,36 @@ def _bench(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
+def _webhooks(args: argparse.Namespace) -> int:
+    import json
+
+    from shared.webhooks import pending_and_failed
+
+    deliveries = pending_and_failed(_database_url(), args.status, args.limit)
+    if args.json:
+        print(json.dumps(deliveries, indent=2))
+        return 0
+    if not deliveries:
+        print(f"no {args.status or 'pending or failed'} deliveries")
+        return 0
+    columns = ("id", "notification_id", "status", "attempts", "next_attempt_at", "last_status")
+    rows = [[str(d[c]) if d[c] is not None else "-" for c in columns] for d in deliveries]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + "  last_error")
+    for row, delivery in zip(rows, deliveries, strict=True):
+        cells = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
+        print(f"{cells}  {delivery['last_error'] or '-'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"serve": _serve, "create-admin": _create_admin, "bench": _bench}
+    handlers = {
+        "serve": _serve,
+        "create-admin": _create_admin,
+        "bench": _bench,
+        "webhooks": _webhooks,
+    }
     handler = handlers.get(args.command) or {"migrate": _migrate, "seed": _seed}[args.db_command]
     try:
         return handler(args)

@@ -33,6 +33,7 @@ from shared.live.stream import (
     parse_last_event_id,
 )
 from shared.migrate import migrate
+from support.loop import LoopThread
 from support.servers import ServerPool
 
 ARRIVAL_SECONDS = 1.0  # a change reaches a subscriber within this (the issue's bound)
@@ -222,24 +223,6 @@ def test_an_event_frame() -> None:
 # ------------------------------------------------------------------------ the hubs
 
 
-class LoopThread:
-    """An event loop in a thread of its own, so the asyncio hub is driven by the same
-    synchronous tests as the thread hub."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Any, timeout: float = 30) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-
 class SyncAsyncSubscription:
     def __init__(self, subscription: Any, loop: LoopThread) -> None:
         self.inner, self._loop = subscription, loop
@@ -248,8 +231,7 @@ class SyncAsyncSubscription:
         return self._loop.run(self.inner.receive(timeout), timeout + 10)
 
     def close(self) -> None:
-        self._loop.loop.call_soon_threadsafe(self.inner.close)
-        self._loop.run(asyncio.sleep(0))
+        self._loop.call(self.inner.close)
 
 
 class SyncAsyncHub:
