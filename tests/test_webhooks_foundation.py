@@ -277,6 +277,41 @@ def test_a_rolled_back_assignment_leaves_nothing_to_send(
     assert db.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0] == 0
 
 
+def test_the_inbox_newest_first_with_the_unread_filter_and_mark_read(
+    db: psycopg.Connection, database_url: str
+) -> None:
+    """shared.notifications, the SQLAlchemy implementations' statements, on the real table."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from shared.database import sqlalchemy_url
+    from shared.notifications import NOTIFICATIONS_NEWEST_FIRST, mark_read, notifications_of
+
+    a = users_and_task(db)
+    created = [assign(db, a, webhook=False) for _ in range(3)]
+    engine = create_engine(sqlalchemy_url(database_url, "psycopg"))
+    try:
+        with Session(engine) as session:
+            listed = session.scalars(
+                notifications_of(a.assignee, None).order_by(*NOTIFICATIONS_NEWEST_FIRST.order_by())
+            ).all()
+            assert {n.id for n in listed} == set(created)
+            assert [(n.created_at, n.id) for n in listed] == sorted(
+                ((n.created_at, n.id) for n in listed), reverse=True
+            )
+            assert listed[0].actor.id == a.actor and not any(n.read for n in listed)
+            assert session.execute(mark_read(created[0], a.actor)).first() is None  # not theirs
+            assert session.execute(mark_read(created[0], a.assignee)).first() is not None
+            assert session.execute(mark_read(created[0], a.assignee)).first() is not None
+            session.commit()
+            unread = session.scalars(notifications_of(a.assignee, True)).all()
+            read = session.scalars(notifications_of(a.assignee, False)).all()
+            assert {n.id for n in unread} == set(created[1:])
+            assert [n.id for n in read] == [created[0]] and read[0].read
+    finally:
+        engine.dispose()
+
+
 # ------------------------------------------------------------------------ the schedule
 
 
