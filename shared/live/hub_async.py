@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from shared.dedicated import LIVENESS_SECONDS, Backoff, asyncpg_connection
-from shared.live.registry import Registry
+from shared.live.registry import HubBase, Registry, SubscriptionBase
 from shared.live.stream import (
     ACTIVITY_CHANNEL,
     HEAD_SQL,
@@ -41,7 +41,7 @@ from shared.live.stream import (
 log = logging.getLogger("quartet.live")
 
 
-class AsyncHub:
+class AsyncHub(HubBase):
     def __init__(self, database_url: str, *, max_streams: int = MAX_ASYNC_STREAMS) -> None:
         self.database_url = database_url
         self._registry = Registry(max_streams)
@@ -75,19 +75,6 @@ class AsyncHub:
             if self._reader is not None:
                 await self._reader.close(timeout=2)
                 self._reader = None
-
-    @property
-    def closed(self) -> bool:
-        return self._registry.closed
-
-    @property
-    def streams(self) -> int:
-        """Streams open in this process."""
-        return self._registry.count
-
-    @property
-    def max_streams(self) -> int:
-        return self._registry.max_streams
 
     # ------------------------------------------------------------------ subscribing
 
@@ -194,20 +181,14 @@ class AsyncHub:
         return feed is not None and feed.ahead_of(last_sent)
 
 
-class AsyncSubscription:
+class AsyncSubscription(SubscriptionBase):
     """One stream's view of its project: `receive` until it returns None; `close` when the
     response ends, however it ends (or use `async with`, or `frames()`)."""
 
-    def __init__(self, hub: AsyncHub, project_id: uuid.UUID, last_sent: int) -> None:
-        self.hub = hub
-        self.project_id = project_id
-        self.last_sent = last_sent
-        self._flag = asyncio.Event()
-        self._flag.set()  # first look right away: a resumed stream has a backlog
-        self._closed = False
+    hub: AsyncHub
 
-    def wake(self) -> None:
-        self._flag.set()
+    def __init__(self, hub: AsyncHub, project_id: uuid.UUID, last_sent: int) -> None:
+        super().__init__(hub, project_id, last_sent, asyncio.Event())
 
     async def receive(self, timeout: float = HEARTBEAT_SECONDS) -> list[ActivityEvent] | None:
         """The next events in `seq` order (at most a batch), as soon as there are any; `[]` when
@@ -216,7 +197,7 @@ class AsyncSubscription:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            if self._closed or self.hub.closed:
+            if self.ended:
                 return None
             if not self._flag.is_set():
                 remaining = deadline - loop.time()
@@ -233,12 +214,6 @@ class AsyncSubscription:
                 self._flag.set()  # more to take without waiting
             if events:
                 return events
-
-    def close(self) -> None:
-        """Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self.hub._unsubscribe(self)
 
     async def __aenter__(self) -> AsyncSubscription:
         return self

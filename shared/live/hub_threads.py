@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shared.dedicated import LIVENESS_SECONDS, Backoff, psycopg_connection
-from shared.live.registry import Registry
+from shared.live.registry import HubBase, Registry, SubscriptionBase
 from shared.live.stream import (
     ACTIVITY_CHANNEL,
     HEAD_SQL,
@@ -43,7 +43,7 @@ log = logging.getLogger("quartet.live")
 STOP_POLL_SECONDS = 1.0
 
 
-class ThreadHub:
+class ThreadHub(HubBase):
     def __init__(self, database_url: str, *, max_streams: int) -> None:
         """`max_streams`: streams this process serves at once — each holds a server thread, so
         fewer than the threads, or ordinary requests would wait for a free one."""
@@ -90,19 +90,6 @@ class ThreadHub:
             if self._reader is not None:
                 self._reader.close()
                 self._reader = None
-
-    @property
-    def closed(self) -> bool:
-        return self._registry.closed
-
-    @property
-    def streams(self) -> int:
-        """Streams open in this process."""
-        return self._registry.count
-
-    @property
-    def max_streams(self) -> int:
-        return self._max_streams
 
     # ------------------------------------------------------------------ subscribing
 
@@ -213,20 +200,14 @@ class ThreadHub:
             return feed is not None and feed.ahead_of(last_sent)
 
 
-class ThreadSubscription:
+class ThreadSubscription(SubscriptionBase):
     """One stream's view of its project: `receive` until it returns None; `close` when the
     response ends, however it ends (or use `with`, or `frames()`)."""
 
-    def __init__(self, hub: ThreadHub, project_id: uuid.UUID, last_sent: int) -> None:
-        self.hub = hub
-        self.project_id = project_id
-        self.last_sent = last_sent
-        self._flag = threading.Event()
-        self._flag.set()  # first look right away: a resumed stream has a backlog
-        self._closed = False
+    hub: ThreadHub
 
-    def wake(self) -> None:
-        self._flag.set()
+    def __init__(self, hub: ThreadHub, project_id: uuid.UUID, last_sent: int) -> None:
+        super().__init__(hub, project_id, last_sent, threading.Event())
 
     def receive(self, timeout: float = HEARTBEAT_SECONDS) -> list[ActivityEvent] | None:
         """The next events in `seq` order (at most a batch), as soon as there are any; `[]` when
@@ -234,7 +215,7 @@ class ThreadSubscription:
         subscription was closed (end the stream)."""
         deadline = time.monotonic() + timeout
         while True:
-            if self._closed or self.hub.closed:
+            if self.ended:
                 return None
             if not self._flag.is_set():
                 remaining = deadline - time.monotonic()
@@ -249,12 +230,6 @@ class ThreadSubscription:
                 self._flag.set()  # more to take without waiting
             if events:
                 return events
-
-    def close(self) -> None:
-        """Idempotent."""
-        if not self._closed:
-            self._closed = True
-            self.hub._unsubscribe(self)
 
     def __enter__(self) -> ThreadSubscription:
         return self

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared.live.feed import Feed
 from shared.live.stream import ACTIVITY_CHANNEL, StreamsFull
@@ -86,3 +86,51 @@ class Registry:
             log.warning("ignoring a malformed %s notification: %r", ACTIVITY_CHANNEL, payload)
             return
         self.wake(project_id)
+
+
+class HubBase:
+    """What both hubs answer the same way."""
+
+    _registry: Registry
+
+    @property
+    def closed(self) -> bool:
+        return self._registry.closed
+
+    @property
+    def streams(self) -> int:
+        """Streams open in this process."""
+        return self._registry.count
+
+    @property
+    def max_streams(self) -> int:
+        return self._registry.max_streams
+
+    def _unsubscribe(self, subscription: Wakeable) -> None:
+        raise NotImplementedError
+
+
+class SubscriptionBase:
+    """A stream's place in its hub: where it is (`last_sent`) and its wake-up flag (an
+    asyncio.Event or a threading.Event, set first: a resumed stream has a backlog)."""
+
+    def __init__(self, hub: HubBase, project_id: uuid.UUID, last_sent: int, flag: Any) -> None:
+        self.hub = hub
+        self.project_id = project_id
+        self.last_sent = last_sent
+        self._flag = flag
+        self._flag.set()
+        self._closed = False
+
+    def wake(self) -> None:
+        self._flag.set()
+
+    def close(self) -> None:
+        """Idempotent; when the response ends, however it ends."""
+        if not self._closed:
+            self._closed = True
+            self.hub._unsubscribe(self)
+
+    @property
+    def ended(self) -> bool:
+        return self._closed or self.hub.closed
