@@ -542,3 +542,108 @@ def test_an_async_hub_subscription_frames_then_releases(
             await hub.close()
 
     asyncio.run(scenario())
+
+
+# ------------------------------------------------------------------------ the SQLAlchemy lock
+
+
+def _entry(project: Project) -> dict[str, Any]:
+    return {
+        "project_id": project.id,
+        "actor_id": project.actor_id,
+        "verb": "task.created",
+        "target_type": "task",
+        "target_id": uuid.uuid4(),
+        "changes": {},
+    }
+
+
+def _held_then_written(project: Project, write: Callable[[], list[int]]) -> tuple[int, int]:
+    """Hold the project's lock in another transaction, start `write` (which must block before
+    drawing its seq), write an entry in the holder and commit it: (holder's seq, write's seqs)."""
+    with psycopg.connect(project.database_url) as holder:
+        holder.execute("SELECT activity_lock(%s)", (project.id,))
+        result: Future[list[int]] = Future()
+        threading.Thread(target=lambda: result.set_result(write())).start()
+        with psycopg.connect(project.database_url, autocommit=True) as observer:
+            wait_for_advisory_waiter(observer)
+        held = holder.execute(
+            "INSERT INTO activity (project_id, actor_id, verb, target_type, target_id)"
+            " VALUES (%s, %s, 'project.updated', 'project', %s) RETURNING seq",
+            (project.id, project.actor_id, project.id),
+        ).fetchone()[0]
+        holder.commit()
+    return held, min(result.result(timeout=10))
+
+
+def wait_for_advisory_waiter(observer: psycopg.Connection) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if observer.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"
+            " WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = current_database()"
+        ).fetchone()[0]:
+            return
+        time.sleep(0.02)
+    raise AssertionError("nobody waited for the project's activity lock")
+
+
+@pytest.mark.parametrize("how", ["session.add", "insert(Activity)"])
+def test_the_sqlalchemy_session_takes_the_lock_before_inserting_activity(
+    project: Project, how: str
+) -> None:
+    from sqlalchemy import create_engine, insert
+    from sqlalchemy.orm import sessionmaker
+
+    from shared.database import sqlalchemy_url
+    from shared.live.orm_lock import ActivityLockingSession
+    from shared.orm import Activity
+
+    engine = create_engine(sqlalchemy_url(project.database_url, "psycopg"))
+    sessions = sessionmaker(engine, class_=ActivityLockingSession)
+
+    def write() -> list[int]:
+        with sessions() as session:
+            if how == "session.add":
+                entries = [Activity(**_entry(project)), Activity(**_entry(project))]
+                session.add_all(entries)
+                session.flush()
+                seqs = [e.seq for e in entries]
+            else:
+                rows = session.execute(
+                    insert(Activity).returning(Activity.seq), [_entry(project), _entry(project)]
+                )
+                seqs = list(rows.scalars())
+            session.commit()
+            return seqs
+
+    try:
+        held, written = _held_then_written(project, write)
+    finally:
+        engine.dispose()
+    assert written > held, "the session drew its seq before taking the project's lock"
+
+
+def test_the_async_sqlalchemy_session_takes_the_lock_too(project: Project) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from shared.async_engines import create_request_engine
+    from shared.live.orm_lock import ActivityLockingSession
+    from shared.orm import Activity
+
+    async def write() -> list[int]:
+        engine = create_request_engine(project.database_url)
+        try:
+            sessions = async_sessionmaker(engine, sync_session_class=ActivityLockingSession)
+            async with sessions() as session:
+                entry = Activity(**_entry(project))
+                session.add(entry)
+                await session.flush()
+                seq = entry.seq
+                await session.commit()
+                return [seq]
+        finally:
+            await engine.dispose()
+
+    held, written = _held_then_written(project, lambda: asyncio.run(write()))
+    assert written > held
