@@ -260,6 +260,8 @@ class AsyncWebhookWorker(_Worker):
             try:
                 conn = await asyncpg_connection(self.database_url, WORKER_APPLICATION_NAME)
                 await conn.add_listener(WEBHOOK_CHANNEL, lambda *_: self._due.set())
+                # A lost connection wakes the loop too: its next statement fails, it reconnects.
+                conn.add_termination_listener(lambda _conn: self._due.set())
                 backoff.reset()
                 while True:
                     self._due.clear()  # before claiming: a NOTIFY from now on is not lost
