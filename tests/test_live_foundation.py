@@ -216,7 +216,7 @@ def test_bad_last_event_ids_are_named(header: str | None, query: str | None, err
 
 def test_an_event_frame() -> None:
     event = ActivityEvent(seq=17, data='{"id":"x"}')
-    assert event.frame() == 'id: 17\nevent: activity\ndata: {"id":"x"}\n\n'
+    assert event.frame() == 'event: activity\ndata: {"id":"x"}\nid: 17\n\n'
     assert stream.HEARTBEAT.startswith(":") and stream.HEARTBEAT.endswith("\n\n")
 
 
@@ -518,7 +518,7 @@ def test_a_thread_hub_subscription_frames_then_releases(
         assert next(frames) == stream.HEARTBEAT
         (seq,) = project.write()
         frame = next(frames)
-        assert frame.startswith(f"id: {seq}\nevent: activity\ndata: {{")
+        assert frame.startswith("event: activity\ndata: {") and frame.endswith(f"\nid: {seq}\n\n")
         frames.close()
         assert hub.streams == 0
     finally:
@@ -535,7 +535,7 @@ def test_an_async_hub_subscription_frames_then_releases(
             frames = subscription.frames(heartbeat=0.2)
             assert await anext(frames) == stream.HEARTBEAT
             (seq,) = await asyncio.to_thread(project.write)
-            assert (await anext(frames)).startswith(f"id: {seq}\nevent: activity\n")
+            assert (await anext(frames)).endswith(f"\nid: {seq}\n\n")
             await frames.aclose()
             assert hub.streams == 0
         finally:

@@ -18,8 +18,9 @@ MEDIA_TYPE = "text/event-stream"
 ACTIVITY_CHANNEL = "quartet_activity"
 HEARTBEAT_SECONDS = 15.0
 # A comment line: ignored by EventSource, but real bytes, so a proxy keeps the connection and a
-# WSGI server notices a client that has gone (FRAMEWORK-NOTES, "Flask").
-HEARTBEAT = ": heartbeat\n\n"
+# WSGI server notices a client that has gone (FRAMEWORK-NOTES, "Flask"). The same bytes as
+# FastAPI's built-in keep-alive and Litestar's `ServerSentEventMessage(comment="ping")`.
+HEARTBEAT = ": ping\n\n"
 # Headers of every stream response besides the media type (and the contract's own headers):
 # no proxy buffering (nginx), and the contract's `Cache-Control: no-store` stays.
 STREAM_HEADERS = {"X-Accel-Buffering": "no"}
@@ -99,7 +100,9 @@ class ActivityEvent:
     data: str
 
     def frame(self) -> str:
-        return f"id: {self.seq}\nevent: activity\ndata: {self.data}\n\n"
+        """The event's SSE text, fields in the order FastAPI's encoder writes them (a client
+        does not care about the order; `data` is what must be, and is, byte-equal)."""
+        return f"event: activity\ndata: {self.data}\nid: {self.seq}\n\n"
 
 
 def _uuid(value: Any) -> str:
