@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--display-name", default="Administrator", help="default: Administrator")
 
     _add_fake_llm(commands)
+    _add_webhooks(commands)
     _add_bench(commands)
     return parser
 
@@ -164,6 +165,27 @@ def _add_fake_llm(commands: argparse._SubParsersAction) -> None:
         metavar="K",
         help="with --mode stall: tokens streamed before stalling (default 0)",
     )
+
+
+def _add_webhooks(commands: argparse._SubParsersAction) -> None:
+    webhooks = commands.add_parser(
+        "webhooks",
+        help="list notification webhook deliveries still pending or failed",
+        description="List the webhook outbox's deliveries that are pending (due or waiting for "
+        "a retry) or failed (given up after 24 hours): id, notification, attempts, next "
+        "attempt, the receiver's last status and the last error. Delivered ones and those "
+        "the receiver refused with 410 are not listed.",
+    )
+    webhooks.add_argument(
+        "--status", choices=("pending", "failed"), help="only these (default: both)"
+    )
+    webhooks.add_argument(
+        "--limit",
+        type=_bounded(int, "limit", 1, 10_000),
+        default=100,
+        help="at most this many (default 100)",
+    )
+    webhooks.add_argument("--json", action="store_true", help="one JSON array instead of a table")
 
 
 def _add_bench(commands: argparse._SubParsersAction) -> None:
@@ -375,6 +397,27 @@ def _fake_llm(args: argparse.Namespace) -> int:
     except OSError as exc:  # the address is taken, or not this machine's
         print(f"quartet: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+
+
+def _webhooks(args: argparse.Namespace) -> int:
+    import json
+
+    from shared.webhooks import pending_and_failed
+
+    deliveries = pending_and_failed(_database_url(), args.status, args.limit)
+    if args.json:
+        print(json.dumps(deliveries, indent=2))
+        return 0
+    if not deliveries:
+        print(f"no {args.status or 'pending or failed'} deliveries")
+        return 0
+    columns = ("id", "notification_id", "status", "attempts", "next_attempt_at", "last_status")
+    rows = [[str(d[c]) if d[c] is not None else "-" for c in columns] for d in deliveries]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)) + "  last_error")
+    for row, delivery in zip(rows, deliveries, strict=True):
+        cells = "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True))
+        print(f"{cells}  {delivery['last_error'] or '-'}")
     return 0
 
 
@@ -385,6 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "create-admin": _create_admin,
         "bench": _bench,
         "fake-llm": _fake_llm,
+        "webhooks": _webhooks,
     }
     handler = handlers.get(args.command) or {"migrate": _migrate, "seed": _seed}[args.db_command]
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -37,11 +39,17 @@ SETTING_NAMES = (
     "LLM_API_KEY",
     "LLM_TIMEOUT_SECONDS",
     "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_WEBHOOK_SECRET",
     "WEB_CONCURRENCY",
     "GUNICORN_THREADS",
     "LOG_LEVEL",
     "ACCESS_LOG",
 )
+
+
+# The Standard Webhooks secret format: `whsec_` + base64 of 24 to 64 random bytes.
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = (24, 64)
 
 
 class SettingsError(ValueError):
@@ -91,6 +99,7 @@ class Settings:
     login_throttle_window_seconds: int = 900
     login_max_failures_per_pair: int = 10
     login_max_failures_per_address: int = 100
+    notify_webhook_secret: str | None = None
 
     @property
     def is_production(self) -> bool:
@@ -110,6 +119,22 @@ class Settings:
             raise SettingsError("PASSWORD_HASH_PROFILE=test is for test suites, not production")
         if len(self.secret_key.encode()) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 bytes (HS256 key length)")
+        self._check_webhook()
+
+    def _check_webhook(self) -> None:
+        """A webhook URL is http(s), and every delivery to it is signed: no URL without its
+        secret (Standard Webhooks: `whsec_` + base64 of 24-64 bytes)."""
+        if self.notify_webhook_url is not None and not self.notify_webhook_url.startswith(
+            ("http://", "https://")
+        ):
+            raise SettingsError("NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
+        if self.notify_webhook_secret is not None:
+            webhook_secret_bytes(self.notify_webhook_secret)
+        elif self.notify_webhook_url is not None:
+            raise SettingsError(
+                "NOTIFY_WEBHOOK_URL is set but NOTIFY_WEBHOOK_SECRET is not: every delivery is "
+                "signed (whsec_ + base64 of 24-64 random bytes)"
+            )
 
     def check_listen(self, host: str) -> None:
         """The development key only on loopback (contract/DECISIONS.md, "Secrets")."""
@@ -118,6 +143,25 @@ class Settings:
                 f"SECRET_KEY is not set: without it the server listens on loopback only "
                 f"(asked for --host {host})"
             )
+
+
+def webhook_secret_bytes(secret: str) -> bytes:
+    """The key of a `whsec_...` secret; SettingsError naming NOTIFY_WEBHOOK_SECRET otherwise."""
+    shortest, longest = WEBHOOK_SECRET_BYTES
+    problem = (
+        f"NOTIFY_WEBHOOK_SECRET must be {WEBHOOK_SECRET_PREFIX} followed by the base64 of "
+        f"{shortest}-{longest} random bytes (e.g. {WEBHOOK_SECRET_PREFIX} and the output of "
+        "`openssl rand -base64 32`)"
+    )
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+        raise SettingsError(problem)
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(problem) from None
+    if not shortest <= len(key) <= longest:
+        raise SettingsError(problem)
+    return key
 
 
 def is_loopback(host: str) -> bool:
@@ -154,6 +198,7 @@ def load_settings() -> Settings:
         login_throttle_window_seconds=_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
         login_max_failures_per_pair=_int("LOGIN_MAX_FAILURES_PER_PAIR", 10),
         login_max_failures_per_address=_int("LOGIN_MAX_FAILURES_PER_ADDRESS", 100),
+        notify_webhook_secret=os.environ.get("NOTIFY_WEBHOOK_SECRET") or None,
     )
 
 
