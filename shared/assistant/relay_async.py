@@ -72,14 +72,14 @@ class AsyncRelay:
         self,
         response: httpx.Response,
         sse: AsyncIterator[ServerSentEvent],
-        first: ServerSentEvent,
-        model: str,
+        reader: ChunkReader,
+        first_text: str,
         timeout: float,
     ) -> None:
         self._response = response
         self._sse = sse
-        self._first: ServerSentEvent | None = first
-        self._reader = ChunkReader(model)
+        self._reader = reader
+        self._first_text = first_text  # the first event's content, read by open_stream
         self._timeout = timeout
 
     async def _next(self) -> ServerSentEvent | None:
@@ -99,18 +99,18 @@ class AsyncRelay:
         """`token` per non-empty delta, then `done` — or `error` with the problem."""
         reader = self._reader
         try:
-            event, self._first = self._first, None
+            text, self._first_text = self._first_text, ""
             while True:
-                if event is None:  # the upstream ended the body
-                    if not reader.finished:
-                        raise UpstreamError("upstream ended the stream before finishing")
-                    break
-                text = reader.read(event.data) if event.data else ""
                 if text:
                     yield frames.token(text)
                 if reader.done:
                     break
                 event = await self._next()
+                if event is None:  # the upstream ended the body
+                    if not reader.finished:
+                        raise UpstreamError("upstream ended the stream before finishing")
+                    break
+                text = reader.read(event.data) if event.data else ""
             yield frames.done(*reader.summary())
         except AssistantError as exc:
             log.warning("assistant stream ended by the upstream: %s", exc.reason)
@@ -167,6 +167,8 @@ class AsyncAssistant:
                 check_media_type(response, frames.MEDIA_TYPE)
                 sse = EventSource(response).aiter_sse()
                 first = await anext(sse)
+            reader = ChunkReader(upstream.model)
+            first_text = reader.read(first.data) if first.data else ""
         except StopAsyncIteration:
             await _close(response, sse)
             error: AssistantError = UpstreamError("upstream stream ended before its first event")
@@ -180,7 +182,7 @@ class AsyncAssistant:
         except BaseException:  # cancelled (the client went away meanwhile), or a bug
             await _close(response, sse)
             raise
-        return AsyncRelay(response, sse, first, upstream.model, upstream.timeout)
+        return AsyncRelay(response, sse, reader, first_text, upstream.timeout)
 
     async def answer(self, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The whole answer `{answer, model, usage}` within LLM_TIMEOUT_SECONDS."""

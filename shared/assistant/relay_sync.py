@@ -73,14 +73,14 @@ class SyncRelay:
         self,
         response: httpx.Response,
         sse: Iterator[ServerSentEvent],
-        first: ServerSentEvent,
-        model: str,
+        reader: ChunkReader,
+        first_text: str,
         timeout: float,
     ) -> None:
         self._response = response
         self._sse = sse
-        self._first: ServerSentEvent | None = first
-        self._reader = ChunkReader(model)
+        self._reader = reader
+        self._first_text = first_text  # the first event's content, read by open_stream
         self._timeout = timeout
 
     def _next(self) -> ServerSentEvent | None:
@@ -101,18 +101,18 @@ class SyncRelay:
         """`token` per non-empty delta, then `done` — or `error` with the problem."""
         reader = self._reader
         try:
-            event, self._first = self._first, None
+            text, self._first_text = self._first_text, ""
             while True:
-                if event is None:
-                    if not reader.finished:
-                        raise UpstreamError("upstream ended the stream before finishing")
-                    break
-                text = reader.read(event.data) if event.data else ""
                 if text:
                     yield frames.token(text)
                 if reader.done:
                     break
                 event = self._next()
+                if event is None:  # the upstream ended the body
+                    if not reader.finished:
+                        raise UpstreamError("upstream ended the stream before finishing")
+                    break
+                text = reader.read(event.data) if event.data else ""
             yield frames.done(*reader.summary())
         except AssistantError as exc:
             log.warning("assistant stream ended by the upstream: %s", exc.reason)
@@ -186,6 +186,8 @@ class SyncAssistant:
             first = next(sse)
             if time.monotonic() - started > upstream.timeout:
                 raise UpstreamTimeout("upstream's first event came too late")
+            reader = ChunkReader(upstream.model)
+            first_text = reader.read(first.data) if first.data else ""
         except StopIteration:
             _close(response, sse)
             error: AssistantError = UpstreamError("upstream stream ended before its first event")
@@ -199,7 +201,7 @@ class SyncAssistant:
         except BaseException:  # cancelled (the client went away meanwhile), or a bug
             _close(response, sse)
             raise
-        return SyncRelay(response, sse, first, upstream.model, upstream.timeout)
+        return SyncRelay(response, sse, reader, first_text, upstream.timeout)
 
     def answer(self, messages: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         """The whole answer `{answer, model, usage}` within LLM_TIMEOUT_SECONDS."""
