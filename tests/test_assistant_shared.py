@@ -391,7 +391,7 @@ def test_not_configured_before_any_call(make_runtime: Callable[..., Any], fake: 
             call()
         assert raised.value.status == 503
         assert_problem(raised.value.problem(), 503, "Service Unavailable", NOT_CONFIGURED)
-        assert raised.value.headers == {"Retry-After": "60"}
+        assert raised.value.headers == {}  # the contract: no Retry-After
     assert fake.records == []
 
 

@@ -27,7 +27,6 @@ from shared.assistant.prompt import (
     MAX_TASKS,
     OPEN_TASKS,
     OPEN_TASKS_SQL,
-    QUESTION_MAX_LENGTH,
     messages,
 )
 from shared.assistant.relay_async import AsyncAssistant, AsyncRelay
@@ -42,7 +41,6 @@ __all__ = [
     "NOT_CONFIGURED",
     "OPEN_TASKS",
     "OPEN_TASKS_SQL",
-    "QUESTION_MAX_LENGTH",
     "UPSTREAM_FAILED",
     "UPSTREAM_TIMEOUT",
     "AssistantError",

@@ -1,6 +1,6 @@
 """What can go wrong between the assistant and its upstream, as the contract answers it: one
 exception type per status, each with the problem details every implementation sends (the texts
-said once, here, so the four read alike).
+are shared.problems', so the four read alike).
 
 Before the first byte of a response these are raised and the implementation's errors module
 turns them into a problem response; after it, the relay sends the same problem as an
@@ -11,15 +11,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from shared.problems import problem
+from shared.problems import ASSISTANT_NOT_CONFIGURED, UPSTREAM_FAILED, UPSTREAM_TIMEOUT, problem
 
-NOT_CONFIGURED = "The assistant is not configured on this server."
-UPSTREAM_FAILED = "The assistant's language model service failed to answer."
-UPSTREAM_TIMEOUT = "The assistant's language model service did not answer in time."
-
-# The contract's 503 response always carries Retry-After. A missing LLM_BASE_URL is an operator's
-# decision, not a blip: a minute, not the second of the database's 503.
-NOT_CONFIGURED_RETRY_AFTER_SECONDS = 60
+NOT_CONFIGURED = ASSISTANT_NOT_CONFIGURED
 
 
 class AssistantError(Exception):
@@ -40,7 +34,9 @@ class AssistantError(Exception):
 
     @property
     def headers(self) -> dict[str, str]:
-        """Headers of the problem response besides its media type (Retry-After on 503)."""
+        """Headers of the problem response besides its media type (none for these three: the
+        contract's 503 for a missing LLM_BASE_URL has no Retry-After — asking again does not
+        help until the server is configured)."""
         return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
@@ -49,7 +45,6 @@ class NotConfigured(AssistantError):
 
     status = 503
     detail = NOT_CONFIGURED
-    retry_after = NOT_CONFIGURED_RETRY_AFTER_SECONDS
 
 
 class UpstreamError(AssistantError):

@@ -23,7 +23,6 @@ from shared.vocabulary import TaskStatus
 
 MAX_TASKS = 50
 DESCRIPTION_CHARS = 200
-QUESTION_MAX_LENGTH = 2000  # AssistantQuestion.question: 1-2000 characters
 
 # The order of the statement's columns, which messages() unpacks.
 TASK_COLUMNS = ("title", "status", "priority", "due_date", "assignee", "description")
