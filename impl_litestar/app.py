@@ -23,6 +23,7 @@ from impl_litestar.routes.events import EventController
 from impl_litestar.routes.health import HealthController
 from impl_litestar.routes.labels import LabelController
 from impl_litestar.routes.members import MemberController
+from impl_litestar.routes.notifications import NotificationController
 from impl_litestar.routes.projects import ProjectController
 from impl_litestar.routes.tasks import TaskController
 from impl_litestar.routes.users import UserController
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             CommentController,
             ActivityController,
             EventController,
+            NotificationController,
         ],
         # Outermost first (after the app's: 404, preflight, 413): session → 401 → 415/400/422 →
         # guards → dependencies → handler.
