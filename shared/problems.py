@@ -65,6 +65,7 @@ INVALID_CURSOR = "The cursor is malformed or belongs to another list."
 DATABASE_UNAVAILABLE = "The database is not reachable."
 PASSWORD_HASHING_BUSY = "The server is busy checking other passwords; retry shortly."
 CORS_PREFLIGHT_REFUSED = "CORS preflight refused: the origin, method or headers are not allowed."
+STREAMS_FULL = "Too many open event streams; retry later."  # 503, Retry-After: 5
 
 # The closed set of errors[].type values (contract/DECISIONS.md, "Validation error types").
 ERROR_TYPES = frozenset(
