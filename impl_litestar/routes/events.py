@@ -63,7 +63,9 @@ class EventController(Controller):
         activity list has it), after a first `: ping` comment and one every 15 s without an
         event. Resumes after `Last-Event-ID` (or `last_event_id`); without either, starts after
         the project's newest entry."""
-        await db_session.close()  # back to the pool before streaming (db.py keeps the object)
+        # Back to the pool now, not at provide_db_session's commit after the handler: the
+        # subscribe below may wait its turn on the hub's one reader connection.
+        await db_session.close()
         subscription = await hub.subscribe(access.project_id, after)  # 503 past the cap
         return ActivityStream(subscription)
 
