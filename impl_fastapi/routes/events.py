@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from impl_fastapi.db import Session
-from impl_fastapi.openapi import problem_responses
+from impl_fastapi.openapi import event_stream_response, problem_responses
 from impl_fastapi.permissions import require_project_role
 from impl_fastapi.schemas import ASCII_INT, ResourceId
 from impl_fastapi.security import STREAM_AUTHENTICATED, authenticate_stream
@@ -106,7 +106,14 @@ Subscription = Annotated[AsyncSubscription, Depends(subscription, scope="request
     operation_id="streamProjectEvents",
     summary="Stream the activity of a project (Server-Sent Events)",
     response_class=EventSourceResponse,
-    responses=problem_responses(401, 404, 422),
+    responses={
+        **event_stream_response(
+            "The project's activity as Server-Sent Events (`: ping` first, then one `activity` "
+            "event per entry, a `: ping` after 15 seconds without one), until the client leaves.",
+            {"activity": "Activity"},
+        ),
+        **problem_responses(401, 404, 422),
+    },
 )
 async def stream_project_events(events: Subscription) -> AsyncIterator[ServerSentEvent]:
     yield PING  # registered: every change committed from now on will be sent
