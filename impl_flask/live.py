@@ -2,7 +2,8 @@
 connection and one reader per worker process, shared.live.hub_threads) and, with
 NOTIFY_WEBHOOK_URL set, the webhook worker (shared.webhooks), both started by the app factory —
 which gunicorn runs in each worker after the fork (no preload), so their threads live in the
-process that serves — and stopped when the worker stops.
+process that serves — and stopped when the worker's graceful stop begins
+(shared.gunicorn_worker.on_graceful_stop).
 
 The streaming model (notes/live-contract.md, "Sync implementations"): gunicorn's gthread worker,
 where a stream holds a thread for as long as it is open. Each worker admits at most
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 
 from flask import Flask, Response, current_app
 
+from shared.gunicorn_worker import on_graceful_stop
 from shared.live.hub_threads import ThreadHub
 from shared.live.long_calls import long_calls
 from shared.live.stream import HEARTBEAT, MEDIA_TYPE, STREAM_HEADERS
@@ -42,7 +44,10 @@ def init_app(app: Flask, settings: Settings) -> None:
         )
         worker.start()
         app.extensions[_WEBHOOKS] = worker
-    atexit.register(_stop, hub, worker)
+    # At SIGTERM, not after the graceful timeout: open streams end at once (their clients
+    # resume elsewhere with Last-Event-ID) instead of holding the stop for 30 s.
+    on_graceful_stop(lambda: _stop(hub, worker))
+    atexit.register(_stop, hub, worker)  # outside gunicorn
 
 
 def _stop(hub: ThreadHub, worker: ThreadWebhookWorker | None) -> None:
