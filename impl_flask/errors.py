@@ -8,9 +8,10 @@ HTTP exceptions (router 404, 405 with its `Allow`, 413 from MAX_CONTENT_LENGTH),
 a database that is away (shared.dberrors: unreachable, pool exhausted past its timeout,
 statement_timeout) as 503, every password-hashing slot taken (shared.passwords) as 503, a worker
 holding all the long calls it may (shared.live.stream.StreamsFull: event streams, assistant
-calls) as 503 with `Retry-After: 5`, and anything unexpected: a 500, logged, nothing leaked.
-Every other 503 carries `Retry-After: 1` (/readyz's too). Request validation (415/400/422) is
-validation.py's.
+calls) as 503 with `Retry-After: 5`, the assistant's upstream (shared.assistant.AssistantError)
+as its 502/504, or 503 without `Retry-After` when no LLM_BASE_URL is set (asking again does not
+help), and anything unexpected: a 500, logged, nothing leaked. Every other 503 carries
+`Retry-After: 1` (/readyz's too). Request validation (415/400/422) is validation.py's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from shared.assistant import AssistantError
 from shared.dberrors import is_unavailable
 from shared.live.stream import StreamsFull
 from shared.passwords import PasswordHashingBusy
@@ -48,6 +50,8 @@ def handle_error(exc: Exception) -> Response | HTTPException:
         original = getattr(exc, "original_exception", None)
         if original is not None:  # Flask wraps a failure outside the view in a 500
             current_app.logger.error("unhandled error", exc_info=original)
+    elif isinstance(exc, AssistantError):  # logged by shared.assistant, without secrets
+        return _problem_response(exc.status, exc.problem(), list(exc.headers.items()))
     elif isinstance(exc, StreamsFull):  # every long-call slot of this worker is taken
         status, body = 503, problem(503, STREAMS_FULL)
         headers = [("Retry-After", str(exc.retry_after))]
@@ -63,6 +67,12 @@ def handle_error(exc: Exception) -> Response | HTTPException:
         status, body, headers = 500, problem(500), []
     if status == 503 and not any(name.lower() == "retry-after" for name, _ in headers):
         headers.append(("Retry-After", "1"))
+    return _problem_response(status, body, headers)
+
+
+def _problem_response(
+    status: int, body: Mapping[str, Any], headers: list[tuple[str, str]]
+) -> Response:
     return current_app.response_class(
         current_app.json.dumps(body), status=status, headers=headers, mimetype=PROBLEM_MEDIA_TYPE
     )

@@ -1,6 +1,7 @@
 """The live part's per-process machinery, as a Flask extension: the event hub (one LISTEN
-connection and one reader per worker process, shared.live.hub_threads) and, with
-NOTIFY_WEBHOOK_URL set, the webhook worker (shared.webhooks), both started by the app factory —
+connection and one reader per worker process, shared.live.hub_threads), the assistant's upstream
+client (shared.assistant: one httpx client per process) and, with NOTIFY_WEBHOOK_URL set, the
+webhook worker (shared.webhooks), all made by the app factory —
 which gunicorn runs in each worker after the fork (no preload), so their threads live in the
 process that serves — and stopped when the worker's graceful stop begins
 (shared.gunicorn_worker.on_graceful_stop).
@@ -18,15 +19,19 @@ import uuid
 from collections.abc import Iterator
 
 from flask import Flask, Response, current_app
+from flask_smorest import abort
 
+from shared.assistant import CONTENT_TYPE, HEADERS, SyncAssistant, SyncRelay
 from shared.gunicorn_worker import on_graceful_stop
 from shared.live.hub_threads import ThreadHub
-from shared.live.long_calls import long_calls
-from shared.live.stream import HEARTBEAT, MEDIA_TYPE, STREAM_HEADERS
-from shared.settings import Settings, long_calls_per_worker
+from shared.live.long_calls import LongCall, long_calls
+from shared.live.stream import HEARTBEAT, MEDIA_TYPE, STREAM_HEADERS, StreamsFull
+from shared.problems import ASSISTANT_BUSY
+from shared.settings import Settings, gunicorn_threads, long_calls_per_worker
 from shared.webhooks import ThreadWebhookWorker
 
 _HUB = "taskboard.live_hub"
+_ASSISTANT = "taskboard.assistant"
 _WEBHOOKS = "taskboard.webhook_worker"
 
 
@@ -36,6 +41,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     hub = ThreadHub(settings.database_url, max_streams=long_calls_per_worker())
     hub.start()  # the listener thread; it connects (and reconnects) by itself
     app.extensions[_HUB] = hub
+    # Its httpx client is made on first use, in this process; a call holds a thread, so the
+    # threads bound its connections.
+    assistant = app.extensions[_ASSISTANT] = SyncAssistant.from_settings(
+        settings, max_connections=gunicorn_threads()
+    )
     worker = None
     if settings.notify_webhook_url is not None:
         assert settings.notify_webhook_secret is not None  # Settings.check: no URL without it
@@ -48,6 +58,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # resume elsewhere with Last-Event-ID) instead of holding the stop for 30 s.
     on_graceful_stop(lambda: _stop(hub, worker))
     atexit.register(_stop, hub, worker)  # outside gunicorn
+    atexit.register(assistant.close)  # after the in-flight calls (they end within the timeout)
 
 
 def _stop(hub: ThreadHub, worker: ThreadWebhookWorker | None) -> None:
@@ -56,6 +67,26 @@ def _stop(hub: ThreadHub, worker: ThreadWebhookWorker | None) -> None:
     hub.close()
     if worker is not None:
         worker.close(timeout=1.0)
+
+
+def assistant() -> SyncAssistant:
+    return current_app.extensions[_ASSISTANT]
+
+
+def admit_assistant_call() -> LongCall:
+    """A long-call slot for an assistant call (streamed or not, it holds a thread for up to
+    LLM_TIMEOUT_SECONDS): 503 with `Retry-After: 5` when the worker has none left."""
+    try:
+        return long_calls().admit()
+    except StreamsFull as full:
+        abort(503, message=ASSISTANT_BUSY, headers={"Retry-After": str(full.retry_after)})
+
+
+def relay_response(slot: LongCall, relay: SyncRelay) -> Response:
+    """The upstream's stream relayed as it comes (200 already decided: it has started well).
+    Closing the body — after the last frame, or when a write to a gone client fails — closes
+    the upstream request and frees the slot."""
+    return Response(slot.hold(relay.frames(), relay), content_type=CONTENT_TYPE, headers=HEADERS)
 
 
 def open_stream(project_id: uuid.UUID, last_event_id: int | None) -> Response:

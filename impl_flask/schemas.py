@@ -172,6 +172,11 @@ class NotificationQuerySchema(PageQuerySchema):
     unread = f.QueryBoolean()
 
 
+class AssistantQuestionSchema(RequestSchema):
+    question = _text(v.ASSISTANT_QUESTION_MAX_LENGTH, required=True)
+    stream = f.Boolean(load_default=v.ASSISTANT_STREAM_DEFAULT)
+
+
 class CommentBodySchema(RequestSchema):
     body = _text(v.COMMENT_BODY_MAX_LENGTH, required=True)
 
@@ -318,6 +323,17 @@ class NotificationSchema(ResponseSchema):
 
 class NotificationPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
+
+
+class AssistantUsageSchema(ResponseSchema):
+    prompt_tokens = ma.fields.Integer(required=True, validate=f.Range(min=0))
+    completion_tokens = ma.fields.Integer(required=True, validate=f.Range(min=0))
+
+
+class AssistantAnswerSchema(ResponseSchema):
+    answer = ma.fields.String(required=True)
+    model = ma.fields.String(required=True)
+    usage = ma.fields.Nested(AssistantUsageSchema, required=True)
 
 
 class HealthSchema(ResponseSchema):

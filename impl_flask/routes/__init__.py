@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from impl_flask.routes import (
     activity,
+    assistant,
     auth,
     comments,
     events,
@@ -27,5 +28,6 @@ BLUEPRINTS = [
     activity.blp,
     events.blp,
     notifications.blp,
+    assistant.blp,
     health.blp,
 ]
