@@ -78,6 +78,10 @@ class ActivityTargetType(StrEnum):
     COMMENT = "comment"
 
 
+class NotificationKind(StrEnum):
+    TASK_ASSIGNED = "task.assigned"
+
+
 # ------------------------------------------------------------------------ pagination
 
 PAGE_LIMIT_MIN = 1
