@@ -245,3 +245,8 @@ class Notification(models.Model):
     class Meta:
         managed = False
         db_table = "notifications"
+
+    @property
+    def read(self) -> bool:
+        """The representation's `read`: markNotificationRead has been called."""
+        return self.read_at is not None

@@ -34,6 +34,7 @@ from impl_drf.models import (
     Activity,
     Comment,
     Label,
+    Notification,
     Project,
     ProjectMember,
     Task,
@@ -260,3 +261,20 @@ ACTIVITY_NEWEST_FIRST = Keyset((Key("seq", INT),), descending=True)
 
 def activity_of(project: Project) -> QuerySet[Activity]:
     return Activity.objects.filter(project=project).select_related("actor")
+
+
+# ------------------------------------------------------------------------ notifications
+
+# Newest first, over notifications_user_created_idx (or, unread only, its partial twin).
+NOTIFICATIONS_NEWEST_FIRST = Keyset(
+    (Key("created_at", TIMESTAMP), Key("id", UUID_KEY)), descending=True
+)
+
+
+def notifications_of(user: User, unread: bool | None) -> QuerySet[Notification]:
+    """The user's notifications, the actor joined; `unread`: True only unread ones, False only
+    read ones, None all."""
+    notifications = Notification.objects.filter(user=user).select_related("actor")
+    if unread is not None:
+        notifications = notifications.filter(read_at__isnull=unread)
+    return notifications

@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from impl_drf import models
 from impl_drf.fields import (
+    BooleanQueryField,
     ChoiceQueryField,
     DateQueryField,
     IntegerQueryField,
@@ -176,6 +177,13 @@ class TaskListQuerySerializer(PageQuerySerializer):
     )
     sort = ChoiceQueryField(
         choices(TaskSort), default=TaskSort.NEWEST.value, help_text="Sort order."
+    )
+
+
+class NotificationListQuerySerializer(PageQuerySerializer):
+    unread = BooleanQueryField(
+        required=False,
+        help_text="`true`: unread notifications only; `false`: read ones only; absent: all.",
     )
 
 
@@ -373,6 +381,16 @@ class ActivitySerializer(ResourceSerializer):
             "changes",
             "created_at",
         ]
+
+
+class NotificationSerializer(ResourceSerializer):
+    project_id = serializers.UUIDField()
+    actor = UserSummarySerializer()
+    read = serializers.BooleanField()
+
+    class Meta:
+        model = models.Notification
+        fields = ["id", "kind", "task_id", "project_id", "actor", "read", "created_at"]
 
 
 class HealthSerializer(serializers.Serializer):

@@ -160,6 +160,7 @@ SPECTACULAR_SETTINGS = {
         "TaskPriority": "shared.vocabulary.TaskPriority",
         "ActivityVerb": "shared.vocabulary.ActivityVerb",
         "ActivityTargetType": "shared.vocabulary.ActivityTargetType",
+        "NotificationKind": "shared.vocabulary.NotificationKind",
         "ProblemType": "impl_drf.serializers.PROBLEM_TYPES",
         "ValidationErrorType": "impl_drf.serializers.VALIDATION_ERROR_TYPES",
     },
