@@ -15,7 +15,16 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 CORS_ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID")
+# Last-Event-ID: a browser EventSource sends it when it reconnects (streamProjectEvents), and it
+# is not a CORS-safelisted header, so a cross-origin reconnect is preflighted.
+CORS_ALLOW_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+    "Last-Event-ID",
+)
 CORS_EXPOSE_HEADERS = ("ETag", "Location", "X-Request-ID")
 CORS_MAX_AGE = 600
 

@@ -20,6 +20,12 @@ OPENAPI_TAGS: Final[tuple[dict[str, str], ...]] = (
     {"name": "tasks", "description": "Tasks of a project."},
     {"name": "comments", "description": "Comments on tasks."},
     {"name": "activity", "description": "Per-project audit trail of every change."},
+    {"name": "events", "description": "A project's activity as it happens (Server-Sent Events)."},
+    {"name": "notifications", "description": "The caller's notifications (task assignments)."},
+    {
+        "name": "assistant",
+        "description": "Questions about a project, answered by a language model.",
+    },
     {"name": "operations", "description": "Liveness and readiness probes (no token)."},
 )
 

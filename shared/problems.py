@@ -41,7 +41,9 @@ DETAILS: dict[int, str] = {
     415: "The request body has an unsupported content type.",
     422: "Request validation failed.",
     500: "An unexpected error occurred.",
+    502: "The assistant's language model service failed.",
     503: "The service is not ready.",
+    504: "The assistant's language model service did not answer in time.",
 }
 
 # The sentences of the contract's domain errors, said once so the four read alike (the suite
@@ -68,6 +70,13 @@ PASSWORD_HASHING_BUSY = "The server is busy checking other passwords; retry shor
 # Retry-After: shared.live.stream.STREAMS_RETRY_AFTER_SECONDS.
 STREAMS_FULL = "Too many open streams on this server; retry later."
 CORS_PREFLIGHT_REFUSED = "CORS preflight refused: the origin, method or headers are not allowed."
+# The live part (contract 1.2). A stream or call refused for want of room is a 503 with
+# Retry-After: shared.live.stream.STREAMS_RETRY_AFTER_SECONDS (5).
+STREAMS_FULL = "Too many open event streams; retry later."
+ASSISTANT_BUSY = "Too many assistant calls in progress; retry later."  # sync servers' cap
+ASSISTANT_NOT_CONFIGURED = "The assistant is not configured on this server."  # no Retry-After
+UPSTREAM_FAILED = DETAILS[502]  # askAssistant 502, and the 502 `event: error` mid-stream
+UPSTREAM_TIMEOUT = DETAILS[504]  # askAssistant 504, and the 504 `event: error` mid-stream
 
 # The closed set of errors[].type values (contract/DECISIONS.md, "Validation error types").
 ERROR_TYPES = frozenset(

@@ -79,7 +79,9 @@ class ActivityTargetType(StrEnum):
 
 
 class NotificationKind(StrEnum):
-    TASK_ASSIGNED = "task.assigned"
+    """What a notification says happened (contract 1.2); also the webhook envelope's `type`."""
+
+    TASK_ASSIGNED = "task.assigned"  # the recipient was made the task's assignee by the actor
 
 
 # ------------------------------------------------------------------------ pagination
@@ -113,3 +115,8 @@ COMMENT_BODY_MAX_LENGTH = 5000
 SEARCH_MAX_LENGTH = 100  # `q` of the user and task lists
 
 GRANT_TYPE_PATTERN = r"^password$"  # the token endpoint's only grant
+
+# ------------------------------------------------------------------------ live part (1.2)
+
+ASSISTANT_QUESTION_MAX_LENGTH = 2000
+ASSISTANT_STREAM_DEFAULT = True  # askAssistant answers as text/event-stream unless told not to

@@ -225,3 +225,11 @@ def test_the_suites_problem_titles_are_the_contracts(contract: Contract) -> None
 )
 def test_core_operation_is_in_the_contract(contract: Contract, operation_id: str) -> None:
     contract.operation(operation_id)
+
+
+@pytest.mark.parametrize(
+    "operation_id",
+    ["streamProjectEvents", "listNotifications", "markNotificationRead", "askAssistant"],
+)
+def test_live_operation_is_in_the_contract(contract: Contract, operation_id: str) -> None:
+    contract.operation(operation_id)

@@ -136,7 +136,14 @@ def test_cors_allowed_origin_on_a_simple_request(api: ContractClient, user: Acco
 
 
 ALLOWED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-ALLOWED_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Match", "X-Request-ID")
+ALLOWED_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+    "Last-Event-ID",  # contract 1.2: a browser EventSource sends it when it reconnects
+)
 EXPOSED_HEADERS = {"etag", "location", "x-request-id"}
 MAX_AGE = "600"
 CONTRACT = Contract.load()

@@ -160,6 +160,6 @@ def test_the_page_loads_the_openapi_document(page: str, api: ContractClient) -> 
 
 
 def test_openapi_json_reports_the_contract_version(api: ContractClient, contract: Contract) -> None:
-    assert contract.document["info"]["version"] == "1.1.0"
+    assert contract.document["info"]["version"] == "1.2.0"
     document = api.get("/openapi.json").json()
-    assert document["info"]["version"] == "1.1.0"
+    assert document["info"]["version"] == "1.2.0"

@@ -4,6 +4,8 @@ come from an httpx.MockTransport). A validator that cannot fail would make the w
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -311,3 +313,150 @@ def test_violation_is_caught(case: str) -> None:
         call(transport, method, path)
     message = str(caught.value)
     assert "violates the contract" in message and path in message
+
+
+# ------------------------------------------------------------------ the live part (contract 1.2)
+
+EVENTS_PATH = f"/api/v1/projects/{UUID}/events"
+ASSISTANT_PATH = f"/api/v1/projects/{UUID}/assistant"
+SSE = "text/event-stream; charset=utf-8"
+STREAM_HEADERS = {"X-Accel-Buffering": "no"}
+NOTIFICATION = {
+    "id": UUID,
+    "kind": "task.assigned",
+    "task_id": UUID,
+    "project_id": UUID,
+    "actor": SUMMARY,
+    "read": False,
+    "created_at": "2026-11-20T08:00:00.000000Z",
+}
+ANSWER = {"answer": "a", "model": "m", "usage": {"prompt_tokens": 1, "completion_tokens": 1}}
+
+LIVE_CONFORMING = {
+    "events": (
+        "GET",
+        EVENTS_PATH,
+        reply(200, raw=b": ping\n\n", media=SSE, headers=STREAM_HEADERS),
+    ),
+    "events full": (
+        "GET",
+        EVENTS_PATH,
+        reply(
+            503,
+            problem(503, "Service Unavailable"),
+            media="application/problem+json",
+            headers={"Retry-After": "5"},
+        ),
+    ),
+    "notifications": (
+        "GET",
+        "/api/v1/me/notifications",
+        reply(200, {"items": [NOTIFICATION], "next_cursor": None}),
+    ),
+    "mark read": ("POST", f"/api/v1/me/notifications/{UUID}/read", reply(204)),
+    "answer as JSON": ("POST", ASSISTANT_PATH, reply(200, ANSWER)),
+    "answer as a stream": (
+        "POST",
+        ASSISTANT_PATH,
+        reply(
+            200,
+            raw=b'event: token\ndata: {"text":"a"}\n\nevent: done\ndata: {}\n\n',
+            media=SSE,
+            headers=STREAM_HEADERS,
+        ),
+    ),
+    "assistant not configured": (
+        "POST",
+        ASSISTANT_PATH,
+        reply(503, problem(503, "Service Unavailable"), media="application/problem+json"),
+    ),
+    "bad gateway": (
+        "POST",
+        ASSISTANT_PATH,
+        reply(502, problem(502, "Bad Gateway"), media="application/problem+json"),
+    ),
+    "gateway timeout": (
+        "POST",
+        ASSISTANT_PATH,
+        reply(504, problem(504, "Gateway Timeout"), media="application/problem+json"),
+    ),
+}
+LIVE_VIOLATING = {
+    "events without X-Accel-Buffering": (
+        "GET",
+        EVENTS_PATH,
+        reply(200, raw=b": ping\n\n", media=SSE),
+    ),
+    "events as JSON": ("GET", EVENTS_PATH, reply(200, [], headers=STREAM_HEADERS)),
+    "events full without Retry-After": (
+        "GET",
+        EVENTS_PATH,
+        reply(503, problem(503, "Service Unavailable"), media="application/problem+json"),
+    ),
+    "notification without read": (
+        "GET",
+        "/api/v1/me/notifications",
+        reply(200, {"items": [{**NOTIFICATION, "read": None}], "next_cursor": None}),
+    ),
+    "unknown notification kind": (
+        "GET",
+        "/api/v1/me/notifications",
+        reply(200, {"items": [{**NOTIFICATION, "kind": "task.created"}], "next_cursor": None}),
+    ),
+    "bad gateway titled otherwise": (
+        "POST",
+        ASSISTANT_PATH,
+        reply(502, problem(502, "Upstream Error"), media="application/problem+json"),
+    ),
+    "answer without usage": ("POST", ASSISTANT_PATH, reply(200, {"answer": "a", "model": "m"})),
+}
+
+
+@pytest.mark.parametrize("case", list(LIVE_CONFORMING))
+def test_conforming_live_response_passes(case: str) -> None:
+    method, path, transport = LIVE_CONFORMING[case]
+    call(transport, method, path)
+
+
+@pytest.mark.parametrize("case", list(LIVE_VIOLATING))
+def test_live_violation_is_caught(case: str) -> None:
+    method, path, transport = LIVE_VIOLATING[case]
+    with pytest.raises(ContractViolation, match="violates the contract"):
+        call(transport, method, path)
+
+
+class _Endless(httpx.SyncByteStream):
+    """An event stream that never ends: a heartbeat every 50 ms, as a live server would."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while not self.closed:
+            yield b": ping\n\n"
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_endless_stream_read_whole_fails_instead_of_hanging() -> None:
+    streams: list[_Endless] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        streams.append(_Endless())
+        headers = {**COMMON, **STREAM_HEADERS, "Content-Type": SSE}
+        return httpx.Response(200, headers=headers, stream=streams[-1])
+
+    transport = httpx.MockTransport(handler)
+    started = time.monotonic()
+    with ContractClient(
+        "http://testserver", contract=Contract.load(), transport=transport, timeout=0.5
+    ) as client:
+        with pytest.raises(AssertionError, match=r"still open after 0\.5 s: read it with"):
+            client.get(EVENTS_PATH)
+        assert time.monotonic() - started < 5
+        assert streams[0].closed
+        with client.stream("GET", EVENTS_PATH) as response:  # the way to read it
+            assert response.status_code == 200
+            assert next(response.iter_text()) == ": ping\n\n"

@@ -17,11 +17,16 @@ from support.normalise import HTTP_METHODS, normalise, render
 from support.servers import Server
 
 
-def differences(expected: dict, actual: dict, label: str) -> list[str]:
+def differences(
+    expected: dict, actual: dict, label: str, names: dict[str, str] | None = None
+) -> list[str]:
+    """One block per operation that differs; `names` ({"METHOD /path": operationId}) names the
+    operations missing from `actual`."""
     found = []
     for key in sorted(set(expected) | set(actual)):
         if key not in actual:
-            found.append(f"--- {key}: in the contract, missing from {label}")
+            name = f" ({names[key]})" if names and key in names else ""
+            found.append(f"--- {key}{name}: in the contract, missing from {label}")
         elif key not in expected:
             found.append(f"+++ {key}: served by {label}, not in the contract")
         elif expected[key] != actual[key]:
@@ -50,12 +55,18 @@ def test_generated_document_matches_the_contract(
     api: ContractClient, contract: Contract, server: Server
 ) -> None:
     generated = api.get("/openapi.json").json()
-    found = differences(
-        normalise(contract.document), normalise(generated), f"{server.impl} /openapi.json"
-    )
+    expected, actual = normalise(contract.document), normalise(generated)
+    names = {
+        key: operation_id for key, (operation_id, _) in _operation_labels(contract.document).items()
+    }
+    found = differences(expected, actual, f"{server.impl} /openapi.json", names)
+    missing = [f"{names[key]} ({key})" for key in expected if key not in actual]
     assert not found, (
         f"{len(found)} operation(s) of {server.impl}'s /openapi.json differ from "
-        f"contract/openapi.yaml (- contract, + generated):\n\n" + "\n\n".join(found)
+        f"contract/openapi.yaml (- contract, + generated)"
+        + (f"; not served at all: {', '.join(missing)}" if missing else "")
+        + ":\n\n"
+        + "\n\n".join(found)
     )
 
 
@@ -149,3 +160,73 @@ def test_normaliser_reports_real_drift(contract: Contract) -> None:
     )
     assert any("GET /api/v1/me" in block and '-  "401": {' in block for block in found)
     assert len(found) == 3
+
+
+# ------------------------------------------------------------------ the live part (contract 1.2)
+
+EVENTS = "GET /api/v1/projects/{project_id}/events"
+ASSISTANT = "POST /api/v1/projects/{project_id}/assistant"
+
+
+def test_normaliser_ignores_the_webhooks(contract: Contract) -> None:
+    """`webhooks` describe what the server sends, not what it serves: no generated document has
+    them, and their absence is no difference."""
+    assert "taskAssigned" in contract.document["webhooks"]
+    without = copy.deepcopy(contract.document)
+    del without["webhooks"]
+    assert normalise(without) == normalise(contract.document)
+
+
+def test_normaliser_keeps_both_media_types_of_a_200(contract: Contract) -> None:
+    operations = normalise(contract.document)
+    answer = operations[ASSISTANT]["responses"]["200"]
+    assert set(answer) == {"application/json", "text/event-stream"}
+    assert answer["text/event-stream"] == {"type": ["string"]}
+    assert answer["application/json"]["required"] == ["answer", "model", "usage"]
+    assert operations[EVENTS]["responses"]["200"] == {"text/event-stream": {"type": ["string"]}}
+
+
+def test_normaliser_ignores_how_a_stream_is_spelled(contract: Contract) -> None:
+    """A generator's spelling of the streams: the media type with its charset, the schema
+    inline without its description, no `x-sse-events`, no example; headers named in lower case."""
+    respelled = copy.deepcopy(contract.document)
+    for key in (EVENTS, ASSISTANT):
+        method, path = key.split(" ")
+        content = respelled["paths"][path][method.lower()]["responses"]["200"]["content"]
+        content.pop("text/event-stream")
+        content["text/event-stream; charset=utf-8"] = {"schema": {"type": "string"}}
+    parameters = respelled["paths"]["/api/v1/projects/{project_id}/events"]["get"]["parameters"]
+    parameters[2] = {
+        "name": "last-event-id",
+        "in": "header",
+        "required": False,
+        "schema": {
+            "anyOf": [{"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, {"type": "null"}]
+        },
+    }
+    assert differences(normalise(contract.document), normalise(respelled), "respelled") == []
+
+
+def test_normaliser_reports_drift_of_a_stream(contract: Contract) -> None:
+    drifted = copy.deepcopy(contract.document)
+    answer = drifted["paths"]["/api/v1/projects/{project_id}/assistant"]["post"]["responses"]
+    del answer["200"]["content"]["text/event-stream"]  # JSON only: the stream undocumented
+    events = drifted["paths"]["/api/v1/projects/{project_id}/events"]["get"]["responses"]
+    events["200"]["content"] = {"application/json": events["200"]["content"]["text/event-stream"]}
+    found = differences(normalise(contract.document), normalise(drifted), "drifted")
+    assert len(found) == 2, found
+    assert any(ASSISTANT in block and '-   "text/event-stream": {' in block for block in found)
+    assert any(EVENTS in block and '+   "application/json": {' in block for block in found)
+
+
+def test_missing_operations_are_named(contract: Contract) -> None:
+    """Until an implementation serves an operation, the failure says which, by operationId."""
+    served = copy.deepcopy(contract.document)
+    del served["paths"]["/api/v1/me/notifications"]
+    names = {
+        key: operation_id for key, (operation_id, _) in _operation_labels(contract.document).items()
+    }
+    found = differences(normalise(contract.document), normalise(served), "served", names)
+    assert found == [
+        "--- GET /api/v1/me/notifications (listNotifications): in the contract, missing from served"
+    ]

@@ -41,6 +41,15 @@ CHECKS = ",".join(
         "ensure_resource_availability",
     ]
 )
+# Not fuzzed here, each for its reason; their own tests cover them (tests/test_events.py,
+# tests/test_assistant.py):
+# - streamProjectEvents: a valid request opens a stream that never ends by itself, so every
+#   generated example would wait for the request timeout and be reported as a failure.
+# - askAssistant: the suite's servers have no LLM_BASE_URL, so every valid request is the
+#   contract's 503 — which `not_a_server_error` counts as a failure — and with one configured,
+#   `stream: true` answers a stream schemathesis can only read to its end (the 200's
+#   text/event-stream schema is a bare string: nothing to check it against).
+NOT_FUZZED = ("streamProjectEvents", "askAssistant")
 SEED = "20261122"
 MAX_EXAMPLES = "5"
 BUDGET_SECONDS = 90  # per run; the subprocess is killed beyond 3x that
@@ -77,6 +86,7 @@ def run_schemathesis(
         "--no-color",
         "--output-truncate",
         "false",
+        *[arg for operation_id in NOT_FUZZED for arg in ("--exclude-operation-id", operation_id)],
     ]
     started = time.monotonic()
     done = subprocess.run(

@@ -6,11 +6,15 @@ spelling the values again. No server needed: every module under impl_*/ and shar
 - Exactly one class whose name contains `Role`: shared/vocabulary.py's `Role` (so no
   `HasProjectRole` permission class, no second `Role` enum).
 - No module-level name ending in `PRIORITIES`, anywhere.
-- Outside shared/vocabulary.py, nothing re-spells the values of one of its enums (Role,
-  TaskStatus, TaskPriority, TaskSort, ActivityVerb, ActivityTargetType): no class whose string
-  members (`TODO = "todo"`, or a TextChoices' `TODO = "todo", "To do"`) have exactly that enum's
-  set of values, and no tuple, list or set literal of strings with exactly that set (a
-  `("low", "medium", "high", "urgent")` for a validator is the same enum written twice).
+- Each of its enums (Role, TaskStatus, TaskPriority, TaskSort, ActivityVerb,
+  ActivityTargetType, NotificationKind) has exactly the values of the contract's enum it stands
+  for, in the contract's order (contract/openapi.yaml is the truth; the vocabulary says it once
+  for the code).
+- Outside shared/vocabulary.py, nothing re-spells the values of one of its enums: no class
+  whose string members (`TODO = "todo"`, or a TextChoices' `TODO = "todo", "To do"`) have
+  exactly that enum's set of values, and no tuple, list or set literal of strings with exactly
+  that set (a `("low", "medium", "high", "urgent")` for a validator is the same enum written
+  twice).
 """
 
 from __future__ import annotations
@@ -19,10 +23,27 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from support.contract import Contract
 from support.servers import REPO_ROOT
 
 VOCABULARY = REPO_ROOT / "shared" / "vocabulary.py"
-ENUMS = ("Role", "TaskStatus", "TaskPriority", "TaskSort", "ActivityVerb", "ActivityTargetType")
+# Each enum of the vocabulary, and where contract/openapi.yaml spells it: a schema of
+# components/schemas, or (operationId, query parameter).
+IN_THE_CONTRACT: dict[str, str | tuple[str, str]] = {
+    "Role": "Role",
+    "TaskStatus": "TaskStatus",
+    "TaskPriority": "TaskPriority",
+    "TaskSort": ("listTasks", "sort"),
+    "ActivityVerb": "ActivityVerb",
+    "ActivityTargetType": "ActivityTargetType",
+    "NotificationKind": "NotificationKind",
+}
+ENUMS = tuple(IN_THE_CONTRACT)
+# A one-value enum is still an enum of the contract (more kinds may come); every other one has
+# at least two values, or the re-spelling check below would flag any lone string.
+ONE_VALUE_ENUMS = {"NotificationKind"}
 
 
 def _modules() -> Iterator[tuple[Path, ast.Module]]:
@@ -45,14 +66,19 @@ def _member_value(value: ast.expr) -> str | None:
     return None
 
 
-def _class_values(cls: ast.ClassDef) -> set[str]:
-    values = set()
+def _class_members(cls: ast.ClassDef) -> list[str]:
+    """The string values of the class's members, in the order they are declared."""
+    values = []
     for statement in cls.body:
         if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
             value = _member_value(statement.value)
             if value is not None:
-                values.add(value)
+                values.append(value)
     return values
+
+
+def _class_values(cls: ast.ClassDef) -> set[str]:
+    return set(_class_members(cls))
 
 
 def _literal_values(node: ast.AST) -> set[str] | None:
@@ -64,17 +90,44 @@ def _literal_values(node: ast.AST) -> set[str] | None:
     return None
 
 
-def vocabulary_values() -> dict[str, set[str]]:
-    """{enum name: its set of wire values}, read from shared/vocabulary.py."""
+def vocabulary_members() -> dict[str, list[str]]:
+    """{enum name: its wire values in declaration order}, read from shared/vocabulary.py."""
     tree = ast.parse(VOCABULARY.read_text(encoding="utf-8"))
     found = {
-        node.name: _class_values(node)
+        node.name: _class_members(node)
         for node in tree.body
         if isinstance(node, ast.ClassDef) and node.name in ENUMS
     }
     assert set(found) == set(ENUMS), f"shared/vocabulary.py defines {sorted(found)}"
-    assert all(len(values) >= 2 for values in found.values()), found
+    short = {name: v for name, v in found.items() if len(v) < 2 and name not in ONE_VALUE_ENUMS}
+    assert not short, short
     return found
+
+
+def vocabulary_values() -> dict[str, set[str]]:
+    """{enum name: its set of wire values}, read from shared/vocabulary.py."""
+    return {name: set(values) for name, values in vocabulary_members().items()}
+
+
+def contract_enum(where: str | tuple[str, str]) -> list[str]:
+    contract = Contract.load()
+    if isinstance(where, str):
+        return contract.document["components"]["schemas"][where]["enum"]
+    operation_id, parameter = where
+    operation = contract.operation(operation_id)
+    item = contract.document["paths"][operation.path][operation.method.lower()]
+    for param in item.get("parameters", []):
+        param, _ = contract.deref(param, "")
+        if param["name"] == parameter:
+            return contract.deref(param["schema"], "")[0]["enum"]
+    raise KeyError(where)
+
+
+@pytest.mark.parametrize("name", ENUMS)
+def test_each_enum_is_the_contracts(name: str) -> None:
+    assert vocabulary_members()[name] == contract_enum(IN_THE_CONTRACT[name]), (
+        f"shared.vocabulary.{name} differs from contract/openapi.yaml ({IN_THE_CONTRACT[name]})"
+    )
 
 
 def test_one_class_is_named_for_a_role() -> None:

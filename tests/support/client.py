@@ -4,15 +4,21 @@ There is no opt-out: a test that wants to look at a non-conforming response cann
 response never reaches it — `send()` raises AssertionError naming the operation, the status,
 the violations (with JSON pointers) and a trimmed body. Streamed responses (`stream=True`) are
 checked for status and headers when they arrive; their bodies are the caller's to read.
+
+An event stream (`text/event-stream`, contract 1.2) read as a whole — `client.get(...)` rather
+than `client.stream(...)` — is read until it ends (an assistant answer does) but no longer than
+the client's timeout: an endless one (streamProjectEvents) fails the test with a message that
+says so, instead of hanging it (its heartbeats would keep every read alive).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 
-from support.contract import Contract, trim
+from support.contract import EVENT_STREAM, Contract, media_type, trim
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -62,11 +68,36 @@ class ContractClient(httpx.Client):
     def send(
         self, request: httpx.Request, *, stream: bool = False, **kwargs: Any
     ) -> httpx.Response:
-        response = super().send(request, stream=stream, **kwargs)
+        response = super().send(request, stream=True, **kwargs)
         if not stream:
-            response.read()
+            try:
+                if media_type(response.headers.get("content-type")) == EVENT_STREAM:
+                    self._read_stream_whole(response)
+                else:
+                    response.read()
+            except BaseException:
+                response.close()
+                raise
         self.check(response, body_read=not stream)
         return response
+
+    def _read_stream_whole(self, response: httpx.Response) -> None:
+        patience = self.timeout.read or DEFAULT_TIMEOUT
+        deadline = time.monotonic() + patience
+        chunks = []
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"{response.request.method} {response.request.url.path} answered an "
+                        f"event stream that was still open after {patience} s: read "
+                        f"it with client.stream(...). So far: "
+                        f"{trim(b''.join(chunks).decode('utf-8', 'replace'), 300)}"
+                    )
+        finally:
+            response.close()
+        response._content = b"".join(chunks)  # what httpx's own Response.read() sets
 
     def check(self, response: httpx.Response, *, body_read: bool = True) -> None:
         request = response.request

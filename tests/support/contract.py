@@ -47,6 +47,7 @@ CONTRACT_PATH = Path(__file__).resolve().parents[2] / "contract" / "openapi.yaml
 CONTRACT_URI = "urn:quartet:contract"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+EVENT_STREAM = "text/event-stream"
 # Served by every implementation outside the contract's paths (DECISIONS "Operations").
 EXTRA_DOCUMENTS = {"/docs": "text/html", "/openapi.json": "application/json"}
 # The /docs page's Swagger UI files, served by the application itself (DECISIONS "Operations").
@@ -70,7 +71,9 @@ REASON_PHRASES: dict[int, str] = {
     422: "Unprocessable Content",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 _DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -150,6 +153,12 @@ class Operation:
 
     def __str__(self) -> str:
         return f"{self.operation_id} ({self.method} {self.path})"
+
+    @property
+    def streams(self) -> bool:
+        """Whether a success may be a `text/event-stream` (contract 1.2: streamProjectEvents,
+        askAssistant): read it with `client.stream(...)`, or a test waits for its end."""
+        return any(EVENT_STREAM in spec.content for spec in self.responses.values())
 
 
 @dataclass(frozen=True)

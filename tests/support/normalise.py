@@ -7,6 +7,11 @@ framework generates from code can be compared with contract/openapi.yaml (DECISI
      "requestBody": {"required": bool, "content": {media type: schema}},   # if any
      "responses": {status: {media type: schema}}}                           # {} = no body
 
+Only `paths` are read. The top-level `webhooks` (contract 1.2: the `taskAssigned` request the
+server *sends* to NOTIFY_WEBHOOK_URL) are not served by anyone, and no generator emits them from
+code; the webhook tests check what is sent. `components` count only through the `$ref`s of
+operations.
+
 What is normalised away, and why — everything here is spelling, not behaviour:
 
 - `$ref`s are inlined (a framework names and splits components as it likes: FastAPI's
@@ -32,6 +37,13 @@ What is normalised away, and why — everything here is spelling, not behaviour:
 - Path-item level parameters are merged into each operation (flask-smorest puts path
   parameters there); header parameter names are lower-cased (HTTP header names are
   case-insensitive).
+- Media types are lower-cased and lose their parameters: `text/event-stream; charset=utf-8` is
+  `text/event-stream` (the charset is checked on the wire). Media type objects are reduced to
+  their `schema`, so extensions next to it — the contract's `x-sse-events`, which names the
+  events of a stream and the schema of each one's `data` — and `example(s)` are not compared.
+  A `text/event-stream` schema is compared like any other: the contract's is `type: string`
+  (OpenAPI 3.1 cannot describe the items of a stream; 3.2's `itemSchema`, which FastAPI emits,
+  is not valid 3.1 and not read here).
 - For a parameter that is not required, "null" is dropped from its type: an absent optional
   parameter is how Python frameworks spell `None` (`Optional[str] = None` documents
   `anyOf: [string, null]`), and a query string cannot carry a JSON null anyway.
@@ -218,7 +230,9 @@ class Normaliser:
 
     def content(self, content: dict[str, Any] | None) -> dict[str, Any]:
         return {
-            media_type.lower(): (self.schema(body["schema"]) if "schema" in body else NO_SCHEMA)
+            _media_type(media_type): (
+                self.schema(body["schema"]) if "schema" in body else NO_SCHEMA
+            )
             for media_type, body in (content or {}).items()
         }
 
@@ -254,6 +268,10 @@ class Normaliser:
 
 def normalise(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return Normaliser(document).operations()
+
+
+def _media_type(name: str) -> str:
+    return name.split(";", 1)[0].strip().lower()
 
 
 def _sort_key(value: Any) -> str:
