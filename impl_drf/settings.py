@@ -139,7 +139,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "TITLE": "Taskboard",
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     "DESCRIPTION": "The Quartet contract (contract/openapi.yaml), served by Django REST "
     "Framework. Generated from the code by drf-spectacular.",
     "SERVERS": [{"url": "/"}],
