@@ -12,6 +12,8 @@
   the handler for what DRF views raise, in `unavailable_or_none` for what escapes them. So is
   every password-hashing slot staying taken (shared.passwords.PasswordHashingBusy).
 - 429 (DRF's Throttled, from impl_drf.throttling) carries `Retry-After`.
+- The assistant's upstream (shared.assistant.AssistantError): 502, 503 without `Retry-After`
+  (no LLM_BASE_URL), 504 — each with shared.assistant's problem.
 - The live part: a worker holding as many long calls as it may (shared.live.stream.StreamsFull,
   from shared.live.long_calls or the hub) is a 503 with `Retry-After: 5`; a bad `Last-Event-ID`
   / `last_event_id` (shared.live.stream.InvalidLastEventId) is the usual 422.
@@ -35,11 +37,13 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from impl_drf.validation import RequestValidationError, field_error, violations
+from shared.assistant import AssistantError
 from shared.dberrors import is_unavailable
 from shared.integrity import conflict_detail
 from shared.live.stream import SEQ_MAX, InvalidLastEventId, StreamsFull
 from shared.passwords import PasswordHashingBusy
 from shared.problems import (
+    ASSISTANT_BUSY,
     BAD_CREDENTIALS,
     DATABASE_UNAVAILABLE,
     DETAILS,
@@ -89,6 +93,12 @@ class TooManyStreams(ServiceUnavailable):
     retry_after = str(StreamsFull.retry_after)
 
 
+class TooManyAssistantCalls(TooManyStreams):
+    """StreamsFull for an assistant call (it holds a thread too, streamed or not)."""
+
+    default_detail = ASSISTANT_BUSY
+
+
 class IncorrectCredentials(exceptions.APIException):
     """Wrong email or password at the token endpoint: 401 from a view without authenticators
     (DRF would turn its AuthenticationFailed into a 403 there)."""
@@ -109,6 +119,10 @@ class Replay(Exception):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
     if isinstance(exc, Replay):
         return exc.response
+    if isinstance(exc, AssistantError):  # 502/503/504, its own problem and headers
+        return Response(
+            exc.problem(), status=exc.status, headers=exc.headers, content_type=PROBLEM_MEDIA_TYPE
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(DETAILS[404])
     elif isinstance(exc, DjangoPermissionDenied):

@@ -1,5 +1,6 @@
 """The live part's per-process resources: the event hub (shared.live.hub_threads), the webhook
-worker (shared.webhooks) and the slots of long calls (shared.live.long_calls).
+worker (shared.webhooks) and the assistant's upstream client (shared.assistant); the slots of
+long calls are shared.live.long_calls'.
 
 Django has no application lifespan and no factory run after gunicorn's fork, so each is created
 lazily, once per process: `hub()` on the first stream (its listener thread starts with the first
@@ -16,8 +17,9 @@ import threading
 
 from django.conf import settings as django_settings
 
+from shared.assistant import SyncAssistant
 from shared.live.hub_threads import ThreadHub
-from shared.settings import get_settings, long_calls_per_worker
+from shared.settings import get_settings, gunicorn_threads, long_calls_per_worker
 from shared.webhooks import ThreadWebhookWorker
 
 # At exit, how long a delivery in flight may hold the worker process (an unfinished one is
@@ -27,6 +29,7 @@ STOP_SECONDS = 2.0
 _lock = threading.Lock()
 _hub: tuple[int, ThreadHub] | None = None
 _worker: tuple[int, ThreadWebhookWorker] | None = None
+_assistant: SyncAssistant | None = None
 
 
 def hub() -> ThreadHub:
@@ -39,6 +42,19 @@ def hub() -> ThreadHub:
             _hub = (os.getpid(), created)
             atexit.register(created.close)
         return _hub[1]
+
+
+def assistant() -> SyncAssistant:
+    """This process's assistant upstream: one httpx client per process, made on first use in
+    the process that uses it (SyncAssistant is fork-safe), as many connections as threads."""
+    global _assistant
+    with _lock:
+        if _assistant is None:
+            _assistant = SyncAssistant.from_settings(
+                get_settings(), max_connections=gunicorn_threads()
+            )
+            atexit.register(_assistant.close)
+        return _assistant
 
 
 def start() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -42,6 +43,7 @@ from impl_drf.models import (
     User,
 )
 from impl_drf.pagination import Key, Keyset
+from shared.assistant import OPEN_TASKS_SQL
 from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.tasklist import TaskFilters
@@ -278,3 +280,14 @@ def notifications_of(user: User, unread: bool | None) -> QuerySet[Notification]:
     if unread is not None:
         notifications = notifications.filter(read_at__isnull=unread)
     return notifications
+
+
+# ------------------------------------------------------------------------ assistant
+
+
+def open_tasks_for_prompt(project_id: uuid.UUID) -> list[tuple]:
+    """The assistant's prompt rows (shared.assistant.prompt: open tasks, at most 50, most
+    recently updated first, descriptions cut) — the shared statement, in Django's cursor."""
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_TASKS_SQL, [project_id])
+        return cursor.fetchall()

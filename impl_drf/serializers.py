@@ -136,6 +136,15 @@ class CommentWriteSerializer(StrictSerializer):
 # Unknown query parameters are ignored (plain Serializers, not StrictSerializer).
 
 
+class AssistantQuestionSerializer(StrictSerializer):
+    question = StrictCharField(min_length=1, max_length=vocabulary.ASSISTANT_QUESTION_MAX_LENGTH)
+    stream = StrictBooleanField(
+        default=vocabulary.ASSISTANT_STREAM_DEFAULT,
+        help_text="`true`: `text/event-stream` (`token` events, then `done`); `false`: one JSON "
+        "AssistantAnswer.",
+    )
+
+
 class PageQuerySerializer(serializers.Serializer):
     limit = IntegerQueryField(
         min_value=vocabulary.PAGE_LIMIT_MIN,
@@ -391,6 +400,19 @@ class NotificationSerializer(ResourceSerializer):
     class Meta:
         model = models.Notification
         fields = ["id", "kind", "task_id", "project_id", "actor", "read", "created_at"]
+
+
+class AssistantUsageSerializer(serializers.Serializer):
+    prompt_tokens = serializers.IntegerField(min_value=0)
+    completion_tokens = serializers.IntegerField(min_value=0)
+
+
+class AssistantAnswerSerializer(serializers.Serializer):
+    """The whole answer (`stream: false`), as shared.assistant makes it."""
+
+    answer = serializers.CharField()
+    model = serializers.CharField()
+    usage = AssistantUsageSerializer()
 
 
 class HealthSerializer(serializers.Serializer):

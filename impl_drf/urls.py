@@ -11,6 +11,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from impl_drf.docs import SwaggerAssetView
 from impl_drf.views.activity import ActivityViewSet
+from impl_drf.views.assistant import AssistantViewSet
 from impl_drf.views.auth import TokenViewSet
 from impl_drf.views.comments import CommentViewSet, TaskCommentViewSet
 from impl_drf.views.events import EventStreamViewSet
@@ -67,6 +68,7 @@ api_v1 = [
     ),
     path("projects/<id:project_id>/activity", ActivityViewSet.as_view({"get": "list"})),
     path("projects/<id:project_id>/events", EventStreamViewSet.as_view({"get": "stream"})),
+    path("projects/<id:project_id>/assistant", AssistantViewSet.as_view({"post": "ask"})),
     path(
         "tasks/<id:task_id>",
         TaskViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
