@@ -7,7 +7,8 @@ lazily, once per process: `hub()` on the first stream (its listener thread start
 subscription), and `start()` — called by impl_drf.wsgi, which gunicorn imports in each worker
 after the fork — starts the webhook worker when NOTIFY_WEBHOOK_URL is set. A process forked
 after creating them (gunicorn --preload) makes its own: a thread does not survive a fork.
-Both stop with the process (`atexit`; their threads are daemons anyway)."""
+The hub closes when gunicorn's graceful stop begins (its streams end then); both stop with the
+process otherwise (`atexit`; their threads are daemons anyway)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from django.conf import settings as django_settings
 
 from shared.assistant import SyncAssistant
 from shared.live.hub_threads import ThreadHub
+from shared.live.long_calls import on_graceful_stop
 from shared.settings import get_settings, gunicorn_threads, long_calls_per_worker
 from shared.webhooks import ThreadWebhookWorker
 
@@ -40,6 +42,9 @@ def hub() -> ThreadHub:
         if _hub is None or _hub[0] != os.getpid():
             created = ThreadHub(django_settings.DATABASE_URL, max_streams=long_calls_per_worker())
             _hub = (os.getpid(), created)
+            # Streams end when gunicorn's graceful stop begins (shared.gunicorn_worker), not
+            # after its graceful timeout; at exit otherwise.
+            on_graceful_stop(created.close)
             atexit.register(created.close)
         return _hub[1]
 
