@@ -22,6 +22,9 @@ from collections.abc import Callable
 
 from gunicorn.workers.gthread import ThreadWorker
 
+# Both registries until live-flask and live-drf agree on one (merge in tests-16).
+from shared.live.long_calls import graceful_stop
+
 log = logging.getLogger("quartet.server")
 
 _on_graceful_stop: list[Callable[[], None]] = []
@@ -39,6 +42,7 @@ class GracefulThreadWorker(ThreadWorker):
         if not enabled and not self.alive:  # the graceful stop has begun (handle_exit)
             self._close_listeners()
             self._run_stop_callbacks()
+            graceful_stop()
 
     def _close_listeners(self) -> None:
         for listener in self.sockets:
