@@ -581,6 +581,28 @@ def test_heartbeats_are_comments(people, make_project, on_live, streams) -> None
     assert stream.quiet(QUIET) == []
 
 
+@pytest.mark.slow
+def test_a_quiet_stream_sends_a_ping_every_15_seconds(
+    people, make_project, make_task, on_live, streams, seqs
+) -> None:
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    stream = streams.subscribe(on_live(owner), events_url(project))
+    subscribed = stream.received[0].at
+    ping = stream.next_frame(HEARTBEAT_SECONDS + 5)
+    assert ping.is_comment and ping.comment == "ping", ping
+    assert HEARTBEAT_SECONDS - 1 <= ping.at - subscribed <= HEARTBEAT_SECONDS + 5
+    # After an event the pings go on (whether the event restarts the count is the server's
+    # affair: a client needs a ping within 15 s of the last bytes).
+    time.sleep(5)
+    make_task(project, owner)
+    event = stream.next_frame(WAIT)
+    assert_in_order([event], newest(owner.client, project), seqs)
+    after = stream.next_frame(HEARTBEAT_SECONDS + 5)
+    assert after.is_comment and after.comment == "ping", after
+    assert after.at - event.at <= HEARTBEAT_SECONDS + 5
+
+
 # ------------------------------------------------------------------------ robustness
 
 
