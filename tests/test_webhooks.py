@@ -28,6 +28,9 @@ from support.servers import ServerProcess, prepare_database, start_server
 from support.webhooks import OTHER_SECRET, Answer, Delivery, Receiver, receiving, webhook_env
 from support.wire import summary
 
+# Every test here starts servers of its own (a receiver's URL is a server setting).
+pytestmark = pytest.mark.slow
+
 WEBHOOK = "/webhooks/taskAssigned/post"
 BODY_SCHEMA = "/components/schemas/TaskAssignedWebhook"
 # The first retry waits 5–10 s, the second 10–20 s (contract: "from 5–10 seconds"); a loaded
@@ -173,7 +176,6 @@ def test_a_slow_receiver_never_slows_an_api_request(hooks: Hooks, team) -> None:
         hooks.receiver.wait_for(task["id"], 1, DELIVERED_WITHIN + 15)
 
 
-@pytest.mark.slow
 def test_retries_keep_the_webhook_id_and_end_at_the_first_success_or_a_410(
     hooks: Hooks, team
 ) -> None:
@@ -212,7 +214,6 @@ def test_retries_keep_the_webhook_id_and_end_at_the_first_success_or_a_410(
     assert len(hooks.receiver.of_task(flaky["id"])) == 3, "attempts after the success"
 
 
-@pytest.mark.slow
 def test_a_restart_mid_retry_loses_no_delivery(server, pg_cluster, contract: Contract) -> None:
     """The first attempt fails; the server stops before its retry; another server started on
     the database delivers it — once more under the same webhook-id, and once only."""
