@@ -156,7 +156,7 @@ OPENAPI_JSON_URL = "/openapi.json"
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Taskboard",
-        version="1.1.0",
+        version="1.2.0",
         summary="Projects, members, labels, tasks, comments and activity for a browser "
         "single-page app.",
         description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "
