@@ -23,7 +23,7 @@ from pydantic import BeforeValidator
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import event_stream_response, problem_responses
 from impl_fastapi.permissions import require_project_role
-from impl_fastapi.schemas import ASCII_INT, ResourceId
+from impl_fastapi.schemas import ASCII_INT, QueryText, ResourceId
 from impl_fastapi.security import STREAM_AUTHENTICATED, authenticate_stream
 from impl_fastapi.validation import ContractRoute
 from shared import orm
@@ -88,6 +88,15 @@ async def stream_start(
     after: Annotated[int | None, Depends(resume_after)],
     user: Annotated[orm.User, Depends(authenticate_stream)],
     session: Session,
+    access_token: Annotated[  # documented and validated here; authenticate_stream reads it raw
+        QueryText | None,
+        Query(
+            description=(
+                "The bearer token, for clients that cannot send `Authorization` (a browser's "
+                "`EventSource`). The `Authorization` header wins when both are sent."
+            )
+        ),
+    ] = None,
 ) -> StreamStart:
     """A member's stream (404 otherwise), its session closed: a stream must not keep a pool
     connection, and its subscription may wait for the hub's reader."""

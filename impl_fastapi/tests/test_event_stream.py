@@ -281,8 +281,8 @@ def test_past_the_cap_a_stream_is_refused_with_retry_after(
 
 RESUME_CASES = [
     (header, query)
-    for header in (None, "7", " 7\t", "", "abc", "-1", "+7", "٧", "1_0", str(2**63 - 1), str(2**63))
-    for query in (None, "9", "", "x", "-3", str(2**63))
+    for header in (None, "7", " 7\t", "", "abc", "-1", "+7", "٧", "1_0", "7\x00", str(2**63))
+    for query in (None, "9", "", "x", "-3", "9\x00", str(2**63 - 1), str(2**63))
 ]
 
 
