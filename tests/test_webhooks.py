@@ -165,7 +165,8 @@ def test_a_slow_receiver_never_slows_an_api_request(hooks: Hooks, team) -> None:
     get_json(owner_hooks, tasks_url(project))
     expect(owner_hooks.post(tasks_url(project), json={"title": "meanwhile"}), 201)
     timings.append(time.monotonic() - started)
-    assert max(timings) < 2.5, f"API requests waited for the webhook: {timings}"
+    # Waiting for the receiver would take 5 s; a loaded machine may take a second or two anyway.
+    assert max(timings) < 4.0, f"API requests waited for the webhook: {timings}"
     first = hooks.receiver.wait_for(tasks[0]["id"], 1, DELIVERED_WITHIN)
     assert first[0].verified()
     for task in tasks:
