@@ -17,6 +17,7 @@ from impl_fastapi.middleware import (
 from impl_fastapi.openapi import DESCRIPTION, install_docs, install_openapi
 from impl_fastapi.routes import (
     activity,
+    assistant,
     auth,
     comments,
     events,
@@ -29,6 +30,7 @@ from impl_fastapi.routes import (
     users,
 )
 from impl_fastapi.validation import register_validation_handler
+from shared.assistant import AsyncAssistant
 from shared.async_engines import create_readiness_engine, create_request_engine
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
@@ -57,6 +59,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # worker delivering the notifications' outbox.
     app.state.live = AsyncHub(settings.database_url)
     app.state.live.start()
+    # The assistant's one HTTP client (none without LLM_BASE_URL: askAssistant answers 503).
+    app.state.assistant = AsyncAssistant.from_settings(settings)
     webhooks = None
     if settings.notify_webhook_url is not None:
         assert settings.notify_webhook_secret is not None  # Settings requires it with the URL
@@ -70,6 +74,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if webhooks is not None:
             await webhooks.close()
         await app.state.live.close()
+        await app.state.assistant.aclose()
         await engine.dispose()
         await app.state.readiness_engine.dispose()
 
@@ -101,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         activity,
         events,
         notifications,
+        assistant,
         health,
     ):
         app.include_router(module.router)

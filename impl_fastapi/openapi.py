@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from pydantic.json_schema import models_json_schema
 
 from impl_fastapi.errors import NotFound
-from impl_fastapi.schemas import Problem, ValidationProblem
+from impl_fastapi.schemas import AssistantDone, AssistantToken, Problem, ValidationProblem
 from shared import docs
 from shared.live.stream import MEDIA_TYPE, STREAM_HEADERS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
@@ -48,10 +48,25 @@ def problem_responses(*statuses: int, database: bool = True) -> dict[int | str, 
     return responses
 
 
+def event_stream_content(events: dict[str, str]) -> dict[str, Any]:
+    """The `content` of a stream as the contract documents it: a string (OpenAPI 3.1 has no
+    schema for a stream's items) and each event's `data` schema under `x-sse-events` (event
+    name → component schema name)."""
+    return {
+        MEDIA_TYPE: {
+            "schema": {
+                "type": "string",
+                "description": "Server-Sent Events, UTF-8; see the operation's description.",
+            },
+            "x-sse-events": {
+                name: {"$ref": f"#/components/schemas/{schema}"} for name, schema in events.items()
+            },
+        }
+    }
+
+
 def event_stream_response(description: str, events: dict[str, str]) -> dict[int | str, Any]:
-    """OpenAPI `responses=` for the 200 of an EventSourceResponse route, as the contract
-    documents a stream: a string (OpenAPI 3.1 has no schema for a stream's items), each event's
-    `data` schema under `x-sse-events` (event name → component schema name), and the
+    """OpenAPI `responses=` for the 200 of an EventSourceResponse route, with the
     `X-Accel-Buffering` header. install_openapi drops the 3.2 `itemSchema` FastAPI adds."""
     return {
         200: {
@@ -63,20 +78,7 @@ def event_stream_response(description: str, events: dict[str, str]) -> dict[int 
                     "schema": {"type": "string", "enum": ["no"]},
                 }
             },
-            "content": {
-                MEDIA_TYPE: {
-                    "schema": {
-                        "type": "string",
-                        "description": (
-                            "Server-Sent Events, UTF-8; see the operation's description."
-                        ),
-                    },
-                    "x-sse-events": {
-                        name: {"$ref": f"#/components/schemas/{schema}"}
-                        for name, schema in events.items()
-                    },
-                }
-            },
+            "content": event_stream_content(events),
         }
     }
 
@@ -90,11 +92,13 @@ def _without_item_schemas(document: dict[str, Any]) -> None:
                 response.get("content", {}).get(MEDIA_TYPE, {}).pop("itemSchema", None)
 
 
-def _problem_schemas() -> dict[str, Any]:
-    """Schemas of the problem+json error bodies. Routes declare those responses by reference
-    (problem_responses); no route returns the models, so FastAPI would not emit them."""
+def _documented_schemas() -> dict[str, Any]:
+    """Schemas routes refer to but never return, so FastAPI would not emit them: the
+    problem+json error bodies (problem_responses) and the `data` of the assistant's stream
+    events (event_stream_content)."""
+    models = (Problem, ValidationProblem, AssistantToken, AssistantDone)
     _, schema = models_json_schema(
-        [(Problem, "serialization"), (ValidationProblem, "serialization")],
+        [(model, "serialization") for model in models],
         ref_template="#/components/schemas/{model}",
     )
     return dict(schema["$defs"])
@@ -114,7 +118,7 @@ def install_openapi(app: FastAPI) -> None:
                 separate_input_output_schemas=app.separate_input_output_schemas,
             )
             document.setdefault("components", {}).setdefault("schemas", {}).update(
-                _problem_schemas()
+                _documented_schemas()
             )
             _without_item_schemas(document)
             app.openapi_schema = document

@@ -473,6 +473,46 @@ class NotificationPage(Page[Notification]):
     pass
 
 
+# ---------------------------------------------------------------------------- assistant
+
+Question = Annotated[str, Field(min_length=1, max_length=vocabulary.ASSISTANT_QUESTION_MAX_LENGTH)]
+
+
+class AssistantQuestion(RequestBody):
+    question: Question
+    stream: Annotated[
+        bool,
+        Field(
+            description=(
+                "`true`: `text/event-stream` (`token` events, then `done`); "
+                "`false`: one JSON AssistantAnswer."
+            )
+        ),
+    ] = vocabulary.ASSISTANT_STREAM_DEFAULT
+
+
+class AssistantUsage(BaseModel):
+    prompt_tokens: Annotated[int, Field(ge=0)]
+    completion_tokens: Annotated[int, Field(ge=0)]
+
+
+class AssistantAnswer(BaseModel):
+    answer: str
+    model: str
+    usage: AssistantUsage
+
+
+# The `data` of the stream's events (documented under the stream's `x-sse-events`; the frames
+# themselves are shared.assistant's).
+class AssistantToken(BaseModel):
+    text: Annotated[str, Field(min_length=1)]
+
+
+class AssistantDone(BaseModel):
+    model: str
+    usage: AssistantUsage
+
+
 # ---------------------------------------------------------------------------- operations
 
 

@@ -270,15 +270,19 @@ def test_the_prompt_is_the_projects_open_tasks_and_the_question(
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[1]["content"] == "  What is next?  "
     system = messages[0]["content"]
-    for title in ("Open with a due date", "Assigned one", "Long one"):
-        assert title in system
-    assert "Finished one" not in system
-    assert "2027-01-15" in system
-    assert "Zoë Assignee" in system
-    assert "x" * 150 + "CUT-HERE" in system  # the first 200 characters, no more
-    assert "y" * 60 not in system
-    lines = [line for line in system.splitlines() if any(t in line for t in ("one", "due date"))]
-    assert len(lines) >= 3  # one line per task
+    assert "Finished one" not in system  # open tasks only
+
+    def line_of(title: str) -> str:
+        lines = [line for line in system.splitlines() if title in line]
+        assert len(lines) == 1, f"{title!r}: one line per task, got {lines}"
+        assert "todo" in lines[0] and "medium" in lines[0]  # status and priority
+        return lines[0]
+
+    assert "2027-01-15" in line_of("Open with a due date")
+    assert "Zoë Assignee" in line_of("Assigned one")
+    cut = line_of("Long one")
+    assert "x" * 150 + "CUT-HERE" in cut  # the first 200 characters of the description...
+    assert "y" * 60 not in cut  # ...and no more
 
 
 def test_at_most_fifty_open_tasks_most_recently_updated_first(

@@ -18,11 +18,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BeforeValidator
 
 from impl_fastapi.db import Session
 from impl_fastapi.openapi import event_stream_response, problem_responses
 from impl_fastapi.permissions import require_project_role
-from impl_fastapi.schemas import ASCII_INT, ResourceId
+from impl_fastapi.schemas import ASCII_INT, QueryText, ResourceId
 from impl_fastapi.security import STREAM_AUTHENTICATED, authenticate_stream
 from impl_fastapi.validation import ContractRoute
 from shared import orm
@@ -38,6 +39,12 @@ router = APIRouter(
 PING = ServerSentEvent(comment="ping")
 
 
+def _trimmed(value: object) -> object:
+    """Spaces and tabs around the header's value do not count (HTTP servers mostly trim them
+    already; shared.live.stream.parse_last_event_id's rule, whatever the server)."""
+    return value.strip(" \t") if isinstance(value, str) else value
+
+
 async def resume_after(
     last_event_id: Annotated[
         int | None,
@@ -50,6 +57,7 @@ async def resume_after(
             ),
         ),
         *ASCII_INT,
+        BeforeValidator(_trimmed),  # the last runs first
     ] = None,
     last_event_id_query: Annotated[
         int | None,
@@ -64,7 +72,8 @@ async def resume_after(
 ) -> int | None:
     """Where the stream starts: after this `seq`, or (None) after the project's newest entry.
     The rule of shared.live.stream.parse_last_event_id as FastAPI parameters, so their 422s are
-    listed with every other parameter's (impl_fastapi/tests/test_events.py holds them equal)."""
+    listed with every other parameter's (impl_fastapi/tests/test_event_stream.py holds the two
+    equal)."""
     return last_event_id if last_event_id is not None else last_event_id_query
 
 
@@ -79,6 +88,15 @@ async def stream_start(
     after: Annotated[int | None, Depends(resume_after)],
     user: Annotated[orm.User, Depends(authenticate_stream)],
     session: Session,
+    access_token: Annotated[  # documented and validated here; authenticate_stream reads it raw
+        QueryText | None,
+        Query(
+            description=(
+                "The bearer token, for clients that cannot send `Authorization` (a browser's "
+                "`EventSource`). The `Authorization` header wins when both are sent."
+            )
+        ),
+    ] = None,
 ) -> StreamStart:
     """A member's stream (404 otherwise), its session closed: a stream must not keep a pool
     connection, and its subscription may wait for the hub's reader."""
