@@ -14,10 +14,14 @@ from pydantic.json_schema import models_json_schema
 from impl_fastapi.errors import NotFound
 from impl_fastapi.schemas import Problem, ValidationProblem
 from shared import docs
+from shared.live.stream import MEDIA_TYPE, STREAM_HEADERS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
+[STREAM_BUFFERING_HEADER] = STREAM_HEADERS
+
 DESCRIPTION = (
-    "Projects, members, labels, tasks, comments and activity for a browser single-page app. "
+    "Projects, members, labels, tasks, comments and activity for a browser single-page app, "
+    "with live events, notifications and a project assistant. "
     "Every error is an RFC 9457 problem (`application/problem+json`)."
 )
 
@@ -42,6 +46,48 @@ def problem_responses(*statuses: int, database: bool = True) -> dict[int | str, 
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
         }
     return responses
+
+
+def event_stream_response(description: str, events: dict[str, str]) -> dict[int | str, Any]:
+    """OpenAPI `responses=` for the 200 of an EventSourceResponse route, as the contract
+    documents a stream: a string (OpenAPI 3.1 has no schema for a stream's items), each event's
+    `data` schema under `x-sse-events` (event name → component schema name), and the
+    `X-Accel-Buffering` header. install_openapi drops the 3.2 `itemSchema` FastAPI adds."""
+    return {
+        200: {
+            "description": description,
+            "headers": {
+                STREAM_BUFFERING_HEADER: {
+                    "description": "`no`: a proxy (nginx) must pass the stream on as it comes.",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["no"]},
+                }
+            },
+            "content": {
+                MEDIA_TYPE: {
+                    "schema": {
+                        "type": "string",
+                        "description": (
+                            "Server-Sent Events, UTF-8; see the operation's description."
+                        ),
+                    },
+                    "x-sse-events": {
+                        name: {"$ref": f"#/components/schemas/{schema}"}
+                        for name, schema in events.items()
+                    },
+                }
+            },
+        }
+    }
+
+
+def _without_item_schemas(document: dict[str, Any]) -> None:
+    """FastAPI documents an SSE response with OpenAPI 3.2's `itemSchema` (the generic shape of
+    an event), which a 3.1 document may not have; the route documents its stream itself."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                response.get("content", {}).get(MEDIA_TYPE, {}).pop("itemSchema", None)
 
 
 def _problem_schemas() -> dict[str, Any]:
@@ -70,6 +116,7 @@ def install_openapi(app: FastAPI) -> None:
             document.setdefault("components", {}).setdefault("schemas", {}).update(
                 _problem_schemas()
             )
+            _without_item_schemas(document)
             app.openapi_schema = document
         return app.openapi_schema
 

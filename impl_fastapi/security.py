@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.db import Session
 from impl_fastapi.errors import Unauthorized
+from impl_fastapi.schemas import QueryText
 from impl_fastapi.settings import SettingsDep
 from shared import orm, selects
 from shared.problems import NOT_AUTHENTICATED
+from shared.settings import Settings
 from shared.throttle import client_address
 from shared.tokens import InvalidToken, bearer_token, read_token
 
@@ -36,6 +39,10 @@ bearer = BearerToken(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", aut
 async def authenticate(
     token: Annotated[str | None, Depends(bearer)], session: Session, settings: SettingsDep
 ) -> orm.User:
+    return await _user_of(token, session, settings)
+
+
+async def _user_of(token: str | None, session: AsyncSession, settings: Settings) -> orm.User:
     if token is None:
         raise Unauthorized(NOT_AUTHENTICATED)
     try:
@@ -49,6 +56,31 @@ async def authenticate(
 
 
 CurrentUser = Annotated[orm.User, Depends(authenticate)]
+
+
+async def authenticate_stream(
+    request: Request,
+    header_token: Annotated[str | None, Depends(bearer)],
+    session: Session,
+    settings: SettingsDep,
+    access_token: Annotated[
+        QueryText | None,
+        Query(
+            description=(
+                "The bearer token, for clients that cannot send headers (a browser's "
+                "`EventSource`). The `Authorization` header wins when both are sent."
+            )
+        ),
+    ] = None,
+) -> orm.User:
+    """authenticate, for event streams: the bearer header, or else the `access_token` query
+    parameter. A header that is there decides, even a bad one (a 401 whatever the query says)."""
+    token = header_token if "Authorization" in request.headers else access_token
+    return await _user_of(token, session, settings)
+
+
+# The event stream's router-level authentication (the only operation that takes a query token).
+STREAM_AUTHENTICATED = [Depends(authenticate_stream)]
 
 
 # Router-level: every route of a protected router authenticates first (before the body checks

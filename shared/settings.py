@@ -8,6 +8,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from shared.throttle import Network, parse_networks
 
@@ -54,6 +55,14 @@ WEBHOOK_SECRET_BYTES = (24, 64)
 
 class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
+
+
+# gunicorn's gthread workers (Flask, DRF): GUNICORN_THREADS threads per worker process. A long
+# call — an event stream, an assistant call — holds its thread for seconds to hours, so each
+# worker admits at most threads − RESERVED_THREADS of them at once and answers 503 past that
+# (shared.live.long_calls): RESERVED_THREADS threads always remain for ordinary requests.
+DEFAULT_GUNICORN_THREADS = 8
+RESERVED_THREADS = 2
 
 
 def _int(name: str, default: int, minimum: int = 1) -> int:
@@ -120,6 +129,7 @@ class Settings:
         if len(self.secret_key.encode()) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 bytes (HS256 key length)")
         self._check_webhook()
+        self._check_llm()
 
     def _check_webhook(self) -> None:
         """A webhook URL is http(s), and every delivery to it is signed: no URL without its
@@ -135,6 +145,17 @@ class Settings:
                 "NOTIFY_WEBHOOK_URL is set but NOTIFY_WEBHOOK_SECRET is not: every delivery is "
                 "signed (whsec_ + base64 of 24-64 random bytes)"
             )
+
+    def _check_llm(self) -> None:
+        """The assistant's upstream is an http(s) URL with a host, or every call would be a 502.
+        The message never repeats the value: it may carry credentials."""
+        if self.llm_base_url is not None:
+            parts = urlsplit(self.llm_base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise SettingsError(
+                    "LLM_BASE_URL must be an http:// or https:// URL with a host "
+                    "(e.g. http://127.0.0.1:8100/v1, as `quartet fake-llm` prints)"
+                )
 
     def check_listen(self, host: str) -> None:
         """The development key only on loopback (contract/DECISIONS.md, "Secrets")."""
@@ -208,3 +229,15 @@ def get_settings() -> Settings:
     settings = load_settings()
     settings.check()
     return settings
+
+
+def gunicorn_threads() -> int:
+    """GUNICORN_THREADS: threads per gunicorn worker (shared.serve), an integer >= 1."""
+    return _int("GUNICORN_THREADS", DEFAULT_GUNICORN_THREADS)
+
+
+def long_calls_per_worker() -> int:
+    """Long calls (event streams, assistant calls) one gthread worker serves at once: its threads
+    less RESERVED_THREADS, never negative (with 2 threads or fewer, every long call is refused
+    rather than letting one starve the worker's ordinary requests)."""
+    return max(0, gunicorn_threads() - RESERVED_THREADS)

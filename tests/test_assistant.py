@@ -133,6 +133,14 @@ def asker(
     return Asker(on_llm_server(owner), make_project(owner), owner)
 
 
+@pytest.fixture
+def stranger(
+    make_user: Callable[..., Account], on_llm_server: Callable[[Account], ContractClient]
+) -> ContractClient:
+    """A user of no project, on the fake-backed server."""
+    return on_llm_server(make_user())
+
+
 # ------------------------------------------------------------------ reading the answers
 
 
@@ -432,13 +440,9 @@ def test_client_disconnect_mid_stream_ends_the_upstream_request(
 
 
 def test_non_member_and_unknown_project_get_404(
-    asker: Asker,
-    fake: FakeLLM,
-    make_user: Callable[..., Account],
-    on_llm_server: Callable[[Account], ContractClient],
+    asker: Asker, fake: FakeLLM, stranger: ContractClient
 ) -> None:
     _, project, _ = asker
-    stranger = on_llm_server(make_user())
     for stream in (True, False):
         assert_problem(ask(stranger, project, stream=stream), 404)
         unknown = stranger.post(
@@ -523,14 +527,10 @@ def test_invalid_question_is_422_and_calls_nothing(
 
 
 def test_validation_comes_before_membership(
-    asker: Asker,
-    fake: FakeLLM,
-    make_user: Callable[..., Account],
-    on_llm_server: Callable[[Account], ContractClient],
+    asker: Asker, fake: FakeLLM, stranger: ContractClient
 ) -> None:
     """Contract order: 422 before 404 (a stranger with a bad body learns nothing either way)."""
     _, project, _ = asker
-    stranger = on_llm_server(make_user())
     response = stranger.post(assistant_url(project), json={"question": ""})
     assert_errors(response, (("body", "question"), "string_too_short"))
 

@@ -46,7 +46,7 @@ from shared.database import sqlalchemy_url
 from shared.fake_llm import Behaviour, FakeLLM, answer_tokens, prompt_token_count
 from shared.migrate import migrate
 from shared.processes import free_port
-from shared.settings import Settings, load_settings
+from shared.settings import Settings, SettingsError, load_settings
 from support.loop import LoopThread
 from support.servers import ServerPool
 
@@ -630,3 +630,24 @@ def test_open_tasks_sql_for_a_cursor(prompt_db: dict[str, Any]) -> None:
     with psycopg.connect(prompt_db["url"]) as conn:
         rows = conn.execute(OPEN_TASKS_SQL, [str(prompt_db["project"])]).fetchall()
     check_rows(rows, prompt_db["expected_titles"])
+
+
+# ------------------------------------------------------------------ settings
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["127.0.0.1:8100/v1", "ftp://h/v1", "http:///v1", "localhost", "http//h/v1"],
+)
+def test_llm_base_url_must_be_an_http_url(url: str) -> None:
+    settings = settings_for(url + "?key=url-secret-77")
+    with pytest.raises(SettingsError, match="LLM_BASE_URL") as raised:
+        settings.check()
+    assert "url-secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8100/v1", "https://api.example.com/v1", "http://u:p@[::1]:81/"]
+)
+def test_llm_base_url_accepted(url: str) -> None:
+    settings_for(url).check()

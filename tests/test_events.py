@@ -54,6 +54,7 @@ from support.paths import (
     tasks_url,
 )
 from support.problems import assert_errors, assert_problem, assert_unauthorized
+from support.rawhttp import connect, head
 from support.responses import expect, get_json
 from support.servers import TEST_SECRET_KEY, ServerProcess, start_server
 from support.sse import Frame, Streams
@@ -414,21 +415,35 @@ def test_without_last_event_id_the_stream_starts_after_the_newest_entry(
     assert_in_order(stream.events(1, WAIT), newest(owner.client, project), seqs)
 
 
-def test_a_header_id_with_surrounding_spaces_resumes_there(
-    people, make_project, make_task, on_live, streams, seqs
+def test_a_header_id_with_spaces_and_tabs_around_it_resumes_there(
+    people, make_project, make_task, live, seqs
 ) -> None:
+    """Optional whitespace around a header value is not part of it (RFC 9110; spoken by hand:
+    httpx refuses to send it)."""
+    if seqs is None:
+        pytest.skip("needs the entries' seq from the database (not with --base-url)")
     (owner,) = people.get(1)
     project = make_project(owner)
     make_task(project, owner)
     make_task(project, owner)
     older, newer = newest(owner.client, project, 2)
-    if seqs is None:
-        pytest.skip("needs the entries' seq from the database (not with --base-url)")
-    older_seq = seqs(older["id"])
-    stream = streams.subscribe(
-        on_live(owner), events_url(project), headers={"Last-Event-ID": f" {older_seq}\t"}
+    request = head(
+        "GET",
+        events_url(project),
+        {"Authorization": f"Bearer {owner.token}", "Last-Event-ID": f" \t{seqs(older['id'])} \t"},
     )
-    assert_in_order(stream.events(1, WAIT), [newer], seqs)
+    with connect(live.base_url, timeout=WAIT) as sock:
+        sock.sendall(request)
+        received = b""
+        deadline = time.monotonic() + WAIT
+        wanted = f'"id":"{newer["id"]}"'.encode()
+        while wanted not in received:  # chunked: frames come inside chunk framing
+            assert time.monotonic() < deadline, f"no event within {WAIT} s: {received!r}"
+            chunk = sock.recv(65536)
+            assert chunk, f"closed: {received!r}"
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 200 "), received[:200]
+    assert f'"id":"{older["id"]}"'.encode() not in received
 
 
 H, Q = ("header", "last-event-id"), ("query", "last_event_id")

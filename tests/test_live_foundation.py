@@ -196,6 +196,9 @@ def test_last_event_id(header: str | None, query: str | None, expected: int | No
         (None, "1.5", [(("query", "last_event_id"), "int_parsing")]),
         (None, "٥", [(("query", "last_event_id"), "int_parsing")]),
         (None, "+5", [(("query", "last_event_id"), "int_parsing")]),
+        # U+0000: `invalid_characters` instead of any other error, as for every query value.
+        (None, "5\x00", [(("query", "last_event_id"), "invalid_characters")]),
+        (None, "\x00", [(("query", "last_event_id"), "invalid_characters")]),
         ("-1", None, [(("header", "last-event-id"), "greater_than_equal")]),
         (str(2**63), None, [(("header", "last-event-id"), "less_than_equal")]),
         (
