@@ -50,14 +50,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def database_url() -> str:
-    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL") or embedded_pg.start(
-        Path(tempfile.mkdtemp(prefix="quartet-flask-live-")), cleanup="delete"
-    )
+def database_url() -> Iterator[str]:
+    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL")
+    data_dir = None
+    if not server_url:
+        # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user.
+        data_dir = Path(tempfile.mkdtemp(prefix="quartet-flask-live-"))
+        server_url = embedded_pg.start(data_dir, cleanup="delete")
     url = embedded_pg.ensure_database(server_url, f"quartet_flask_live_{uuid.uuid4().hex[:8]}")
     migrate(url)
     demo.seed_if_empty(url)
-    return url
+    yield url
+    if data_dir is not None:
+        embedded_pg.release(data_dir)  # now: xdist's workers never run atexit
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +78,12 @@ def app(database_url: str) -> Iterator[Flask]:
     long_calls_module._process_calls = None  # this process's slots, made with THREADS
     from impl_flask.app import create_app
 
+    app = create_app()
     try:
-        yield create_app()
+        yield app
     finally:
+        app.extensions["taskboard.live_hub"].close()
+        engine_of(app).dispose()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
