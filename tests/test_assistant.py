@@ -84,6 +84,8 @@ def llm_server(server: Server, llm: FakeLLM) -> Iterator[ServerProcess]:
             "LLM_TIMEOUT_SECONDS": str(LLM_TIMEOUT_SECONDS),
             "LLM_API_KEY": API_KEY,
             "LLM_MODEL": MODEL,
+            # httpx logs every request at INFO: the log test below reads what it wrote.
+            "LOG_LEVEL": "info",
         },
     )
     yield process
@@ -410,6 +412,22 @@ def test_stall_after_k_tokens_is_k_tokens_then_an_error_event(
     )
     assert API_KEY not in response.text
     fake.wait_for(lambda r: r.cancelled, timeout=CANCEL_SEEN_WITHIN_SECONDS)
+
+
+def test_the_key_and_the_upstream_body_are_never_logged(
+    asker: Asker, fake: FakeLLM, llm_server: ServerProcess
+) -> None:
+    """After a failure before the first byte, one after it and a success, the server's log
+    (at INFO, where httpx logs each request) holds neither the key nor the upstream's body."""
+    client, project, _ = asker
+    fake.behaviour = Behaviour.error(status=401, times=1)
+    assert_problem(ask(client, project), 502)
+    fake.behaviour = Behaviour.stall(after=1, times=1)
+    assert events_of(ask(client, project))[-1].event == "error"
+    assert ask(client, project, stream=False).status_code == 200
+    log = llm_server.log_path.read_text(errors="replace")
+    assert API_KEY not in log
+    assert "server had an error" not in log
 
 
 # ------------------------------------------------------------------ the client going away
