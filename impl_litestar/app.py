@@ -8,6 +8,7 @@ from litestar.di import Provide
 
 from impl_litestar import errors, validation
 from impl_litestar.db import RequestSessionMiddleware, database_lifespan, provide_db_session
+from impl_litestar.live import live_lifespan
 from impl_litestar.middleware import (
     BodySizeLimitMiddleware,
     CORSMiddleware,
@@ -16,11 +17,14 @@ from impl_litestar.middleware import (
 )
 from impl_litestar.openapi import SCHEMA_PLUGINS, docs_asset, openapi_config, openapi_document
 from impl_litestar.routes.activity import ActivityController
+from impl_litestar.routes.assistant import AssistantController
 from impl_litestar.routes.auth import AuthController
 from impl_litestar.routes.comments import CommentController
+from impl_litestar.routes.events import EventController
 from impl_litestar.routes.health import HealthController
 from impl_litestar.routes.labels import LabelController
 from impl_litestar.routes.members import MemberController
+from impl_litestar.routes.notifications import NotificationController
 from impl_litestar.routes.projects import ProjectController
 from impl_litestar.routes.tasks import TaskController
 from impl_litestar.routes.users import UserController
@@ -45,6 +49,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             TaskController,
             CommentController,
             ActivityController,
+            EventController,
+            NotificationController,
+            AssistantController,
         ],
         # Outermost first (after the app's: 404, preflight, 413): session → 401 → 415/400/422 →
         # guards → dependencies → handler.
@@ -62,7 +69,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[api, HealthController, openapi_document, docs_asset],
         state=State({STATE_KEY: settings}),
         dependencies={"settings": Provide(app_settings, sync_to_thread=False)},
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, live_lifespan],
         exception_handlers={**errors.exception_handlers, **validation.exception_handlers},
         middleware=[TrailingSlashMiddleware(), CORSMiddleware(), BodySizeLimitMiddleware()],
         before_send=[add_response_headers],

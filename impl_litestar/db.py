@@ -25,6 +25,7 @@ from impl_litestar.errors import ConflictException
 from impl_litestar.settings import app_settings
 from shared.async_engines import create_readiness_engine, create_request_engine
 from shared.integrity import conflict_detail
+from shared.live.orm_lock import ActivityLockingSession
 
 
 @asynccontextmanager
@@ -36,7 +37,11 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
     engine = create_request_engine(database_url)
     app.state.readiness_engine = create_readiness_engine(database_url)
     # expire_on_commit=False: response Structs are built from the objects after commit.
-    app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    # ActivityLockingSession takes the project's activity lock right before any activity
+    # insert, so entries commit in `seq` order per project (the event stream relies on it).
+    app.state.sessionmaker = async_sessionmaker(
+        engine, expire_on_commit=False, sync_session_class=ActivityLockingSession
+    )
     # Reads run without a transaction (contract/DECISIONS.md, issue 15): the same pool, each
     # connection in autocommit while it serves a read, so asyncpg sends no BEGIN and no COMMIT.
     app.state.read_sessionmaker = async_sessionmaker(

@@ -8,6 +8,10 @@
   connection lost) becomes a 503 with `Retry-After: 1`, wherever it happens — authentication's
   user lookup and the commit included (contract/DECISIONS.md, "Unavailable"); so does every
   password-hashing slot staying taken (shared.passwords.PasswordHashingBusy).
+- This process holding as many event streams as it may (shared.live.stream.StreamsFull)
+  becomes a 503 with `Retry-After: 5`; a bad `Last-Event-ID` (InvalidLastEventId) a 422.
+- The assistant's errors before the first byte (shared.assistant.AssistantError): 503 when
+  it is not configured, 502/504 for its upstream failing or late.
 - Unhandled exceptions become a 500 problem that leaks nothing, logged.
 
 How a request's violations become a 422 (and 415/400 before it) is validation.py's."""
@@ -36,7 +40,9 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from shared import problems, throttle
+from shared.assistant import AssistantError
 from shared.dberrors import is_unavailable
+from shared.live.stream import SEQ_MAX, InvalidLastEventId, StreamsFull
 from shared.passwords import PasswordHashingBusy
 from shared.problems import DETAILS, PROBLEM_MEDIA_TYPE, field_error, problem
 
@@ -91,6 +97,18 @@ def too_many_sign_ins(retry_after: int) -> TooManyRequestsException:
 
 def invalid_reference(loc: Loc, msg: str) -> dict[str, Any]:
     return field_error(loc, "invalid_reference", msg)
+
+
+def invalid_last_event_id_errors(exc: InvalidLastEventId) -> list[dict[str, Any]]:
+    """shared.live.stream's verdict on Last-Event-ID / last_event_id as the contract's errors."""
+    return [field_error(list(loc), kind, _LAST_EVENT_ID_MESSAGES[kind]) for loc, kind in exc.errors]
+
+
+_LAST_EVENT_ID_MESSAGES = {
+    "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
+    "greater_than_equal": "Input should be greater than or equal to 0",
+    "less_than_equal": f"Input should be less than or equal to {SEQ_MAX}",
+}
 
 
 # ------------------------------------------------------------------------- problem responses
@@ -153,6 +171,28 @@ def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     return problem_response(HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def _invalid_last_event_id(
+    _: Request[Any, Any, Any], exc: InvalidLastEventId
+) -> Response[dict[str, Any]]:
+    return problem_response(HTTP_422_UNPROCESSABLE_ENTITY, errors=invalid_last_event_id_errors(exc))
+
+
+def _streams_full(_: Request[Any, Any, Any], exc: StreamsFull) -> Response[dict[str, Any]]:
+    """This process holds as many event streams as it may: come back in a few seconds (another
+    process, or this one once a stream has ended)."""
+    return problem_response(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        problems.STREAMS_FULL,
+        headers={"Retry-After": str(exc.retry_after)},
+    )
+
+
+def _assistant_failed(_: Request[Any, Any, Any], exc: AssistantError) -> Response[dict[str, Any]]:
+    """The assistant not configured (503, no Retry-After), its upstream failing (502) or late
+    (504) before the first byte; shared.assistant has logged why, without the upstream's body."""
+    return problem_response(exc.status, exc.detail, headers=exc.headers)
+
+
 def _password_hashing_busy(
     _: Request[Any, Any, Any], __: PasswordHashingBusy
 ) -> Response[dict[str, Any]]:
@@ -163,5 +203,8 @@ def _password_hashing_busy(
 exception_handlers: ExceptionHandlersMap = {
     HTTPException: _http_exception,
     PasswordHashingBusy: _password_hashing_busy,
+    InvalidLastEventId: _invalid_last_event_id,
+    StreamsFull: _streams_full,
+    AssistantError: _assistant_failed,
     Exception: _unhandled,
 }

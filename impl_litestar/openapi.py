@@ -22,6 +22,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response, get
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
+from litestar.enums import ParamType
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
@@ -30,7 +31,12 @@ from litestar.openapi.spec import (
     License,
     OAuthFlow,
     OAuthFlows,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
     Operation,
+    Parameter,
+    Schema,
     SecurityScheme,
     Tag,
 )
@@ -38,6 +44,7 @@ from litestar.plugins import OpenAPISchemaPlugin
 
 from impl_litestar.schemas import Problem, ValidationProblem
 from shared import docs
+from shared.live.stream import SEQ_MAX
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
@@ -80,6 +87,78 @@ class ContractOperation(Operation):
             del self.responses["400"]
 
 
+EVENT_STREAM = ResponseSpec(
+    data_container=str,
+    media_type="text/event-stream",
+    generate_examples=False,
+    description="The project's activity as Server-Sent Events: `event: activity`, `data:` the "
+    "Activity JSON, `id:` its `seq`; a `: ping` comment first and after every 15 s without an "
+    "event.",
+)
+_SEQ = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=SEQ_MAX)
+EVENT_STREAM_PARAMETERS = [
+    Parameter(
+        name="Last-Event-ID",
+        param_in=ParamType.HEADER,
+        required=False,
+        description="Resume after this event id (an activity `seq`): every later entry of the "
+        "project, in order, then live ones. Wins over `last_event_id`.",
+        schema=_SEQ,
+    ),
+    Parameter(
+        name="last_event_id",
+        param_in=ParamType.QUERY,
+        required=False,
+        description="`Last-Event-ID` for clients that cannot send the header.",
+        schema=_SEQ,
+    ),
+    Parameter(
+        name="access_token",
+        param_in=ParamType.QUERY,
+        required=False,
+        description="The bearer token, for clients that cannot send headers (a browser's "
+        "EventSource); the Authorization header wins when both are sent.",
+        schema=Schema(type=OpenAPIType.STRING),
+    ),
+]
+
+
+@dataclass
+class EventStreamOperation(ContractOperation):
+    """Documents the stream's parameters, which the handler reads through validation.py and
+    security.py rather than as its own parameters (their rules and locations are shared)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [*(self.parameters or []), *EVENT_STREAM_PARAMETERS]
+
+
+@dataclass
+class AssistantOperation(ContractOperation):
+    """askAssistant's 200 has two media types, which the body's `stream` chooses: the JSON
+    AssistantAnswer Litestar documents from the return type, and the event stream added here."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        success = (self.responses or {}).get("200")
+        if isinstance(success, OpenAPIResponse):
+            success.content = {
+                **(success.content or {}),
+                "text/event-stream": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        description="`token` events, then `done` (or `error` after a failure "
+                        "mid-stream); see the operation's description.",
+                    )
+                ),
+            }
+            success.description = (
+                "`stream: false`: the whole answer (`application/json`). "
+                "`stream: true`: `token` events, then `done` — or, after a failure "
+                "mid-stream, `error` (`text/event-stream`)."
+            )
+
+
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Any:
         schema = super().to_openapi_schema(field_definition, schema_creator)
@@ -105,7 +184,7 @@ OPENAPI_JSON_URL = "/openapi.json"
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Taskboard",
-        version="1.1.0",
+        version="1.2.0",
         summary="Projects, members, labels, tasks, comments and activity for a browser "
         "single-page app.",
         description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "

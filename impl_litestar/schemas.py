@@ -16,9 +16,16 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from impl_litestar.errors import CONTRACT_11_ERROR_TYPES
-from shared import orm, problems, vocabulary
+from shared import notifications, orm, problems, vocabulary
 from shared.timefmt import format_timestamp
-from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
+from shared.vocabulary import (
+    ActivityTargetType,
+    ActivityVerb,
+    NotificationKind,
+    Role,
+    TaskPriority,
+    TaskStatus,
+)
 
 # -------------------------------------------------------------------------------- field types
 
@@ -368,6 +375,62 @@ class Activity(Struct):
             changes=entry.changes,
             created_at=format_timestamp(entry.created_at),
         )
+
+
+# ----------------------------------------------------------------------------- notifications
+
+
+class Notification(Struct):
+    id: UUID
+    kind: NotificationKind
+    task_id: UUID
+    project_id: UUID
+    actor: UserSummary
+    read: bool
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, notification: notifications.Notification) -> Notification:
+        return cls(
+            id=notification.id,
+            kind=NotificationKind(notification.kind),
+            task_id=notification.task_id,
+            project_id=notification.project_id,
+            actor=UserSummary.of(notification.actor),
+            read=notification.read,
+            created_at=format_timestamp(notification.created_at),
+        )
+
+
+# --------------------------------------------------------------------------------- assistant
+
+Question = Annotated[str, Meta(min_length=1, max_length=vocabulary.ASSISTANT_QUESTION_MAX_LENGTH)]
+
+
+class AssistantQuestion(RequestBody):
+    question: Question
+    stream: Annotated[
+        bool,
+        Meta(
+            description="`true`: `text/event-stream` (`token` events, then `done`); `false`: "
+            "one JSON AssistantAnswer."
+        ),
+    ] = vocabulary.ASSISTANT_STREAM_DEFAULT
+
+
+class AssistantUsage(Struct):
+    """Token counts as the upstream reports them."""
+
+    prompt_tokens: Count
+    completion_tokens: Count
+
+
+class AssistantAnswer(Struct):
+    """The whole answer (`stream: false`)."""
+
+    answer: str
+    model: str
+    usage: AssistantUsage
 
 
 # ------------------------------------------------------------------------ problems, health

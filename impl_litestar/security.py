@@ -37,7 +37,7 @@ class BearerTokenMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         request: Request[Any, Any, Any] = Request(scope, receive)
-        token = tokens.bearer_token(request.headers.get("authorization"))
+        token = _token(request)
         if token is None:
             raise unauthorized(problems.NOT_AUTHENTICATED)
         try:
@@ -50,6 +50,21 @@ class BearerTokenMiddleware(ASGIMiddleware):
             raise unauthorized(problems.INVALID_TOKEN)
         scope["user"], scope["auth"] = user, token  # `request.user` from here on
         await next_app(scope, receive, send)
+
+
+# The route handler option of the one operation that also takes its token as the `access_token`
+# query parameter (streamProjectEvents: a browser's EventSource cannot send headers).
+QUERY_TOKEN_OPT = "token_in_query"
+QUERY_TOKEN_PARAMETER = "access_token"
+
+
+def _token(request: Request[Any, Any, Any]) -> str | None:
+    """The bearer token; where the handler allows it, the query's when no Authorization header
+    is sent (a header, even a bad one, wins: contract/DECISIONS.md)."""
+    authorization = request.headers.get("authorization")
+    if authorization is None and request.route_handler.opt.get(QUERY_TOKEN_OPT):
+        return request.query_params.get(QUERY_TOKEN_PARAMETER) or None
+    return tokens.bearer_token(authorization)
 
 
 def provide_current_user(request: Request[User, str, Any]) -> User:

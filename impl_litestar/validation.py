@@ -41,9 +41,11 @@ from impl_litestar.errors import (
     RequestValidationFailed,
     UnsupportedMediaTypeException,
     contract_error,
+    invalid_last_event_id_errors,
     problem_response,
 )
 from shared import idempotency, inputs, problems
+from shared.live import stream
 from shared.problems import field_error
 
 # ------------------------------------------------------------------------------ the gate
@@ -76,6 +78,9 @@ class RequestValidationMiddleware(ASGIMiddleware):
 
 # The route handler option that marks an idempotent create (set by idempotency.idempotent_post).
 IDEMPOTENT_OPT = "idempotent"
+# The route handler option of an event stream that resumes after `Last-Event-ID` (or the
+# `last_event_id` query parameter), which shared.live.stream parses, locations and all.
+RESUMABLE_OPT = "resumable"
 
 # Handler parameters Litestar fills in itself, never from the request's path/query/headers.
 _RESERVED = frozenset(
@@ -99,6 +104,7 @@ class RequestSpec(msgspec.Struct, frozen=True):
     parameters: tuple[ParameterSpec, ...]
     body: BodySpec | None
     idempotent: bool  # a create that takes an Idempotency-Key (idempotency.py)
+    resumable: bool  # an event stream that takes a Last-Event-ID (routes/events.py)
 
     @property
     def query_names(self) -> frozenset[str]:
@@ -146,7 +152,10 @@ def request_spec(handler: Any, path_parameters: frozenset[str]) -> RequestSpec:
         media_type = getattr(data.kwarg_definition, "media_type", None)
         body = BodySpec(struct=data.annotation, form=media_type == RequestEncodingType.URL_ENCODED)
     return RequestSpec(
-        tuple(found.values()), body, idempotent=bool(handler.opt.get(IDEMPOTENT_OPT))
+        tuple(found.values()),
+        body,
+        idempotent=bool(handler.opt.get(IDEMPOTENT_OPT)),
+        resumable=bool(handler.opt.get(RESUMABLE_OPT)),
     )
 
 
@@ -174,6 +183,8 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
     )
     if spec.idempotent:
         errors.extend(_idempotency_key_errors(request.headers.get(idempotency.HEADER)))
+    if spec.resumable:
+        errors.extend(last_event_id_errors(request))
     if spec.body is not None:
         if body is _NO_BODY:
             errors.append(field_error(["body"], "missing", "Field required"))
@@ -191,6 +202,25 @@ async def validate_request(request: Request[Any, Any, Any], spec: RequestSpec) -
         errors = _with_invalid_characters(errors, nul_locs)
     if errors:
         raise RequestValidationFailed(errors)
+
+
+def last_event_id(request: Request[Any, Any, Any]) -> int | None:
+    """The `seq` a stream resumes after (None: from now on); raises InvalidLastEventId."""
+    return stream.parse_last_event_id(
+        request.headers.get(LAST_EVENT_ID_HEADER), request.query_params.get(LAST_EVENT_ID_QUERY)
+    )
+
+
+LAST_EVENT_ID_HEADER = "Last-Event-ID"
+LAST_EVENT_ID_QUERY = stream.QUERY_LOC[1]
+
+
+def last_event_id_errors(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    try:
+        last_event_id(request)
+    except stream.InvalidLastEventId as exc:
+        return invalid_last_event_id_errors(exc)
+    return []
 
 
 # A U+0000 in the token form's credentials is a failed sign-in (401, counted; services.auth),

@@ -7,6 +7,7 @@ import os
 import signal
 
 from shared.implementations import Implementation
+from shared.settings import gunicorn_threads
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
@@ -53,7 +54,7 @@ def _run_gunicorn(impl: Implementation, host: str, port: int, workers: int) -> N
             self.cfg.set("workers", workers)
             # gthread, but closing its listeners as soon as a graceful stop begins (see the module).
             self.cfg.set("worker_class", "shared.gunicorn_worker.GracefulThreadWorker")
-            self.cfg.set("threads", int(os.environ.get("GUNICORN_THREADS", "8")))
+            self.cfg.set("threads", gunicorn_threads())
             self.cfg.set("graceful_timeout", GRACEFUL_SHUTDOWN_SECONDS)
             # gunicorn refuses a request line over 4094 bytes (at most 8190) with its own HTML
             # 414; the contract answers long queries itself (10,000 parameters must get the

@@ -57,6 +57,14 @@ class SettingsError(ValueError):
     """A setting has a value the service cannot run with."""
 
 
+# gunicorn's gthread workers (Flask, DRF): GUNICORN_THREADS threads per worker process. A long
+# call — an event stream, an assistant call — holds its thread for seconds to hours, so each
+# worker admits at most threads − RESERVED_THREADS of them at once and answers 503 past that
+# (shared.live.long_calls): RESERVED_THREADS threads always remain for ordinary requests.
+DEFAULT_GUNICORN_THREADS = 8
+RESERVED_THREADS = 2
+
+
 def _int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -221,3 +229,15 @@ def get_settings() -> Settings:
     settings = load_settings()
     settings.check()
     return settings
+
+
+def gunicorn_threads() -> int:
+    """GUNICORN_THREADS: threads per gunicorn worker (shared.serve), an integer >= 1."""
+    return _int("GUNICORN_THREADS", DEFAULT_GUNICORN_THREADS)
+
+
+def long_calls_per_worker() -> int:
+    """Long calls (event streams, assistant calls) one gthread worker serves at once: its threads
+    less RESERVED_THREADS, never negative (with 2 threads or fewer, every long call is refused
+    rather than letting one starve the worker's ordinary requests)."""
+    return max(0, gunicorn_threads() - RESERVED_THREADS)

@@ -37,10 +37,14 @@ class TaskController(Controller):
         responses=problem_responses(400, 401, 403, 404, 409, 415, 422),
     )
     async def create_task(
-        self, data: TaskCreate, db_session: AsyncSession, access: ProjectAccess
+        self,
+        data: TaskCreate,
+        db_session: AsyncSession,
+        settings: AppSettings,
+        access: ProjectAccess,
     ) -> Response[Task]:
         """The assignee must be a member and the labels of this project (422 otherwise)."""
-        task = await tasks.create_task(db_session, access.user, access.project_id, data)
+        task = await tasks.create_task(db_session, settings, access.user, access.project_id, data)
         return with_etag(Task.of(task), 201, Location=f"/api/v1/tasks/{task.id}")
 
     @get(
@@ -125,12 +129,13 @@ class TaskController(Controller):
         self,
         data: TaskUpdate,
         db_session: AsyncSession,
+        settings: AppSettings,
         access: TaskAccess,
         if_match: IfMatch = None,
     ) -> Response[Task]:
         """Absent = unchanged, null clears, label_ids replaces the set."""
         task = await tasks.update_task(
-            db_session, access.user, access.project_id, access.task_id, data, if_match
+            db_session, settings, access.user, access.project_id, access.task_id, data, if_match
         )
         return with_etag(Task.of(task))
 

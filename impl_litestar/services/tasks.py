@@ -15,7 +15,7 @@ from impl_litestar.errors import RequestValidationFailed, invalid_reference
 from impl_litestar.pagination import PageParams, paginate_rows
 from impl_litestar.schemas import Page, TaskCreate, TaskUpdate
 from impl_litestar.schemas import Task as TaskRepresentation
-from impl_litestar.services import activity
+from impl_litestar.services import activity, notifications
 from impl_litestar.services.locks import lock_project, lock_task
 from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
@@ -100,9 +100,10 @@ async def _check_references(
 
 
 async def create_task(
-    session: AsyncSession, actor: User, project_id: uuid.UUID, body: TaskCreate
+    session: AsyncSession, settings: Settings, actor: User, project_id: uuid.UUID, body: TaskCreate
 ) -> Task:
-    """The assignee must be a member and the labels of this project (422 otherwise)."""
+    """The assignee must be a member and the labels of this project (422 otherwise); they are
+    notified (unless they assigned themselves)."""
     await lock_project(session, project_id, "share")
     labels = await _check_references(session, project_id, body.assignee_id, body.label_ids)
     task = Task(
@@ -118,6 +119,14 @@ async def create_task(
     )
     session.add(task)
     await session.flush()
+    await notifications.task_assigned(
+        session,
+        settings,
+        task_id=task.id,
+        project_id=project_id,
+        assignee_id=body.assignee_id,
+        actor=actor,
+    )
     activity.record(
         session,
         project_id=project_id,
@@ -132,13 +141,15 @@ async def create_task(
 
 async def update_task(
     session: AsyncSession,
+    settings: Settings,
     actor: User,
     project_id: uuid.UUID,
     task_id: uuid.UUID,
     body: TaskUpdate,
     if_match: str | None,
 ) -> Task:
-    """Absent = unchanged, null clears, label_ids replaces the set; no change, no new version."""
+    """Absent = unchanged, null clears, label_ids replaces the set; no change, no new version.
+    A new assignee is notified (unless they assigned themselves)."""
     await lock_project(session, project_id, "share")
     await lock_task(session, task_id)
     requested = {
@@ -163,6 +174,15 @@ async def update_task(
         task.labels = labels
     task.version += 1
     task.updated_at = func.now()
+    if "assignee_id" in changes:
+        await notifications.task_assigned(
+            session,
+            settings,
+            task_id=task_id,
+            project_id=project_id,
+            assignee_id=requested["assignee_id"],
+            actor=actor,
+        )
     activity.record(
         session,
         project_id=project_id,

@@ -12,6 +12,7 @@ TOKEN_URL = f"{API}/auth/token"
 ME_URL = f"{API}/me"
 USERS_URL = f"{API}/users"
 PROJECTS_URL = f"{API}/projects"
+NOTIFICATIONS_URL = f"{ME_URL}/notifications"
 
 Ref = dict[str, Any] | str
 
@@ -50,6 +51,14 @@ def tasks_url(project: Ref) -> str:
 
 def activity_url(project: Ref) -> str:
     return f"{project_url(project)}/activity"
+
+
+def events_url(project: Ref) -> str:
+    return f"{project_url(project)}/events"
+
+
+def notification_read_url(notification: Ref) -> str:
+    return f"{NOTIFICATIONS_URL}/{id_of(notification)}/read"
 
 
 def task_url(task: Ref) -> str:

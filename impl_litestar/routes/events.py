@@ -1,0 +1,88 @@
+"""A project's activity as it happens: Server-Sent Events (SPEC section 11, "Live part details").
+
+The checks are those of every project-scoped GET — 401 (the token may also come as the
+`access_token` query parameter: security.py), 422 (`Last-Event-ID` / `last_event_id`:
+validation.py), 404 for non-members — and then the request's session is released: the stream
+holds no pooled connection. The process's hub (live.py) wakes the subscription on every commit
+of the project's activity and reads the new entries on its own connection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.di import Provide
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from impl_litestar.live import provide_hub
+from impl_litestar.openapi import (
+    BEARER,
+    EVENT_STREAM,
+    EventStreamOperation,
+    problem_responses,
+)
+from impl_litestar.permissions import ProjectAccess, project_role
+from impl_litestar.security import QUERY_TOKEN_OPT
+from impl_litestar.streaming import ReleasedServerSentEvent
+from impl_litestar.validation import RESUMABLE_OPT, last_event_id
+from shared.live.hub_async import AsyncHub, AsyncSubscription
+from shared.live.stream import STREAM_HEADERS
+
+
+def provide_last_event_id(request: Request[Any, Any, Any]) -> int | None:
+    return last_event_id(request)  # validated already (validation.py): this does not raise
+
+
+class EventController(Controller):
+    path = "/projects/{project_id:str}/events"
+    tags = ["events"]
+    security = BEARER
+
+    @get(
+        "/",
+        operation_id="streamProjectEvents",
+        summary="Stream the activity of a project (Server-Sent Events)",
+        dependencies={
+            "access": project_role(),
+            "hub": Provide(provide_hub, sync_to_thread=False),
+            "after": Provide(provide_last_event_id, sync_to_thread=False),
+        },
+        opt={RESUMABLE_OPT: True, QUERY_TOKEN_OPT: True},
+        operation_class=EventStreamOperation,
+        responses={200: EVENT_STREAM, **problem_responses(401, 404, 422)},
+    )
+    async def stream_project_events(
+        self,
+        db_session: AsyncSession,
+        access: ProjectAccess,
+        hub: AsyncHub,
+        after: int | None,
+    ) -> ServerSentEvent:
+        """One `activity` event per entry (`id` = its `seq`, `data` = the Activity as the
+        activity list has it), after a first `: ping` comment and one every 15 s without an
+        event. Resumes after `Last-Event-ID` (or `last_event_id`); without either, starts after
+        the project's newest entry."""
+        # Back to the pool now, not at provide_db_session's commit after the handler: the
+        # subscribe below may wait its turn on the hub's one reader connection.
+        await db_session.close()
+        subscription = await hub.subscribe(access.project_id, after)  # 503 past the cap
+        return ReleasedServerSentEvent(
+            _messages(subscription), release=subscription.close, headers=STREAM_HEADERS
+        )
+
+
+# Litestar separates an event's lines with "\r\n" by default; the four send "\n".
+_PING = ServerSentEventMessage(comment="ping", data=None, sep="\n")
+
+
+async def _messages(subscription: AsyncSubscription) -> AsyncIterator[ServerSentEventMessage]:
+    # The first bytes go out as soon as the subscription is registered: every commit after the
+    # client has read them reaches it.
+    yield _PING
+    while (events := await subscription.receive()) is not None:
+        if not events:  # 15 s without an event
+            yield _PING
+        for event in events:
+            yield ServerSentEventMessage(data=event.data, event="activity", id=event.seq, sep="\n")
