@@ -108,6 +108,7 @@ _LAST_EVENT_ID_MESSAGES = {
     "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
     "greater_than_equal": "Input should be greater than or equal to 0",
     "less_than_equal": f"Input should be less than or equal to {SEQ_MAX}",
+    "invalid_characters": "String should not contain U+0000",
 }
 
 

@@ -44,6 +44,7 @@ from impl_litestar.errors import (
     invalid_last_event_id_errors,
     problem_response,
 )
+from impl_litestar.security import QUERY_TOKEN_OPT, QUERY_TOKEN_PARAMETER
 from shared import idempotency, inputs, problems
 from shared.live import stream
 from shared.problems import field_error
@@ -105,10 +106,13 @@ class RequestSpec(msgspec.Struct, frozen=True):
     body: BodySpec | None
     idempotent: bool  # a create that takes an Idempotency-Key (idempotency.py)
     resumable: bool  # an event stream that takes a Last-Event-ID (routes/events.py)
+    token_in_query: bool  # takes `access_token` too (security.py)
 
     @property
     def query_names(self) -> frozenset[str]:
-        return frozenset(p.name for p in self.parameters if p.location == "query")
+        """The documented query parameters (a U+0000 in any of them is `invalid_characters`)."""
+        names = frozenset(p.name for p in self.parameters if p.location == "query")
+        return names | {QUERY_TOKEN_PARAMETER} if self.token_in_query else names
 
     @property
     def repeatable_query_names(self) -> frozenset[str]:
@@ -156,6 +160,7 @@ def request_spec(handler: Any, path_parameters: frozenset[str]) -> RequestSpec:
         body,
         idempotent=bool(handler.opt.get(IDEMPOTENT_OPT)),
         resumable=bool(handler.opt.get(RESUMABLE_OPT)),
+        token_in_query=bool(handler.opt.get(QUERY_TOKEN_OPT)),
     )
 
 
