@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from impl_flask import db, docs, errors, middleware, security, validation
+from impl_flask import db, docs, errors, live, middleware, security, validation
 from impl_flask.json_provider import OrjsonProvider
 from impl_flask.openapi import Api
 from impl_flask.routes import BLUEPRINTS
@@ -24,6 +24,7 @@ def create_app() -> Flask:
     app.wsgi_app = RequestBodyGuard(app.wsgi_app)  # type: ignore[method-assign]
     app.config.from_mapping(flask_config(settings))
     db.init_app(app, settings.database_url)
+    live.init_app(app, settings)  # the event hub and the webhook worker of this worker process
     errors.init_app(app)
     validation.init_app(app)  # before the routes: it registers the uuid path converter
 

@@ -34,6 +34,7 @@ from shared.database import (
     sqlalchemy_url,
 )
 from shared.integrity import conflict_detail
+from shared.live.orm_lock import ActivityLockingSession
 from shared.readiness import database_answers
 
 _SESSIONS = "taskboard.sessions"
@@ -81,7 +82,11 @@ def init_app(app: Flask, database_url: str) -> None:
     )
     event.listen(engine, "do_connect", _bounded_wait_connect)
     # expire_on_commit=False: responses are serialised from the objects after the commit.
-    app.extensions[_SESSIONS] = sessionmaker(engine, expire_on_commit=False)
+    # ActivityLockingSession takes the project's activity lock right before any activity insert
+    # (the flush that inserts it), so entries commit in `seq` order (shared.live.orm_lock).
+    app.extensions[_SESSIONS] = sessionmaker(
+        engine, class_=ActivityLockingSession, expire_on_commit=False
+    )
     # Same pool; psycopg's autocommit is switched on at checkout and off again at checkin.
     app.extensions[_READ_SESSIONS] = sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
@@ -104,9 +109,16 @@ def session() -> Session:
 
 
 def _close_session(_: BaseException | None) -> None:
+    release_session()
+
+
+def release_session() -> None:
+    """Close the request's session now, giving its pooled connection back: the app context's
+    end does it for every request; a stream does it before it starts (it holds no pool
+    connection while it lasts). Rolls back whatever `transactional` did not commit."""
     db_session: Session | None = g.pop("db_session", None)
     if db_session is not None:
-        db_session.close()  # rolls back whatever `transactional` did not commit
+        db_session.close()
 
 
 def transactional(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -143,6 +143,20 @@ class Boolean(ContractField, ma.fields.Boolean):
         raise self.make_error("invalid")
 
 
+class QueryBoolean(ContractField, ma.fields.Boolean):
+    """A boolean in a query string: exactly `true` or `false` (marshmallow also takes `1`,
+    `yes`, `on`, ...)."""
+
+    default_error_messages = {"invalid": "Input should be a valid boolean"}
+    error_types = {"invalid": "bool_parsing"}
+    _values: ClassVar[Mapping[str, bool]] = {"true": True, "false": False}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if isinstance(value, str) and value in self._values:
+            return self._values[value]
+        raise self.make_error("invalid")
+
+
 class QueryInteger(ContractField, ma.fields.Integer):
     """An integer in a query string: ASCII digits and an optional leading `-`, nothing else
     (Python's int() also takes other scripts' digits, `+`, spaces and `_`)."""

@@ -28,6 +28,7 @@ import marshmallow as ma
 from impl_flask import fields, schemas, validation
 from impl_flask.idempotency import idempotent
 from shared import idempotency
+from shared.live.stream import SEQ_MAX
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,8 +52,19 @@ IDEMPOTENT_REPLAYED_HEADER = {
     "required": False,
     "schema": {"type": "string", "enum": ["true"]},
 }
+# A Server-Sent Events response (`@blp.response(200, EVENT_STREAM, content_type=...,
+# headers=STREAM_RESPONSE_HEADERS)`): OpenAPI has no schema for the events of a stream.
+EVENT_STREAM = {"type": "string", "description": "Server-Sent Events, UTF-8."}
+STREAM_RESPONSE_HEADERS = {
+    "X-Accel-Buffering": {
+        "description": "`no`: a proxy (nginx) must pass the stream on as it comes.",
+        "required": True,
+        "schema": {"type": "string", "enum": ["no"]},
+    }
+}
 IF_NONE_MATCH_PARAMETER = "IfNoneMatch"  # `@blp.doc(parameters=[...])`: Api registers them
 IDEMPOTENCY_KEY_PARAMETER = "IdempotencyKey"
+LAST_EVENT_ID_PARAMETER = "LastEventIdHeader"
 LOCATION_HEADER = {
     "description": "Absolute path of the created resource (no scheme or host).",
     "required": True,
@@ -123,6 +135,18 @@ class Api(flask_smorest.Api):
             },
             lazy=True,
         )
+        self.spec.components.parameter(
+            LAST_EVENT_ID_PARAMETER,
+            "header",
+            {
+                "name": validation.LAST_EVENT_ID_HEADER,
+                "required": False,
+                "description": "Resume after this event `id` (what `EventSource` sends when it "
+                "reconnects). Wins over `last_event_id`.",
+                "schema": {"type": "integer", "minimum": 0, "maximum": SEQ_MAX},
+            },
+            lazy=True,
+        )
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -131,6 +155,7 @@ class Blueprint(flask_smorest.Blueprint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(self._prepare_idempotency_doc)
+        self._prepare_doc_cbks.append(self._prepare_resumable_doc)
 
     def problems(self, *statuses: int, uses_database: bool = True) -> Callable[[F], F]:
         """Document the problem responses an operation can answer. Every operation can answer
@@ -153,6 +178,21 @@ class Blueprint(flask_smorest.Blueprint):
         wrapper._apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))  # type: ignore[attr-defined]
         wrapper._apidoc["idempotent"] = True  # type: ignore[attr-defined]
         return wrapper
+
+    def resumable(self, func: F) -> F:
+        """A stream that resumes after `Last-Event-ID`: documents the header, and validation
+        checks it with the query (one 422 lists both; validation.last_event_id reads it)."""
+        func._apidoc = deepcopy(getattr(func, "_apidoc", {}))  # type: ignore[attr-defined]
+        func._apidoc[validation.RESUMABLE] = True  # type: ignore[attr-defined]
+        return func
+
+    @staticmethod
+    def _prepare_resumable_doc(
+        doc: dict[str, Any], doc_info: dict[str, Any], **_: Any
+    ) -> dict[str, Any]:
+        if doc_info.get(validation.RESUMABLE):
+            doc.setdefault("parameters", []).append(LAST_EVENT_ID_PARAMETER)
+        return doc
 
     @staticmethod
     def _prepare_idempotency_doc(

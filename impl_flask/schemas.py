@@ -13,11 +13,13 @@ import marshmallow as ma
 
 from impl_flask import fields as f
 from shared import vocabulary as v
+from shared.live.stream import SEQ_MAX
 from shared.problems import ERROR_TYPES
 from shared.tasklist import TaskFilters
 from shared.vocabulary import (
     ActivityTargetType,
     ActivityVerb,
+    NotificationKind,
     Role,
     TaskPriority,
     TaskSort,
@@ -158,6 +160,23 @@ class TaskQuerySchema(PageQuerySchema):
         return {**page, "filters": TaskFilters(**data)}
 
 
+class EventsQuerySchema(RequestSchema):
+    """streamProjectEvents' query. The token is read by security.authenticate (before
+    validation); the `Last-Event-ID` header, which wins over `last_event_id`, by validation."""
+
+    access_token = f.String()
+    last_event_id = f.QueryInteger(validate=f.Range(min=0, max=SEQ_MAX))
+
+
+class NotificationQuerySchema(PageQuerySchema):
+    unread = f.QueryBoolean()
+
+
+class AssistantQuestionSchema(RequestSchema):
+    question = _text(v.ASSISTANT_QUESTION_MAX_LENGTH, required=True)
+    stream = f.Boolean(load_default=v.ASSISTANT_STREAM_DEFAULT)
+
+
 class CommentBodySchema(RequestSchema):
     body = _text(v.COMMENT_BODY_MAX_LENGTH, required=True)
 
@@ -290,6 +309,31 @@ class ActivitySchema(ResponseSchema):
 
 class ActivityPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(ActivitySchema), required=True)
+
+
+class NotificationSchema(ResponseSchema):
+    id = ma.fields.UUID(required=True)
+    kind = f.Enum(NotificationKind, required=True)
+    task_id = ma.fields.UUID(required=True)
+    project_id = ma.fields.UUID(required=True)
+    actor = ma.fields.Nested(UserSummarySchema, required=True)
+    read = ma.fields.Boolean(required=True)
+    created_at = f.Timestamp(required=True)
+
+
+class NotificationPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(NotificationSchema), required=True)
+
+
+class AssistantUsageSchema(ResponseSchema):
+    prompt_tokens = ma.fields.Integer(required=True, validate=f.Range(min=0))
+    completion_tokens = ma.fields.Integer(required=True, validate=f.Range(min=0))
+
+
+class AssistantAnswerSchema(ResponseSchema):
+    answer = ma.fields.String(required=True)
+    model = ma.fields.String(required=True)
+    usage = ma.fields.Nested(AssistantUsageSchema, required=True)
 
 
 class HealthSchema(ResponseSchema):

@@ -22,6 +22,7 @@ from shared.settings import get_settings
 from shared.tokens import InvalidToken, bearer_token, read_token
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+ACCESS_TOKEN = "access_token"  # the query parameter of `query_token` views
 
 V = TypeVar("V", bound=type)
 
@@ -32,13 +33,26 @@ def public(view_class: V) -> V:
     return view_class
 
 
+def query_token(view_class: V) -> V:
+    """Mark a view that also takes the token as the `access_token` query parameter, when no
+    Authorization header is sent (streamProjectEvents: a browser EventSource sends no headers)."""
+    view_class.query_token = True  # type: ignore[attr-defined]
+    return view_class
+
+
 def authenticate() -> None:
     if request.url_rule is None or not request.path.startswith(API_PREFIX + "/"):
         return  # unrouted (the router answers 404/405) or outside the API (probes, docs)
-    view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(getattr(view, "view_class", None), "public", False):
+    view_class = getattr(current_app.view_functions.get(request.endpoint or ""), "view_class", None)
+    if getattr(view_class, "public", False):
         return
-    token = bearer_token(request.headers.get("Authorization"))
+    authorization = request.headers.get("Authorization")
+    token = bearer_token(authorization)
+    if authorization is None and getattr(view_class, "query_token", False):
+        # The header wins: only without one is the query's token read (the last one given,
+        # as every single-valued query parameter is).
+        given = request.args.getlist(ACCESS_TOKEN)
+        token = given[-1] if given and given[-1] else None
     if token is None:
         abort(401, message=problems.NOT_AUTHENTICATED, headers=CHALLENGE)
     try:

@@ -24,7 +24,7 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "PROVIDE_AUTOMATIC_OPTIONS": False,
         # flask-smorest: the document and the docs UI, at the contract's paths.
         "API_TITLE": "Taskboard",
-        "API_VERSION": "1.1.0",
+        "API_VERSION": "1.2.0",
         "OPENAPI_VERSION": "3.1.0",
         "OPENAPI_URL_PREFIX": "/",
         "OPENAPI_JSON_PATH": "openapi.json",
@@ -33,7 +33,8 @@ def flask_config(settings: Settings) -> dict[str, Any]:
         "OPENAPI_SWAGGER_UI_URL": ASSETS_URL,
         "API_SPEC_OPTIONS": {
             "info": {
-                "summary": "Projects, members, labels, tasks, comments and activity.",
+                "summary": "Projects, members, labels, tasks, comments, activity, live events, "
+                "notifications and a project assistant.",
                 "license": {"name": "MIT", "identifier": "MIT"},
             },
             "servers": [{"url": "/"}],

@@ -8,6 +8,8 @@ Content-Type 415 → malformed JSON 400 → one 422 listing every violation, aft
   carries each one's type, so nothing parses English).
 - `UUIDConverter` matches any path segment, so `/tasks/not-a-uuid` is a 422 `uuid_parsing` at
   `["path", "task_id"]` after authentication, not werkzeug's router 404.
+- A stream's `Last-Event-ID` header (`@blp.resumable`) is validated with the query string, by
+  shared.live.stream's rule, so one 422 lists both when both are bad.
 - Hostile input (contract 1.1): JSON nested past 32 levels, with an unpaired surrogate, or deep
   enough for Python's json to raise RecursionError is malformed (400); U+0000 in a body, query
   or form value is `invalid_characters` at its loc, replacing that loc's other errors; unknown
@@ -33,6 +35,7 @@ from werkzeug.routing import BaseConverter
 from impl_flask.fields import Credential, ErrorMessage
 from shared import idempotency, problems
 from shared.inputs import NUL, check_document, nul_locations, parse_uuid, query_nul_locations
+from shared.live.stream import SEQ_MAX, InvalidLastEventId, parse_last_event_id
 from shared.problems import field_error
 
 JSON_MEDIA_TYPE = "application/json"
@@ -147,6 +150,37 @@ def idempotency_key_errors(req: Request) -> list[dict[str, Any]]:
         return []
     error_type, message = problem
     return [field_error(idempotency.HEADER_LOC, error_type, message)]
+
+
+LAST_EVENT_ID_HEADER = "Last-Event-ID"
+RESUMABLE = "resumable"  # the doc info key of `@blp.resumable` (openapi.Blueprint)
+_LAST_EVENT_ID_MESSAGES = {
+    "int_parsing": "Input should be a valid integer",
+    "greater_than_equal": "Input should be greater than or equal to 0",
+    "less_than_equal": f"Input should be less than or equal to {SEQ_MAX}",
+}
+
+
+def last_event_id_errors(req: Request) -> list[dict[str, Any]]:
+    """A malformed `Last-Event-ID` on a resumable stream (the query's `last_event_id` is the
+    schema's, with the same rule)."""
+    if not _handler_doc().get(RESUMABLE):
+        return []
+    try:
+        parse_last_event_id(req.headers.get(LAST_EVENT_ID_HEADER), None)
+    except InvalidLastEventId as invalid:
+        return [
+            field_error(list(loc), error_type, _LAST_EVENT_ID_MESSAGES[error_type])
+            for loc, error_type in invalid.errors
+        ]
+    return []
+
+
+def last_event_id(query_value: int | None) -> int | None:
+    """Where a stream resumes: the header's `seq` (it wins), else the query's, else None. Both
+    were validated with the request (`last_event_id_errors`, the schema)."""
+    header = parse_last_event_id(request.headers.get(LAST_EVENT_ID_HEADER), None)
+    return query_value if header is None else header
 
 
 # ---------------------------------------------------------------------------- U+0000
@@ -265,6 +299,7 @@ def _answer_invalid(req: Request, field_errors: list[dict[str, Any]]) -> None:
     of what was parsed (U+0000 ones as `invalid_characters`)."""
     errors = (
         path_errors(req)
+        + last_event_id_errors(req)
         + idempotency_key_errors(req)
         + _with_invalid_characters(_pending_errors() + field_errors)
     )

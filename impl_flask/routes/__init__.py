@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from impl_flask.routes import (
     activity,
+    assistant,
     auth,
     comments,
+    events,
     health,
     labels,
     members,
+    notifications,
     projects,
     tasks,
     users,
@@ -23,5 +26,8 @@ BLUEPRINTS = [
     tasks.blp,
     comments.blp,
     activity.blp,
+    events.blp,
+    notifications.blp,
+    assistant.blp,
     health.blp,
 ]

@@ -17,6 +17,7 @@ from impl_flask.permissions import require_role, require_task_role
 from impl_flask.security import current_user
 from impl_flask.services import locks
 from impl_flask.services.activity import record
+from impl_flask.services.notifications import notify_assignee
 from shared import problems, selects
 from shared.changes import diff, request_form, task_request_form
 from shared.orm import Label, Task
@@ -43,6 +44,8 @@ def create_task(project_id: uuid.UUID, data: dict[str, Any]) -> Task:
     )
     session.add(task)
     session.flush()
+    if task.assignee_id is not None:
+        notify_assignee(task.id, project_id, task.assignee_id)
     record(project_id, ActivityVerb.TASK_CREATED, ActivityTargetType.TASK, task.id)
     session.flush()
     return _load(task.id)
@@ -109,6 +112,8 @@ def update_task(task_id: uuid.UUID, changes: dict[str, Any], if_match: str | Non
             setattr(task, field, changes[field])
     task.version += 1
     task.updated_at = func.now()
+    if "assignee_id" in changed and changes["assignee_id"] is not None:
+        notify_assignee(task.id, project_id, changes["assignee_id"])
     record(project_id, ActivityVerb.TASK_UPDATED, ActivityTargetType.TASK, task.id, changed)
     db.session().flush()
     return _load(task_id)
