@@ -150,3 +150,20 @@ def test_the_process_has_one_instance_sized_from_the_setting_and_a_fresh_one_aft
     assert (calls.limit, long_calls() is calls) == (3, True)
     monkeypatch.setattr(os, "getpid", lambda: -1)  # as seen from a forked child
     assert long_calls() is not calls
+
+
+def test_a_graceful_stop_runs_each_registered_callback_once_even_if_one_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(module, "_stop_callbacks", [])
+    ran: list[str] = []
+
+    def broken() -> None:
+        ran.append("broken")
+        raise RuntimeError("broken")
+
+    module.on_graceful_stop(broken)
+    module.on_graceful_stop(lambda: ran.append("hub.close"))
+    module.graceful_stop()
+    module.graceful_stop()  # a second stop has nothing left to run
+    assert ran == ["broken", "hub.close"]

@@ -18,9 +18,10 @@ with `release()` when the call ends before a body exists (a 4xx/5xx decided firs
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 from typing import Generic, Protocol, TypeVar
 
@@ -28,6 +29,8 @@ from shared.live.stream import StreamsFull
 from shared.settings import long_calls_per_worker
 
 T = TypeVar("T")
+
+log = logging.getLogger("quartet.live")
 
 
 class LongCalls:
@@ -129,3 +132,30 @@ def long_calls() -> LongCalls:
         if _process_calls is None or _process_calls[0] != os.getpid():
             _process_calls = (os.getpid(), LongCalls(long_calls_per_worker()))
         return _process_calls[1]
+
+
+# ------------------------------------------------------------------ graceful stop
+
+_stop_callbacks: list[Callable[[], None]] = []
+_stop_lock = threading.Lock()
+
+
+def on_graceful_stop(callback: Callable[[], None]) -> None:
+    """Register what ends this process's endless long calls when a graceful stop begins — an
+    event hub's `close` (its streams' generators then end and their responses complete). An
+    event stream never ends by itself, so without this a SIGTERM waits out the server's whole
+    graceful timeout; a client reconnects elsewhere with its Last-Event-ID and loses nothing."""
+    with _stop_lock:
+        _stop_callbacks.append(callback)
+
+
+def graceful_stop() -> None:
+    """Run (once) what on_graceful_stop registered in this process: shared.gunicorn_worker
+    calls it when gunicorn's graceful stop begins."""
+    with _stop_lock:
+        callbacks, _stop_callbacks[:] = list(_stop_callbacks), []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("ending long calls at a graceful stop")
