@@ -12,6 +12,11 @@
   the handler for what DRF views raise, in `unavailable_or_none` for what escapes them. So is
   every password-hashing slot staying taken (shared.passwords.PasswordHashingBusy).
 - 429 (DRF's Throttled, from impl_drf.throttling) carries `Retry-After`.
+- The assistant's upstream (shared.assistant.AssistantError): 502, 503 without `Retry-After`
+  (no LLM_BASE_URL), 504 — each with shared.assistant's problem.
+- The live part: a worker holding as many long calls as it may (shared.live.stream.StreamsFull,
+  from shared.live.long_calls or the hub) is a 503 with `Retry-After: 5`; a bad `Last-Event-ID`
+  / `last_event_id` (shared.live.stream.InvalidLastEventId) is the usual 422.
 - `not_found`, `bad_request`, `forbidden`, `server_error` are Django's handler404/400/403/500
   (impl_drf.urls): unknown paths and unhandled exceptions never get Django's HTML pages.
 - `problem_response` is for code outside DRF views (middleware, Django handlers).
@@ -31,11 +36,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from impl_drf.validation import violations
+from impl_drf.validation import RequestValidationError, field_error, violations
+from shared.assistant import AssistantError
 from shared.dberrors import is_unavailable
 from shared.integrity import conflict_detail
+from shared.live.stream import SEQ_MAX, InvalidLastEventId, StreamsFull
 from shared.passwords import PasswordHashingBusy
 from shared.problems import (
+    ASSISTANT_BUSY,
     BAD_CREDENTIALS,
     DATABASE_UNAVAILABLE,
     DETAILS,
@@ -43,6 +51,7 @@ from shared.problems import (
     NOT_AUTHENTICATED,
     PASSWORD_HASHING_BUSY,
     PROBLEM_MEDIA_TYPE,
+    STREAMS_FULL,
     problem,
 )
 from shared.throttle import TOO_MANY
@@ -75,6 +84,21 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+class TooManyStreams(ServiceUnavailable):
+    """StreamsFull: this worker serves as many long calls as it may; come back in a few
+    seconds (or to another worker)."""
+
+    default_detail = STREAMS_FULL
+    default_code = "streams_full"
+    retry_after = str(StreamsFull.retry_after)
+
+
+class TooManyAssistantCalls(TooManyStreams):
+    """StreamsFull for an assistant call (it holds a thread too, streamed or not)."""
+
+    default_detail = ASSISTANT_BUSY
+
+
 class IncorrectCredentials(exceptions.APIException):
     """Wrong email or password at the token endpoint: 401 from a view without authenticators
     (DRF would turn its AuthenticationFailed into a 403 there)."""
@@ -95,12 +119,20 @@ class Replay(Exception):
 def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBase | None:
     if isinstance(exc, Replay):
         return exc.response
+    if isinstance(exc, AssistantError):  # 502/503/504, its own problem and headers
+        return Response(
+            exc.problem(), status=exc.status, headers=exc.headers, content_type=PROBLEM_MEDIA_TYPE
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(DETAILS[404])
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(DETAILS[403])
     elif isinstance(exc, PasswordHashingBusy):
         exc = ServiceUnavailable(PASSWORD_HASHING_BUSY)
+    elif isinstance(exc, StreamsFull):
+        exc = TooManyStreams()
+    elif isinstance(exc, InvalidLastEventId):
+        exc = last_event_id_violations(exc)
     elif not isinstance(exc, exceptions.APIException) and is_unavailable(exc):
         exc = ServiceUnavailable(DATABASE_UNAVAILABLE)
     if not isinstance(exc, exceptions.APIException):
@@ -120,13 +152,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponseBa
         elif isinstance(exc, exceptions.Throttled):
             headers["Retry-After"] = str(max(1, exc.wait or 1))
         elif status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-            headers["Retry-After"] = RETRY_AFTER_UNAVAILABLE
+            headers["Retry-After"] = getattr(exc, "retry_after", RETRY_AFTER_UNAVAILABLE)
     set_rollback()
     return Response(
         problem(status_code, detail, errors),
         status=status_code,
         headers=headers,
         content_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+_LAST_EVENT_ID_MESSAGES = {
+    "int_parsing": "Input should be a valid integer.",
+    "greater_than_equal": "Input should be greater than or equal to 0.",
+    "less_than_equal": f"Input should be less than or equal to {SEQ_MAX}.",
+}
+
+
+def last_event_id_violations(exc: InvalidLastEventId) -> RequestValidationError:
+    """The 422 of shared.live.stream.parse_last_event_id's verdict, every bad one listed."""
+    return RequestValidationError(
+        [field_error(list(loc), type_, _LAST_EVENT_ID_MESSAGES[type_]) for loc, type_ in exc.errors]
     )
 
 

@@ -239,6 +239,19 @@ class IntegerQueryField(RawValueMixin, serializers.IntegerField):
         return value
 
 
+class BooleanQueryField(RawValueMixin, serializers.BooleanField):
+    """A boolean in a query string: exactly `true` or `false` (DRF's BooleanField also takes
+    `1`, `yes`, `on`, `True`...; the contract does not)."""
+
+    default_error_messages = {"bool_parsing": "Input should be a valid boolean."}
+    _VALUES = {"true": True, "false": False}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, str) or data not in self._VALUES:
+            self.fail("bool_parsing")
+        return self._VALUES[data]
+
+
 class UUIDQueryField(RawValueMixin, serializers.UUIDField):
     default_error_messages = {"uuid_parsing": "Input should be a valid UUID."}
 

@@ -23,6 +23,7 @@ from shared import vocabulary
 from shared.vocabulary import (
     ActivityTargetType,
     ActivityVerb,
+    NotificationKind,
     Role,
     TaskPriority,
     TaskStatus,
@@ -225,3 +226,27 @@ class Activity(models.Model):
     class Meta:
         managed = False
         db_table = "activity"
+
+
+class Notification(models.Model):
+    """A `task.assigned` notification (migration 0006). Written only by the database function
+    `notify_task_assigned()` in the assignment's transaction (impl_drf.services.tasks), never
+    through this model; read by listNotifications, `read_at` set by markNotificationRead."""
+
+    id = _uuid_pk()
+    user = models.ForeignKey(User, models.DB_CASCADE, related_name="notifications")
+    kind = models.TextField(choices=choices(NotificationKind))
+    task_id = models.UUIDField()  # no foreign key: "you were assigned X" outlives X
+    project = models.ForeignKey(Project, models.DB_CASCADE, related_name="+")
+    actor = models.ForeignKey(User, models.DO_NOTHING, related_name="+")
+    read_at = models.DateTimeField(null=True)
+    created_at = _created_now()
+
+    class Meta:
+        managed = False
+        db_table = "notifications"
+
+    @property
+    def read(self) -> bool:
+        """The representation's `read`: markNotificationRead has been called."""
+        return self.read_at is not None

@@ -76,9 +76,13 @@ PROBLEM_DESCRIPTIONS = {
     422: "Unprocessable Content — every violated field of path, query, headers and body.",
     429: "Too Many Requests — too many failed sign-ins; `Retry-After` says when to try again.",
     500: "Internal Server Error — no stack trace, SQL or class names.",
+    502: "Bad Gateway — the assistant's upstream failed before anything was sent.",
     503: "Service Unavailable — the database cannot be reached, no connection was free within "
     "5 seconds, or a statement ran past 5 seconds (createToken, createUser: no password-hashing "
-    "slot came free within 1 second); `Retry-After: 1`.",
+    "slot came free within 1 second); `Retry-After: 1`. The live part: the worker holds as many "
+    "long calls (streams, assistant calls) as it may (`Retry-After: 5`); askAssistant without "
+    "`LLM_BASE_URL` (no `Retry-After`).",
+    504: "Gateway Timeout — the assistant's upstream did not answer within `LLM_TIMEOUT_SECONDS`.",
 }
 
 

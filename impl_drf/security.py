@@ -12,6 +12,8 @@ from shared.problems import INVALID_TOKEN
 from shared.settings import get_settings
 from shared.tokens import InvalidToken, bearer_token, read_token
 
+ACCESS_TOKEN_PARAMETER = "access_token"
+
 
 class BearerTokenAuthentication(BaseAuthentication):
     """`Authorization: Bearer <JWT>` (scheme case-insensitive).
@@ -25,6 +27,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
         if token is None:
             return None
+        return self.authenticate_token(token)
+
+    def authenticate_token(self, token: str) -> tuple[User, str]:
         try:
             user_id = read_token(token, get_settings())
         except InvalidToken:
@@ -37,3 +42,18 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
+
+
+class StreamTokenAuthentication(BearerTokenAuthentication):
+    """streamProjectEvents only: the bearer header, or the same token as `?access_token=` (a
+    browser's EventSource cannot send headers). With an `Authorization` header, whatever it
+    holds, the query token is ignored: the header wins, and a bad one is a 401 even next to a
+    good query token."""
+
+    def authenticate(self, request: Request) -> tuple[User, str] | None:
+        if "HTTP_AUTHORIZATION" in request.META:
+            return super().authenticate(request)
+        token = request.query_params.get(ACCESS_TOKEN_PARAMETER)
+        if token is None:
+            return None
+        return self.authenticate_token(token)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import NamedTuple
 
+from django.db import connection
 from django.db.models import (
     Exists,
     F,
@@ -34,6 +35,7 @@ from impl_drf.models import (
     Activity,
     Comment,
     Label,
+    Notification,
     Project,
     ProjectMember,
     Task,
@@ -41,6 +43,7 @@ from impl_drf.models import (
     User,
 )
 from impl_drf.pagination import Key, Keyset
+from shared.assistant import OPEN_TASKS_SQL
 from shared.cursors import DATE, DATE_NULLS_LAST, INT, TEXT, TIMESTAMP
 from shared.cursors import UUID as UUID_KEY
 from shared.tasklist import TaskFilters
@@ -260,3 +263,31 @@ ACTIVITY_NEWEST_FIRST = Keyset((Key("seq", INT),), descending=True)
 
 def activity_of(project: Project) -> QuerySet[Activity]:
     return Activity.objects.filter(project=project).select_related("actor")
+
+
+# ------------------------------------------------------------------------ notifications
+
+# Newest first, over notifications_user_created_idx (or, unread only, its partial twin).
+NOTIFICATIONS_NEWEST_FIRST = Keyset(
+    (Key("created_at", TIMESTAMP), Key("id", UUID_KEY)), descending=True
+)
+
+
+def notifications_of(user: User, unread: bool | None) -> QuerySet[Notification]:
+    """The user's notifications, the actor joined; `unread`: True only unread ones, False only
+    read ones, None all."""
+    notifications = Notification.objects.filter(user=user).select_related("actor")
+    if unread is not None:
+        notifications = notifications.filter(read_at__isnull=unread)
+    return notifications
+
+
+# ------------------------------------------------------------------------ assistant
+
+
+def open_tasks_for_prompt(project_id: uuid.UUID) -> list[tuple]:
+    """The assistant's prompt rows (shared.assistant.prompt: open tasks, at most 50, most
+    recently updated first, descriptions cut) — the shared statement, in Django's cursor."""
+    with connection.cursor() as cursor:
+        cursor.execute(OPEN_TASKS_SQL, [project_id])
+        return cursor.fetchall()

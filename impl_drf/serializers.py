@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from impl_drf import models
 from impl_drf.fields import (
+    BooleanQueryField,
     ChoiceQueryField,
     DateQueryField,
     IntegerQueryField,
@@ -135,6 +136,15 @@ class CommentWriteSerializer(StrictSerializer):
 # Unknown query parameters are ignored (plain Serializers, not StrictSerializer).
 
 
+class AssistantQuestionSerializer(StrictSerializer):
+    question = StrictCharField(min_length=1, max_length=vocabulary.ASSISTANT_QUESTION_MAX_LENGTH)
+    stream = StrictBooleanField(
+        default=vocabulary.ASSISTANT_STREAM_DEFAULT,
+        help_text="`true`: `text/event-stream` (`token` events, then `done`); `false`: one JSON "
+        "AssistantAnswer.",
+    )
+
+
 class PageQuerySerializer(serializers.Serializer):
     limit = IntegerQueryField(
         min_value=vocabulary.PAGE_LIMIT_MIN,
@@ -176,6 +186,13 @@ class TaskListQuerySerializer(PageQuerySerializer):
     )
     sort = ChoiceQueryField(
         choices(TaskSort), default=TaskSort.NEWEST.value, help_text="Sort order."
+    )
+
+
+class NotificationListQuerySerializer(PageQuerySerializer):
+    unread = BooleanQueryField(
+        required=False,
+        help_text="`true`: unread notifications only; `false`: read ones only; absent: all.",
     )
 
 
@@ -373,6 +390,29 @@ class ActivitySerializer(ResourceSerializer):
             "changes",
             "created_at",
         ]
+
+
+class NotificationSerializer(ResourceSerializer):
+    project_id = serializers.UUIDField()
+    actor = UserSummarySerializer()
+    read = serializers.BooleanField()
+
+    class Meta:
+        model = models.Notification
+        fields = ["id", "kind", "task_id", "project_id", "actor", "read", "created_at"]
+
+
+class AssistantUsageSerializer(serializers.Serializer):
+    prompt_tokens = serializers.IntegerField(min_value=0)
+    completion_tokens = serializers.IntegerField(min_value=0)
+
+
+class AssistantAnswerSerializer(serializers.Serializer):
+    """The whole answer (`stream: false`), as shared.assistant makes it."""
+
+    answer = serializers.CharField()
+    model = serializers.CharField()
+    usage = AssistantUsageSerializer()
 
 
 class HealthSerializer(serializers.Serializer):

@@ -139,7 +139,7 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "TITLE": "Taskboard",
-    "VERSION": "1.1.0",
+    "VERSION": "1.2.0",
     "DESCRIPTION": "The Quartet contract (contract/openapi.yaml), served by Django REST "
     "Framework. Generated from the code by drf-spectacular.",
     "SERVERS": [{"url": "/"}],
@@ -160,6 +160,7 @@ SPECTACULAR_SETTINGS = {
         "TaskPriority": "shared.vocabulary.TaskPriority",
         "ActivityVerb": "shared.vocabulary.ActivityVerb",
         "ActivityTargetType": "shared.vocabulary.ActivityTargetType",
+        "NotificationKind": "shared.vocabulary.NotificationKind",
         "ProblemType": "impl_drf.serializers.PROBLEM_TYPES",
         "ValidationErrorType": "impl_drf.serializers.VALIDATION_ERROR_TYPES",
     },

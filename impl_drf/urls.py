@@ -11,11 +11,14 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 from impl_drf.docs import SwaggerAssetView
 from impl_drf.views.activity import ActivityViewSet
+from impl_drf.views.assistant import AssistantViewSet
 from impl_drf.views.auth import TokenViewSet
 from impl_drf.views.comments import CommentViewSet, TaskCommentViewSet
+from impl_drf.views.events import EventStreamViewSet
 from impl_drf.views.health import HealthViewSet
 from impl_drf.views.labels import LabelViewSet
 from impl_drf.views.members import MemberViewSet
+from impl_drf.views.notifications import NotificationViewSet
 from impl_drf.views.projects import ProjectViewSet
 from impl_drf.views.tasks import ProjectTaskViewSet, TaskViewSet
 from impl_drf.views.users import MeViewSet, UserViewSet
@@ -36,6 +39,11 @@ register_converter(IdConverter, "id")
 api_v1 = [
     path("auth/token", TokenViewSet.as_view({"post": "create"})),
     path("me", MeViewSet.as_view({"get": "retrieve"})),
+    path("me/notifications", NotificationViewSet.as_view({"get": "list"})),
+    path(
+        "me/notifications/<id:notification_id>/read",
+        NotificationViewSet.as_view({"post": "mark_read"}),
+    ),
     path("users", UserViewSet.as_view({"get": "list", "post": "create"})),
     path("users/<id:user_id>", UserViewSet.as_view({"get": "retrieve"})),
     path("projects", ProjectViewSet.as_view({"get": "list", "post": "create"})),
@@ -59,6 +67,8 @@ api_v1 = [
         ProjectTaskViewSet.as_view({"get": "list", "post": "create"}),
     ),
     path("projects/<id:project_id>/activity", ActivityViewSet.as_view({"get": "list"})),
+    path("projects/<id:project_id>/events", EventStreamViewSet.as_view({"get": "stream"})),
+    path("projects/<id:project_id>/assistant", AssistantViewSet.as_view({"post": "ask"})),
     path(
         "tasks/<id:task_id>",
         TaskViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),

@@ -52,6 +52,7 @@ ERROR_TYPES_BY_CODE: dict[str, str] = {
     "uuid_parsing": "uuid_parsing",
     "date_parsing": "date_parsing",
     "int_parsing": "int_parsing",
+    "bool_parsing": "bool_parsing",  # impl_drf.fields.BooleanQueryField
     "min_value": "greater_than_equal",  # Django MinValueValidator
     "max_value": "less_than_equal",  # Django MaxValueValidator
     "max_items": "too_long",  # impl_drf.fields.MaxItemsValidator

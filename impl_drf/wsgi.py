@@ -12,6 +12,7 @@ django_application = get_wsgi_application()  # sets Django up: import project mo
 
 from django.urls import get_resolver  # noqa: E402
 
+from impl_drf import live  # noqa: E402
 from shared.wsgi import RequestBodyGuard, body_too_large  # noqa: E402
 
 # The URLconf (every view, serializer and drf-spectacular) imported now rather than by the first
@@ -43,3 +44,7 @@ class UnreadBodyDrain:
 
 
 application = UnreadBodyDrain(RequestBodyGuard(django_application))
+
+# The webhook worker of this process (gunicorn imports this module in each worker, after the
+# fork); the event hub starts with the first stream (impl_drf.live).
+live.start()

@@ -17,16 +17,20 @@ from impl_fastapi.middleware import (
 from impl_fastapi.openapi import DESCRIPTION, install_docs, install_openapi
 from impl_fastapi.routes import (
     activity,
+    assistant,
     auth,
     comments,
+    events,
     health,
     labels,
     members,
+    notifications,
     projects,
     tasks,
     users,
 )
 from impl_fastapi.validation import register_validation_handler
+from shared.assistant import AsyncAssistant
 from shared.async_engines import create_readiness_engine, create_request_engine
 from shared.httputil import (
     CORS_ALLOW_HEADERS,
@@ -34,8 +38,10 @@ from shared.httputil import (
     CORS_EXPOSE_HEADERS,
     CORS_MAX_AGE,
 )
+from shared.live.hub_async import AsyncHub
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.settings import Settings, SettingsError, get_settings
+from shared.webhooks import AsyncWebhookWorker
 
 
 @asynccontextmanager
@@ -48,9 +54,27 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_request_engine(settings.database_url)
     app.state.sessions = create_sessions(engine)
     app.state.readiness_engine = create_readiness_engine(settings.database_url)
+    # The live part, one of each per process: the event streams' hub (its listener reconnects
+    # by itself, so the app starts with the database down too), and with a webhook URL the
+    # worker delivering the notifications' outbox.
+    app.state.live = AsyncHub(settings.database_url)
+    app.state.live.start()
+    # The assistant's one HTTP client (none without LLM_BASE_URL: askAssistant answers 503).
+    app.state.assistant = AsyncAssistant.from_settings(settings)
+    webhooks = None
+    if settings.notify_webhook_url is not None:
+        assert settings.notify_webhook_secret is not None  # Settings requires it with the URL
+        webhooks = AsyncWebhookWorker(
+            settings.database_url, settings.notify_webhook_url, settings.notify_webhook_secret
+        )
+        webhooks.start()
     try:
         yield
     finally:
+        if webhooks is not None:
+            await webhooks.close()
+        await app.state.live.close()
+        await app.state.assistant.aclose()
         await engine.dispose()
         await app.state.readiness_engine.dispose()
 
@@ -59,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="Taskboard",
-        version="1.1.0",
+        version="1.2.0",
         summary="Quartet's Taskboard API, FastAPI implementation.",
         description=DESCRIPTION,
         openapi_tags=[dict(tag) for tag in OPENAPI_TAGS],
@@ -80,6 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tasks,
         comments,
         activity,
+        events,
+        notifications,
+        assistant,
         health,
     ):
         app.include_router(module.router)

@@ -17,6 +17,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shared.live.orm_lock import ActivityLockingSession
+
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -31,7 +33,11 @@ class Sessions:
 def create_sessions(engine: AsyncEngine) -> Sessions:
     # expire_on_commit=False: response models are built from the objects after the commit.
     return Sessions(
-        writes=async_sessionmaker(engine, expire_on_commit=False),
+        # ActivityLockingSession: every activity INSERT of a write takes its project's activity
+        # lock first (shared.live.orm_lock), so the entries of a project commit in `seq` order.
+        writes=async_sessionmaker(
+            engine, expire_on_commit=False, sync_session_class=ActivityLockingSession
+        ),
         # The same pool: the isolation level is set on checkout and reset on return.
         reads=async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT")),
     )

@@ -2,9 +2,10 @@
 
 This is the one place where FastAPI's default error answers ({"detail": ...}) are bent to the
 contract: domain exceptions raised by services, shared.passwords' PasswordHashingBusy (503),
-Starlette's router errors (404/405, with every method of the path in `Allow`), and anything
-unexpected (500, a middleware). Request validation (415/400/422 and the error-type matrix) is
-validation.py's."""
+shared.live's StreamsFull (503 with Retry-After: 5), shared.assistant's upstream errors
+(502/503/504), Starlette's router errors (404/405, with every method of the path in `Allow`),
+and anything unexpected (500, a middleware). Request validation (415/400/422 and the error-type
+matrix) is validation.py's."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.assistant import AssistantError
 from shared.dberrors import is_unavailable
+from shared.live.stream import StreamsFull
 from shared.passwords import PasswordHashingBusy
 from shared.problems import (
     DATABASE_UNAVAILABLE,
@@ -29,6 +32,7 @@ from shared.problems import (
     MALFORMED_JSON,
     PASSWORD_HASHING_BUSY,
     PROBLEM_MEDIA_TYPE,
+    STREAMS_FULL,
     problem,
 )
 
@@ -167,6 +171,19 @@ async def _problem_error(_: Request, exc: Exception) -> ProblemResponse:
     return _problem_of(exc)
 
 
+async def _streams_full(_: Request, exc: Exception) -> ProblemResponse:
+    """The process holds as many event streams as it may (shared.live): come back later."""
+    assert isinstance(exc, StreamsFull)
+    return problem_response(503, STREAMS_FULL, headers={"Retry-After": str(exc.retry_after)})
+
+
+async def _assistant_error(_: Request, exc: Exception) -> ProblemResponse:
+    """The assistant's upstream, before the first byte: 502 failed, 504 too slow, 503 not
+    configured (shared.assistant decides which, and logs why)."""
+    assert isinstance(exc, AssistantError)
+    return ProblemResponse(exc.problem(), status_code=exc.status, headers=exc.headers or None)
+
+
 async def _password_hashing_busy(_: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, PasswordHashingBusy)
     return _problem_of(ServiceUnavailable(PASSWORD_HASHING_BUSY))
@@ -241,4 +258,6 @@ class UnhandledErrorMiddleware:
 def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _problem_error)
     app.add_exception_handler(PasswordHashingBusy, _password_hashing_busy)
+    app.add_exception_handler(StreamsFull, _streams_full)
+    app.add_exception_handler(AssistantError, _assistant_error)
     app.add_exception_handler(StarletteHTTPException, _http_exception)

@@ -12,12 +12,16 @@ from fastapi.responses import HTMLResponse
 from pydantic.json_schema import models_json_schema
 
 from impl_fastapi.errors import NotFound
-from impl_fastapi.schemas import Problem, ValidationProblem
+from impl_fastapi.schemas import AssistantDone, AssistantToken, Problem, ValidationProblem
 from shared import docs
+from shared.live.stream import MEDIA_TYPE, STREAM_HEADERS
 from shared.problems import PROBLEM_MEDIA_TYPE, TITLES
 
+[STREAM_BUFFERING_HEADER] = STREAM_HEADERS
+
 DESCRIPTION = (
-    "Projects, members, labels, tasks, comments and activity for a browser single-page app. "
+    "Projects, members, labels, tasks, comments and activity for a browser single-page app, "
+    "with live events, notifications and a project assistant. "
     "Every error is an RFC 9457 problem (`application/problem+json`)."
 )
 
@@ -44,11 +48,57 @@ def problem_responses(*statuses: int, database: bool = True) -> dict[int | str, 
     return responses
 
 
-def _problem_schemas() -> dict[str, Any]:
-    """Schemas of the problem+json error bodies. Routes declare those responses by reference
-    (problem_responses); no route returns the models, so FastAPI would not emit them."""
+def event_stream_content(events: dict[str, str]) -> dict[str, Any]:
+    """The `content` of a stream as the contract documents it: a string (OpenAPI 3.1 has no
+    schema for a stream's items) and each event's `data` schema under `x-sse-events` (event
+    name → component schema name)."""
+    return {
+        MEDIA_TYPE: {
+            "schema": {
+                "type": "string",
+                "description": "Server-Sent Events, UTF-8; see the operation's description.",
+            },
+            "x-sse-events": {
+                name: {"$ref": f"#/components/schemas/{schema}"} for name, schema in events.items()
+            },
+        }
+    }
+
+
+def event_stream_response(description: str, events: dict[str, str]) -> dict[int | str, Any]:
+    """OpenAPI `responses=` for the 200 of an EventSourceResponse route, with the
+    `X-Accel-Buffering` header. install_openapi drops the 3.2 `itemSchema` FastAPI adds."""
+    return {
+        200: {
+            "description": description,
+            "headers": {
+                STREAM_BUFFERING_HEADER: {
+                    "description": "`no`: a proxy (nginx) must pass the stream on as it comes.",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["no"]},
+                }
+            },
+            "content": event_stream_content(events),
+        }
+    }
+
+
+def _without_item_schemas(document: dict[str, Any]) -> None:
+    """FastAPI documents an SSE response with OpenAPI 3.2's `itemSchema` (the generic shape of
+    an event), which a 3.1 document may not have; the route documents its stream itself."""
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            for response in operation.get("responses", {}).values():
+                response.get("content", {}).get(MEDIA_TYPE, {}).pop("itemSchema", None)
+
+
+def _documented_schemas() -> dict[str, Any]:
+    """Schemas routes refer to but never return, so FastAPI would not emit them: the
+    problem+json error bodies (problem_responses) and the `data` of the assistant's stream
+    events (event_stream_content)."""
+    models = (Problem, ValidationProblem, AssistantToken, AssistantDone)
     _, schema = models_json_schema(
-        [(Problem, "serialization"), (ValidationProblem, "serialization")],
+        [(model, "serialization") for model in models],
         ref_template="#/components/schemas/{model}",
     )
     return dict(schema["$defs"])
@@ -68,8 +118,9 @@ def install_openapi(app: FastAPI) -> None:
                 separate_input_output_schemas=app.separate_input_output_schemas,
             )
             document.setdefault("components", {}).setdefault("schemas", {}).update(
-                _problem_schemas()
+                _documented_schemas()
             )
+            _without_item_schemas(document)
             app.openapi_schema = document
         return app.openapi_schema
 

@@ -29,9 +29,16 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from impl_fastapi.errors import CONTRACT_ERROR_TYPES
 from shared import vocabulary
-from shared.inputs import NUL, nul_locations, parse_int, parse_uuid
+from shared.inputs import NUL, nul_locations, parse_bool, parse_int, parse_uuid
 from shared.timefmt import format_timestamp
-from shared.vocabulary import ActivityTargetType, ActivityVerb, Role, TaskPriority, TaskStatus
+from shared.vocabulary import (
+    ActivityTargetType,
+    ActivityVerb,
+    NotificationKind,
+    Role,
+    TaskPriority,
+    TaskStatus,
+)
 
 # ---------------------------------------------------------------------------- wire types
 
@@ -86,6 +93,18 @@ QueryUUID = Annotated[UUID, Strict(False), BeforeValidator(_canonical_uuid), Nul
 # those stay on the integer, where the JSON schema shows them.
 ASCII_INT = (Strict(False), BeforeValidator(_ascii_int), NulFree)
 QueryText = Annotated[str, NulFree]
+
+
+def _query_bool(value: object) -> object:
+    """`true` or `false` only: pydantic's lax bool also takes `1`, `yes`, `on`, `t`..."""
+    if not isinstance(value, str):
+        return value
+    if (parsed := parse_bool(value)) is None:
+        raise PydanticCustomError("bool_parsing", "Input should be `true` or `false`")
+    return parsed
+
+
+QueryBool = Annotated[bool, Strict(False), BeforeValidator(_query_bool), NulFree]
 
 
 def _json_string(value: object) -> object:
@@ -435,6 +454,63 @@ class Activity(ResponseModel):
 
 class ActivityPage(Page[Activity]):
     pass
+
+
+# ---------------------------------------------------------------------------- notifications
+
+
+class Notification(ResponseModel):
+    id: UUID
+    kind: NotificationKind
+    task_id: UUID
+    project_id: UUID
+    actor: UserSummary
+    read: bool
+    created_at: Timestamp
+
+
+class NotificationPage(Page[Notification]):
+    pass
+
+
+# ---------------------------------------------------------------------------- assistant
+
+Question = Annotated[str, Field(min_length=1, max_length=vocabulary.ASSISTANT_QUESTION_MAX_LENGTH)]
+
+
+class AssistantQuestion(RequestBody):
+    question: Question
+    stream: Annotated[
+        bool,
+        Field(
+            description=(
+                "`true`: `text/event-stream` (`token` events, then `done`); "
+                "`false`: one JSON AssistantAnswer."
+            )
+        ),
+    ] = vocabulary.ASSISTANT_STREAM_DEFAULT
+
+
+class AssistantUsage(BaseModel):
+    prompt_tokens: Annotated[int, Field(ge=0)]
+    completion_tokens: Annotated[int, Field(ge=0)]
+
+
+class AssistantAnswer(BaseModel):
+    answer: str
+    model: str
+    usage: AssistantUsage
+
+
+# The `data` of the stream's events (documented under the stream's `x-sse-events`; the frames
+# themselves are shared.assistant's).
+class AssistantToken(BaseModel):
+    text: Annotated[str, Field(min_length=1)]
+
+
+class AssistantDone(BaseModel):
+    model: str
+    usage: AssistantUsage
 
 
 # ---------------------------------------------------------------------------- operations

@@ -10,12 +10,14 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from impl_fastapi.db import Session
 from impl_fastapi.errors import Unauthorized
 from impl_fastapi.settings import SettingsDep
 from shared import orm, selects
 from shared.problems import NOT_AUTHENTICATED
+from shared.settings import Settings
 from shared.throttle import client_address
 from shared.tokens import InvalidToken, bearer_token, read_token
 
@@ -36,6 +38,10 @@ bearer = BearerToken(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", aut
 async def authenticate(
     token: Annotated[str | None, Depends(bearer)], session: Session, settings: SettingsDep
 ) -> orm.User:
+    return await _user_of(token, session, settings)
+
+
+async def _user_of(token: str | None, session: AsyncSession, settings: Settings) -> orm.User:
     if token is None:
         raise Unauthorized(NOT_AUTHENTICATED)
     try:
@@ -49,6 +55,25 @@ async def authenticate(
 
 
 CurrentUser = Annotated[orm.User, Depends(authenticate)]
+
+
+async def authenticate_stream(
+    request: Request,
+    header_token: Annotated[str | None, Depends(bearer)],
+    session: Session,
+    settings: SettingsDep,
+) -> orm.User:
+    """authenticate, for event streams: the bearer header, or else the `access_token` query
+    parameter — one credential, never a fallback from a failing one: a header that is there
+    decides, even a bad one. Read raw, before validation (401 before 422): the parameter is
+    declared, documented and validated with the others by the route (routes/events.py)."""
+    if "Authorization" in request.headers:
+        return await _user_of(header_token, session, settings)
+    return await _user_of(request.query_params.get("access_token"), session, settings)
+
+
+# The event stream's router-level authentication (the only operation that takes a query token).
+STREAM_AUTHENTICATED = [Depends(authenticate_stream)]
 
 
 # Router-level: every route of a protected router authenticates first (before the body checks

@@ -17,6 +17,7 @@ from impl_litestar.middleware import (
 )
 from impl_litestar.openapi import SCHEMA_PLUGINS, docs_asset, openapi_config, openapi_document
 from impl_litestar.routes.activity import ActivityController
+from impl_litestar.routes.assistant import AssistantController
 from impl_litestar.routes.auth import AuthController
 from impl_litestar.routes.comments import CommentController
 from impl_litestar.routes.events import EventController
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ActivityController,
             EventController,
             NotificationController,
+            AssistantController,
         ],
         # Outermost first (after the app's: 404, preflight, 413): session → 401 → 415/400/422 →
         # guards → dependencies → handler.

@@ -10,6 +10,8 @@
   password-hashing slot staying taken (shared.passwords.PasswordHashingBusy).
 - This process holding as many event streams as it may (shared.live.stream.StreamsFull)
   becomes a 503 with `Retry-After: 5`; a bad `Last-Event-ID` (InvalidLastEventId) a 422.
+- The assistant's errors before the first byte (shared.assistant.AssistantError): 503 when
+  it is not configured, 502/504 for its upstream failing or late.
 - Unhandled exceptions become a 500 problem that leaks nothing, logged.
 
 How a request's violations become a 422 (and 415/400 before it) is validation.py's."""
@@ -38,6 +40,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from shared import problems, throttle
+from shared.assistant import AssistantError
 from shared.dberrors import is_unavailable
 from shared.live.stream import SEQ_MAX, InvalidLastEventId, StreamsFull
 from shared.passwords import PasswordHashingBusy
@@ -184,6 +187,12 @@ def _streams_full(_: Request[Any, Any, Any], exc: StreamsFull) -> Response[dict[
     )
 
 
+def _assistant_failed(_: Request[Any, Any, Any], exc: AssistantError) -> Response[dict[str, Any]]:
+    """The assistant not configured (503, no Retry-After), its upstream failing (502) or late
+    (504) before the first byte; shared.assistant has logged why, without the upstream's body."""
+    return problem_response(exc.status, exc.detail, headers=exc.headers)
+
+
 def _password_hashing_busy(
     _: Request[Any, Any, Any], __: PasswordHashingBusy
 ) -> Response[dict[str, Any]]:
@@ -196,5 +205,6 @@ exception_handlers: ExceptionHandlersMap = {
     PasswordHashingBusy: _password_hashing_busy,
     InvalidLastEventId: _invalid_last_event_id,
     StreamsFull: _streams_full,
+    AssistantError: _assistant_failed,
     Exception: _unhandled,
 }

@@ -1,7 +1,8 @@
 """The live part's per-process machinery, started and stopped with the application: the event
-hub (shared.live: one LISTEN connection and one reader for every stream of this process) and,
-when NOTIFY_WEBHOOK_URL is set, the webhook worker (shared.webhooks). Handlers reach the hub
-through the `hub` dependency."""
+hub (shared.live: one LISTEN connection and one reader for every stream of this process), the
+assistant's upstream client (shared.assistant: one httpx client per process) and, when
+NOTIFY_WEBHOOK_URL is set, the webhook worker (shared.webhooks). Handlers reach the hub and the
+assistant through the `hub` and `assistant` dependencies."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from typing import Any
 from litestar import Litestar, Request
 
 from impl_litestar.settings import app_settings
+from shared.assistant import AsyncAssistant
 from shared.live.hub_async import AsyncHub
 from shared.webhooks import AsyncWebhookWorker
 
 HUB_KEY = "live_hub"
+ASSISTANT_KEY = "assistant"
 
 
 @asynccontextmanager
@@ -27,6 +30,7 @@ async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
     hub = AsyncHub(database_url)
     hub.start()
     app.state[HUB_KEY] = hub
+    app.state[ASSISTANT_KEY] = assistant = AsyncAssistant.from_settings(settings)
     worker = None
     if settings.notify_webhook_url is not None:
         # shared.settings refuses a webhook URL without its secret.
@@ -40,9 +44,15 @@ async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
     finally:
         if worker is not None:
             await worker.close()
+        await assistant.aclose()
         await hub.close()  # ends the streams still open: their `receive` returns None
 
 
 def provide_hub(request: Request[Any, Any, Any]) -> AsyncHub:
     hub: AsyncHub = request.app.state[HUB_KEY]
     return hub
+
+
+def provide_assistant(request: Request[Any, Any, Any]) -> AsyncAssistant:
+    assistant: AsyncAssistant = request.app.state[ASSISTANT_KEY]
+    return assistant

@@ -31,6 +31,8 @@ from litestar.openapi.spec import (
     License,
     OAuthFlow,
     OAuthFlows,
+    OpenAPIMediaType,
+    OpenAPIResponse,
     OpenAPIType,
     Operation,
     Parameter,
@@ -131,6 +133,32 @@ class EventStreamOperation(ContractOperation):
         self.parameters = [*(self.parameters or []), *EVENT_STREAM_PARAMETERS]
 
 
+@dataclass
+class AssistantOperation(ContractOperation):
+    """askAssistant's 200 has two media types, which the body's `stream` chooses: the JSON
+    AssistantAnswer Litestar documents from the return type, and the event stream added here."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        success = (self.responses or {}).get("200")
+        if isinstance(success, OpenAPIResponse):
+            success.content = {
+                **(success.content or {}),
+                "text/event-stream": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        description="`token` events, then `done` (or `error` after a failure "
+                        "mid-stream); see the operation's description.",
+                    )
+                ),
+            }
+            success.description = (
+                "`stream: false`: the whole answer (`application/json`). "
+                "`stream: true`: `token` events, then `done` — or, after a failure "
+                "mid-stream, `error` (`text/event-stream`)."
+            )
+
+
 class StrictStructSchemaPlugin(StructSchemaPlugin):
     def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Any:
         schema = super().to_openapi_schema(field_definition, schema_creator)
@@ -156,7 +184,7 @@ OPENAPI_JSON_URL = "/openapi.json"
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Taskboard",
-        version="1.1.0",
+        version="1.2.0",
         summary="Projects, members, labels, tasks, comments and activity for a browser "
         "single-page app.",
         description="Quartet's Taskboard API, served by Litestar. Generated from the code; it "

@@ -402,6 +402,37 @@ class Notification(Struct):
         )
 
 
+# --------------------------------------------------------------------------------- assistant
+
+Question = Annotated[str, Meta(min_length=1, max_length=vocabulary.ASSISTANT_QUESTION_MAX_LENGTH)]
+
+
+class AssistantQuestion(RequestBody):
+    question: Question
+    stream: Annotated[
+        bool,
+        Meta(
+            description="`true`: `text/event-stream` (`token` events, then `done`); `false`: "
+            "one JSON AssistantAnswer."
+        ),
+    ] = vocabulary.ASSISTANT_STREAM_DEFAULT
+
+
+class AssistantUsage(Struct):
+    """Token counts as the upstream reports them."""
+
+    prompt_tokens: Count
+    completion_tokens: Count
+
+
+class AssistantAnswer(Struct):
+    """The whole answer (`stream: false`)."""
+
+    answer: str
+    model: str
+    usage: AssistantUsage
+
+
 # ------------------------------------------------------------------------ problems, health
 
 

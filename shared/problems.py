@@ -66,7 +66,6 @@ LABEL_NOT_IN_PROJECT = "No such label in the project."
 INVALID_CURSOR = "The cursor is malformed or belongs to another list."
 DATABASE_UNAVAILABLE = "The database is not reachable."
 PASSWORD_HASHING_BUSY = "The server is busy checking other passwords; retry shortly."
-STREAMS_FULL = "Too many open event streams; retry later."
 CORS_PREFLIGHT_REFUSED = "CORS preflight refused: the origin, method or headers are not allowed."
 # The live part (contract 1.2). A stream or call refused for want of room is a 503 with
 # Retry-After: shared.live.stream.STREAMS_RETRY_AFTER_SECONDS (5).

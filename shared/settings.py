@@ -8,6 +8,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from shared.throttle import Network, parse_networks
 
@@ -128,6 +129,7 @@ class Settings:
         if len(self.secret_key.encode()) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 bytes (HS256 key length)")
         self._check_webhook()
+        self._check_llm()
 
     def _check_webhook(self) -> None:
         """A webhook URL is http(s), and every delivery to it is signed: no URL without its
@@ -143,6 +145,17 @@ class Settings:
                 "NOTIFY_WEBHOOK_URL is set but NOTIFY_WEBHOOK_SECRET is not: every delivery is "
                 "signed (whsec_ + base64 of 24-64 random bytes)"
             )
+
+    def _check_llm(self) -> None:
+        """The assistant's upstream is an http(s) URL with a host, or every call would be a 502.
+        The message never repeats the value: it may carry credentials."""
+        if self.llm_base_url is not None:
+            parts = urlsplit(self.llm_base_url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise SettingsError(
+                    "LLM_BASE_URL must be an http:// or https:// URL with a host "
+                    "(e.g. http://127.0.0.1:8100/v1, as `quartet fake-llm` prints)"
+                )
 
     def check_listen(self, host: str) -> None:
         """The development key only on loopback (contract/DECISIONS.md, "Secrets")."""

@@ -54,10 +54,11 @@ Fixtures
 
 Helpers (``tests/support/``, one module per job; tests import from there only)
 -------------------------------------------------------------------------------
-``support.paths``      ``API``, ``TOKEN_URL``, ``ME_URL``, ``USERS_URL``, ``PROJECTS_URL`` and the
-    URL of every resource: ``user_url``, ``project_url``, ``members_url``, ``member_url``,
-    ``labels_url``, ``label_url``, ``tasks_url``, ``activity_url``, ``task_url``,
-    ``comments_url``, ``comment_url`` (each takes the resource dict or its id);
+``support.paths``      ``API``, ``TOKEN_URL``, ``ME_URL``, ``USERS_URL``, ``PROJECTS_URL``,
+    ``NOTIFICATIONS_URL`` and the URL of every resource: ``user_url``, ``project_url``,
+    ``members_url``, ``member_url``, ``labels_url``, ``label_url``, ``tasks_url``,
+    ``activity_url``, ``events_url``, ``task_url``, ``comments_url``, ``comment_url``,
+    ``notification_read_url`` (each takes the resource dict or its id);
     ``expand(template, default, **ids)`` fills a contract path template.
 ``support.responses``  ``expect(response, *statuses)`` → the JSON body of a successful answer;
     ``get_json(client, url, params=None)`` → the body of a GET that must answer 200.
@@ -77,6 +78,14 @@ Helpers (``tests/support/``, one module per job; tests import from there only)
 ``support.factories``  ``Account``, ``create_account``, ``login``, ``unique(prefix)``,
     ``random_id()``.
 ``support.people``     ``People``, behind the ``people`` fixture.
+``support.sse``        the event stream's client (contract 1.2): ``open_stream`` / ``Streams``
+    (``subscribe`` waits for the first ``: ping``), ``EventStream.next_event`` / ``events`` /
+    ``quiet`` / ``close`` (mid-stream), ``Frame`` (arrival time, fields, ``json()``, ``seq``).
+``support.live``       ``seq_of``, the listener's backends (``listener_pids``,
+    ``terminate_listeners``), ``request_backends``, ``server_holds_connection`` (TCP state of a
+    server's end), ``threaded(impl)``, ``wait_until``.
+``support.webhooks``   ``receiving()`` — a local webhook receiver with per-task ``Answer`` plans;
+    ``Delivery.verified()`` checks the signature with ``standardwebhooks``; ``webhook_env``.
 Harness: ``support.client`` (the validating ``ContractClient``), ``support.contract`` (the
 contract as a validator; ``REASON_PHRASES``), ``support.servers``, ``support.normalise``,
 ``support.plans``, ``support.outage`` (databases that are not there: ``Blackhole`` accepts and

@@ -84,6 +84,8 @@ def llm_server(server: Server, llm: FakeLLM) -> Iterator[ServerProcess]:
             "LLM_TIMEOUT_SECONDS": str(LLM_TIMEOUT_SECONDS),
             "LLM_API_KEY": API_KEY,
             "LLM_MODEL": MODEL,
+            # httpx logs every request at INFO: the log test below reads what it wrote.
+            "LOG_LEVEL": "info",
         },
     )
     yield process
@@ -131,6 +133,14 @@ def asker(
     """A project's owner, their client on the fake-backed server, and the project."""
     owner = make_user()
     return Asker(on_llm_server(owner), make_project(owner), owner)
+
+
+@pytest.fixture
+def stranger(
+    make_user: Callable[..., Account], on_llm_server: Callable[[Account], ContractClient]
+) -> ContractClient:
+    """A user of no project, on the fake-backed server."""
+    return on_llm_server(make_user())
 
 
 # ------------------------------------------------------------------ reading the answers
@@ -262,15 +272,19 @@ def test_the_prompt_is_the_projects_open_tasks_and_the_question(
     assert [m["role"] for m in messages] == ["system", "user"]
     assert messages[1]["content"] == "  What is next?  "
     system = messages[0]["content"]
-    for title in ("Open with a due date", "Assigned one", "Long one"):
-        assert title in system
-    assert "Finished one" not in system
-    assert "2027-01-15" in system
-    assert "Zoë Assignee" in system
-    assert "x" * 150 + "CUT-HERE" in system  # the first 200 characters, no more
-    assert "y" * 60 not in system
-    lines = [line for line in system.splitlines() if any(t in line for t in ("one", "due date"))]
-    assert len(lines) >= 3  # one line per task
+    assert "Finished one" not in system  # open tasks only
+
+    def line_of(title: str) -> str:
+        lines = [line for line in system.splitlines() if title in line]
+        assert len(lines) == 1, f"{title!r}: one line per task, got {lines}"
+        assert "todo" in lines[0] and "medium" in lines[0]  # status and priority
+        return lines[0]
+
+    assert "2027-01-15" in line_of("Open with a due date")
+    assert "Zoë Assignee" in line_of("Assigned one")
+    cut = line_of("Long one")
+    assert "x" * 150 + "CUT-HERE" in cut  # the first 200 characters of the description...
+    assert "y" * 60 not in cut  # ...and no more
 
 
 def test_at_most_fifty_open_tasks_most_recently_updated_first(
@@ -400,6 +414,22 @@ def test_stall_after_k_tokens_is_k_tokens_then_an_error_event(
     fake.wait_for(lambda r: r.cancelled, timeout=CANCEL_SEEN_WITHIN_SECONDS)
 
 
+def test_the_key_and_the_upstream_body_are_never_logged(
+    asker: Asker, fake: FakeLLM, llm_server: ServerProcess
+) -> None:
+    """After a failure before the first byte, one after it and a success, the server's log
+    (at INFO, where httpx logs each request) holds neither the key nor the upstream's body."""
+    client, project, _ = asker
+    fake.behaviour = Behaviour.error(status=401, times=1)
+    assert_problem(ask(client, project), 502)
+    fake.behaviour = Behaviour.stall(after=1, times=1)
+    assert events_of(ask(client, project))[-1].event == "error"
+    assert ask(client, project, stream=False).status_code == 200
+    log = llm_server.log_path.read_text(errors="replace")
+    assert API_KEY not in log
+    assert "server had an error" not in log
+
+
 # ------------------------------------------------------------------ the client going away
 
 
@@ -432,13 +462,9 @@ def test_client_disconnect_mid_stream_ends_the_upstream_request(
 
 
 def test_non_member_and_unknown_project_get_404(
-    asker: Asker,
-    fake: FakeLLM,
-    make_user: Callable[..., Account],
-    on_llm_server: Callable[[Account], ContractClient],
+    asker: Asker, fake: FakeLLM, stranger: ContractClient
 ) -> None:
     _, project, _ = asker
-    stranger = on_llm_server(make_user())
     for stream in (True, False):
         assert_problem(ask(stranger, project, stream=stream), 404)
         unknown = stranger.post(
@@ -523,14 +549,10 @@ def test_invalid_question_is_422_and_calls_nothing(
 
 
 def test_validation_comes_before_membership(
-    asker: Asker,
-    fake: FakeLLM,
-    make_user: Callable[..., Account],
-    on_llm_server: Callable[[Account], ContractClient],
+    asker: Asker, fake: FakeLLM, stranger: ContractClient
 ) -> None:
     """Contract order: 422 before 404 (a stranger with a bad body learns nothing either way)."""
     _, project, _ = asker
-    stranger = on_llm_server(make_user())
     response = stranger.post(assistant_url(project), json={"question": ""})
     assert_errors(response, (("body", "question"), "string_too_short"))
 

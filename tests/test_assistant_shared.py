@@ -22,7 +22,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from psycopg import sql as pgsql
 from sqlalchemy import create_engine
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.assistant import (
@@ -46,7 +48,7 @@ from shared.database import sqlalchemy_url
 from shared.fake_llm import Behaviour, FakeLLM, answer_tokens, prompt_token_count
 from shared.migrate import migrate
 from shared.processes import free_port
-from shared.settings import Settings, load_settings
+from shared.settings import Settings, SettingsError, load_settings
 from support.loop import LoopThread
 from support.servers import ServerPool
 
@@ -625,8 +627,84 @@ def test_open_tasks_statement_asyncpg(prompt_db: dict[str, Any]) -> None:
     check_rows(asyncio.run(read()), prompt_db["expected_titles"])
 
 
+def test_the_prompt_reads_only_its_fifty_tasks_at_scale(prompt_db: dict[str, Any]) -> None:
+    """A project of 20,000 tasks (half done): each spelling of the statement reads the 50 rows it
+    returns from an index in its order — not every open task of the project, sorted (a large
+    project would pay that on every question). Under a custom plan (psycopg, Django) and a
+    generic one (asyncpg's prepared statements, which PostgreSQL may plan once for any
+    parameters)."""
+    spellings = {
+        "OPEN_TASKS_SQL": OPEN_TASKS_SQL.replace("%s", "$1"),
+        "OPEN_TASKS (asyncpg)": str(OPEN_TASKS.compile(dialect=asyncpg_dialect())),
+    }
+    with psycopg.connect(prompt_db["url"], autocommit=True) as conn:
+        owner = conn.execute(
+            "SELECT created_by FROM projects WHERE id = %s", [prompt_db["project"]]
+        ).fetchone()[0]
+        big = conn.execute(
+            "INSERT INTO projects (name, created_by) VALUES ('big', %s) RETURNING id", [owner]
+        ).fetchone()[0]
+        conn.execute(
+            "INSERT INTO tasks (project_id, title, status, created_by, updated_at)"
+            " SELECT %s, 'task ' || i, CASE WHEN i %% 2 = 0 THEN 'done' ELSE 'todo' END, %s,"
+            "        now() - make_interval(secs => i)"
+            " FROM generate_series(1, 20000) AS i",
+            [big, owner],
+        )
+        conn.execute("ANALYZE tasks")
+        for name, sql in spellings.items():
+            assert "$2" not in sql, f"{name}: one parameter, the project"
+            for mode in ("force_custom_plan", "force_generic_plan"):
+                conn.execute(f"SET plan_cache_mode = {mode}")
+                conn.execute(f"PREPARE prompt (uuid) AS {sql}")
+                try:
+                    explain = pgsql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE prompt({})")
+                    plan = conn.execute(explain.format(str(big))).fetchone()[0][0]["Plan"]
+                finally:
+                    conn.execute("DEALLOCATE prompt")
+                scans = list(_scans(plan, "tasks"))
+                read = sum(_rows_read(node) for node in scans)
+                assert scans and read <= MAX_TASKS, (
+                    f"{name}, {mode}: {read} task rows read for {MAX_TASKS}: {scans}"
+                )
+            conn.execute("RESET plan_cache_mode")
+
+
+def _scans(node: dict[str, Any], relation: str) -> Iterator[dict[str, Any]]:
+    if node.get("Relation Name") == relation:
+        yield node
+    for child in node.get("Plans", []):
+        yield from _scans(child, relation)
+
+
+def _rows_read(node: dict[str, Any]) -> int:
+    per_loop = node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
+    return round(per_loop * node.get("Actual Loops", 0))
+
+
 def test_open_tasks_sql_for_a_cursor(prompt_db: dict[str, Any]) -> None:
     """Django's cursor is psycopg's underneath: the same `%s` and the same rows."""
     with psycopg.connect(prompt_db["url"]) as conn:
         rows = conn.execute(OPEN_TASKS_SQL, [str(prompt_db["project"])]).fetchall()
     check_rows(rows, prompt_db["expected_titles"])
+
+
+# ------------------------------------------------------------------ settings
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["127.0.0.1:8100/v1", "ftp://h/v1", "http:///v1", "localhost", "http//h/v1"],
+)
+def test_llm_base_url_must_be_an_http_url(url: str) -> None:
+    settings = settings_for(url + "?key=url-secret-77")
+    with pytest.raises(SettingsError, match="LLM_BASE_URL") as raised:
+        settings.check()
+    assert "url-secret" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8100/v1", "https://api.example.com/v1", "http://u:p@[::1]:81/"]
+)
+def test_llm_base_url_accepted(url: str) -> None:
+    settings_for(url).check()

@@ -233,3 +233,54 @@ def test_core_operation_is_in_the_contract(contract: Contract, operation_id: str
 )
 def test_live_operation_is_in_the_contract(contract: Contract, operation_id: str) -> None:
     contract.operation(operation_id)
+
+
+def test_streams_document_their_events(contract: Contract) -> None:
+    """Contract 1.2: a `text/event-stream` body is a string to OpenAPI 3.1; `x-sse-events` names
+    each event and the schema of its `data` JSON, and the response says `X-Accel-Buffering`."""
+    streams = []
+    for template, method, _, op in _operations(contract):
+        for status, response in op["responses"].items():
+            response, _ = contract.deref(response, "")
+            media = response.get("content", {}).get("text/event-stream")
+            if media is None:
+                continue
+            where = f"{method.upper()} {template} {status}"
+            streams.append(where)
+            assert status == "200", where
+            assert media.get("schema") == {
+                "type": "string",
+                "description": "Server-Sent Events, UTF-8; see the operation's description.",
+            }, where
+            events = media.get("x-sse-events")
+            assert events and all(set(s) == {"$ref"} for s in events.values()), where
+            assert "X-Accel-Buffering" in response.get("headers", {}), where
+            for name in events:
+                assert f"event: {name}" in media["example"] or name == "error", (where, name)
+    assert streams == [
+        "GET /api/v1/projects/{project_id}/events 200",
+        "POST /api/v1/projects/{project_id}/assistant 200",
+    ]
+
+
+def test_the_webhook_is_documented(contract: Contract) -> None:
+    """The taskAssigned webhook (top-level `webhooks`, outside `paths`): its body is the envelope
+    migration 0006's notify_task_assigned() builds, and the Standard Webhooks headers."""
+    operation = contract.document["webhooks"]["taskAssigned"]["post"]
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/TaskAssignedWebhook"}
+    sql = (REPO_ROOT / "shared" / "migrations" / "0006_live.sql").read_text(encoding="utf-8")
+    function = sql[sql.index("CREATE FUNCTION notify_task_assigned") :]
+    built = function[function.index("jsonb_build_object(") : function.index(")::text")]
+    keys = set(re.findall(r"'([a-z_]+)',\s", built))
+    envelope = contract.document["components"]["schemas"]["TaskAssignedWebhook"]
+    notification = contract.document["components"]["schemas"]["Notification"]
+    documented = (
+        set(envelope["properties"])
+        | set(envelope["properties"]["data"]["properties"])
+        | set(notification["properties"])
+        | set(contract.document["components"]["schemas"]["UserSummary"]["properties"])
+    )
+    assert keys == documented, (keys, documented)

@@ -4,8 +4,9 @@ signed with SECRET_KEY in one format): implementations share one database, token
 For each ordered pair (A, B) of a ring over the selected implementations (both directions when
 two are selected), a server of B is started on A's database: what is written through A reads
 identically through B, a token minted by A works on B, a cursor from A's list continues B's
-same list, a user created through A logs in through B, and the same requests get the same
-response header names from both.
+same list, a user created through A logs in through B, an event stream on either gets the
+changes written through the other (fan-out through PostgreSQL), and the same requests get the
+same response header names from both.
 With one implementation selected, B is a second server of the same one on the same database —
 the mechanism (no in-process state) is proved all the same.
 """
@@ -24,6 +25,7 @@ from support.idempotency import KEY, KEY_LOC, assert_replay, new_key
 from support.problems import assert_errors, assert_problem
 from support.responses import expect
 from support.servers import Server, ServerProcess, start_server
+from support.sse import Streams
 from support.wire import assert_etag
 
 pytestmark = pytest.mark.slow
@@ -221,6 +223,21 @@ def _exchanges(world: dict[str, Any]) -> dict[str, Any]:
         ),
         "CORS simple request": lambda anon, owner, editor, side: owner.get(
             "/api/v1/me", headers={"Origin": CORS_ORIGIN}
+        ),
+        "listNotifications": lambda anon, owner, editor, side: owner.get(
+            "/api/v1/me/notifications", params={"unread": "true"}
+        ),
+        "markNotificationRead 404": lambda anon, owner, editor, side: owner.post(
+            "/api/v1/me/notifications/0b7e1f52-95c4-4b0e-9a53-3d1b6f0c2a11/read"
+        ),
+        "streamProjectEvents 401": lambda anon, owner, editor, side: anon.get(
+            f"/api/v1/projects/{pid}/events"
+        ),
+        "streamProjectEvents 404": lambda anon, owner, editor, side: owner.get(
+            "/api/v1/projects/0b7e1f52-95c4-4b0e-9a53-3d1b6f0c2a11/events"
+        ),
+        "streamProjectEvents 422": lambda anon, owner, editor, side: owner.get(
+            f"/api/v1/projects/{pid}/events", headers={"Last-Event-ID": "x"}
         ),
         "healthz": lambda anon, owner, editor, side: anon.get("/healthz"),
         "readyz": lambda anon, owner, editor, side: anon.get("/readyz"),
@@ -433,6 +450,56 @@ def test_an_idempotent_create_through_a_replays_through_b(
         first = through_b.post(path, json=body, headers={KEY: key})
         expect(first, 201)
         assert_replay(first, through_a.post(path, json=body, headers={KEY: key}))
+
+
+# ------------------------------------------------------------------------ contract 1.2
+
+
+def test_a_subscriber_on_one_receives_what_the_other_writes(
+    world: dict[str, Any], api: ContractClient, b: ContractClient
+) -> None:
+    """Fan-out through PostgreSQL (SPEC section 7): a stream on A gets a change written through
+    B, and a stream on B one written through A, each event the entry as both list it; the two
+    streams answer with the same header names."""
+    owner: Account = world["owner"]
+    editor: Account = world["editor"]
+    a_owner, b_owner, b_editor = owner.client, b.authed(owner.token), b.authed(editor.token)
+    project = expect(a_owner.post("/api/v1/projects", json={"name": "fan-out"}), 201)
+    pid = project["id"]
+    expect(a_owner.put(f"/api/v1/projects/{pid}/members/{editor.id}", json={"role": "editor"}), 201)
+    url = f"/api/v1/projects/{pid}/events"
+    streams = Streams()
+    try:
+        on_a = streams.subscribe(api.authed(owner.token), url)
+        on_b = streams.subscribe(b_editor, url)
+        names = [
+            {key.lower() for key in stream.headers} - TRANSPORT_HEADERS for stream in (on_a, on_b)
+        ]
+        assert names[0] == names[1], f"stream headers: A {sorted(names[0])}, B {sorted(names[1])}"
+
+        written = [
+            expect(b_editor.post(f"/api/v1/projects/{pid}/tasks", json={"title": "by B"}), 201),
+            expect(a_owner.post(f"/api/v1/projects/{pid}/tasks", json={"title": "by A"}), 201),
+        ]
+        entries = list(
+            reversed(_same(a_owner, b_owner, f"/api/v1/projects/{pid}/activity", limit=2)["items"])
+        )
+        assert [e["target_id"] for e in entries] == [t["id"] for t in written]
+        last_seen: dict[str, str | None] = {}
+        for side, stream in (("A", on_a), ("B", on_b)):
+            events = stream.events(2, 10.0)
+            last_seen[side] = events[-1].id
+            assert [e.event for e in events] == ["activity", "activity"]
+            assert [e.json() for e in events] == entries
+            assert events[0].seq < events[1].seq
+        # Resuming on one where the other left off.
+        resumed = streams.subscribe(b_owner, url, headers={"Last-Event-ID": last_seen["A"]})
+        expect(a_owner.patch(f"/api/v1/projects/{pid}", json={"description": "x"}), 200)
+        (update,) = resumed.events(1, 10.0)
+        assert update.json()["verb"] == "project.updated"
+        assert resumed.quiet(0.5) == []
+    finally:
+        streams.close()
 
 
 # Last in the module: its creates add rows to `world`'s project, which the tests above count.

@@ -15,6 +15,7 @@ commit after it must arrive (no sleeps).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -53,7 +54,7 @@ from support.paths import (
     task_url,
     tasks_url,
 )
-from support.problems import assert_errors, assert_problem, assert_unauthorized
+from support.problems import assert_errors, assert_problem, assert_unauthorized, error_set
 from support.rawhttp import connect, head
 from support.responses import expect, get_json
 from support.servers import TEST_SECRET_KEY, ServerProcess, start_server
@@ -472,18 +473,59 @@ def _header_value(text: str) -> bytes:
     return text.encode()  # non-ASCII as UTF-8 bytes; the server sees other characters
 
 
-@pytest.mark.parametrize(("value", "error"), BAD_IDS, ids=[repr(v) for v, _ in BAD_IDS])
-def test_a_bad_last_event_id_is_422(people, make_project, on_live, streams, value, error) -> None:
+def test_a_bad_last_event_id_is_422(people, make_project, on_live, streams) -> None:
+    """Each of BAD_IDS, as the query parameter and as the header, is a 422 with its one error
+    (every variant tried; the mismatches reported together)."""
     (owner,) = people.get(1)
     project = make_project(owner)
     url = events_url(project)
     client = on_live(owner)
-    assert_errors(streams.open(client, url, params={"last_event_id": value}).response, (Q, error))
-    header_error = "int_parsing" if not value.isascii() else error
+    mismatches = []
+    for value, error in BAD_IDS:
+        header_error = "int_parsing" if not value.isascii() else error
+        for where, kwargs, expected in (
+            ("query", {"params": {"last_event_id": value}}, {(Q, error)}),
+            ("header", {"headers": {"Last-Event-ID": _header_value(value)}}, {(H, header_error)}),
+        ):
+            response = streams.open(client, url, **kwargs).response
+            got = error_set(response) if response.status_code == 422 else response.status_code
+            if got != expected:
+                mismatches.append(f"{where} {value!r}: {got} (expected {expected})")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_a_nul_in_a_query_value_is_invalid_characters(
+    people, make_project, on_live, streams
+) -> None:
+    """DECISIONS "Errors": a U+0000 in a query value is `invalid_characters` instead of any other
+    error — `last_event_id`, and `access_token` when the header authenticates (without the
+    header it is the credential: a token that does not verify, 401)."""
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    url = events_url(project)
+    for value in ("\x00", "1\x00"):
+        assert_errors(
+            streams.open(on_live(owner), url, params={"last_event_id": value}).response,
+            (Q, "invalid_characters"),
+        )
     assert_errors(
-        streams.open(client, url, headers={"Last-Event-ID": _header_value(value)}).response,
-        (H, header_error),
+        streams.open(on_live(owner), url, params={"access_token": "x\x00"}).response,
+        (("query", "access_token"), "invalid_characters"),
     )
+    assert_unauthorized(streams.open(on_live(), url, params={"access_token": "x\x00"}).response)
+
+
+def test_a_request_body_over_a_mebibyte_is_413_first(people, make_project, on_live) -> None:
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    response = on_live().request(
+        "GET",
+        events_url(project),
+        params={"last_event_id": "x"},
+        content=b" " * (1024 * 1024 + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert_problem(response, 413)
 
 
 def test_query_ids_are_not_trimmed_and_every_bad_one_is_listed(
@@ -546,6 +588,27 @@ def test_heartbeats_are_comments(people, make_project, on_live, streams) -> None
     assert stream.quiet(QUIET) == []
 
 
+@pytest.mark.slow
+def test_a_quiet_stream_sends_a_ping_every_15_seconds(
+    people, make_project, make_task, on_live, streams, seqs
+) -> None:
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    stream = streams.subscribe(on_live(owner), events_url(project))
+    subscribed = stream.received[0].at
+    ping = stream.next_frame(HEARTBEAT_SECONDS + 5)
+    assert ping.is_comment and ping.comment == "ping", ping
+    assert HEARTBEAT_SECONDS - 1 <= ping.at - subscribed <= HEARTBEAT_SECONDS + 5
+    # After an event the pings go on (whether the event restarts the count is the server's
+    # affair: a client needs a ping within 15 s of the last bytes).
+    make_task(project, owner)
+    event = stream.next_frame(WAIT)
+    assert_in_order([event], newest(owner.client, project), seqs)
+    after = stream.next_frame(HEARTBEAT_SECONDS + 5)
+    assert after.is_comment and after.comment == "ping", after
+    assert after.at - event.at <= HEARTBEAT_SECONDS + 5
+
+
 # ------------------------------------------------------------------------ robustness
 
 
@@ -593,19 +656,19 @@ def test_open_streams_hold_no_pool_connection_and_requests_are_served(
     grown = request_backends(db) - before
     assert grown <= 1, f"{grown} more request backends with {len(opened)} streams open"
 
-    def read(_: int) -> tuple[int, float]:
-        started = time.monotonic()
+    # A pool whose connections the streams held would answer them 503 after its 5 s wait
+    # (DECISIONS "Database budgets"): all must be 200. (How fast is not asserted: on a loaded
+    # machine 20 concurrent requests take seconds whatever the streams do.)
+    def read(_: int) -> int:
         with httpx.Client(base_url=live.base_url, timeout=30) as plain:
             response = plain.get(
                 tasks_url(project), headers={"Authorization": f"Bearer {owner.token}"}
             )
-        return response.status_code, time.monotonic() - started
+        return response.status_code
 
     with ThreadPoolExecutor(max_workers=POOL_SIZE * 2) as pool:
         answers = list(pool.map(read, range(POOL_SIZE * 2)))
-    assert {status for status, _ in answers} == {200}, answers
-    slowest = max(seconds for _, seconds in answers)
-    assert slowest < 4.0, f"an ordinary request waited {slowest:.1f} s behind open streams"
+    assert set(answers) == {200}, answers
     make_task(project, owner)
     entry = newest(owner.client, project)
     for stream in opened:
@@ -657,7 +720,7 @@ def test_past_the_stream_cap_503_and_ordinary_requests_are_still_served(
     meanwhile on the two threads kept for them; a stream's slot comes back after its client goes
     away (when a heartbeat write fails)."""
     if not threaded(server.impl):
-        pytest.skip("the asyncio servers' cap (1000 per process) is tested by the fan-out bench")
+        pytest.skip("an asyncio server's cap: test_an_asyncio_server_refuses_streams_past_its_cap")
     (owner,) = people.get(1)
     project = make_project(owner)
     make_task(project, owner)
@@ -696,6 +759,7 @@ def test_past_the_stream_cap_503_and_ordinary_requests_are_still_served(
             attempt = streams.open(client, url)
             if attempt.status_code == 200:
                 attempt.subscribed()
+                print(f"slot back {bound - (deadline - time.monotonic()):.1f} s after the close")
                 break
             assert_problem(attempt.response, 503)
             assert time.monotonic() < deadline, f"the closed stream's slot is not back in {bound} s"
@@ -703,3 +767,79 @@ def test_past_the_stream_cap_503_and_ordinary_requests_are_still_served(
     finally:
         streams.close()
         client.close()
+
+
+async def _open_raw_stream(port: int, request: bytes) -> tuple[int, dict[str, str], Any]:
+    """One stream spoken by hand (a thousand httpx clients with a thread each would be the
+    test's bottleneck): (status, headers, the writer to close it with — or None)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    await writer.drain()
+    head_bytes = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT * 3)
+    status_line, *header_lines = head_bytes.decode("latin-1").split("\r\n")
+    status = int(status_line.split(" ", 2)[1])
+    headers = {}
+    for line in header_lines:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if status != 200:
+        writer.close()
+        return status, headers, None
+    await asyncio.wait_for(reader.readuntil(b": ping\n\n"), WAIT * 3)  # subscribed
+    return status, headers, writer
+
+
+@pytest.mark.slow
+def test_an_asyncio_server_refuses_streams_past_its_cap_and_admits_again(
+    server, people, make_project, spawn_server
+) -> None:
+    """The asyncio servers hold many streams per process, but a bounded number (contract 1.2):
+    streams are opened until one is refused — 503 with Retry-After: 5, never a hang — and once a
+    stream goes away a new one is admitted."""
+    if threaded(server.impl):
+        pytest.skip("a threaded worker's cap is GUNICORN_THREADS − 2 (the test above)")
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    extra = spawn_server()
+    request = head("GET", events_url(project), {"Authorization": f"Bearer {owner.token}"})
+    most = 1500  # more than any asyncio server here admits (1000 per process)
+
+    async def run() -> tuple[int, list[tuple[int, dict[str, str]]], int]:
+        open_writers: list[Any] = []
+        refused: list[tuple[int, dict[str, str]]] = []
+        try:
+            while not refused and len(open_writers) < most:
+                batch = await asyncio.gather(
+                    *(_open_raw_stream(extra.port, request) for _ in range(50))
+                )
+                for status, headers, writer in batch:
+                    if writer is not None:
+                        open_writers.append(writer)
+                    else:
+                        refused.append((status, headers))
+            held = len(open_writers)
+            # One goes away: a new stream is admitted within a few seconds.
+            open_writers.pop().close()
+            readmitted = 0
+            deadline = time.monotonic() + 5.0
+            while readmitted != 200 and time.monotonic() < deadline:
+                readmitted, _, writer = await _open_raw_stream(extra.port, request)
+                if writer is not None:
+                    open_writers.append(writer)
+                else:
+                    await asyncio.sleep(0.2)
+            return held, refused, readmitted
+        finally:
+            for writer in open_writers:
+                writer.close()
+
+    held, refused, readmitted = asyncio.run(run())
+    assert refused, f"{held} streams open and none refused: is there a cap?"
+    assert {status for status, _ in refused} == {503}, refused
+    for _, headers in refused:
+        assert headers.get("retry-after") == STREAMS_RETRY_AFTER, headers
+        assert headers.get("content-type", "").startswith("application/problem+json"), headers
+    assert held >= 100, f"only {held} streams per asyncio process"
+    assert readmitted == 200, "no stream admitted after one went away"
+    print(f"{server.impl}: {held} streams held, then 503")

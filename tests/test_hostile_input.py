@@ -8,7 +8,8 @@ every operation class — JSON body, query, path, the sign-in form:
 - An unpaired surrogate escape, or nesting deeper than 32 levels → 400; 401 first.
 - Patterns match the whole string: a trailing newline fails every patterned field (the list is
   read from contract/openapi.yaml, so a new pattern is covered by the day it is added).
-- Integers in query and path: ASCII digits with an optional `-`, nothing else.
+- Integers in query and path: ASCII digits with an optional `-`, nothing else; booleans in
+  query: exactly `true` or `false`.
 - UUIDs in path, query and body: the 8-4-4-4-12 form only (either case).
 - Work before authentication is bounded: a 1 MiB form, 10,000 query parameters, a 1 MiB JSON
   body are answered within BOUND_SECONDS, and the server answers the next request.
@@ -131,6 +132,9 @@ def w(people, make_project, make_label, make_task, make_comment, admin) -> Simpl
         "task_id": task["id"],
         "comment_id": comment["id"],
         "user_id": other.id,  # putMember / removeMember: not a member (a valid request: 201/404)
+        # markNotificationRead: an id that names nothing (a valid request: 404); the cases
+        # here are about its spelling, which is refused before anything is looked up.
+        "notification_id": str(uuid.uuid4()),
     }
     return SimpleNamespace(
         owner=owner,
@@ -169,6 +173,8 @@ VALID_BODIES: dict[str, Callable[[SimpleNamespace], dict[str, Any]]] = {
     "updateTask": lambda w: {"title": unique("Hostile")},
     "createComment": lambda w: {"body": "hostile"},
     "updateComment": lambda w: {"body": "hostile"},
+    # `stream: false`: an answer, not a stream (the suite's servers have no upstream: a 503).
+    "askAssistant": lambda w: {"question": "Hostile?", "stream": False},
 }
 
 
@@ -417,6 +423,18 @@ def test_nul_in_an_undocumented_query_parameter_is_ignored(w: SimpleNamespace) -
 def test_nul_in_a_query_without_a_token_is_401(api: ContractClient) -> None:
     for params in ({"limit": NUL}, {"q": NUL, "cursor": NUL}):
         assert_unauthorized(api.get("/api/v1/users", params=params))
+
+
+@pytest.mark.parametrize("value", [NUL, "x" + NUL, NUL * 150])
+def test_nul_in_an_access_token_is_a_bad_token(
+    w: SimpleNamespace, api: ContractClient, value: str
+) -> None:
+    """`access_token` (streamProjectEvents) without an Authorization header is the credential,
+    checked before validation: a NUL in it is a token that does not verify — 401, like a bad
+    header — never a 422 nor a 500. (With the header, the header authenticates and a NUL in
+    `access_token` is the usual 422 `invalid_characters`: the generic query case above.)"""
+    url = expand("/api/v1/projects/{project_id}/events", **w.ids)
+    assert_unauthorized(api.get(url, params={"access_token": value}))
 
 
 @pytest.mark.parametrize("value", [NUL, "{id}" + NUL, NUL + "{id}"])
@@ -743,20 +761,26 @@ NOT_ASCII_INTEGERS = {
 
 
 def test_the_contract_has_integer_query_parameters_and_no_integer_path_parameters() -> None:
-    """The integer rule is exercised where the contract has integers: `limit` on every list.
-    (An integer path parameter or a boolean parameter would need its own cases here.)"""
+    """The integer rule is exercised where the contract has integers: `limit` on every list,
+    `last_event_id` on the event stream; the boolean rule where it has booleans (`unread`).
+    (An integer or boolean path parameter, or a boolean header, would need its own cases.)"""
     assert {op.operation_id for op, _ in INTEGER_QUERY} >= {
         "listUsers",
         "listProjects",
         "listTasks",
         "listComments",
         "listActivity",
+        "listNotifications",
+        "streamProjectEvents",
     }
+    assert [(op.operation_id, p["name"]) for op, p in BOOLEAN_QUERY] == [
+        ("listNotifications", "unread")
+    ]
     for op in CONTRACT.operations():
         for param in _parameters(op):
             schema, _ = _query_value_schema(param)
             assert not (param["in"] == "path" and "integer" in _types(schema)), param
-            assert "boolean" not in _types(schema), param
+            assert not (param["in"] != "query" and "boolean" in _types(schema)), param
 
 
 @pytest.mark.parametrize(
@@ -775,11 +799,56 @@ def test_integer_query_values_are_ascii_digits_only(
             assert_errors(response, (("query", name), "int_parsing"))
     # The controls: ASCII digits, leading zeros included, and an ASCII minus.
     for value in ("3", "003", "100"):
+        if operation.streams:  # the event stream opens (and is left at once)
+            with w.owner.client.stream("GET", url, params={name: value}) as response:
+                assert response.status_code == 200, response.read()
+            continue
         page = get_json(w.owner.client, url, params={name: value})
         assert len(page["items"]) <= int(value)
     assert_errors(
         w.owner.client.get(url, params={name: "-3"}), (("query", name), "greater_than_equal")
     )
+
+
+# ------------------------------------------------------------------ booleans: true or false
+
+BOOLEAN_QUERY = [
+    (op, param) for op, param in QUERY_CASES if "boolean" in _types(_query_value_schema(param)[0])
+]
+NOT_BOOLEANS = {
+    "capital": "True",
+    "upper": "TRUE",
+    "one": "1",
+    "zero": "0",
+    "yes": "yes",
+    "on": "on",
+    "empty": "",
+    "fullwidth": "\uff54rue",  # ｔrue
+    "leading-space": " true",
+    "trailing-space": "false ",
+    "trailing-newline": "true\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("operation", "param"),
+    BOOLEAN_QUERY,
+    ids=[f"{op.operation_id}-{p['name']}" for op, p in BOOLEAN_QUERY],
+)
+def test_boolean_query_values_are_true_or_false_only(
+    w: SimpleNamespace, operation: Operation, param: dict
+) -> None:
+    """DECISIONS "Validation error types": booleans accept `true`/`false` only (Python's and
+    Django's parsers also take `1`, `yes`, `on`, `True`...)."""
+    name = param["name"]
+    url = url_for(w, operation)
+    for label, value in NOT_BOOLEANS.items():
+        with case(f"{label}: {value!r}"):
+            assert_errors(
+                w.owner.client.get(url, params={name: value}), (("query", name), "bool_parsing")
+            )
+    for value in ("true", "false"):  # the controls
+        assert "items" in get_json(w.owner.client, url, params={name: value})
 
 
 # ------------------------------------------------------------------ canonical UUIDs

@@ -196,6 +196,9 @@ def test_last_event_id(header: str | None, query: str | None, expected: int | No
         (None, "1.5", [(("query", "last_event_id"), "int_parsing")]),
         (None, "٥", [(("query", "last_event_id"), "int_parsing")]),
         (None, "+5", [(("query", "last_event_id"), "int_parsing")]),
+        # U+0000: `invalid_characters` instead of any other error, as for every query value.
+        (None, "5\x00", [(("query", "last_event_id"), "invalid_characters")]),
+        (None, "\x00", [(("query", "last_event_id"), "invalid_characters")]),
         ("-1", None, [(("header", "last-event-id"), "greater_than_equal")]),
         (str(2**63), None, [(("header", "last-event-id"), "less_than_equal")]),
         (
@@ -423,6 +426,53 @@ def test_many_subscribers_of_one_project_each_get_every_event_once(
     for subscription in subscriptions:
         assert [e.seq for e in collect(subscription, len(written), 10)] == written
         assert quiet(subscription, 0.05)
+
+
+def test_a_subscriber_looking_while_another_reads_gets_what_that_read_finds(
+    project: Project,
+) -> None:
+    """asyncio: two subscribers woken by one commit; the first reads for both, slowly; the
+    second looks at the feed meanwhile (no longer stale: the read has begun) and must wait for
+    that read to land rather than find nothing and sleep until a next commit that never comes."""
+    loop = LoopThread()
+
+    async def scenario() -> tuple[list[int], list[int], list[int]]:
+        hub = AsyncHub(project.database_url, max_streams=5)
+        try:
+            await asyncio.wait_for(_started(hub), 10)
+            first, second = await hub.subscribe(project.id), await hub.subscribe(project.id)
+            assert await first.receive(0.3) == [] and await second.receive(0.3) == []
+            reading, gate = asyncio.Event(), asyncio.Event()
+            since = hub._since
+
+            async def slow_since(*args: Any) -> list[ActivityEvent]:
+                reading.set()
+                await gate.wait()
+                return await since(*args)
+
+            hub._since = slow_since  # type: ignore[method-assign]
+            written = await asyncio.to_thread(project.write)
+            first_receives = asyncio.create_task(first.receive(5))
+            await asyncio.wait_for(reading.wait(), 10)  # the first's read is in flight
+            second_receives = asyncio.create_task(second.receive(3))
+            await asyncio.sleep(0.2)  # the second looks at the feed meanwhile
+            gate.set()
+            got = await first_receives, await second_receives
+            return written, [e.seq for e in got[0] or []], [e.seq for e in got[1] or []]
+        finally:
+            await hub.close()
+
+    try:
+        written, first, second = loop.run(scenario())
+    finally:
+        loop.stop()
+    assert first == written
+    assert second == written
+
+
+async def _started(hub: AsyncHub) -> None:
+    hub.start()
+    await hub.connected.wait()
 
 
 def terminate_listeners(database_url: str) -> int:

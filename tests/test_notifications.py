@@ -304,6 +304,12 @@ def test_mark_read_is_204_and_idempotent(team, make_task) -> None:
     assert inbox(alice) == [read]
     # A body is ignored, as on the contract's other bodiless POSTs.
     expect(alice.client.post(notification_read_url(item), json={"read": False}), 204)
+    expect(
+        alice.client.post(
+            notification_read_url(item), content=b"not json", headers={"Content-Type": "text/plain"}
+        ),
+        204,
+    )
     assert inbox(alice) == [read]
 
 

@@ -51,6 +51,7 @@ JSON_BODIES: dict[str, dict[str, Any]] = {
     "updateComment": {"body": "Outage"},
     "updateTask": {"title": "Outage"},
     "putMember": {"role": "viewer"},
+    "askAssistant": {"question": "Outage?", "stream": False},
 }
 
 

@@ -79,10 +79,12 @@ def live_columns(database_url: str) -> dict[str, dict[str, tuple[str, bool]]]:
     return tables
 
 
-# Tables only migration 0004's SQL functions read and write (idempotency_begin/_finish,
-# sign_in_*): impl_drf calls the functions (impl_drf.idempotency, impl_drf.throttling,
-# impl_drf.services.auth) and never touches these tables through the ORM, so they have no model.
-FUNCTION_OWNED_TABLES = {"idempotency_keys", "sign_in_failures"}
+# Tables only SQL functions read and write — migration 0004's (idempotency_begin/_finish,
+# sign_in_*) and 0006's webhook outbox (notify_task_assigned, webhook_claim/_record, read by the
+# webhook worker and `quartet webhooks`): impl_drf calls the functions (impl_drf.idempotency,
+# impl_drf.throttling, impl_drf.services.auth, impl_drf.services.tasks) and never touches these
+# tables through the ORM, so they have no model.
+FUNCTION_OWNED_TABLES = {"idempotency_keys", "sign_in_failures", "webhook_deliveries"}
 
 
 def test_every_table_has_a_model(django_models: list, live_columns: dict) -> None:

@@ -74,9 +74,10 @@ async def create_task(
     body: TaskCreate,
     user: CurrentUser,
     session: Session,
+    settings: SettingsDep,
     response: Response,
 ) -> orm.Task:
-    task = await tasks.create_task(session, user, project_id, body)
+    task = await tasks.create_task(session, settings, user, project_id, body)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     set_etag(response, task_etag(task))
     return task
@@ -134,10 +135,11 @@ async def update_task(
     body: TaskUpdate,
     user: CurrentUser,
     session: Session,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> orm.Task:
-    task = await tasks.update_task(session, user, task_id, body, if_match)
+    task = await tasks.update_task(session, settings, user, task_id, body, if_match)
     set_etag(response, task_etag(task))
     return task
 

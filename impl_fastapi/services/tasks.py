@@ -18,7 +18,7 @@ from impl_fastapi.errors import InvalidReference, NotFound
 from impl_fastapi.pagination import Page, PageParams, paginate_rows
 from impl_fastapi.permissions import require_project_role, require_task_role
 from impl_fastapi.schemas import Task, TaskCreate, TaskUpdate
-from impl_fastapi.services import activity
+from impl_fastapi.services import activity, notifications
 from impl_fastapi.services.locks import lock_project, lock_task
 from shared import orm, selects
 from shared.changes import diff, request_form, task_request_form
@@ -105,7 +105,7 @@ async def get_task(session: AsyncSession, user: orm.User, task_id: UUID) -> Task
 
 
 async def create_task(
-    session: AsyncSession, user: orm.User, project_id: UUID, body: TaskCreate
+    session: AsyncSession, settings: Settings, user: orm.User, project_id: UUID, body: TaskCreate
 ) -> orm.Task:
     await require_project_role(session, project_id, user, Role.EDITOR)
     await lock_project(session, project_id, "share")
@@ -123,6 +123,15 @@ async def create_task(
     )
     session.add(task)
     await session.flush()
+    if body.assignee_id is not None:
+        await notifications.notify_assignee(
+            session,
+            settings,
+            task_id=task.id,
+            project_id=project_id,
+            assignee_id=body.assignee_id,
+            actor=user,
+        )
     activity.record(
         session,
         project_id=project_id,
@@ -136,7 +145,12 @@ async def create_task(
 
 
 async def update_task(
-    session: AsyncSession, user: orm.User, task_id: UUID, body: TaskUpdate, if_match: str | None
+    session: AsyncSession,
+    settings: Settings,
+    user: orm.User,
+    task_id: UUID,
+    body: TaskUpdate,
+    if_match: str | None,
 ) -> orm.Task:
     project_id, _ = await require_task_role(session, task_id, user, Role.EDITOR)
     await lock_project(session, project_id, "share")
@@ -161,6 +175,15 @@ async def update_task(
         task.labels = labels
     task.version += 1
     task.updated_at = func.now()
+    if "assignee_id" in changes and body.assignee_id is not None:
+        await notifications.notify_assignee(
+            session,
+            settings,
+            task_id=task_id,
+            project_id=project_id,
+            assignee_id=body.assignee_id,
+            actor=user,
+        )
     activity.record(
         session,
         project_id=project_id,

@@ -25,6 +25,7 @@ from impl_litestar.openapi import (
 )
 from impl_litestar.permissions import ProjectAccess, project_role
 from impl_litestar.security import QUERY_TOKEN_OPT
+from impl_litestar.streaming import ReleasedServerSentEvent
 from impl_litestar.validation import RESUMABLE_OPT, last_event_id
 from shared.live.hub_async import AsyncHub, AsyncSubscription
 from shared.live.stream import STREAM_HEADERS
@@ -63,35 +64,13 @@ class EventController(Controller):
         activity list has it), after a first `: ping` comment and one every 15 s without an
         event. Resumes after `Last-Event-ID` (or `last_event_id`); without either, starts after
         the project's newest entry."""
-        await db_session.close()  # back to the pool before streaming (db.py keeps the object)
+        # Back to the pool now, not at provide_db_session's commit after the handler: the
+        # subscribe below may wait its turn on the hub's one reader connection.
+        await db_session.close()
         subscription = await hub.subscribe(access.project_id, after)  # 503 past the cap
-        return ActivityStream(subscription)
-
-
-class ActivityStream(ServerSentEvent):
-    """The subscription's events as SSE; the subscription is closed however the response ends
-    (its end, the client gone — even before the first byte — or the server stopping)."""
-
-    def __init__(self, subscription: AsyncSubscription) -> None:
-        super().__init__(_messages(subscription), headers=STREAM_HEADERS)
-        self.subscription = subscription
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        return _ClosingSubscription(super().to_asgi_response(*args, **kwargs), self.subscription)
-
-
-class _ClosingSubscription:
-    __slots__ = ("response", "subscription")
-
-    def __init__(self, response: Any, subscription: AsyncSubscription) -> None:
-        self.response = response
-        self.subscription = subscription
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        try:
-            await self.response(scope, receive, send)
-        finally:
-            self.subscription.close()
+        return ReleasedServerSentEvent(
+            _messages(subscription), release=subscription.close, headers=STREAM_HEADERS
+        )
 
 
 # Litestar separates an event's lines with "\r\n" by default; the four send "\n".

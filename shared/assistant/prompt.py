@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal_column, select
 
 from shared.orm import Task, User
 from shared.vocabulary import TaskStatus
@@ -38,16 +38,25 @@ OPEN_TASKS = (
         _assignee.c.display_name.label("assignee"),
         # One character more than is shown, so a cut description can say it was cut; the rest
         # of a 10,000-character description never leaves the database.
-        func.left(Task.description, DESCRIPTION_CHARS + 1).label("description"),
+        func.left(Task.description, literal_column(str(DESCRIPTION_CHARS + 1))).label(
+            "description"
+        ),
     )
     .select_from(Task)
     .outerjoin(_assignee, _assignee.c.id == Task.assignee_id)
-    .where(Task.project_id == bindparam("project_id"), Task.status != TaskStatus.DONE.value)
+    # Constants written into the SQL, not bound: with asyncpg's prepared statements PostgreSQL
+    # may plan once for any parameters (a generic plan), and only a literal `status <> 'done'`
+    # proves the partial index's predicate (migration 0007) there.
+    .where(
+        Task.project_id == bindparam("project_id"),
+        Task.status != literal_column(f"'{TaskStatus.DONE.value}'"),
+    )
     .order_by(Task.updated_at.desc(), Task.id.desc())
-    .limit(MAX_TASKS)
+    .limit(literal_column(str(MAX_TASKS)))
 )
 
-# The same query for Django's cursor (psycopg's `%s` placeholder; one parameter, the project id).
+# The same query for Django's cursor (psycopg's `%s` placeholder; one parameter, the project id;
+# the constants written in, as above). Served by tasks_project_open_updated_idx (migration 0007).
 OPEN_TASKS_SQL = f"""
 SELECT t.title, t.status, t.priority, t.due_date, a.display_name AS assignee,
        left(t.description, {DESCRIPTION_CHARS + 1}) AS description

@@ -17,31 +17,29 @@ generator closed), so the upstream sees its connection close at once."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import anyio
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
+from httpx_sse import EventSource, ServerSentEvent
 
 from shared.assistant import frames
 from shared.assistant.errors import AssistantError, NotConfigured, UpstreamError, UpstreamTimeout
 from shared.assistant.upstream import (
     MAX_ANSWER_BYTES,
+    TRANSPORT_ERRORS,
     ChunkReader,
     Upstream,
     async_client,
     check_media_type,
     check_status,
+    failure,
     read_answer,
+    reported,
 )
 from shared.settings import Settings
 
-log = logging.getLogger("quartet.assistant")
-
-# Whatever went wrong on the way: the relay says 502, never the exception's text.
-TRANSPORT_ERRORS = (httpx.HTTPError, httpx.StreamError, SSEError)
 # Closing an upstream request is short; it runs even in a task being cancelled (anyio cancels
 # level-triggered: without the shield, the close itself would be cancelled).
 CLOSE_SECONDS = 2.0
@@ -53,15 +51,6 @@ async def _close(response: httpx.Response | None, sse: Any = None) -> None:
             await sse.aclose()
         if response is not None:
             await response.aclose()
-
-
-def _failure(exc: BaseException) -> AssistantError:
-    """An exception of the upstream call as the error the client gets."""
-    if isinstance(exc, AssistantError):
-        return exc
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return UpstreamTimeout(f"upstream timed out ({type(exc).__name__})")
-    return UpstreamError(f"upstream call failed ({type(exc).__name__})")
 
 
 class AsyncRelay:
@@ -93,7 +82,7 @@ class AsyncRelay:
         except TimeoutError:
             raise UpstreamTimeout("upstream stalled mid-stream") from None
         except TRANSPORT_ERRORS as exc:
-            raise _failure(exc) from None
+            raise failure(exc) from None
 
     async def events(self) -> AsyncIterator[frames.AssistantEvent]:
         """`token` per non-empty delta, then `done` — or `error` with the problem."""
@@ -103,18 +92,12 @@ class AsyncRelay:
             while True:
                 if text:
                     yield frames.token(text)
-                if reader.done:
+                if reader.over:
                     break
-                event = await self._next()
-                if event is None:  # the upstream ended the body
-                    if not reader.finished:
-                        raise UpstreamError("upstream ended the stream before finishing")
-                    break
-                text = reader.read(event.data) if event.data else ""
+                text = reader.follow(await self._next())
             yield frames.done(*reader.summary())
         except AssistantError as exc:
-            log.warning("assistant stream ended by the upstream: %s", exc.reason)
-            yield frames.error(exc.problem())
+            yield frames.error(reported(exc).problem())
         finally:
             await self.aclose()
 
@@ -168,17 +151,13 @@ class AsyncAssistant:
                 sse = EventSource(response).aiter_sse()
                 first = await anext(sse)
             reader = ChunkReader(upstream.model)
-            first_text = reader.read(first.data) if first.data else ""
+            first_text = reader.follow(first)
         except StopAsyncIteration:
             await _close(response, sse)
-            error: AssistantError = UpstreamError("upstream stream ended before its first event")
-            log.warning("assistant upstream failed: %s", error.reason)
-            raise error from None
+            raise reported(UpstreamError("upstream stream ended before its first event")) from None
         except (AssistantError, TimeoutError, *TRANSPORT_ERRORS) as exc:
             await _close(response, sse)
-            error = _failure(exc)
-            log.warning("assistant upstream failed: %s", error.reason)
-            raise error from None
+            raise reported(exc) from None
         except BaseException:  # cancelled (the client went away meanwhile), or a bug
             await _close(response, sse)
             raise
@@ -203,9 +182,7 @@ class AsyncAssistant:
                         raise UpstreamError("upstream answer is larger than 1 MiB")
             return read_answer(bytes(body), upstream.model)
         except (AssistantError, TimeoutError, *TRANSPORT_ERRORS) as exc:
-            error = _failure(exc)
-            log.warning("assistant upstream failed: %s", error.reason)
-            raise error from None
+            raise reported(exc) from None
         finally:
             await _close(response)
 

@@ -21,7 +21,6 @@ closed socket usually succeeds; the next one fails)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -29,25 +28,24 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, ServerSentEvent, SSEError
+from httpx_sse import EventSource, ServerSentEvent
 
 from shared.assistant import frames
 from shared.assistant.errors import AssistantError, NotConfigured, UpstreamError, UpstreamTimeout
 from shared.assistant.upstream import (
     MAX_ANSWER_BYTES,
     SYNC_MAX_CONNECTIONS,
+    TRANSPORT_ERRORS,
     ChunkReader,
     Upstream,
     check_media_type,
     check_status,
+    failure,
     read_answer,
+    reported,
     sync_client,
 )
 from shared.settings import Settings
-
-log = logging.getLogger("quartet.assistant")
-
-TRANSPORT_ERRORS = (httpx.HTTPError, httpx.StreamError, SSEError)
 
 
 def _close(response: httpx.Response | None, sse: Any = None) -> None:
@@ -55,14 +53,6 @@ def _close(response: httpx.Response | None, sse: Any = None) -> None:
         sse.close()
     if response is not None:
         response.close()
-
-
-def _failure(exc: BaseException) -> AssistantError:
-    if isinstance(exc, AssistantError):
-        return exc
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return UpstreamTimeout(f"upstream timed out ({type(exc).__name__})")
-    return UpstreamError(f"upstream call failed ({type(exc).__name__})")
 
 
 class SyncRelay:
@@ -92,7 +82,7 @@ class SyncRelay:
         except TRANSPORT_ERRORS as exc:
             if isinstance(exc, httpx.TimeoutException):
                 raise UpstreamTimeout("upstream stalled mid-stream") from None
-            raise _failure(exc) from None
+            raise failure(exc) from None
         if time.monotonic() - started > self._timeout:  # bytes trickled, no whole event
             raise UpstreamTimeout("upstream stalled mid-stream")
         return event
@@ -105,18 +95,12 @@ class SyncRelay:
             while True:
                 if text:
                     yield frames.token(text)
-                if reader.done:
+                if reader.over:
                     break
-                event = self._next()
-                if event is None:  # the upstream ended the body
-                    if not reader.finished:
-                        raise UpstreamError("upstream ended the stream before finishing")
-                    break
-                text = reader.read(event.data) if event.data else ""
+                text = reader.follow(self._next())
             yield frames.done(*reader.summary())
         except AssistantError as exc:
-            log.warning("assistant stream ended by the upstream: %s", exc.reason)
-            yield frames.error(exc.problem())
+            yield frames.error(reported(exc).problem())
         finally:
             self.close()
 
@@ -187,17 +171,13 @@ class SyncAssistant:
             if time.monotonic() - started > upstream.timeout:
                 raise UpstreamTimeout("upstream's first event came too late")
             reader = ChunkReader(upstream.model)
-            first_text = reader.read(first.data) if first.data else ""
+            first_text = reader.follow(first)
         except StopIteration:
             _close(response, sse)
-            error: AssistantError = UpstreamError("upstream stream ended before its first event")
-            log.warning("assistant upstream failed: %s", error.reason)
-            raise error from None
+            raise reported(UpstreamError("upstream stream ended before its first event")) from None
         except (AssistantError, TimeoutError, *TRANSPORT_ERRORS) as exc:
             _close(response, sse)
-            error = _failure(exc)
-            log.warning("assistant upstream failed: %s", error.reason)
-            raise error from None
+            raise reported(exc) from None
         except BaseException:  # cancelled (the client went away meanwhile), or a bug
             _close(response, sse)
             raise
@@ -226,9 +206,7 @@ class SyncAssistant:
                 raise UpstreamTimeout("upstream answer came too late")
             return read_answer(bytes(body), upstream.model)
         except (AssistantError, TimeoutError, *TRANSPORT_ERRORS) as exc:
-            error = _failure(exc)
-            log.warning("assistant upstream failed: %s", error.reason)
-            raise error from None
+            raise reported(exc) from None
         finally:
             _close(response)
 

@@ -9,14 +9,18 @@ upstream's (its body, its error messages) is ever put in a problem, a frame or a
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from httpx_sse import ServerSentEvent, SSEError
 
-from shared.assistant.errors import UpstreamError
+from shared.assistant.errors import AssistantError, UpstreamError, UpstreamTimeout
 from shared.settings import Settings
+
+log = logging.getLogger("quartet.assistant")
 
 COMPLETIONS_PATH = "/chat/completions"
 # asyncio servers: one connection per stream in flight, sized for the benchmark's 1000
@@ -112,6 +116,27 @@ def sync_client(settings: Settings, max_connections: int = SYNC_MAX_CONNECTIONS)
 
 # ---------------------------------------------------------------- reading what comes back
 
+# Whatever goes wrong on the way is one of these (or a timeout): the client is told 502/504,
+# never the exception's text.
+TRANSPORT_ERRORS = (httpx.HTTPError, httpx.StreamError, SSEError)
+
+
+def failure(exc: BaseException) -> AssistantError:
+    """An exception of the upstream call as the error the client gets (its reason names the
+    exception's class only: its text may hold the URL)."""
+    if isinstance(exc, AssistantError):
+        return exc
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return UpstreamTimeout(f"upstream timed out ({type(exc).__name__})")
+    return UpstreamError(f"upstream call failed ({type(exc).__name__})")
+
+
+def reported(exc: BaseException) -> AssistantError:
+    """failure(exc), logged: once per failed call, where the relay gives up."""
+    error = failure(exc)
+    log.warning("assistant upstream call failed (%d): %s", error.status, error.reason)
+    return error
+
 
 def check_status(response: httpx.Response) -> None:
     """Non-2xx → UpstreamError (the body is not read: it may echo the request)."""
@@ -152,12 +177,22 @@ class ChunkReader:
         self.model = model  # the configured one until the upstream names its own
         self.usage: dict[str, int] | None = None
         self.finished = False  # a finish_reason or [DONE] was seen
-        self.done = False  # [DONE]: nothing follows
+        self.over = False  # [DONE], or the end of a finished body: nothing follows
+
+    def follow(self, event: ServerSentEvent | None) -> str:
+        """The content of the stream's next event, or of its end (None): UpstreamError when
+        the body ends before the answer finished."""
+        if event is None:
+            if not self.finished:
+                raise UpstreamError("upstream ended the stream before finishing")
+            self.over = True
+            return ""
+        return self.read(event.data) if event.data else ""
 
     def read(self, data: str) -> str:
         """The content of one event ('' for none); UpstreamError for anything not a chunk."""
         if data == DONE_SENTINEL:
-            self.finished = self.done = True
+            self.finished = self.over = True
             return ""
         try:
             chunk = json.loads(data)

@@ -168,10 +168,13 @@ class AsyncHub(HubBase):
 
     async def _next_events(self, project_id: uuid.UUID, last_sent: int) -> list[ActivityEvent]:
         feed = self._registry.feeds[project_id]
-        if feed.stale:
-            async with self._read_locks[project_id]:
-                if feed.stale:  # another subscriber may have read meanwhile
-                    feed.add(await self._since(project_id, feed.begin_read()))
+        # Always through the lock, even when the feed is not stale: a read another subscriber
+        # has begun (begin_read: no longer stale) may hold what woke us; wait for it to land in
+        # the buffer. Looking at the buffer before it has would find nothing and wait for the
+        # next wake-up, which for the last change never comes.
+        async with self._read_locks[project_id]:
+            if feed.stale:
+                feed.add(await self._since(project_id, feed.begin_read()))
         if feed.covers(last_sent):
             return feed.after(last_sent)
         return await self._since(project_id, last_sent)  # behind the buffer: read it ourselves

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from shared.inputs import parse_int
+from shared.inputs import NUL, parse_int
 from shared.timefmt import format_timestamp
 
 MEDIA_TYPE = "text/event-stream"
@@ -69,7 +69,8 @@ def parse_last_event_id(header: str | None, query: str | None) -> int | None:
 
     Both are a decimal `seq` in ASCII digits, 0 to 2**63-1; anything else — empty included — is
     a 422 at that location (`int_parsing`, or `greater_than_equal` / `less_than_equal` for an
-    integer out of range), every bad one listed. With both, the header wins: a browser's
+    integer out of range; `invalid_characters` for a value holding U+0000, as every query
+    parameter), every bad one listed. With both, the header wins: a browser's
     EventSource reconnects to the same URL, `?last_event_id=` and all, and sends the id of the
     last event it received in the header."""
     errors: list[tuple[tuple[str, str], str]] = []
@@ -78,7 +79,9 @@ def parse_last_event_id(header: str | None, query: str | None) -> int | None:
         if raw is None:
             continue
         value = parse_int(raw.strip(" \t") if loc == HEADER_LOC else raw)
-        if value is None:
+        if NUL in raw:
+            errors.append((loc, "invalid_characters"))
+        elif value is None:
             errors.append((loc, "int_parsing"))
         elif value < 0:
             errors.append((loc, "greater_than_equal"))
