@@ -4,7 +4,7 @@ client (shared.assistant: one httpx client per process) and, with NOTIFY_WEBHOOK
 webhook worker (shared.webhooks), all made by the app factory —
 which gunicorn runs in each worker after the fork (no preload), so their threads live in the
 process that serves — and stopped when the worker's graceful stop begins
-(shared.gunicorn_worker.on_graceful_stop).
+(shared.live.long_calls.on_graceful_stop).
 
 The streaming model (notes/live-contract.md, "Sync implementations"): gunicorn's gthread worker,
 where a stream holds a thread for as long as it is open. Each worker admits at most
@@ -22,9 +22,8 @@ from flask import Flask, Response, current_app
 from flask_smorest import abort
 
 from shared.assistant import CONTENT_TYPE, HEADERS, SyncAssistant, SyncRelay
-from shared.gunicorn_worker import on_graceful_stop
 from shared.live.hub_threads import ThreadHub
-from shared.live.long_calls import LongCall, long_calls
+from shared.live.long_calls import LongCall, long_calls, on_graceful_stop
 from shared.live.stream import HEARTBEAT, MEDIA_TYPE, STREAM_HEADERS, StreamsFull
 from shared.problems import ASSISTANT_BUSY
 from shared.settings import Settings, gunicorn_threads, long_calls_per_worker

@@ -8,32 +8,18 @@ what is already in their queues: a connection the kernel has completed is a clie
 request, and closing the listener would reset it. In-flight requests still finish within the
 graceful timeout.
 
-Requests that never end by themselves — event streams — would hold that stop for the whole
-graceful timeout (30 s): `on_graceful_stop` callbacks, registered by the app in its worker
-process, run as the stop begins, after the listeners close and before in-flight requests are
-waited for (e.g. the event hub's `close()`, which ends every open stream; clients reconnect to
-another worker and resume with Last-Event-ID)."""
+Endless ones are ended when the stop begins: the event streams of this worker
+(shared.live.long_calls.graceful_stop, which closes the hub each implementation registered), so
+that a SIGTERM does not wait out the graceful timeout for streams that would never finish; their
+clients reconnect elsewhere and resume with Last-Event-ID."""
 
 from __future__ import annotations
 
-import logging
 import select
-from collections.abc import Callable
 
 from gunicorn.workers.gthread import ThreadWorker
 
-# Both registries until live-flask and live-drf agree on one (merge in tests-16).
 from shared.live.long_calls import graceful_stop
-
-log = logging.getLogger("quartet.server")
-
-_on_graceful_stop: list[Callable[[], None]] = []
-
-
-def on_graceful_stop(callback: Callable[[], None]) -> None:
-    """Run `callback` in this worker process when its graceful stop begins (SIGTERM). Outside
-    gunicorn (tests, another server) it is never called."""
-    _on_graceful_stop.append(callback)
 
 
 class GracefulThreadWorker(ThreadWorker):
@@ -41,7 +27,6 @@ class GracefulThreadWorker(ThreadWorker):
         super().set_accept_enabled(enabled)
         if not enabled and not self.alive:  # the graceful stop has begun (handle_exit)
             self._close_listeners()
-            self._run_stop_callbacks()
             graceful_stop()
 
     def _close_listeners(self) -> None:
@@ -53,11 +38,3 @@ class GracefulThreadWorker(ThreadWorker):
                 if self.nr_conns == before:
                     break
             listener.close()
-
-    def _run_stop_callbacks(self) -> None:
-        while _on_graceful_stop:
-            callback = _on_graceful_stop.pop(0)
-            try:
-                callback()
-            except Exception:  # one failing must not keep the others (or the stop) from running
-                log.exception("graceful stop callback %r failed", callback)
