@@ -21,6 +21,7 @@ import resource
 import sys
 import time
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -162,8 +163,9 @@ async def connect(url: str) -> HttpStream:
 class Subscriber(Listener):
     """One event stream: its answer, then (seq, receipt time) of every activity event."""
 
-    def __init__(self, seq_targets: dict[int, str]) -> None:
+    def __init__(self, seq_targets: dict[int, str], seq_created: dict[int, float]) -> None:
         self.seq_targets = seq_targets
+        self.seq_created = seq_created
         self.parser = SseParser()
         self.events: list[tuple[int, float]] = []
         self.status: int | None = None
@@ -187,7 +189,12 @@ class Subscriber(Listener):
                 seq = int(frame.id)
                 self.events.append((seq, now))
                 if seq not in self.seq_targets and frame.data:
-                    self.seq_targets[seq] = json.loads(frame.data).get("target_id", "")
+                    activity = json.loads(frame.data)
+                    self.seq_targets[seq] = activity.get("target_id", "")
+                    with contextlib.suppress(TypeError, ValueError):
+                        self.seq_created[seq] = datetime.fromisoformat(
+                            activity["created_at"]
+                        ).timestamp()
             if not self.ready.done():
                 self.ready.set_result(True)  # the heartbeat sent once the subscription is on
 
@@ -214,10 +221,11 @@ class Subscribers:
         )
         self.pids: list[int] = config.get("pids", [])
         self.seq_targets: dict[int, str] = {}
+        self.seq_created: dict[int, float] = {}
         self.held: list[Subscriber] = []
 
     async def _one(self) -> Subscriber:
-        subscriber = Subscriber(self.seq_targets)
+        subscriber = Subscriber(self.seq_targets, self.seq_created)
         try:
             stream = await connect(self.url)
         except OSError as exc:
@@ -323,7 +331,13 @@ class Subscribers:
 
         while missing() and time.monotonic() - started < timeout:
             await asyncio.sleep(0.2)
-        summary = fanout_summary(writes, [s.events for s in self.held], self.seq_targets)
+        summary = fanout_summary(
+            writes,
+            [s.events for s in self.held],
+            self.seq_targets,
+            self.seq_created,
+            time.time() - time.monotonic(),
+        )
         summary["drain_s"] = round(time.monotonic() - started, 2)
         summary["streams_ended"] = sum(1 for s in self.held if s.ended)
         summary["rss_mib"] = round(rss_mib(self.pids), 1)
@@ -336,6 +350,7 @@ class Subscribers:
                 subscriber.stream.abort()
         self.held = []
         self.seq_targets.clear()
+        self.seq_created.clear()
         return {"closed": count}
 
 

@@ -49,6 +49,8 @@ def fanout_summary(
     writes: Sequence[Write],
     receipts: Sequence[Sequence[tuple[int, float]]],
     seq_targets: dict[int, str],
+    seq_created: dict[int, float] | None = None,
+    wall_offset: float = 0.0,
 ) -> dict[str, Any]:
     """Delivery of the writer's changes to every subscriber.
 
@@ -58,9 +60,15 @@ def fanout_summary(
     before the answer, so this undercounts the commit-to-receipt time by at most the answer's
     trip back to the writer (its share of the write's round trip, reported beside it). An event
     can arrive before the writer has read the answer: its latency is then negative, and kept.
+
+    `seq_created` (each seq's `created_at`, epoch seconds: PostgreSQL's now(), the start of the
+    writing transaction) gives the other bound: receipt (monotonic + `wall_offset` = wall clock)
+    minus the transaction's start overcounts commit-to-receipt by the transaction's length.
+    The true latency lies between the two.
     """
     answered = {write.target_id: write.answered for write in writes}
     latencies: list[float] = []
+    from_start: list[float] = []
     lost = duplicates = out_of_order = foreign = 0
     complete = 0
     for events in receipts:
@@ -83,6 +91,8 @@ def fanout_summary(
                 continue
             seen.add(target)
             latencies.append(received - answered[target])
+            if seq_created and seq in seq_created:
+                from_start.append(received + wall_offset - seq_created[seq])
         missing = len(answered) - len(seen)
         lost += missing
         complete += missing == 0
@@ -98,6 +108,7 @@ def fanout_summary(
         "out_of_order": out_of_order,
         "foreign": foreign,
         "latency_ms": latency_summary(latencies),
+        "latency_from_transaction_start_ms": latency_summary(from_start),
         "write_round_trip_ms": latency_summary(round_trips),
     }
 
@@ -155,7 +166,7 @@ def assistant_summary(
 ) -> dict[str, Any]:
     """Answers completed inside the measured window per second, against the ideal (every
     client always waiting on an answer of `answer_seconds`); time to first token and answer
-    time of those answers; refusals (503) apart from errors."""
+    time of those answers; refusals (503) apart from errors, over the whole run."""
     start, end = window
     seconds = end - start
     completed = [
@@ -163,13 +174,13 @@ def assistant_summary(
         for a in attempts
         if a.error is None and a.status == 200 and a.ended is not None and start <= a.ended < end
     ]
-    in_window = [a for a in attempts if start <= a.sent < end]
-    refused = sum(1 for a in in_window if a.status == 503)
+    # Refusals and errors over the whole run, warm-up included: clients all start at once, so
+    # a capped server refuses most of them in the first moments (and they then wait out the
+    # Retry-After), before the window opens.
+    refused = sum(1 for a in attempts if a.status == 503)
     errors: dict[str, int] = {}
-    for attempt in in_window:
-        if attempt.status == 503:
-            continue
-        if attempt.error is not None:
+    for attempt in attempts:
+        if attempt.status != 503 and attempt.error is not None:
             errors[attempt.error] = errors.get(attempt.error, 0) + 1
     ideal = concurrency / answer_seconds
     rate = len(completed) / seconds if seconds > 0 else 0.0
@@ -180,7 +191,7 @@ def assistant_summary(
         "answers_per_s": round(rate, 2),
         "ideal_per_s": round(ideal, 2),
         "share_of_ideal": round(rate / ideal, 4) if ideal else None,
-        "requests": len(in_window),
+        "requests": len(attempts),
         "refused_503": refused,
         "errors": dict(sorted(errors.items())),
         "error_count": sum(errors.values()),
