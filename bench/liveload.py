@@ -315,21 +315,34 @@ class Subscribers:
             "seconds": round(time.monotonic() - started, 2),
         }
 
-    async def drain(self, writes_file: str, timeout: float) -> dict[str, Any]:
-        """Wait until every held subscriber has every written change (or `timeout`), then the
-        delivery figures."""
+    async def drain(self, writes_file: str, timeout: float, stall: float) -> dict[str, Any]:
+        """Wait until every held subscriber has every written change — or until nothing has
+        arrived for `stall` seconds (what is missing then is lost), or `timeout` (what is
+        missing then was still on its way: late, not necessarily lost) — then the figures."""
         writes = [Write(**w) for w in json.loads(Path(writes_file).read_text())]
         expected = {w.target_id for w in writes}
-        started = time.monotonic()
+        started = last_progress = time.monotonic()
+        received = -1
 
-        def missing() -> int:
-            total = 0
-            for subscriber in self.held:
-                got = {self.seq_targets.get(seq) for seq, _ in subscriber.events}
-                total += len(expected - got)
-            return total
+        def complete() -> bool:
+            if sum(len(s.events) for s in self.held) < len(expected) * len(self.held):
+                return False
+            return all(
+                expected <= {self.seq_targets.get(seq) for seq, _ in s.events} for s in self.held
+            )
 
-        while missing() and time.monotonic() - started < timeout:
+        end = "complete"
+        while not complete():
+            now = time.monotonic()
+            total = sum(len(s.events) for s in self.held)
+            if total != received:
+                received, last_progress = total, now
+            if now - last_progress > stall:
+                end = "stalled"
+                break
+            if now - started > timeout:
+                end = "timeout"
+                break
             await asyncio.sleep(0.2)
         summary = fanout_summary(
             writes,
@@ -339,6 +352,7 @@ class Subscribers:
             time.time() - time.monotonic(),
         )
         summary["drain_s"] = round(time.monotonic() - started, 2)
+        summary["drain_end"] = end
         summary["streams_ended"] = sum(1 for s in self.held if s.ended)
         summary["rss_mib"] = round(rss_mib(self.pids), 1)
         return summary
@@ -370,7 +384,9 @@ async def subscribe_main(config: dict[str, Any]) -> None:
         elif kind == "ramp":
             answer = await subscribers.ramp(command["limit"], command.get("checkpoints", []))
         elif kind == "drain":
-            answer = await subscribers.drain(command["writes_file"], command["timeout"])
+            answer = await subscribers.drain(
+                command["writes_file"], command["timeout"], command["stall"]
+            )
         elif kind == "close":
             answer = subscribers.close()
         elif kind == "exit":

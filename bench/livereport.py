@@ -81,7 +81,8 @@ def fanout_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
             "p99_start": [
                 p.get("latency_from_transaction_start_ms", {}).get("p99") for p in measured
             ],
-            "lost": sum(p["lost"] for p in measured),
+            "lost": sum(p["lost"] for p in measured if p.get("drain_end") != "timeout"),
+            "late": sum(p["lost"] for p in measured if p.get("drain_end") == "timeout"),
             "expected": sum(p["deliveries_expected"] for p in measured),
             "duplicates": sum(p["duplicates"] + p["out_of_order"] for p in measured),
             "write_rate": [p["writer"]["rate"] for p in measured],
@@ -125,8 +126,11 @@ def fanout_section(results: dict[str, Any], scenario: str) -> list[str]:
         "subscribers of one project while a separate writer process creates tasks in it through "
         f"the API at {live.get('write_rate_per_s', 50):g}/s for the scenario's duration, every "
         "subscriber is given up to "
-        f"{live.get('drain_timeout_s', 30):g} s to receive every change, and the deliveries "
-        "are counted. Latency: from the moment the writer has the API's answer (the commit "
+        f"{live.get('drain_timeout_s', 120):g} s to receive every change, and the deliveries "
+        "are counted: a wait ends sooner when nothing at all has arrived for "
+        f"{live.get('drain_stall_s', 10):g} s, and what is missing then is *lost*; what is "
+        "missing at the end of a wait while events were still arriving is *late* (an "
+        "overloaded worker). Latency: from the moment the writer has the API's answer (the commit "
         "came before it) to the subscriber's receipt, over every (change, subscriber) pair — a "
         "lower bound of commit-to-receipt by at most the answer's way back to the writer "
         '(write round trip given beside); "from tx start" measures from the activity\'s '
@@ -154,6 +158,7 @@ def fanout_section(results: dict[str, Any], scenario: str) -> list[str]:
         "max ms",
         "p99 from tx start",
         "lost",
+        "late",
         "dup./order",
         "writes/s",
         "write p50 ms",
@@ -174,6 +179,7 @@ def fanout_section(results: dict[str, Any], scenario: str) -> list[str]:
                     _num(max(point["max"])),
                     _range(point["p99_start"]),
                     f"{point['lost']:,} of {point['expected']:,}",
+                    f"{point['late']:,}",
                     str(point["duplicates"]),
                     _range(point["write_rate"]),
                     _range(point["write_p50"]),
@@ -371,6 +377,7 @@ def console_lines(results: dict[str, Any]) -> list[str]:
             summary = fanout_summary(runs)
             points = ", ".join(
                 f"{count}: p99 {_num(_median(p['p99']) or 0)} ms, lost {p['lost']}"
+                + (f", late {p['late']}" if p["late"] else "")
                 for count, p in summary["points"].items()
                 if p["runs"]
             )

@@ -147,7 +147,13 @@ SCENARIO_OPTIONS = (
     "scale",
     "events-fanout",
     "assistant-slow-upstream",
+    "live",
 )
+LIVE_OPTIONS = ("events-fanout", "assistant-slow-upstream")
+# A session without --scenario: the wrk scenarios. The live ones take minutes per server (each
+# holds up to a thousand streams or clients per point, several points, and waits for every
+# delivery), so they are asked for by name, or all at once with `--scenario live`.
+DEFAULT_OPTIONS = tuple(o for o in SCENARIO_OPTIONS if o not in (*LIVE_OPTIONS, "live"))
 
 
 def _size(n: int) -> str:
@@ -156,7 +162,9 @@ def _size(n: int) -> str:
 
 def select(names: list[str], spec: DatasetSpec | None = None) -> list[Scenario]:
     """The measurement points of the chosen scenarios, in the canonical order."""
-    chosen = set(names or SCENARIO_OPTIONS)
+    chosen = set(names or DEFAULT_OPTIONS)
+    if "live" in chosen:
+        chosen.update(LIVE_OPTIONS)
     return [point for point in scenarios(spec).values() if point.option in chosen]
 
 

@@ -167,6 +167,12 @@ def test_the_live_scenarios_are_chosen_by_name_and_skip_the_floors() -> None:
     assert [p.name for p in points] == ["events-fanout"] and points[0].live
     assert not scenarios()["list-tasks"].live
     assert scenarios()["assistant-slow-upstream"].seconds(2) == 5
+    assert not any(p.live for p in select([]))  # opt-in: minutes per server
+    assert [p.name for p in select(["live", "get-task"])] == [
+        "get-task",
+        "events-fanout",
+        "assistant-slow-upstream",
+    ]
 
 
 # ------------------------------------------------------------------------------ report
@@ -192,6 +198,8 @@ def live_results() -> dict:
                     "latency_ms": {"p50": 10.0 * n / 100, "p99": 30.0, "max": 40.0},
                     "latency_from_transaction_start_ms": {"p50": 12.0, "p99": 35.0, "max": 45},
                     "lost": lost,
+                    "drain_end": "stalled" if lost else "complete",
+                    "drain_s": 3.0,
                     "deliveries_expected": 250 * n,
                     "duplicates": 0,
                     "out_of_order": 0,
@@ -258,8 +266,8 @@ def test_the_live_sections_of_the_report(tmp_path: Path) -> None:
     fanout = markdown.split("## `events-fanout`")[1].split("## `assistant")[0]
     assert "| fastapi | 1,000, then 503 (Retry-After 5) | 40.0 at 100 |" in fanout
     assert "| flask | 6, then 503 (Retry-After 5) | 90.0 at 6 |" in fanout
-    assert "| fastapi | 1,000 | 100 | 30.0 | 40.0 | 35.0 | 0 of 250,000 |" in fanout
-    assert "| flask | 6 | 0.60 | 30.0 | 40.0 | 35.0 | 2 of 1,500 |" in fanout
+    assert "| fastapi | 1,000 | 100 | 30.0 | 40.0 | 35.0 | 0 of 250,000 | 0 |" in fanout
+    assert "| flask | 6 | 0.60 | 30.0 | 40.0 | 35.0 | 2 of 1,500 | 0 |" in fanout
     assistant = markdown.split("## `assistant-slow-upstream`")[1]
     assert "| fastapi | 1,000 | 600 | 2,500 | 24% | 25.0 | 60.0 | 420 | 0 / 100 |" in assistant
     assert "| flask | 50 | 15.0 | 125 | 12% |" in assistant
