@@ -41,6 +41,7 @@ RAMP_LIMIT = 2000  # subscribers opened at most while looking for the ceiling
 # nothing at all has arrived for DRAIN_STALL (what is missing then is lost, not late).
 DRAIN_TIMEOUT = 120.0
 DRAIN_STALL = 10.0
+WRITE_GRACE = 30.0  # after its last send, how long the writer waits for answers
 REOPEN_SECONDS = 30.0  # a sync worker frees the previous point's threads at its next write
 FANOUT_TITLE = "Bench new task fanout"  # "Bench new task%" is what _cleanup_writes deletes
 
@@ -181,6 +182,7 @@ def run_writer(
         "rate": WRITE_RATE,
         "seconds": seconds,
         "title_prefix": FANOUT_TITLE,
+        "grace": WRITE_GRACE,
     }
     done = subprocess.run(
         _pinned(_load_argv("writer", config), cpus),
@@ -188,7 +190,7 @@ def run_writer(
         capture_output=True,
         text=True,
         env=base_env_for_tools(),
-        timeout=seconds + 120,
+        timeout=seconds + WRITE_GRACE + 60,
     )
     if done.returncode != 0:
         raise LoadFailed(f"the writer failed: {done.stderr.strip()[-500:]}")
