@@ -198,14 +198,17 @@ def run_writer(
 
 
 def nudge(base_url: str, path: str, token: str) -> None:
-    """One write, so a sync worker's stream threads write, notice their clients have gone and
-    free their slots."""
+    """Two writes, so a sync worker's stream threads write twice, notice that their clients
+    have gone and free their slots (the first write to a socket the peer has closed usually
+    succeeds: the kernel buffers it; the reset it provokes fails the second)."""
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        client.post(
-            path,
-            json={"title": f"{FANOUT_TITLE} nudge"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        for _ in range(2):
+            client.post(
+                path,
+                json={"title": f"{FANOUT_TITLE} nudge"},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            time.sleep(0.3)
 
 
 def measure_fanout(

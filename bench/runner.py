@@ -567,6 +567,7 @@ class Session:
             return self._failed(record, target, point, f"{type(exc).__name__}: {exc}")
         finally:
             if point.writes:
+                server.wait_idle(timeout=30.0)  # writes cut off by the end must land first
                 self._cleanup_writes()
 
     def _failed(
