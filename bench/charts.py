@@ -21,6 +21,7 @@ COLORS = {
     "drf": "#a30000",
     "floor-asgi": "#9ecae1",
     "floor-wsgi": "#c7c7c7",
+    "upstream": "#7b3294",
 }
 
 

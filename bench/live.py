@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 from bench.livestats import fanout_points, memory_per_subscriber
-from bench.servers import REPO_ROOT, base_env_for_tools
+from bench.servers import REPO_ROOT, base_env_for_tools, cpu_seconds, process_tree
 from shared.processes import ServedProcess, ServerStartError
 
 API = "/api/v1"
@@ -102,6 +102,12 @@ class FakeUpstream(ServedProcess):
     @property
     def llm_base_url(self) -> str:
         return f"{self.base_url}/v1"
+
+    def workers(self) -> list[int]:
+        return [self.pid]  # taskset execs the program: one process
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(process_tree(self.pid))
 
     def start(self) -> FakeUpstream:
         argv = [
@@ -306,6 +312,25 @@ def measure_fanout(
 # --------------------------------------------------------------- assistant-slow-upstream
 
 
+def measure_upstream(
+    *, upstream: FakeUpstream, duration: float, cpus: LiveCpus, note: Any
+) -> dict[str, Any]:
+    """The same clients straight against the fake upstream (no relay, no server): what the
+    upstream process itself delivers on this machine — the relays cannot do better, and on a
+    machine whose upstream shares a CPU with the clients and PostgreSQL it may be far from the
+    ideal."""
+    return measure_assistant(
+        server=upstream,
+        project_id="",
+        token="",
+        duration=duration,
+        cpus=cpus,
+        after_point=lambda: time.sleep(0.5),
+        note=note,
+        path="/v1/chat/completions",
+    )
+
+
 def measure_assistant(
     *,
     server: Any,
@@ -315,6 +340,7 @@ def measure_assistant(
     cpus: LiveCpus,
     after_point: Any,
     note: Any,
+    path: str | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "tokens": TOKENS,
@@ -325,7 +351,8 @@ def measure_assistant(
     for concurrency in ASSISTANT_CONCURRENCY:
         config = {
             "url": server.base_url,
-            "path": f"{API}/projects/{project_id}/assistant",
+            "path": path or f"{API}/projects/{project_id}/assistant",
+            "openai": path is not None,
             "token": token,
             "concurrency": concurrency,
             "warmup": ASSISTANT_WARMUP,

@@ -461,8 +461,12 @@ async def writer_main(config: dict[str, Any]) -> None:
 
 
 class AssistantAnswer(Listener):
-    def __init__(self, sent: float) -> None:
+    """One answer being read: the contract's `token`/`done`/`error` events, or (`openai`) the
+    upstream's own chunks, read straight from the fake for the reference figures."""
+
+    def __init__(self, sent: float, openai: bool = False) -> None:
         self.sent = sent
+        self.openai = openai
         self.parser = SseParser()
         self.status: int | None = None
         self.retry_after: float | None = None
@@ -485,6 +489,12 @@ class AssistantAnswer(Listener):
         if self.status != 200:
             return
         for frame in self.parser.feed(data):
+            if self.openai:
+                if frame.data == "[DONE]":
+                    self.done = True
+                elif self.first_token is None and _has_content(frame.data):
+                    self.first_token = now
+                continue
             if frame.event == "token" and self.first_token is None:
                 self.first_token = now
             elif frame.event == "done":
@@ -512,6 +522,14 @@ class AssistantAnswer(Listener):
         return Attempt(self.sent, self.status, self.first_token, ended, self.error)
 
 
+def _has_content(data: str | None) -> bool:
+    if not data or '"content"' not in data:
+        return False
+    with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
+        return bool(json.loads(data)["choices"][0]["delta"].get("content"))
+    return False
+
+
 async def assistant_main(config: dict[str, Any]) -> None:
     """`concurrency` clients, each asking, reading the whole answer and asking again, from
     the start until the end of the window (warm-up, then `seconds`); a refused client waits
@@ -528,10 +546,18 @@ async def assistant_main(config: dict[str, Any]) -> None:
     peak_rss = 0.0
     pids = config.get("pids", [])
 
+    openai = bool(config.get("openai"))
+
     async def client(number: int) -> None:
-        body = json.dumps(
-            {"question": f"What should the team do next? (client {number})", "stream": True}
-        ).encode()
+        question = f"What should the team do next? (client {number})"
+        document: dict[str, Any] = {"question": question, "stream": True}
+        if openai:  # the upstream itself, as the relays call it
+            document = {
+                "model": "quartet-fake",
+                "stream": True,
+                "messages": [{"role": "user", "content": question}],
+            }
+        body = json.dumps(document).encode()
         request = request_bytes("POST", url, config["path"], headers, body)
         stream: HttpStream | None = None
         while time.monotonic() < window[1]:
@@ -542,7 +568,7 @@ async def assistant_main(config: dict[str, Any]) -> None:
                     attempts.append(Attempt(time.monotonic(), None, None, None, type(exc).__name__))
                     await asyncio.sleep(0.1)
                     continue
-            answer = AssistantAnswer(time.monotonic())
+            answer = AssistantAnswer(time.monotonic(), openai)
             stream.send(request, answer)
             try:
                 ended = await asyncio.wait_for(asyncio.shield(answer.finished), config["timeout"])

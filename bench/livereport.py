@@ -24,7 +24,7 @@ def live_records(results: dict[str, Any], scenario: str) -> dict[str, list[dict[
         for record in run["results"]:
             if record["scenario"] == scenario:
                 found.setdefault(record["target"], []).append(record)
-    order = {name: index for index, name in enumerate(IMPL_ORDER)}
+    order = {name: index for index, name in enumerate((*IMPL_ORDER, "upstream"))}
     return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
 
 
@@ -236,7 +236,9 @@ def assistant_section(results: dict[str, Any], scenario: str) -> list[str]:
         f"{live.get('assistant_warmup_s', 1):g} s of load; ideal = clients ÷ the upstream's "
         "answer time. TTFT: from the request to the first `event: token`. 503s (the sync "
         "implementations' documented cap: a long call holds a thread, GUNICORN_THREADS − 2 per "
-        "worker) are counted apart from errors.",
+        "worker) are counted apart from errors. *upstream*: the same clients straight "
+        "against the fake (no server, no relay), in the same run: what the upstream process "
+        "itself delivers on this machine, which no relay can beat.",
         "",
     ]
     header = [
@@ -311,10 +313,11 @@ def draw(results: dict[str, Any], out: Path, colors: dict[str, str]) -> list[Pat
                 ideal[c] = summary[c]["ideal"]
             ax.plot(
                 xs,
-                [_median(summary[c]["rate"]) for c in xs],
+                [max(0.1, _median(summary[c]["rate"]) or 0.1) for c in xs],
                 marker="o",
                 color=colors.get(target, "#888888"),
-                label=target,
+                linestyle=":" if target == "upstream" else "-",
+                label="upstream alone" if target == "upstream" else target,
             )
         if ideal:
             xs = sorted(ideal)

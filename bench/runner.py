@@ -139,6 +139,8 @@ class Session:
     layout: Layout = field(default_factory=Layout.detect)
     results: dict[str, Any] = field(default_factory=dict)
     failures: int = 0
+    upstream: live.FakeUpstream | None = None  # the assistant scenario's, for the session
+    live_cpus: live.LiveCpus = field(default_factory=lambda: live.LiveCpus(None, None, None))
 
     # ------------------------------------------------------------------------------ setup
 
@@ -189,7 +191,7 @@ class Session:
         # scripts and ETag state live outside --out, so nothing but results lands there
         self.work_dir = Path(tempfile.mkdtemp(prefix="quartet-bench-"))
         self.etags = EtagStore(self.work_dir / "etags.state")
-        self.upstream: live.FakeUpstream | None = None
+        self.upstream = None
         try:
             self._prepare(database)
             if any(point.kind == "assistant" for point in opts.points):
@@ -328,6 +330,8 @@ class Session:
             run: dict[str, Any] = {"index": index, "order": [t.name for t in order], "results": []}
             runs.append(run)
             self.reporter.phase(f"run {index} of {opts.runs}: " + ", ".join(run["order"]))
+            if self.upstream is not None:
+                run["results"] += self._measure_upstream()
             for target in order:
                 if self.verified.get(target.name) is False:
                     self._skip(target, "not verified")
@@ -375,7 +379,7 @@ class Session:
     def _server_env(self) -> dict[str, str]:
         """What the servers need besides their defaults: the fake upstream's URL when the
         assistant scenario runs."""
-        upstream = getattr(self, "upstream", None)
+        upstream = self.upstream
         return {"LLM_BASE_URL": upstream.llm_base_url} if upstream is not None else {}
 
     def _verify(self, target: Target, server: BenchServer) -> bool:
@@ -539,6 +543,32 @@ class Session:
         finally:
             if point.writes:
                 self._cleanup_writes()
+
+    def _measure_upstream(self) -> list[dict[str, Any]]:
+        """The assistant scenario's clients straight against the fake upstream, once per run:
+        the reference its relays are read against (what the upstream itself delivers here)."""
+        assert self.upstream is not None
+        records = []
+        for point in self.options.points:
+            if point.kind != "assistant":
+                continue
+            self.reporter.step(f"the upstream alone · {point.name}")
+            record: dict[str, Any] = {"target": "upstream", "scenario": point.name}
+            record["kind"] = point.kind
+            try:
+                record.update(
+                    live.measure_upstream(
+                        upstream=self.upstream,
+                        duration=point.seconds(self.options.duration),
+                        cpus=self.live_cpus,
+                        note=lambda text: self.reporter.note(f"the upstream alone: {text}"),
+                    )
+                )
+                record["failed"] = bool(record["problems"])
+            except (live.LoadFailed, subprocess.TimeoutExpired, OSError) as exc:
+                record.update(failed=True, problems=[f"{type(exc).__name__}: {exc}"])
+            records.append(record)
+        return records
 
     def _measure_live(self, target: Target, server: BenchServer, point: Scenario) -> dict[str, Any]:
         """A live scenario: its own client processes, several measurement points inside."""

@@ -252,6 +252,7 @@ def live_results() -> dict:
                 fanout("flask", 6, [6], lost=2),
                 assistant("fastapi", [120.0, 400.0, 600.0], 0),
                 assistant("flask", [15.0, 15.0, 14.0], 900),
+                assistant("upstream", [124.0, 480.0, 900.0], 0),
             ],
         }
     ]
@@ -272,12 +273,13 @@ def test_the_live_sections_of_the_report(tmp_path: Path) -> None:
     assert "| fastapi | 1,000 | 600 | 2,500 | 24% | 25.0 | 60.0 | 420 | 0 / 100 |" in assistant
     assert "| flask | 50 | 15.0 | 125 | 12% |" in assistant
     assert "900 / 100" in assistant
+    assert "| upstream | 1,000 | 900 | 2,500 | 36% |" in assistant  # the reference, last
     written = charts.draw(results, tmp_path)
     assert [p.name for p in written] == ["assistant.png", "fanout.png"]
     assert all(p.stat().st_size > 10_000 for p in written)
     lines = livereport.console_lines(results)
     assert lines[0].startswith("events-fanout · fastapi: ceiling 1,000")
-    assert "assistant-slow-upstream · flask: 50: 15.0/s of 125 (503s 900)" in lines[-1]
+    assert "assistant-slow-upstream · flask: 50: 15.0/s of 125 (503s 900)" in lines[-2]
 
 
 def test_a_session_with_both_kinds_keeps_the_wrk_tables() -> None:
