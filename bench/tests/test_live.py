@@ -293,3 +293,30 @@ def test_a_session_with_both_kinds_keeps_the_wrk_tables() -> None:
     markdown = report.render(results)
     assert "| `list-tasks` |" in markdown and "## `events-fanout`" in markdown
     assert ("events-fanout", "fastapi") not in report.cells(results)
+
+
+# ------------------------------------------------------------------------------ the client
+
+
+def test_a_drain_ends_when_all_came_or_when_nothing_more_arrives(tmp_path: Path) -> None:
+    import asyncio
+
+    from bench.liveload import Subscriber, Subscribers
+
+    writes = tmp_path / "writes.json"
+    writes.write_text(json.dumps([{"target_id": "a", "sent": 1.0, "answered": 1.01}]))
+
+    async def drain(events: list[list[tuple[int, float]]]) -> dict:
+        subscribers = Subscribers({"url": "http://127.0.0.1:9", "path": "/", "token": "t"})
+        subscribers.seq_targets[7] = "a"
+        for received in events:
+            subscriber = Subscriber(subscribers.seq_targets, subscribers.seq_created)
+            subscriber.events = received
+            subscribers.held.append(subscriber)
+        return await subscribers.drain(str(writes), timeout=5, stall=0.3)
+
+    done = asyncio.run(drain([[(7, 1.02)], [(7, 1.03)]]))
+    assert done["drain_end"] == "complete" and done["lost"] == 0 and done["drain_s"] < 0.3
+    stalled = asyncio.run(drain([[(7, 1.02)], []]))
+    assert stalled["drain_end"] == "stalled" and stalled["lost"] == 1
+    assert stalled["subscribers_complete"] == 1
