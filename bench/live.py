@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from bench.liveload import MAX_ASSISTANT_SECONDS
 from bench.livestats import fanout_points, memory_per_subscriber
 from bench.servers import REPO_ROOT, base_env_for_tools, cpu_seconds, process_tree
 from shared.processes import ServedProcess, ServerStartError
@@ -368,7 +369,7 @@ def measure_assistant(
             capture_output=True,
             text=True,
             env=base_env_for_tools(),
-            timeout=ASSISTANT_WARMUP + duration + CLIENT_TIMEOUT + 60,
+            timeout=MAX_ASSISTANT_SECONDS + CLIENT_TIMEOUT + 60,
         )
         cpu_used = server.cpu_seconds() - cpu_before
         if done.returncode != 0:
@@ -378,7 +379,8 @@ def measure_assistant(
             after_point()
             continue
         point = json.loads(done.stdout)
-        point["server_cpu_utilisation"] = round(cpu_used / (ASSISTANT_WARMUP + duration), 3)
+        elapsed = point.pop("elapsed_s", None) or (ASSISTANT_WARMUP + duration)
+        point["server_cpu_utilisation"] = round(cpu_used / elapsed, 3)
         record["points"].append(point)
         note(
             f"{concurrency} clients: {point['answers_per_s']} answers/s "

@@ -530,6 +530,31 @@ def _has_content(data: str | None) -> bool:
     return False
 
 
+MAX_ASSISTANT_SECONDS = 120.0  # warm-up and window together, at most
+
+
+async def assistant_window(
+    attempts: list[Attempt], started: float, config: dict[str, Any]
+) -> tuple[float, float]:
+    """The measured window. Clients all start at once, and a server slower than the clients
+    ask makes every answer slow alike (1,000 clients at 80 answers/s: 12 s each), so a fixed
+    warm-up may end before any answer has: the window opens once `warmup` has passed and the
+    first answers have come (a tenth of the clients, at most 20), and lasts `seconds` or twice
+    the answer time seen by then, whichever is longer (within MAX_ASSISTANT_SECONDS)."""
+    wanted = min(20, max(1, config["concurrency"] // 10))
+    limit = started + MAX_ASSISTANT_SECONDS / 2
+    while True:
+        now = time.monotonic()
+        done = [a for a in attempts if a.status == 200 and a.ended is not None]
+        if (now >= started + config["warmup"] and len(done) >= wanted) or now >= limit:
+            break
+        await asyncio.sleep(0.1)
+    times = sorted(a.ended - a.sent for a in done if a.ended is not None)
+    typical = times[len(times) // 2] if times else 0.0
+    length = max(config["seconds"], 2 * typical)
+    return now, min(now + length, started + MAX_ASSISTANT_SECONDS)
+
+
 async def assistant_main(config: dict[str, Any]) -> None:
     """`concurrency` clients, each asking, reading the whole answer and asking again, from
     the start until the end of the window (warm-up, then `seconds`); a refused client waits
@@ -541,7 +566,8 @@ async def assistant_main(config: dict[str, Any]) -> None:
         "Accept": "text/event-stream",
     }
     started = time.monotonic()
-    window = (started + config["warmup"], started + config["warmup"] + config["seconds"])
+    # Until the window is known, clients run on; the end is settled after the warm-up.
+    window = [started + config["warmup"], started + MAX_ASSISTANT_SECONDS]
     attempts: list[Attempt] = []
     peak_rss = 0.0
     pids = config.get("pids", [])
@@ -591,6 +617,7 @@ async def assistant_main(config: dict[str, Any]) -> None:
 
     sampler = asyncio.create_task(sample_rss())
     clients = [asyncio.create_task(client(n)) for n in range(concurrency)]
+    window[0], window[1] = await assistant_window(attempts, started, config)
     await asyncio.sleep(max(0.0, window[1] - time.monotonic()))
     for task in clients:
         task.cancel()  # what is in flight at the end of the window is not counted
@@ -598,11 +625,13 @@ async def assistant_main(config: dict[str, Any]) -> None:
     sampler.cancel()
     summary = assistant_summary(
         attempts,
-        window=window,
+        window=(window[0], window[1]),
         concurrency=concurrency,
         answer_seconds=config["answer_seconds"],
     )
     summary["rss_peak_mib"] = round(peak_rss, 1)
+    summary["warmup_s"] = round(window[0] - started, 2)
+    summary["elapsed_s"] = round(time.monotonic() - started, 2)
     print(json.dumps(summary), flush=True)
 
 

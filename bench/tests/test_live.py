@@ -320,3 +320,20 @@ def test_a_drain_ends_when_all_came_or_when_nothing_more_arrives(tmp_path: Path)
     stalled = asyncio.run(drain([[(7, 1.02)], []]))
     assert stalled["drain_end"] == "stalled" and stalled["lost"] == 1
     assert stalled["subscribers_complete"] == 1
+
+
+def test_the_assistant_window_opens_after_the_first_answers_and_spans_two_of_them() -> None:
+    import asyncio
+    import time
+
+    from bench.liveload import assistant_window
+
+    now = time.monotonic()
+    slow = [Attempt(now - 12.0, 200, now - 11.0, now - 0.5) for _ in range(20)]
+    config = {"concurrency": 1000, "warmup": 0.0, "seconds": 5.0}
+    start, end = asyncio.run(assistant_window(slow, now - 12.5, config))
+    assert end - start == pytest.approx(2 * 11.5, abs=0.2)  # twice the answer time seen
+    quick = [Attempt(now - 0.5, 200, now - 0.45, now - 0.1) for _ in range(5)]
+    config = {"concurrency": 50, "warmup": 0.0, "seconds": 5.0}
+    start, end = asyncio.run(assistant_window(quick, now - 1.0, config))
+    assert end - start == pytest.approx(5.0, abs=0.01)  # the scenario's duration
