@@ -569,6 +569,7 @@ async def assistant_main(config: dict[str, Any]) -> None:
     # Until the window is known, clients run on; the end is settled after the warm-up.
     window = [started + config["warmup"], started + MAX_ASSISTANT_SECONDS]
     attempts: list[Attempt] = []
+    waiting: dict[int, float] = {}  # client → when its request in flight was sent
     peak_rss = 0.0
     pids = config.get("pids", [])
 
@@ -595,6 +596,7 @@ async def assistant_main(config: dict[str, Any]) -> None:
                     await asyncio.sleep(0.1)
                     continue
             answer = AssistantAnswer(time.monotonic(), openai)
+            waiting[number] = answer.sent
             stream.send(request, answer)
             try:
                 ended = await asyncio.wait_for(asyncio.shield(answer.finished), config["timeout"])
@@ -602,6 +604,7 @@ async def assistant_main(config: dict[str, Any]) -> None:
                 answer.error = "timeout"
                 ended = None
             attempts.append(answer.attempt(ended))
+            del waiting[number]
             if answer.error is not None or not answer.keep_alive or ended is None:
                 stream.abort()
                 stream = None
@@ -619,6 +622,10 @@ async def assistant_main(config: dict[str, Any]) -> None:
     clients = [asyncio.create_task(client(n)) for n in range(concurrency)]
     window[0], window[1] = await assistant_window(attempts, started, config)
     await asyncio.sleep(max(0.0, window[1] - time.monotonic()))
+    end = time.monotonic()
+    # Requests still unanswered at the end, and for how long: a server past its capacity
+    # should refuse (503) promptly, not leave clients waiting for ever.
+    unanswered = sorted(end - sent for sent in waiting.values())
     for task in clients:
         task.cancel()  # what is in flight at the end of the window is not counted
     await asyncio.gather(*clients, return_exceptions=True)
@@ -630,6 +637,9 @@ async def assistant_main(config: dict[str, Any]) -> None:
         answer_seconds=config["answer_seconds"],
     )
     summary["rss_peak_mib"] = round(peak_rss, 1)
+    summary["unanswered_at_end"] = len(unanswered)
+    summary["unanswered_over_5s"] = sum(1 for wait in unanswered if wait > 5)
+    summary["longest_wait_s"] = round(unanswered[-1], 2) if unanswered else 0.0
     summary["warmup_s"] = round(window[0] - started, 2)
     summary["elapsed_s"] = round(time.monotonic() - started, 2)
     print(json.dumps(summary), flush=True)

@@ -212,6 +212,7 @@ def assistant_summary(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]
             "ttft_p99": [p["ttft_ms"]["p99"] for p in measured],
             "answer_p50": [p["answer_ms"]["p50"] for p in measured],
             "refused": sum(p["refused_503"] for p in measured),
+            "stuck": sum(p.get("unanswered_over_5s", 0) for p in measured),
             "requests": sum(p["requests"] for p in measured),
             "errors": errors,
             "rss": [p.get("rss_peak_mib") for p in measured],
@@ -239,7 +240,10 @@ def assistant_section(results: dict[str, Any], scenario: str) -> list[str]:
         "clients ÷ the upstream's answer time. TTFT: from the request to the first "
         "`event: token`. 503s (the sync "
         "implementations' documented cap: a long call holds a thread, GUNICORN_THREADS − 2 per "
-        "worker) are counted apart from errors. *upstream*: the same clients straight "
+        "worker) are counted apart from errors; *waiting > 5 s*: clients whose request had "
+        "had neither an answer nor a refusal for more than 5 s when the run ended (past its "
+        "capacity a server should refuse promptly, not keep clients waiting). *upstream*: the "
+        "same clients straight "
         "against the fake (no server, no relay), in the same run: what the upstream process "
         "itself delivers on this machine, which no relay can beat.",
         "",
@@ -254,6 +258,7 @@ def assistant_section(results: dict[str, Any], scenario: str) -> list[str]:
         "TTFT p99 ms",
         "answer p50 ms",
         "503s / requests",
+        "waiting > 5 s at end",
         "errors",
         "peak RSS MiB",
         "server CPU",
@@ -278,6 +283,7 @@ def assistant_section(results: dict[str, Any], scenario: str) -> list[str]:
                     _range(point["ttft_p99"]),
                     _range(point["answer_p50"]),
                     f"{point['refused']:,} / {point['requests']:,}",
+                    f"{point['stuck']:,}",
                     errors,
                     _range(point["rss"]),
                     _range(point["cpu"], lambda v: f"{v:.0%}"),

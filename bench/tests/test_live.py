@@ -270,7 +270,7 @@ def test_the_live_sections_of_the_report(tmp_path: Path) -> None:
     assert "| fastapi | 1,000 | 100 | 30.0 | 40.0 | 35.0 | 0 of 250,000 | 0 |" in fanout
     assert "| flask | 6 | 0.60 | 30.0 | 40.0 | 35.0 | 2 of 1,500 | 0 |" in fanout
     assistant = markdown.split("## `assistant-slow-upstream`")[1]
-    assert "| fastapi | 1,000 | 600 | 2,500 | 24% | 25.0 | 60.0 | 420 | 0 / 100 |" in assistant
+    assert "| fastapi | 1,000 | 600 | 2,500 | 24% | 25.0 | 60.0 | 420 | 0 / 100 | 0 |" in assistant
     assert "| flask | 50 | 15.0 | 125 | 12% |" in assistant
     assert "900 / 100" in assistant
     assert "| upstream | 1,000 | 900 | 2,500 | 36% |" in assistant  # the reference, last
