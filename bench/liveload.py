@@ -470,6 +470,7 @@ class AssistantAnswer(Listener):
         self.parser = SseParser()
         self.status: int | None = None
         self.retry_after: float | None = None
+        self.retry_after_header: str | None = None
         self.first_token: float | None = None
         self.done = False
         self.error: str | None = None
@@ -480,6 +481,7 @@ class AssistantAnswer(Listener):
         self.status = head.status
         self.keep_alive = head.headers.get("connection", "").lower() != "close"
         if head.status != 200:
+            self.retry_after_header = head.headers.get("retry-after")
             with contextlib.suppress(ValueError):
                 self.retry_after = float(head.headers.get("retry-after", "1"))
             if head.status != 503:
@@ -519,7 +521,9 @@ class AssistantAnswer(Listener):
             self.finished.set_result(None)
 
     def attempt(self, ended: float | None) -> Attempt:
-        return Attempt(self.sent, self.status, self.first_token, ended, self.error)
+        return Attempt(
+            self.sent, self.status, self.first_token, ended, self.error, self.retry_after_header
+        )
 
 
 def _has_content(data: str | None) -> bool:

@@ -53,6 +53,22 @@ def _points(records: list[dict[str, Any]], key: str) -> dict[int, list[dict[str,
     return dict(sorted(by.items()))
 
 
+def _merge(counts: list[dict[str, int]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for count in counts:
+        for key, n in count.items():
+            merged[key] = merged.get(key, 0) + n
+    return merged
+
+
+def _retry_afters(refused_by: dict[str, int]) -> str:
+    """Which refusals they were, when not all alike: Retry-After 5 is a stream cap, 1 the
+    database pool (its usual 503)."""
+    if len(refused_by) < 2 and "1" not in refused_by:
+        return ""
+    return " (" + ", ".join(f"RA {k}: {n:,}" for k, n in sorted(refused_by.items())) + ")"
+
+
 def _int(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -212,6 +228,7 @@ def assistant_summary(records: list[dict[str, Any]]) -> dict[int, dict[str, Any]
             "ttft_p99": [p["ttft_ms"]["p99"] for p in measured],
             "answer_p50": [p["answer_ms"]["p50"] for p in measured],
             "refused": sum(p["refused_503"] for p in measured),
+            "refused_by": _merge([p.get("refused_by_retry_after", {}) for p in measured]),
             "stuck": sum(p.get("unanswered_over_5s", 0) for p in measured),
             "requests": sum(p["requests"] for p in measured),
             "errors": errors,
@@ -282,7 +299,8 @@ def assistant_section(results: dict[str, Any], scenario: str) -> list[str]:
                     _range(point["ttft_p50"]),
                     _range(point["ttft_p99"]),
                     _range(point["answer_p50"]),
-                    f"{point['refused']:,} / {point['requests']:,}",
+                    f"{point['refused']:,} / {point['requests']:,}"
+                    + _retry_afters(point["refused_by"]),
                     f"{point['stuck']:,}",
                     errors,
                     _range(point["rss"]),

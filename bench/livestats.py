@@ -155,6 +155,7 @@ class Attempt:
     first_token: float | None
     ended: float | None
     error: str | None = None  # "http-502", "stream-error", "timeout", "connection", ...
+    retry_after: str | None = None  # of a refusal: 5 = a stream cap, 1 = the database pool
 
 
 def assistant_summary(
@@ -178,6 +179,11 @@ def assistant_summary(
     # a capped server refuses most of them in the first moments (and they then wait out the
     # Retry-After), before the window opens.
     refused = sum(1 for a in attempts if a.status == 503)
+    refused_by: dict[str, int] = {}
+    for attempt in attempts:
+        if attempt.status == 503:
+            key = attempt.retry_after or "none"
+            refused_by[key] = refused_by.get(key, 0) + 1
     errors: dict[str, int] = {}
     for attempt in attempts:
         if attempt.status != 503 and attempt.error is not None:
@@ -193,6 +199,7 @@ def assistant_summary(
         "share_of_ideal": round(rate / ideal, 4) if ideal else None,
         "requests": len(attempts),
         "refused_503": refused,
+        "refused_by_retry_after": dict(sorted(refused_by.items())),
         "errors": dict(sorted(errors.items())),
         "error_count": sum(errors.values()),
         "ttft_ms": latency_summary(

@@ -141,14 +141,14 @@ def test_assistant_answers_in_the_window_against_the_ideal_refusals_apart() -> N
         Attempt(0.6, 200, 0.65, 1.05),
         Attempt(1.0, 200, 1.10, 1.50),
         Attempt(1.6, 200, 1.70, 2.10),  # ended after the window
-        Attempt(0.0, 503, None, 0.01),  # refused during the warm-up: still counted
+        Attempt(0.0, 503, None, 0.01, None, "5"),  # refused during the warm-up: counted
         Attempt(1.2, 200, 1.3, 1.4, "stream-error-504"),
         Attempt(1.3, None, None, None, "connection"),
     ]
     summary = assistant_summary(attempts, window=(1.0, 2.0), concurrency=2, answer_seconds=0.4)
     assert summary["answers"] == 2 and summary["answers_per_s"] == 2.0
     assert summary["ideal_per_s"] == 5.0 and summary["share_of_ideal"] == 0.4
-    assert summary["refused_503"] == 1
+    assert summary["refused_503"] == 1 and summary["refused_by_retry_after"] == {"5": 1}
     assert summary["errors"] == {"connection": 1, "stream-error-504": 1}
     assert summary["ttft_ms"]["p50"] == 50.0 and summary["answer_ms"]["max"] == 500.0
 
