@@ -11,7 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.report import Cell, cells, ordered_targets, scale_points
+from bench import livereport
+from bench.report import Cell, cells, ordered_targets, scale_points, wrk_scenarios
 
 COLORS = {
     "fastapi": "#009688",
@@ -20,6 +21,7 @@ COLORS = {
     "drf": "#a30000",
     "floor-asgi": "#9ecae1",
     "floor-wsgi": "#c7c7c7",
+    "upstream": "#7b3294",
 }
 
 
@@ -30,7 +32,7 @@ def _grid(count: int) -> tuple[int, int]:
 
 def _per_scenario(results: dict[str, Any]) -> tuple[Any, list[tuple[Any, str]], list[str]]:
     """A figure with one panel per scenario: (figure, [(panel, scenario)], targets in order)."""
-    scenarios = list(results["scenarios"])
+    scenarios = wrk_scenarios(results)
     rows, columns = _grid(len(scenarios))
     # At least 6.4 in wide: a single panel's figure must still hold the whole title.
     size = (max(4.2 * columns, 6.4), 3.0 * rows)
@@ -123,9 +125,11 @@ def scale(results: dict[str, Any], table: dict[tuple[str, str], Cell], path: Pat
 
 def draw(results: dict[str, Any], out: Path) -> list[Path]:
     table = cells(results)
-    written = [out / "throughput.png", out / "latency.png"]
-    throughput(results, table, written[0])
-    latency(results, table, written[1])
+    written: list[Path] = []
+    if wrk_scenarios(results):
+        written += [out / "throughput.png", out / "latency.png"]
+        throughput(results, table, written[0])
+        latency(results, table, written[1])
     if scale(results, table, out / "scale.png"):
         written.append(out / "scale.png")
-    return written
+    return written + livereport.draw(results, out, COLORS)

@@ -22,10 +22,10 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from bench import charts, report, scenarios, wrk
+from bench import charts, livereport, report, scenarios, wrk
 from bench import dataset as data_set
 from bench.runner import Options, Reporter, Session
-from bench.servers import REPO_ROOT, TARGETS
+from bench.servers import REPO_ROOT
 
 
 class UsageError(Exception):
@@ -95,16 +95,19 @@ def run(args: Any, impls: list[str]) -> int:
     console = Console(stderr=True)
     if args.profile:
         return run_profiles(args, options, console)
-    session_targets = len(impls) + len({TARGETS[name].runtime for name in impls})
-    total = options.runs * session_targets * len(options.points)
-    reporter = RichReporter(console, total)
+    reporter = RichReporter(console, 0)
     session = Session(options, reporter)
+    reporter.progress.update(reporter.task, total=session.steps())
     with reporter.progress:
         results = session.run()
     if baseline is not None:
         results["baseline"] = baseline
     write_outputs(results, options.out)
-    console.print(summary(results, options.out))
+    if report.wrk_scenarios(results):
+        console.print(summary(results, options.out))
+    for line in livereport.console_lines(results):
+        console.print(line)
+    console.print(f"{results.get('wall_seconds', 0) / 60:.1f} min · {options.out}/report.md")
     return 1 if session.failures else 0
 
 
@@ -138,7 +141,7 @@ def summary(results: dict[str, Any], out: Path) -> Table:
     table.add_column("scenario")
     for target in targets:
         table.add_column(target, justify="right")
-    for scenario in results["scenarios"]:
+    for scenario in report.wrk_scenarios(results):
         row = [scenario]
         for target in targets:
             cell = table_cells.get((scenario, target))
@@ -162,7 +165,9 @@ def run_profiles(args: Any, options: Options, console: Console) -> int:
     from bench.runner import Session
 
     chosen = args.scenario or ["list-tasks", "get-task"]
-    options.points = scenarios.select(chosen, options.spec)
+    options.points = [p for p in scenarios.select(chosen, options.spec) if not p.live]
+    if not options.points:
+        raise UsageError("--profile profiles the wrk scenarios, not the live ones")
     reporter = RichReporter(console, len(args.profile) * len(options.points))
     session = Session(options, reporter)
     with reporter.progress:

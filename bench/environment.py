@@ -127,6 +127,7 @@ def describe(options: Any, layout: Any, targets: list[Any]) -> dict[str, Any]:
                 "writes": point.writes,
                 "project": point.list_project,
                 "group": point.group or point.name,
+                "kind": point.kind,
                 "mix": kind_weights(point),
             }
             for point in options.points

@@ -49,6 +49,8 @@ def _records(results: dict[str, Any]) -> dict[tuple[str, str], list[tuple[int, d
     found: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = {}
     for run in results.get("runs", []):
         for record in run["results"]:
+            if record.get("kind", "wrk") != "wrk":
+                continue  # the live scenarios have their own figures (bench/livereport.py)
             found.setdefault((record["scenario"], record["target"]), []).append(
                 (run["index"], record)
             )
@@ -136,12 +138,21 @@ def _status(results: dict[str, Any], target: str) -> str:
     return ""
 
 
+def wrk_scenarios(results: dict[str, Any]) -> list[str]:
+    """The scenarios measured with wrk (req/s, latency, % of floor), in order."""
+    return [
+        name
+        for name, info in results.get("scenarios", {}).items()
+        if info.get("kind", "wrk") == "wrk"
+    ]
+
+
 def headline_table(results: dict[str, Any], table: dict[tuple[str, str], Cell]) -> list[str]:
     """Scenario × server: median req/s and % of the runtime's floor."""
     targets = ordered_targets(results)
     header = ["scenario", *targets]
     rows = []
-    for scenario in results.get("scenarios", {}):
+    for scenario in wrk_scenarios(results):
         row = [f"`{scenario}`"]
         for target in targets:
             cell = table.get((scenario, target))
@@ -298,11 +309,13 @@ def render(results: dict[str, Any]) -> str:
         "and DRF), both measured in the same runs.",
         "",
     ]
-    lines += headline_table(results, table)
-    lines += ["", "![throughput](throughput.png)", "", "![latency](latency.png)", ""]
-    statements = results.get("statements", {})
-    lines += [f"SQL statements per request: {statements.get('source', 'not measured')}.", ""]
-    for scenario, info in results.get("scenarios", {}).items():
+    if wrk_scenarios(results):
+        lines += headline_table(results, table)
+        lines += ["", "![throughput](throughput.png)", "", "![latency](latency.png)", ""]
+        statements = results.get("statements", {})
+        lines += [f"SQL statements per request: {statements.get('source', 'not measured')}.", ""]
+    for scenario in wrk_scenarios(results):
+        info = results["scenarios"][scenario]
         lines += [f"## `{scenario}` — {info['title']}", ""]
         mix = ", ".join(f"{kind} {weight:.0%}" for kind, weight in info["mix"].items())
         lines += [f"{info['connections']} connections; requests: {mix}.", ""]
@@ -319,6 +332,9 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
         lines += scale + ["", "![scale](scale.png)", ""]
+    from bench import livereport
+
+    lines += livereport.sections(results)
     lines += baseline_section(results, table)
     lines += verification_section(results)
     failures = results.get("failures", [])
@@ -418,7 +434,7 @@ def baseline_section(results: dict[str, Any], table: dict[tuple[str, str], Cell]
         "",
     ]
     rows = []
-    for scenario in results.get("scenarios", {}):
+    for scenario in wrk_scenarios(results):
         for target in ordered_targets(results):
             if results["targets"][target].get("is_floor"):
                 continue

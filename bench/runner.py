@@ -22,7 +22,7 @@ import httpx
 import psycopg
 
 from bench import dataset as data_set
-from bench import environment, sqlcount, verify, wrk
+from bench import environment, live, sqlcount, verify, wrk
 from bench.database import BenchDatabase
 from bench.scenarios import API, COMMENT_BODY, WARM_UP, Scenario, lua_data
 from bench.servers import SECRET_KEY, TARGETS, BenchServer, Target
@@ -139,12 +139,21 @@ class Session:
     layout: Layout = field(default_factory=Layout.detect)
     results: dict[str, Any] = field(default_factory=dict)
     failures: int = 0
+    upstream: live.FakeUpstream | None = None  # the assistant scenario's, for the session
+    live_cpus: live.LiveCpus = field(default_factory=lambda: live.LiveCpus(None, None, None))
 
     # ------------------------------------------------------------------------------ setup
 
+    def steps(self) -> int:
+        """Measurement points of a session, for the progress bar."""
+        per_run = sum(
+            1 for t in self.targets() for p in self.options.points if not (p.live and t.is_floor)
+        )
+        return per_run * self.options.runs
+
     def targets(self) -> list[Target]:
         names = list(self.options.impls)
-        if self.options.floors:
+        if self.options.floors and any(not point.live for point in self.options.points):
             runtimes = {TARGETS[name].runtime for name in names}
             names += [f"floor-{runtime}" for runtime in ("asgi", "wsgi") if runtime in runtimes]
         return [TARGETS[name] for name in names]
@@ -172,17 +181,26 @@ class Session:
         opts.out.mkdir(parents=True, exist_ok=True)
         if self.layout.others:
             os.sched_setaffinity(0, self.layout.others)  # the harness keeps off the server's CPU
+        self.live_cpus = live.LiveCpus.of(self.layout.others)
         self.results = environment.describe(opts, self.layout, self.targets())
+        if any(point.live for point in opts.points):
+            self.results["settings"]["live"] = live.settings(self.live_cpus)
         self.results["started_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started))
         self.reporter.phase("PostgreSQL and the data set")
         database = BenchDatabase.create()
         # scripts and ETag state live outside --out, so nothing but results lands there
         self.work_dir = Path(tempfile.mkdtemp(prefix="quartet-bench-"))
         self.etags = EtagStore(self.work_dir / "etags.state")
+        self.upstream = None
         try:
             self._prepare(database)
+            if any(point.kind == "assistant" for point in opts.points):
+                self.reporter.step("the fake LLM upstream")
+                self.upstream = live.FakeUpstream(self.live_cpus.upstream).start()
             return work()
         finally:
+            if self.upstream is not None:
+                self.upstream.stop()
             self.etags.forget()
             shutil.rmtree(self.work_dir, ignore_errors=True)
             database.drop()
@@ -312,6 +330,8 @@ class Session:
             run: dict[str, Any] = {"index": index, "order": [t.name for t in order], "results": []}
             runs.append(run)
             self.reporter.phase(f"run {index} of {opts.runs}: " + ", ".join(run["order"]))
+            if self.upstream is not None:
+                run["results"] += self._measure_upstream()
             for target in order:
                 if self.verified.get(target.name) is False:
                     self._skip(target, "not verified")
@@ -321,15 +341,18 @@ class Session:
                 self._check_equal_json()
 
     def _skip(self, target: Target, reason: str) -> None:
-        for _ in self.options.points:
-            self.reporter.advance()
+        for point in self.options.points:
+            if not (point.live and target.is_floor):
+                self.reporter.advance()
 
     def _serve_and_measure(
         self, target: Target, run_index: int, records: list[dict[str, Any]]
     ) -> None:
         self.reporter.step(f"{target.name}: starting")
         try:
-            server = BenchServer(target, self.database.url, cpus=self.layout.server).start()
+            server = BenchServer(
+                target, self.database.url, cpus=self.layout.server, env=self._server_env()
+            ).start()
         except ServerStartError as exc:
             self._fail(target.name, "start", str(exc))
             if run_index == 1:
@@ -342,13 +365,22 @@ class Session:
                 return
             self._warm_up(target, server)
             for point in self.options.points:
-                records.append(self._measure(target, server, point))
+                if point.live and target.is_floor:
+                    continue  # the floors serve the wrk scenarios' requests only
+                measure = self._measure_live if point.live else self._measure
+                records.append(measure(target, server, point))
                 self.reporter.advance()
                 if server.process is not None and server.process.poll() is not None:
                     self._fail(target.name, point.name, "the server exited:\n" + server.log_tail())
                     break
         finally:
             server.stop()
+
+    def _server_env(self) -> dict[str, str]:
+        """What the servers need besides their defaults: the fake upstream's URL when the
+        assistant scenario runs."""
+        upstream = self.upstream
+        return {"LLM_BASE_URL": upstream.llm_base_url} if upstream is not None else {}
 
     def _verify(self, target: Target, server: BenchServer) -> bool:
         entry = self.results["targets"][target.name]
@@ -512,6 +544,62 @@ class Session:
             if point.writes:
                 self._cleanup_writes()
 
+    def _measure_upstream(self) -> list[dict[str, Any]]:
+        """The assistant scenario's clients straight against the fake upstream, once per run:
+        the reference its relays are read against (what the upstream itself delivers here)."""
+        assert self.upstream is not None
+        records = []
+        for point in self.options.points:
+            if point.kind != "assistant":
+                continue
+            self.reporter.step(f"the upstream alone · {point.name}")
+            record: dict[str, Any] = {"target": "upstream", "scenario": point.name}
+            record["kind"] = point.kind
+            try:
+                record.update(
+                    live.measure_upstream(
+                        upstream=self.upstream,
+                        duration=point.seconds(self.options.duration),
+                        cpus=self.live_cpus,
+                        note=lambda text: self.reporter.note(f"the upstream alone: {text}"),
+                    )
+                )
+                record["failed"] = bool(record["problems"])
+            except (live.LoadFailed, subprocess.TimeoutExpired, OSError) as exc:
+                record.update(failed=True, problems=[f"{type(exc).__name__}: {exc}"])
+            records.append(record)
+        return records
+
+    def _measure_live(self, target: Target, server: BenchServer, point: Scenario) -> dict[str, Any]:
+        """A live scenario: its own client processes, several measurement points inside."""
+        record: dict[str, Any] = {"target": target.name, "scenario": point.name, "kind": point.kind}
+        seconds = point.seconds(self.options.duration)
+        self.reporter.step(f"{target.name} · {point.name}")
+        measure = live.measure_fanout if point.kind == "fanout" else live.measure_assistant
+        project = self.dataset.project("write" if point.kind == "fanout" else "hot")
+        try:
+            outcome = measure(
+                server=server,
+                project_id=project.id,
+                token=mint_token(self.dataset.owner_id),
+                duration=seconds,
+                cpus=self.live_cpus,
+                after_point=lambda: server.wait_idle(timeout=30.0),
+                note=lambda text: self.reporter.note(f"{target.name} · {point.name}: {text}"),
+            )
+            record.update(outcome)
+            record["rss_mib_per_worker"] = round(server.rss_per_worker_mib(), 1)
+            if outcome["problems"]:
+                return self._failed(record, target, point, "; ".join(outcome["problems"]))
+            record["failed"] = False
+            return record
+        except (live.LoadFailed, httpx.HTTPError, subprocess.TimeoutExpired, OSError) as exc:
+            return self._failed(record, target, point, f"{type(exc).__name__}: {exc}")
+        finally:
+            if point.writes:
+                server.wait_idle(timeout=30.0)  # writes cut off by the end must land first
+                self._cleanup_writes()
+
     def _failed(
         self, record: dict[str, Any], target: Target, point: Scenario, why: str
     ) -> dict[str, Any]:
@@ -544,6 +632,8 @@ class Session:
 
     def _count_statements(self) -> None:
         counts: dict[str, Any] = {}
+        if all(point.live for point in self.options.points):
+            return  # the live scenarios' work is the streams, not statements per request
         if self.database.pg_stat_statements:
             self.results["statements"] = {
                 "source": "pg_stat_statements (calls and execution time in the measured "
@@ -568,7 +658,7 @@ class Session:
                     target,
                     self.database.url,
                     self.dataset,
-                    self.options.points,
+                    [point for point in self.options.points if not point.live],
                     mint_token(self.dataset.owner_id),
                     list(TARGETS).index(target.name),
                     self.layout.server,

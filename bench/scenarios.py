@@ -17,6 +17,7 @@ CONNECTIONS = 32
 LOGIN_CONNECTIONS = 2  # argon2id at 64 MiB per login: a login form's concurrency, not a list's
 LOGIN_MIN_SECONDS = 3  # a login costs ~0.3 s of CPU: shorter windows see a handful
 MAX_RETRY_SECONDS = 20
+LIVE_MIN_SECONDS = 5  # a live scenario's writer or clients run at least this long per point
 
 # The SPA session mix: 70% reads, 25% writes, 5% comments, interleaved.
 MIXED = (
@@ -56,6 +57,9 @@ class Scenario:
     # A window that completes fewer requests than this is measured again, longer: with every
     # connection's first request sent at once, a slow server may answer none in a short window.
     min_requests: int = 30
+    # "wrk": requests sent by wrk; "fanout" and "assistant": the live scenarios, measured by
+    # their own client processes (bench/live.py), on the implementations only (no floor).
+    kind: str = "wrk"
 
     def seconds(self, duration: float) -> float:
         return max(duration, self.min_seconds)
@@ -72,6 +76,10 @@ class Scenario:
     @property
     def option(self) -> str:
         return self.group or self.name
+
+    @property
+    def live(self) -> bool:
+        return self.kind != "wrk"
 
 
 def scenarios(spec: DatasetSpec | None = None) -> dict[str, Scenario]:
@@ -106,6 +114,21 @@ def scenarios(spec: DatasetSpec | None = None) -> dict[str, Scenario]:
             list_project=f"scale-{size}",
             group="scale",
         )
+    points["events-fanout"] = Scenario(
+        "events-fanout",
+        "event streams: subscribers on one worker while a writer makes 50 changes/s",
+        (),
+        writes=True,
+        kind="fanout",
+        min_seconds=LIVE_MIN_SECONDS,
+    )
+    points["assistant-slow-upstream"] = Scenario(
+        "assistant-slow-upstream",
+        "the assistant streaming from an upstream at 20 ms per token × 20 tokens",
+        (),
+        kind="assistant",
+        min_seconds=LIVE_MIN_SECONDS,
+    )
     return points
 
 
@@ -122,7 +145,15 @@ SCENARIO_OPTIONS = (
     "mixed",
     "login",
     "scale",
+    "events-fanout",
+    "assistant-slow-upstream",
+    "live",
 )
+LIVE_OPTIONS = ("events-fanout", "assistant-slow-upstream")
+# A session without --scenario: the wrk scenarios. The live ones take minutes per server (each
+# holds up to a thousand streams or clients per point, several points, and waits for every
+# delivery), so they are asked for by name, or all at once with `--scenario live`.
+DEFAULT_OPTIONS = tuple(o for o in SCENARIO_OPTIONS if o not in (*LIVE_OPTIONS, "live"))
 
 
 def _size(n: int) -> str:
@@ -131,7 +162,9 @@ def _size(n: int) -> str:
 
 def select(names: list[str], spec: DatasetSpec | None = None) -> list[Scenario]:
     """The measurement points of the chosen scenarios, in the canonical order."""
-    chosen = set(names or SCENARIO_OPTIONS)
+    chosen = set(names or DEFAULT_OPTIONS)
+    if "live" in chosen:
+        chosen.update(LIVE_OPTIONS)
     return [point for point in scenarios(spec).values() if point.option in chosen]
 
 

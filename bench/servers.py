@@ -153,9 +153,18 @@ def pin(pids: list[int], cpus: list[int]) -> None:
 class BenchServer(ServedProcess):
     """One target's server, started fresh, pinned to `cpus` (taskset) when given."""
 
-    def __init__(self, target: Target, database_url: str, *, cpus: list[int] | None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        database_url: str,
+        *,
+        cpus: list[int] | None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(
-            target.name, server_env(database_url), log_prefix=f"quartet-bench-{target.name}"
+            target.name,
+            {**server_env(database_url), **(env or {})},
+            log_prefix=f"quartet-bench-{target.name}",
         )
         self.target = target
         self.cpus = cpus

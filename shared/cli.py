@@ -218,7 +218,9 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         default=[],
         choices=SCENARIO_OPTIONS,
         metavar="S",
-        help="scenario (repeatable; default: all): " + ", ".join(SCENARIO_OPTIONS),
+        help="scenario (repeatable; default: all but the live ones, which take minutes per "
+        "server: events-fanout, assistant-slow-upstream, or both as 'live'): "
+        + ", ".join(SCENARIO_OPTIONS),
     )
     bench.add_argument("--runs", type=int, default=3, help="runs (default 3; a full run: 5)")
     bench.add_argument(

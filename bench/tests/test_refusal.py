@@ -16,7 +16,7 @@ from bench.scenarios import select
 
 
 class FakeServer:
-    def __init__(self, target: Any, database_url: str, *, cpus: Any) -> None:
+    def __init__(self, target: Any, database_url: str, *, cpus: Any, **_: Any) -> None:
         self.target, self.base_url, self.process = target, f"http://fake/{target.name}", None
 
     def start(self) -> FakeServer:
