@@ -36,7 +36,7 @@ from impl_litestar.app import create_app
 from shared import embedded_pg, tokens
 from shared.live.hub_async import AsyncHub
 from shared.migrate import migrate
-from shared.settings import get_settings
+from shared.settings import load_settings
 
 WAIT_SECONDS = 10.0  # generous: the machine is shared
 
@@ -120,7 +120,10 @@ def serve(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
             monkeypatch.setattr(
                 live, "AsyncHub", functools.partial(AsyncHub, max_streams=max_streams)
             )
-        settings = get_settings()
+        # Not get_settings(): it is cached per process, and another test of this xdist worker
+        # may have cached it with another DATABASE_URL.
+        settings = load_settings()
+        settings.check()
         app = create_app(settings)
         port = _free_port()
         server = uvicorn.Server(
