@@ -18,12 +18,12 @@ import atexit
 import uuid
 from collections.abc import Iterator
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from flask_smorest import abort
 
 from shared.assistant import CONTENT_TYPE, HEADERS, SyncAssistant, SyncRelay
 from shared.live.hub_threads import ThreadHub
-from shared.live.long_calls import LongCall, long_calls, on_graceful_stop
+from shared.live.long_calls import LongCall, client_gone, long_calls, on_graceful_stop
 from shared.live.stream import HEARTBEAT, MEDIA_TYPE, STREAM_HEADERS, StreamsFull
 from shared.problems import ASSISTANT_BUSY
 from shared.settings import Settings, gunicorn_threads, long_calls_per_worker
@@ -99,8 +99,10 @@ def open_stream(project_id: uuid.UUID, last_event_id: int | None) -> Response:
         slot.release()
         raise
     # Not stream_with_context: the generator needs neither `request` nor `g`, and the request's
-    # context (its session included) is torn down before the first byte.
-    body = slot.hold(_frames(subscription.frames()), subscription)
+    # context (its session included) is torn down before the first byte. A quiet stream asks
+    # the client's socket whether it has gone, so its thread and slot come back within a second.
+    frames = subscription.frames(client_gone=client_gone(request.environ))
+    body = slot.hold(_frames(frames), subscription)
     return Response(body, mimetype=MEDIA_TYPE, headers=STREAM_HEADERS)
 
 

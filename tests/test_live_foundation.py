@@ -22,7 +22,7 @@ import pytest
 
 from shared.live import stream
 from shared.live.hub_async import AsyncHub
-from shared.live.hub_threads import ThreadHub
+from shared.live.hub_threads import CLIENT_GONE_POLL_SECONDS, ThreadHub
 from shared.live.stream import (
     FEED_BUFFER,
     LISTENER_APPLICATION_NAME,
@@ -570,6 +570,32 @@ def test_a_thread_hub_subscription_frames_then_releases(
         frame = next(frames)
         assert frame.startswith("event: activity\ndata: {") and frame.endswith(f"\nid: {seq}\n\n")
         frames.close()
+        assert hub.streams == 0
+    finally:
+        hub.close()
+
+
+def test_a_thread_hub_stream_ends_soon_after_its_client_has_gone(
+    project: Project, database_url: str
+) -> None:
+    """A quiet stream asks `client_gone` between short waits: it ends (and releases) within
+    about CLIENT_GONE_POLL_SECONDS of the client leaving, long before a heartbeat write could
+    tell; while the client stays, heartbeats and events flow as without the check."""
+    hub = ThreadHub(database_url, max_streams=3)
+    gone = threading.Event()
+    try:
+        subscription = hub.subscribe(project.id)
+        frames = subscription.frames(heartbeat=0.3, client_gone=gone.is_set)
+        assert next(frames) == stream.HEARTBEAT  # 0.3 s: the steps add up to the heartbeat
+        (seq,) = project.write()
+        assert next(frames).endswith(f"\nid: {seq}\n\n")
+        assert next(frames) == stream.HEARTBEAT
+        frames.close()
+        quiet = hub.subscribe(project.id).frames(heartbeat=60, client_gone=gone.is_set)
+        threading.Timer(0.2, gone.set).start()
+        started = time.monotonic()
+        assert list(quiet) == []  # ends without a heartbeat
+        assert time.monotonic() - started < CLIENT_GONE_POLL_SECONDS + 1.0
         assert hub.streams == 0
     finally:
         hub.close()

@@ -1,18 +1,21 @@
 """The thread servers' cap on long calls (shared.live.long_calls; the sync streaming model of
 Flask and DRF): the cap's arithmetic from GUNICORN_THREADS, admission and refusal, and a slot
 given back exactly once however the response body ends — closed before its first byte
-included. No server, no database: the servers' behaviour is their own tests'."""
+included; the check of whether a client has closed its connection (on real sockets). No server,
+no database: the servers' behaviour is their own tests'."""
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from shared.live import long_calls as module
-from shared.live.long_calls import LongCalls, long_calls
+from shared.live.long_calls import LongCalls, client_gone, long_calls, peer_closed
 from shared.live.stream import StreamsFull
 from shared.settings import SettingsError, gunicorn_threads, long_calls_per_worker
 
@@ -167,3 +170,75 @@ def test_a_graceful_stop_runs_each_registered_callback_once_even_if_one_fails(
     module.graceful_stop()
     module.graceful_stop()  # a second stop has nothing left to run
     assert ran == ["broken", "hub.close"]
+
+
+# ------------------------------------------------------------------ a client that has gone
+
+
+@pytest.fixture
+def connection() -> Iterator[tuple[socket.socket, socket.socket]]:
+    """(the server's end, the client's end) of a real TCP connection."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        server, _ = listener.accept()
+    server.setblocking(True)  # as gunicorn's gthread worker hands it to a request thread
+    with server, client:
+        yield server, client
+
+
+def test_an_open_connection_is_not_gone_and_asking_never_blocks(
+    connection: tuple[socket.socket, socket.socket],
+) -> None:
+    server, _client = connection
+    check = client_gone({"gunicorn.socket": server})
+    assert check is not None
+    assert check() is False
+    assert check() is False
+
+
+def test_a_connection_the_client_closed_is_gone(
+    connection: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = connection
+    client.close()
+    assert wait_for(lambda: peer_closed(server))
+
+
+def test_a_reset_connection_is_gone(connection: tuple[socket.socket, socket.socket]) -> None:
+    server, client = connection
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    client.close()  # linger 0: a reset, not a FIN
+    assert wait_for(lambda: peer_closed(server))
+
+
+def test_bytes_the_client_sent_are_not_gone_and_stay_unread(
+    connection: tuple[socket.socket, socket.socket],
+) -> None:
+    # A pipelined request: the client is still there, and its bytes are the server's to read.
+    server, client = connection
+    client.sendall(b"GET / HTTP/1.1\r\n")
+    assert wait_for(lambda: server.recv(64, socket.MSG_PEEK) != b"")
+    assert peer_closed(server) is False
+    assert server.recv(64) == b"GET / HTTP/1.1\r\n"
+
+
+def test_a_socket_the_server_closed_already_is_gone(
+    connection: tuple[socket.socket, socket.socket],
+) -> None:
+    server, _client = connection
+    server.close()
+    assert peer_closed(server) is True
+
+
+def test_without_the_server_socket_there_is_no_check() -> None:
+    assert client_gone({}) is None
+    assert client_gone({"gunicorn.socket": object()}) is None
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 2.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -10,14 +10,16 @@ reader connections do the stream's work, and Django would otherwise keep the req
 connection until the response is closed, i.e. for the whole stream.
 
 The body is a StreamingHttpResponse over a sync generator (WSGI), not a DRF Response: DRF
-renders a whole body at once. gunicorn sends each chunk as it comes; a client that has gone is
-noticed at the next write — at the latest the heartbeat, 15 s — and the server then closes the
-body, which ends the subscription and frees the slot (shared.live.long_calls.HeldBody)."""
+renders a whole body at once. gunicorn sends each chunk as it comes; while the stream is quiet it
+asks the client's socket (`gunicorn.socket` in the WSGI environ) whether the client has gone
+(shared.live.long_calls.client_gone), so the stream ends within a second of the client leaving
+instead of at a failed write (up to two heartbeats); the server then closes the body, which ends
+the subscription and frees the slot (shared.live.long_calls.HeldBody)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from django.db import connection
 from django.http import StreamingHttpResponse
@@ -33,7 +35,7 @@ from impl_drf.validation import RequestValidationError, field_error
 from impl_drf.views.base import ProjectScopedViewSet
 from shared.inputs import query_nul_locations
 from shared.live.hub_threads import ThreadSubscription
-from shared.live.long_calls import long_calls
+from shared.live.long_calls import client_gone, long_calls
 from shared.live.stream import (
     HEARTBEAT,
     MEDIA_TYPE,
@@ -50,11 +52,11 @@ STREAM_CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
 _SEQ = {"type": "integer", "minimum": 0, "maximum": SEQ_MAX}
 
 
-def _frames(subscription: ThreadSubscription) -> Iterator[str]:
+def _frames(subscription: ThreadSubscription, gone: Callable[[], bool] | None) -> Iterator[str]:
     # The ping goes out at once: the client then knows it is subscribed, and that every change
     # committed after it will arrive.
     yield HEARTBEAT
-    yield from subscription.frames()
+    yield from subscription.frames(client_gone=gone)
 
 
 class EventStreamViewSet(ProjectScopedViewSet):
@@ -137,7 +139,7 @@ class EventStreamViewSet(ProjectScopedViewSet):
             slot.release()
             raise
         return StreamingHttpResponse(
-            slot.hold(_frames(subscription), subscription),
+            slot.hold(_frames(subscription, client_gone(request.META)), subscription),
             content_type=STREAM_CONTENT_TYPE,
             headers=STREAM_HEADERS,
         )

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from shared.dedicated import LIVENESS_SECONDS, Backoff, psycopg_connection
@@ -41,6 +41,9 @@ from shared.live.stream import (
 log = logging.getLogger("quartet.live")
 
 STOP_POLL_SECONDS = 1.0
+# How often a quiet stream asks whether its client has gone (frames(client_gone=...)): a gone
+# client's thread and long-call slot come back within about this long.
+CLIENT_GONE_POLL_SECONDS = 0.5
 
 
 class ThreadHub(HubBase):
@@ -237,16 +240,35 @@ class ThreadSubscription(SubscriptionBase):
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def frames(self, heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[str]:
+    def frames(
+        self,
+        heartbeat: float = HEARTBEAT_SECONDS,
+        client_gone: Callable[[], bool] | None = None,
+    ) -> Iterator[str]:
         """The stream as SSE text: each event's frame, and a heartbeat comment after `heartbeat`
-        seconds without an event; ends when the hub closes. Closes the subscription however the
-        iteration ends (a WSGI server closes the iterator when a write to a gone client
-        fails — hence heartbeats of real bytes)."""
+        seconds without an event; ends when the hub closes, or — asked at least every
+        CLIENT_GONE_POLL_SECONDS while the stream is quiet — when `client_gone()` says so
+        (shared.live.long_calls.client_gone). Closes the subscription however the iteration
+        ends. Without `client_gone`, a WSGI server notices a gone client only when a write fails
+        (hence heartbeats of real bytes), and the first write after it left usually succeeds:
+        up to two heartbeats."""
+        step = heartbeat if client_gone is None else min(heartbeat, CLIENT_GONE_POLL_SECONDS)
         try:
-            while (events := self.receive(heartbeat)) is not None:
-                if not events:
+            quiet_since = time.monotonic()
+            while True:
+                until_heartbeat = quiet_since + heartbeat - time.monotonic()
+                events = self.receive(max(0.0, min(step, until_heartbeat)))
+                if events is None:
+                    return
+                if events:
+                    for event in events:
+                        yield event.frame()
+                    quiet_since = time.monotonic()
+                    continue
+                if client_gone is not None and client_gone():
+                    return  # the server finishes the response and closes the connection
+                if time.monotonic() - quiet_since >= heartbeat:
                     yield HEARTBEAT
-                for event in events:
-                    yield event.frame()
+                    quiet_since = time.monotonic()
         finally:
             self.close()

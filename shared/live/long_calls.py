@@ -14,16 +14,24 @@ The asyncio servers need none of this: a stream there is a task, and their hub's
 
 A slot is taken before anything is answered and given back when the WSGI server closes the
 response body (after the last byte, or at the first failed write to a gone client), or at once
-with `release()` when the call ends before a body exists (a 4xx/5xx decided first)."""
+with `release()` when the call ends before a body exists (a 4xx/5xx decided first).
+
+A write to a gone client does not always fail: the first one after the client leaves usually
+succeeds (the kernel takes it; the peer answers it with a reset), so a quiet stream would hold its
+slot for two heartbeats (~30 s). `client_gone(environ)` tells sooner: a stream that checks it
+while it waits (shared.live.hub_threads.ThreadSubscription.frames) ends within a second of the
+client closing its connection."""
 
 from __future__ import annotations
 
 import logging
 import os
+import select
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from shared.live.stream import StreamsFull
 from shared.settings import long_calls_per_worker
@@ -117,6 +125,44 @@ class HeldBody(Generic[T]):
                 close = getattr(closeable, "close", None)
                 if close is not None:
                     closing.callback(close)
+
+
+# ------------------------------------------------------------------ a client that has gone
+
+# The WSGI environ key under which gunicorn passes the client's socket.
+GUNICORN_SOCKET = "gunicorn.socket"
+_READABLE_OR_CLOSED = select.POLLIN | select.POLLHUP | select.POLLERR | select.POLLNVAL
+
+
+def client_gone(environ: dict[str, Any]) -> Callable[[], bool] | None:
+    """A check — cheap, never blocking — of whether the client of this request has closed its
+    connection, for a long call to ask while it waits; None when the server does not expose the
+    socket (not gunicorn: a test client, a development server), which leaves the failed write
+    as the only sign."""
+    sock = environ.get(GUNICORN_SOCKET)
+    if not isinstance(sock, socket.socket):
+        return None
+    return lambda: peer_closed(sock)
+
+
+def peer_closed(sock: socket.socket) -> bool:
+    """Whether the peer has closed `sock` (or it is broken): readable, and a peek reads the end
+    of the stream — or fails. An HTTP client sends nothing more on a streaming response's
+    connection, but bytes it did send (pipelined requests) are left unread and mean "still
+    there"; only the end or an error means gone."""
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), _READABLE_OR_CLOSED)
+        if not poller.poll(0):
+            return False
+        # The raw socket's recv even on a TLS socket (which refuses flags): a peek at the bytes
+        # below TLS tells the end of the connection the same way, and consumes nothing.
+        peeked = socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except (BlockingIOError, InterruptedError):
+        return False  # readable a moment ago, nothing to read now: still there
+    except (OSError, ValueError):
+        return True  # reset, or a socket closed already
+    return peeked == b""
 
 
 _process_calls: tuple[int, LongCalls] | None = None
