@@ -22,6 +22,8 @@ def run(impl: Implementation, host: str, port: int, workers: int) -> None:
 def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from shared.logredact import uvicorn_log_config
+
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; under the
     # default SIGTERM disposition that kills the process (status -15). A graceful stop is a
     # success (contract/DECISIONS.md, "Operations": exit 0), so the re-raised SIGTERM is
@@ -35,6 +37,7 @@ def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> No
         workers=workers,
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         access_log=os.environ.get("ACCESS_LOG", "1") != "0",
+        log_config=uvicorn_log_config(),  # ?access_token= never reaches the log
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
@@ -63,6 +66,8 @@ def _run_gunicorn(impl: Implementation, host: str, port: int, workers: int) -> N
             self.cfg.set("loglevel", os.environ.get("LOG_LEVEL", "info").lower())
             if os.environ.get("ACCESS_LOG", "1") != "0":
                 self.cfg.set("accesslog", "-")
+            # ?access_token= (the event stream's credential) never reaches the log
+            self.cfg.set("logger_class", "shared.logredact.RedactingGunicornLogger")
 
         def load_config_from_file(self, filename: str) -> None:  # no config files: CLI decides
             return None
