@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
@@ -17,10 +17,9 @@ from impl_drf import selectors
 from impl_drf.conditional import IfMatch
 from impl_drf.models import Task, TaskLabel, User
 from impl_drf.services import activity, locks
+from impl_drf.services.notifications import notify_assignee
 from shared.changes import diff, request_form, task_request_form
-from shared.live.writes import TASK_ASSIGNED_SQL
 from shared.problems import ASSIGNEE_NOT_MEMBER, LABEL_NOT_IN_PROJECT
-from shared.settings import get_settings
 from shared.vocabulary import ActivityTargetType, ActivityVerb
 
 
@@ -62,19 +61,6 @@ def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def _notify_assignee(
-    task_id: uuid.UUID, project_id: uuid.UUID, assignee_id: uuid.UUID | None, actor: User
-) -> None:
-    """The `task.assigned` notification, in the assignment's transaction (migration 0006's
-    notify_task_assigned: none for no assignee or oneself; the webhook outbox row too when
-    NOTIFY_WEBHOOK_URL is set). Before the activity entry: the activity lock comes last."""
-    if assignee_id is None or assignee_id == actor.pk:
-        return  # the function would write nothing: spare the statement
-    webhook = get_settings().notify_webhook_url is not None
-    with connection.cursor() as cursor:
-        cursor.execute(TASK_ASSIGNED_SQL, [task_id, project_id, assignee_id, actor.pk, webhook])
-
-
 @transaction.atomic
 def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Task:
     _lock_project(project_id)
@@ -85,7 +71,7 @@ def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Tas
     TaskLabel.objects.bulk_create(
         TaskLabel(task=task, label_id=label_id) for label_id in data["label_ids"]
     )
-    _notify_assignee(task.id, project_id, data.get("assignee_id"), actor)
+    notify_assignee(task.id, project_id, data.get("assignee_id"), actor)
     activity.record(project_id, actor, ActivityVerb.TASK_CREATED, ActivityTargetType.TASK, task.id)
     return _as_seen_by(actor, task.pk)
 
@@ -105,7 +91,7 @@ def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch
     if "label_ids" in changes:
         locked.labels.set(data["label_ids"])
     if "assignee_id" in changes:
-        _notify_assignee(locked.pk, locked.project_id, data["assignee_id"], actor)
+        notify_assignee(locked.pk, locked.project_id, data["assignee_id"], actor)
     activity.record(
         locked.project_id,
         actor,

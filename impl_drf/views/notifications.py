@@ -48,5 +48,5 @@ class NotificationViewSet(KeysetListMixin, ContractViewSet):
         responses={204: None, **problems(401, 404, 422)},
     )
     def mark_read(self, request: Request, notification_id: uuid.UUID) -> Response:
-        notifications.mark_read(notification_id, request.user)
+        notifications.mark_notification_read(notification_id, request.user)
         return Response(status=204)

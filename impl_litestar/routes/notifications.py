@@ -59,4 +59,4 @@ class NotificationController(Controller):
         self, notification_id: UUID, db_session: AsyncSession, current_user: User
     ) -> None:
         """Idempotent: marking it again keeps the first reading time."""
-        await notifications.mark_read(db_session, notification_id, current_user)
+        await notifications.mark_notification_read(db_session, notification_id, current_user)

@@ -16,7 +16,7 @@ from shared.orm import User
 from shared.settings import Settings
 
 
-async def task_assigned(
+async def notify_assignee(
     session: AsyncSession,
     settings: Settings,
     *,
@@ -52,7 +52,9 @@ async def list_notifications(
     )
 
 
-async def mark_read(session: AsyncSession, notification_id: uuid.UUID, user: User) -> None:
+async def mark_notification_read(
+    session: AsyncSession, notification_id: uuid.UUID, user: User
+) -> None:
     """Idempotent (the first reading time stays); someone else's is a 404, like a missing one."""
     if await session.scalar(notifications.mark_read(notification_id, user.id)) is None:
         raise NotFoundException()

@@ -119,7 +119,7 @@ async def create_task(
     )
     session.add(task)
     await session.flush()
-    await notifications.task_assigned(
+    await notifications.notify_assignee(
         session,
         settings,
         task_id=task.id,
@@ -175,7 +175,7 @@ async def update_task(
     task.version += 1
     task.updated_at = func.now()
     if "assignee_id" in changes:
-        await notifications.task_assigned(
+        await notifications.notify_assignee(
             session,
             settings,
             task_id=task_id,
