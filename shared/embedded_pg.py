@@ -6,7 +6,12 @@ inside it; the process that started it stops it on exit."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import platformdirs
@@ -57,3 +62,26 @@ def release(data_dir: Path) -> None:
     server = PostgresServer._instances.get(data_dir.expanduser().resolve())
     if server is not None:
         server.cleanup()
+
+
+@contextmanager
+def throwaway_database(prefix: str) -> Iterator[str]:
+    """A fresh, migrated database for tests that run an app in-process: on the server of
+    QUARTET_TEST_DATABASE_URL when set (as the contract suite does), else on a throwaway embedded
+    cluster released on exit. Never the developer's DATABASE_URL."""
+    from shared.migrate import migrate
+
+    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL")
+    data_dir = None
+    if not server_url:
+        # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user, who
+        # cannot enter pytest's private temp directories.
+        data_dir = Path(tempfile.mkdtemp(prefix=f"quartet-{prefix}-"))
+        server_url = start(data_dir, cleanup="delete")
+    url = ensure_database(server_url, f"{prefix}_{uuid.uuid4().hex[:8]}")
+    migrate(url)
+    try:
+        yield url
+    finally:
+        if data_dir is not None:
+            release(data_dir)  # now: pytest-xdist's workers never run atexit

@@ -10,13 +10,12 @@ creates a database and applies shared/'s migrations to it.
 from __future__ import annotations
 
 import os
-import tempfile
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
+
+from shared import embedded_pg
 
 # Django types (as `db_type()` spells them) → information_schema.columns.data_type.
 PG_TYPES = {
@@ -34,21 +33,9 @@ PG_TYPES = {
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    """A fresh, migrated database: on QUARTET_TEST_DATABASE_URL's server (as the contract suite
-    does), else on a throwaway embedded PostgreSQL. Never the developer's DATABASE_URL."""
-    from shared import embedded_pg
-    from shared.migrate import migrate
-
-    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL")
-    if not server_url:
-        # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user, who
-        # cannot enter pytest's private temp directories.
-        server_url = embedded_pg.start(
-            Path(tempfile.mkdtemp(prefix="quartet-drf-models-")), cleanup="delete"
-        )
-    url = embedded_pg.ensure_database(server_url, f"quartet_drf_models_{uuid.uuid4().hex[:8]}")
-    migrate(url)
-    yield url
+    """A fresh, migrated database (shared.embedded_pg.throwaway_database)."""
+    with embedded_pg.throwaway_database("drf_models") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

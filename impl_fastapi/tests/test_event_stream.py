@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import socket
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,7 +34,6 @@ from impl_fastapi.app import create_app
 from shared import embedded_pg, tokens
 from shared.live.hub_async import AsyncHub
 from shared.live.stream import InvalidLastEventId, parse_last_event_id
-from shared.migrate import migrate
 from shared.settings import load_settings
 
 WAIT_SECONDS = 10.0  # generous: the machine is shared
@@ -45,17 +41,9 @@ WAIT_SECONDS = 10.0  # generous: the machine is shared
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL")
-    data_dir = None
-    if not server_url:
-        # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user.
-        data_dir = Path(tempfile.mkdtemp(prefix="quartet-fastapi-live-"))
-        server_url = embedded_pg.start(data_dir, cleanup="delete")
-    url = embedded_pg.ensure_database(server_url, f"fastapi_live_{uuid.uuid4().hex[:8]}")
-    migrate(url)
-    yield url
-    if data_dir is not None:
-        embedded_pg.release(data_dir)
+    """A fresh, migrated database (shared.embedded_pg.throwaway_database)."""
+    with embedded_pg.throwaway_database("fastapi_live") as url:
+        yield url
 
 
 @dataclass

@@ -21,10 +21,8 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,6 @@ from werkzeug.test import TestResponse
 from shared import demo, embedded_pg
 from shared.live import long_calls as long_calls_module
 from shared.live.stream import HEARTBEAT
-from shared.migrate import migrate
 from shared.problems import ASSISTANT_BUSY, STREAMS_FULL
 from shared.processes import free_port
 from shared.settings import get_settings
@@ -51,18 +48,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL")
-    data_dir = None
-    if not server_url:
-        # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user.
-        data_dir = Path(tempfile.mkdtemp(prefix="quartet-flask-live-"))
-        server_url = embedded_pg.start(data_dir, cleanup="delete")
-    url = embedded_pg.ensure_database(server_url, f"quartet_flask_live_{uuid.uuid4().hex[:8]}")
-    migrate(url)
-    demo.seed_if_empty(url)
-    yield url
-    if data_dir is not None:
-        embedded_pg.release(data_dir)  # now: xdist's workers never run atexit
+    """A fresh, migrated database (shared.embedded_pg.throwaway_database)."""
+    with embedded_pg.throwaway_database("flask_live") as url:
+        demo.seed_if_empty(url)
+        yield url
 
 
 @pytest.fixture(scope="module")
