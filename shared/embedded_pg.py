@@ -6,7 +6,6 @@ inside it; the process that started it stops it on exit."""
 
 from __future__ import annotations
 
-import os
 import tempfile
 import uuid
 import warnings
@@ -65,13 +64,12 @@ def release(data_dir: Path) -> None:
 
 
 @contextmanager
-def throwaway_database(prefix: str) -> Iterator[str]:
-    """A fresh, migrated database for tests that run an app in-process: on the server of
-    QUARTET_TEST_DATABASE_URL when set (as the contract suite does), else on a throwaway embedded
-    cluster released on exit. Never the developer's DATABASE_URL."""
+def throwaway_database(prefix: str, server_url: str | None = None) -> Iterator[str]:
+    """A fresh, migrated database for tests that run an app in-process: on `server_url` when
+    given (the tests pass QUARTET_TEST_DATABASE_URL, as the contract suite uses it), else on a
+    throwaway embedded cluster released on exit. Never the developer's DATABASE_URL."""
     from shared.migrate import migrate
 
-    server_url = os.environ.get("QUARTET_TEST_DATABASE_URL")
     data_dir = None
     if not server_url:
         # Not pytest's tmp_path: under root, pgserver runs PostgreSQL as another user, who

@@ -34,7 +34,9 @@ PG_TYPES = {
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A fresh, migrated database (shared.embedded_pg.throwaway_database)."""
-    with embedded_pg.throwaway_database("drf_models") as url:
+    with embedded_pg.throwaway_database(
+        "drf_models", os.environ.get("QUARTET_TEST_DATABASE_URL")
+    ) as url:
         yield url
 
 

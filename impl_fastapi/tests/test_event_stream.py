@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import socket
 import threading
 import time
@@ -42,7 +43,9 @@ WAIT_SECONDS = 10.0  # generous: the machine is shared
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A fresh, migrated database (shared.embedded_pg.throwaway_database)."""
-    with embedded_pg.throwaway_database("fastapi_live") as url:
+    with embedded_pg.throwaway_database(
+        "fastapi_live", os.environ.get("QUARTET_TEST_DATABASE_URL")
+    ) as url:
         yield url
 
 

@@ -49,7 +49,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     """A fresh, migrated database (shared.embedded_pg.throwaway_database)."""
-    with embedded_pg.throwaway_database("flask_live") as url:
+    with embedded_pg.throwaway_database(
+        "flask_live", os.environ.get("QUARTET_TEST_DATABASE_URL")
+    ) as url:
         demo.seed_if_empty(url)
         yield url
 
