@@ -3,8 +3,8 @@
 - `subscribe`: holds many event streams (SSE) in one asyncio process and records when each
   event arrives; the harness drives it with JSON lines on stdin (`open`, `ramp`, `drain`,
   `close`, `exit`) and reads one JSON line of answer per command on stdout;
-- `writer`: makes changes through the API at a fixed rate, open loop, and prints when each was
-  sent and answered;
+- `writer`: commits changes straight to PostgreSQL at a fixed rate, open loop, and prints when
+  each was sent and committed;
 - `assistant`: N clients asking the assistant in a closed loop, each recording its request's
   time to first token and end.
 
@@ -400,50 +400,71 @@ async def subscribe_main(config: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------ the writer
 
 
+# A change as createTask commits it, less the API: the task, then (after the activity lock,
+# migration 0006) its `task.created` entry, whose statement trigger wakes every server's hub.
+WRITE_SQL = """
+WITH task AS (
+    INSERT INTO tasks (project_id, title, created_by) VALUES (%(project)s, %(title)s, %(actor)s)
+    RETURNING id
+), locked AS (
+    SELECT activity_lock(%(project)s)
+)
+INSERT INTO activity (project_id, actor_id, verb, target_type, target_id)
+SELECT %(project)s, %(actor)s, 'task.created', 'task', task.id FROM task, locked
+RETURNING target_id
+"""
+
+
 async def writer_main(config: dict[str, Any]) -> None:
-    """Create a task every 1/rate s through the API (open loop; up to `connections` requests
-    in flight); print the writes as JSON."""
-    import httpx
+    """Commit a change every 1/rate s straight to PostgreSQL (open loop; up to `connections`
+    transactions in flight); print the writes as JSON. The worker under test learns of them as
+    of any other process's commit: through LISTEN/NOTIFY, its only work being the fan-out."""
+    from psycopg import AsyncConnection, Error
 
     schedule = write_schedule(config["rate"], config["seconds"])
-    headers = {"Authorization": f"Bearer {config['token']}"}
-    limits = httpx.Limits(max_connections=config.get("connections", 16))
+    connections = [
+        await AsyncConnection.connect(config["database_url"], autocommit=False)
+        for _ in range(config.get("connections", 4))
+    ]
+    idle: asyncio.Queue[Any] = asyncio.Queue()
+    for connection in connections:
+        idle.put_nowait(connection)
     writes: list[dict[str, Any]] = []
     failures: dict[str, int] = {}
-    async with httpx.AsyncClient(
-        base_url=config["url"], headers=headers, limits=limits, timeout=30.0
-    ) as client:
 
-        async def one(index: int) -> None:
-            body = {"title": f"{config['title_prefix']} {index:06d}"}
+    async def one(index: int) -> None:
+        parameters = {
+            "project": config["project_id"],
+            "actor": config["actor_id"],
+            "title": f"{config['title_prefix']} {index:06d}",
+        }
+        connection = await idle.get()
+        try:
             sent = time.monotonic()
-            try:
-                response = await client.post(config["path"], json=body)
-            except httpx.HTTPError as exc:
-                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
-                return
-            answered = time.monotonic()
-            if response.status_code != 201:
-                key = f"http-{response.status_code}"
-                failures[key] = failures.get(key, 0) + 1
-                return
-            writes.append(asdict(Write(response.json()["id"], sent, answered)))
+            async with connection.transaction():
+                row = await (await connection.execute(WRITE_SQL, parameters)).fetchone()
+            committed = time.monotonic()  # COMMIT has returned: the change is visible
+            writes.append(asdict(Write(str(row[0]), sent, committed)))
+        except Error as exc:  # counted, as a failed request is
+            failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
+        finally:
+            idle.put_nowait(connection)
 
-        started = time.monotonic()
-        tasks = []
-        for at in schedule:
-            delay = started + at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(len(tasks))))
-        # An overloaded server answers late; what is not answered within the grace is left
-        # (counted as unanswered: the event may still come, but its commit time is unknown).
-        _, pending = await asyncio.wait(tasks, timeout=config.get("grace", 30.0))
-        for task in pending:
-            task.cancel()
-        if pending:
-            failures["unanswered"] = len(pending)
-        elapsed = time.monotonic() - started
+    started = time.monotonic()
+    tasks = []
+    for at in schedule:
+        delay = started + at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(len(tasks))))
+    _, pending = await asyncio.wait(tasks, timeout=config.get("grace", 30.0))
+    for task in pending:
+        task.cancel()
+    if pending:
+        failures["unanswered"] = len(pending)
+    elapsed = time.monotonic() - started
+    for connection in connections:
+        await connection.close()
     print(
         json.dumps(
             {

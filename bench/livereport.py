@@ -104,6 +104,7 @@ def fanout_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
             "write_rate": [p["writer"]["rate"] for p in measured],
             "write_p50": [p["write_round_trip_ms"]["p50"] for p in measured],
             "cpu": [p.get("server_cpu_utilisation") for p in measured],
+            "cpu_per_delivery": [p.get("server_cpu_us_per_delivery") for p in measured],
         }
     return {
         "ceilings": ceilings,
@@ -139,21 +140,23 @@ def fanout_section(results: dict[str, Any], scenario: str) -> list[str]:
         "with the worker's RSS read at "
         f"{', '.join(map(str, live.get('fanout_subscribers', [])))} held; then, for each of "
         "those counts the worker holds (or its ceiling alone when it holds fewer), that many "
-        "subscribers of one project while a separate writer process creates tasks in it through "
-        f"the API at {live.get('write_rate_per_s', 50):g}/s for the scenario's duration, every "
+        "subscribers of one project while a separate writer process commits changes to it "
+        "straight to PostgreSQL (a task and its `task.created` entry: createTask's rows) at "
+        f"{live.get('write_rate_per_s', 50):g}/s for the scenario's duration, every "
         "subscriber is given up to "
         f"{live.get('drain_timeout_s', 120):g} s to receive every change, and the deliveries "
         "are counted: a wait ends sooner when nothing at all has arrived for "
         f"{live.get('drain_stall_s', 10):g} s, and what is missing then is *lost*; what is "
         "missing at the end of a wait while events were still arriving is *late* (an "
-        "overloaded worker). Latency: from the moment the writer has the API's answer (the commit "
-        "came before it) to the subscriber's receipt, over every (change, subscriber) pair — a "
-        "lower bound of commit-to-receipt by at most the answer's way back to the writer "
-        '(write round trip given beside); "from tx start" measures from the activity\'s '
-        "`created_at` (the writing transaction's start, PostgreSQL's clock): an upper bound. "
-        "The true commit-to-receipt latency lies between the two. The worker serves the "
-        "writes too, as a one-worker deployment does. Lost: deliveries that never came "
-        "(must be 0).",
+        "overloaded worker). Latency: from the moment the writer's COMMIT returned to the "
+        "subscriber's receipt, over every (change, subscriber) pair — a lower bound of "
+        "commit-to-receipt by at most the acknowledgement's way back (write round trip given "
+        'beside); "from tx start" measures from the activity\'s `created_at` (the writing '
+        "transaction's start, PostgreSQL's clock): an upper bound. The worker learns of each "
+        "commit as of any other process's, by LISTEN/NOTIFY, so its CPU (the last columns: "
+        "share of the core over the writes and the drain, and per delivered event) is the "
+        "fan-out's alone; the API's writes are the `create-task` scenario's business. Lost: "
+        "deliveries that never came (must be 0).",
         "",
     ]
     header = ["server", "ceiling (streams held, then)", "KiB/subscriber"]
@@ -179,6 +182,7 @@ def fanout_section(results: dict[str, Any], scenario: str) -> list[str]:
         "writes/s",
         "write p50 ms",
         "server CPU",
+        "CPU µs/delivery",
     ]
     rows = []
     for target, summary in summaries.items():
@@ -200,6 +204,7 @@ def fanout_section(results: dict[str, Any], scenario: str) -> list[str]:
                     _range(point["write_rate"]),
                     _range(point["write_p50"]),
                     _range(point["cpu"], lambda v: f"{v:.0%}"),
+                    _range(point["cpu_per_delivery"]),
                 ]
             )
     lines += _table(header, rows)

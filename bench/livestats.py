@@ -37,8 +37,8 @@ def latency_summary(samples: Sequence[float]) -> dict[str, float | None]:
 
 @dataclass(frozen=True, slots=True)
 class Write:
-    """One change the writer made: the id of what it created, when the request went out and
-    when the API's answer came back (time.monotonic, comparable between processes)."""
+    """One change the writer made: the id of what it created, when its transaction began and
+    when its COMMIT returned (`answered`; time.monotonic, comparable between processes)."""
 
     target_id: str
     sent: float
@@ -56,10 +56,10 @@ def fanout_summary(
 
     `receipts[i]`: subscriber i's events as (seq, monotonic receipt time), in arrival order;
     `seq_targets`: each seq's activity target id (parsed once per seq). The latency of an event
-    is its receipt time minus the moment the writer had the API's answer: the commit happened
-    before the answer, so this undercounts the commit-to-receipt time by at most the answer's
-    trip back to the writer (its share of the write's round trip, reported beside it). An event
-    can arrive before the writer has read the answer: its latency is then negative, and kept.
+    is its receipt time minus the moment the writer's COMMIT returned: the commit happened just
+    before, so this undercounts commit-to-receipt by at most the acknowledgement's way back to
+    the writer (the write's round trip is reported beside it). An event can arrive before the
+    writer has read the acknowledgement: its latency is then negative, and kept.
 
     `seq_created` (each seq's `created_at`, epoch seconds: PostgreSQL's now(), the start of the
     writing transaction) gives the other bound: receipt (monotonic + `wall_offset` = wall clock)

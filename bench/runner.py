@@ -577,6 +577,12 @@ class Session:
         self.reporter.step(f"{target.name} · {point.name}")
         measure = live.measure_fanout if point.kind == "fanout" else live.measure_assistant
         project = self.dataset.project("write" if point.kind == "fanout" else "hot")
+        # the fan-out's writer commits straight to the database, as another worker would
+        writer = (
+            {"database_url": self.database.url, "actor_id": str(self.dataset.owner_id)}
+            if point.kind == "fanout"
+            else {}
+        )
         try:
             outcome = measure(
                 server=server,
@@ -586,6 +592,7 @@ class Session:
                 cpus=self.live_cpus,
                 after_point=lambda: server.wait_idle(timeout=30.0),
                 note=lambda text: self.reporter.note(f"{target.name} · {point.name}: {text}"),
+                **writer,
             )
             record.update(outcome)
             record["rss_mib_per_worker"] = round(server.rss_per_worker_mib(), 1)
