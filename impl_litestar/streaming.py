@@ -2,9 +2,8 @@
 request — and must let go of it however they end.
 
 Litestar cancels a streaming body when the client goes away, possibly before the body's
-iterator has even started (its ServerSentEvent first hops to a thread for the preamble), and
-then no `finally` inside that iterator runs. So the release is tied to the ASGI response
-itself: `Released` wraps it in a try/finally."""
+iterator has even started, and then no `finally` inside that iterator runs. So the release is
+tied to the ASGI response itself: `Released` wraps it in a try/finally."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar.response import ServerSentEvent, Stream
+from litestar.response import Stream
 from litestar.types import Receive, Scope, Send
 
 Release = Callable[[], Awaitable[None] | None]
@@ -38,17 +37,6 @@ class _Released:
 
 class ReleasedStream(Stream):
     """`Stream` that calls `release` once its response has ended, however it ended."""
-
-    def __init__(self, content: Any, *, release: Release, **kwargs: Any) -> None:
-        super().__init__(content, **kwargs)
-        self.release = release
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> Any:
-        return _Released(super().to_asgi_response(*args, **kwargs), self.release)
-
-
-class ReleasedServerSentEvent(ServerSentEvent):
-    """`ServerSentEvent` that calls `release` once its response has ended, however it ended."""
 
     def __init__(self, content: Any, *, release: Release, **kwargs: Any) -> None:
         super().__init__(content, **kwargs)
