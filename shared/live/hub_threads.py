@@ -245,9 +245,10 @@ class ThreadSubscription(SubscriptionBase):
         heartbeat: float = HEARTBEAT_SECONDS,
         client_gone: Callable[[], bool] | None = None,
     ) -> Iterator[str]:
-        """The stream as SSE text: each event's frame, and a heartbeat comment after `heartbeat`
-        seconds without an event; ends when the hub closes, or — asked at least every
-        CLIENT_GONE_POLL_SECONDS while the stream is quiet — when `client_gone()` says so
+        """The stream as SSE text: the frames of each wake-up's events in one chunk, and a
+        heartbeat comment after `heartbeat` seconds without an event; ends when the hub closes,
+        or — asked at least every CLIENT_GONE_POLL_SECONDS while the stream is quiet — when
+        `client_gone()` says so
         (shared.live.long_calls.client_gone). Closes the subscription however the iteration
         ends. Without `client_gone`, a WSGI server notices a gone client only when a write fails
         (hence heartbeats of real bytes), and the first write after it left usually succeeds:
@@ -261,8 +262,7 @@ class ThreadSubscription(SubscriptionBase):
                 if events is None:
                     return
                 if events:
-                    for event in events:
-                        yield event.frame()
+                    yield "".join(event.frame() for event in events)  # one write per wake-up
                     quiet_since = time.monotonic()
                     continue
                 if client_gone is not None and client_gone():
