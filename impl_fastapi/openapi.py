@@ -66,8 +66,8 @@ def event_stream_content(events: dict[str, str]) -> dict[str, Any]:
 
 
 def event_stream_response(description: str, events: dict[str, str]) -> dict[int | str, Any]:
-    """OpenAPI `responses=` for the 200 of an EventSourceResponse route, with the
-    `X-Accel-Buffering` header. install_openapi drops the 3.2 `itemSchema` FastAPI adds."""
+    """OpenAPI `responses=` for the 200 of an event-stream route, with the
+    `X-Accel-Buffering` header."""
     return {
         200: {
             "description": description,
@@ -81,15 +81,6 @@ def event_stream_response(description: str, events: dict[str, str]) -> dict[int 
             "content": event_stream_content(events),
         }
     }
-
-
-def _without_item_schemas(document: dict[str, Any]) -> None:
-    """FastAPI documents an SSE response with OpenAPI 3.2's `itemSchema` (the generic shape of
-    an event), which a 3.1 document may not have; the route documents its stream itself."""
-    for path_item in document.get("paths", {}).values():
-        for operation in path_item.values():
-            for response in operation.get("responses", {}).values():
-                response.get("content", {}).get(MEDIA_TYPE, {}).pop("itemSchema", None)
 
 
 def _documented_schemas() -> dict[str, Any]:
@@ -120,7 +111,6 @@ def install_openapi(app: FastAPI) -> None:
             document.setdefault("components", {}).setdefault("schemas", {}).update(
                 _documented_schemas()
             )
-            _without_item_schemas(document)
             app.openapi_schema = document
         return app.openapi_schema
 
