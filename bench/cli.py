@@ -50,6 +50,7 @@ def options_from(args: Any, impls: list[str]) -> Options:
         warmup=args.warmup,
         out=Path(args.out) if args.out else default_out(),
         seed=seed,
+        gunicorn_threads=args.gunicorn_threads,
         spec=spec,
         command=f"quartet {argv}",
     )

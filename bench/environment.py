@@ -104,7 +104,7 @@ def describe(options: Any, layout: Any, targets: list[Any]) -> dict[str, Any]:
             "warmup_s": options.warmup,
             "seed": options.seed,
             "workers": 1,
-            "gunicorn_threads": 8,  # shared.serve's default; the harness scrubs GUNICORN_THREADS
+            "gunicorn_threads": options.gunicorn_threads,  # the environment's is scrubbed
             "connections": CONNECTIONS,
             "login_connections": LOGIN_CONNECTIONS,
             "login_min_s": LOGIN_MIN_SECONDS,

@@ -27,7 +27,7 @@ from bench.database import BenchDatabase
 from bench.scenarios import API, COMMENT_BODY, WARM_UP, Scenario, lua_data
 from bench.servers import SECRET_KEY, TARGETS, BenchServer, Target
 from shared.processes import ServerStartError
-from shared.settings import load_settings
+from shared.settings import DEFAULT_GUNICORN_THREADS, load_settings
 from shared.tokens import issue_token
 
 WRK_THREADS = 2
@@ -44,6 +44,7 @@ class Options:
     out: Path
     seed: int
     floors: bool = True
+    gunicorn_threads: int = DEFAULT_GUNICORN_THREADS
     spec: data_set.DatasetSpec = field(default_factory=data_set.DatasetSpec)
     command: str = "quartet bench"
 
@@ -377,10 +378,12 @@ class Session:
             server.stop()
 
     def _server_env(self) -> dict[str, str]:
-        """What the servers need besides their defaults: the fake upstream's URL when the
-        assistant scenario runs."""
-        upstream = self.upstream
-        return {"LLM_BASE_URL": upstream.llm_base_url} if upstream is not None else {}
+        """What the servers need besides their defaults: the gunicorn threads (--gunicorn-threads),
+        the fake upstream's URL when the assistant scenario runs."""
+        env = {"GUNICORN_THREADS": str(self.options.gunicorn_threads)}
+        if self.upstream is not None:
+            env["LLM_BASE_URL"] = self.upstream.llm_base_url
+        return env
 
     def _verify(self, target: Target, server: BenchServer) -> bool:
         entry = self.results["targets"][target.name]

@@ -14,6 +14,7 @@ import psycopg
 
 from shared import vocabulary
 from shared.implementations import IMPLEMENTATIONS, UnknownImplementation, built, resolve
+from shared.settings import DEFAULT_GUNICORN_THREADS
 
 
 class UsageError(Exception):
@@ -254,6 +255,15 @@ def _add_bench(commands: argparse._SubParsersAction) -> None:
         metavar="RESULTS",
         help="results.json of an earlier session: the report adds each implementation's "
         "figures then and now (req/s, %% of floor, CPU and statements per request)",
+    )
+    bench.add_argument(
+        "--gunicorn-threads",
+        type=_workers,
+        default=DEFAULT_GUNICORN_THREADS,
+        metavar="N",
+        help="threads per gunicorn worker for Flask, DRF and the WSGI floor (default "
+        f"{DEFAULT_GUNICORN_THREADS}, the servers' default; a stream or an assistant call "
+        "holds one, at most N - 2)",
     )
     bench.add_argument(
         "--profile",
