@@ -141,6 +141,5 @@ async def stream_project_events(events: Subscription) -> StreamingResponse:
 
 async def _frames(events: AsyncSubscription) -> AsyncIterator[str]:
     yield HEARTBEAT  # registered: every change committed from now on will be sent
-    while (batch := await events.receive()) is not None:  # None: the server is stopping
-        # an empty batch: 15 s without an event. The Activity JSON is made once, by the hub.
-        yield "".join(event.frame() for event in batch) if batch else HEARTBEAT
+    async for chunk in events.frames():  # ends when the server stops
+        yield chunk

@@ -85,6 +85,5 @@ async def _frames(subscription: AsyncSubscription) -> AsyncIterator[str]:
     # The first bytes go out as soon as the subscription is registered: every commit after the
     # client has read them reaches it.
     yield HEARTBEAT
-    while (events := await subscription.receive()) is not None:
-        # an empty batch: 15 s without an event. The Activity JSON is made once, by the hub.
-        yield "".join(event.frame() for event in events) if events else HEARTBEAT
+    async for chunk in subscription.frames():  # ends when the server stops
+        yield chunk

@@ -225,14 +225,13 @@ class AsyncSubscription(SubscriptionBase):
         self.close()
 
     async def frames(self, heartbeat: float = HEARTBEAT_SECONDS) -> AsyncIterator[str]:
-        """The stream as SSE text: each event's frame, and a heartbeat comment after `heartbeat`
-        seconds without an event; ends when the hub closes. Closes the subscription however the
-        iteration ends (the server closes the generator when the client has gone)."""
+        """The stream as SSE text: the frames of each wake-up's events in one chunk, and a
+        heartbeat comment after `heartbeat` seconds without an event; ends when the hub closes.
+        Closes the subscription however the iteration ends (the server closes the generator
+        when the client has gone)."""
         try:
             while (events := await self.receive(heartbeat)) is not None:
-                if not events:
-                    yield HEARTBEAT
-                for event in events:
-                    yield event.frame()
+                # one write per wake-up; the Activity JSON was made once, by the hub
+                yield "".join(event.frame() for event in events) if events else HEARTBEAT
         finally:
             self.close()
