@@ -83,9 +83,10 @@ class Keyset:
         return Q(compare(left, right))
 
     def dump(self, row: Any) -> list[Any]:
+        """The cursor values of `row`, a model instance or a `values()` row."""
         values = []
         for key in self.keys:
-            value = getattr(row, key.field)
+            value = row[key.field] if isinstance(row, dict) else getattr(row, key.field)
             values.append(None if value is None else key.codec.dump(value))
         return values
 

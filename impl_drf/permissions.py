@@ -31,11 +31,13 @@ class IsAdmin(BasePermission):
 class ProjectPermission(BasePermission):
     """The caller's role in the object's project is at least `view.required_roles[action]`
     (viewer when the action is not listed): viewers read and comment, editors also write
-    tasks and labels, owners also change the project and its members."""
+    tasks and labels, owners also change the project and its members. The object is a model
+    instance or a `values()` row (getTask: impl_drf.selectors.tasks_for)."""
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
         required = getattr(view, "required_roles", {}).get(view.action, Role.VIEWER)
-        return obj.my_role is not None and Role(obj.my_role).at_least(required)
+        my_role = obj["my_role"] if isinstance(obj, dict) else obj.my_role
+        return my_role is not None and Role(my_role).at_least(required)
 
 
 class IsCommentAuthorOrOwner(BasePermission):

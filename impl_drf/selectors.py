@@ -3,8 +3,9 @@ Django styleguide's selectors; impl_drf.services writes).
 
 The contract's one SQL shape (contract/DECISIONS.md, "One SQL shape"), said in the Django ORM —
 the same statements shared/selects.py gives the three SQLAlchemy implementations:
-- embedded users are joined (`select_related`), a page's task labels are one
-  `SELECT ... WHERE task_id IN (...)` (`with_labels`);
+- embedded users are joined (`select_related`; a task's users by the columns of its
+  `values()` row), a page's task labels are one `SELECT ... WHERE task_id IN (...)`
+  (`with_labels`);
 - a task's `comment_count` is a correlated `count(*)` evaluated for the rows of the page only;
 - a project's `task_counts` is a join to `project_task_counts`, which the database keeps
   (migration 0002), and `my_role` the join to the caller's own membership;
@@ -16,7 +17,7 @@ of is not in it, so a lookup answers 404 (never 403) for it (impl_drf.permission
 from __future__ import annotations
 
 import uuid
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import (
@@ -60,18 +61,23 @@ def visible_projects(user: User) -> QuerySet[Project]:
 
 def visible_tasks(user: User) -> QuerySet[Task]:
     """Every task the caller may see, each with `my_role` in its project (nothing embedded)."""
-    return Task.objects.filter(project__memberships__user=user).annotate(
+    return _visible(Task.objects.all(), user)
+
+
+def _visible(tasks: QuerySet[Any], user: User) -> QuerySet[Any]:
+    # The annotation reuses the membership join of the filter: the caller's own row.
+    return tasks.filter(project__memberships__user=user).annotate(
         my_role=F("project__memberships__role")
     )
 
 
-def tasks_for(user: User) -> QuerySet[Task]:
-    """Every task the caller may see, ready to render once `with_labels` gave them their
-    labels."""
-    return _with_task_relations(visible_tasks(user))
+def tasks_for(user: User) -> QuerySet[TaskRow]:
+    """Every task the caller may see as a `TaskRow` with `my_role` (for ProjectPermission),
+    ready to render once `with_labels` gave them their labels."""
+    return _visible(_TASK_ROWS, user)
 
 
-def task_for(user: User, task_id: uuid.UUID) -> Task:
+def task_for(user: User, task_id: uuid.UUID) -> TaskRow:
     """One task the caller may see, ready to render (Task.DoesNotExist otherwise)."""
     return with_labels([tasks_for(user).get(pk=task_id)])[0]
 
@@ -179,10 +185,39 @@ def _comment_count() -> Subquery:
 # queryset (filter, order_by, values) was ~400 Python calls per statement.
 _COMMENT_COUNT = _comment_count()
 
+# A task as reads return it — the task list, getTask, and a write's answer: a `values()` row,
+# not a model instance (impl_drf.serializers.TaskSerializer renders it). The statement is
+# select_related's — both users joined, the assignee's LEFT OUTER — with only the columns the
+# representation shows (the assignee's None when unassigned), `priority_rank` (a cursor key)
+# and `comment_count`; `with_labels` adds `labels`. Building a Task and two Users per row was
+# about a sixth of a task page's Python calls.
+TaskRow = dict[str, Any]
 
-def _with_task_relations(tasks: QuerySet[Task]) -> QuerySet[Task]:
-    """The users joined and `comment_count`: everything of a task but its labels."""
-    return tasks.select_related("assignee", "created_by").annotate(comment_count=_COMMENT_COUNT)
+TASK_ROW_FIELDS = (
+    "id",
+    "project_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "priority_rank",
+    "assignee_id",
+    "assignee__email",
+    "assignee__display_name",
+    "due_date",
+    "created_by_id",
+    "created_by__email",
+    "created_by__display_name",
+    "created_at",
+    "updated_at",
+    "version",
+)
+
+
+# Every task as a TaskRow, built once per process like a view's `queryset` attribute: never
+# evaluated itself, each read chains its filters onto a copy. values() resolves each field's
+# path and joins when it is called, which cost a single task more than the models it spares.
+_TASK_ROWS: QuerySet[TaskRow] = Task.objects.values(*TASK_ROW_FIELDS, comment_count=_COMMENT_COUNT)
 
 
 class LabelSummary(NamedTuple):
@@ -193,13 +228,12 @@ class LabelSummary(NamedTuple):
     color: str
 
 
-def with_labels(tasks: list[Task]) -> list[Task]:
-    """Gives each task its labels, in the contract's order (name, then id), as
-    `ordered_labels`: one `SELECT ... FROM task_labels JOIN labels ... WHERE task_id IN (...)`
-    for them all — prefetch_related's statement, without its per-page machinery (a related
-    manager per task, a Label model per row: ~4,000 Python calls for a page of twenty, half
-    that here)."""
-    by_task: dict[uuid.UUID, list[LabelSummary]] = {task.pk: [] for task in tasks}
+def with_labels(tasks: list[TaskRow]) -> list[TaskRow]:
+    """Gives each task row its labels, in the contract's order (name, then id), as `labels`:
+    one `SELECT ... FROM task_labels JOIN labels ... WHERE task_id IN (...)` for them all —
+    prefetch_related's statement, without its per-page machinery (a related manager per task,
+    a Label model per row: ~4,000 Python calls for a page of twenty, half that here)."""
+    by_task: dict[uuid.UUID, list[LabelSummary]] = {task["id"]: [] for task in tasks}
     if by_task:
         rows = (
             TaskLabel.objects.filter(task_id__in=by_task)
@@ -209,14 +243,14 @@ def with_labels(tasks: list[Task]) -> list[Task]:
         for task_id, label_id, name, color in rows:
             by_task[task_id].append(LabelSummary(label_id, name, color))
     for task in tasks:
-        task.ordered_labels = by_task[task.pk]
+        task["labels"] = by_task[task["id"]]
     return tasks
 
 
-def task_list(project: Project, filters: TaskFilters) -> QuerySet[Task]:
-    """The project's tasks that pass `filters`, ready to render once `with_labels` gave a page
-    its labels (order and page: TASK_SORTS[filters.sort])."""
-    tasks = _with_task_relations(Task.objects.filter(project=project))
+def task_list(project: Project, filters: TaskFilters) -> QuerySet[TaskRow]:
+    """The project's tasks that pass `filters` as TaskRows, ready to render once `with_labels`
+    gave a page its labels (order and page: TASK_SORTS[filters.sort])."""
+    tasks = _TASK_ROWS.filter(project=project)
     if filters.status:
         tasks = tasks.filter(status__in=filters.status)
     if filters.priority:

@@ -32,6 +32,7 @@ from impl_drf.fields import (
     UUIDQueryField,
 )
 from impl_drf.models import choices
+from impl_drf.selectors import TaskRow
 from impl_drf.validation import CONTRACT_ERROR_TYPES
 from shared import vocabulary
 from shared.timefmt import format_date, format_timestamp
@@ -325,36 +326,43 @@ class TaskSerializer(ResourceSerializer):
         ]
         extra_kwargs = {"version": {"min_value": 1, "max_value": None}}
 
-    def to_representation(self, instance: models.Task) -> dict[str, Any]:
-        # The fields above describe a task (drf-spectacular documents them); rendering one field
-        # by field through DRF costs ~440 Python calls per task — most of a task page's time.
-        # The same dict, written out: impl_drf/tests/test_serializers.py checks it equals what
-        # the fields render (ModelSerializer.to_representation) for every shape of task.
-        assignee = instance.assignee
+    def to_representation(self, instance: TaskRow) -> dict[str, Any]:
+        # The fields above describe a task (drf-spectacular documents them); every task this
+        # API answers is a row of impl_drf.selectors (TASK_ROW_FIELDS, `comment_count`,
+        # `labels`), rendered here: DRF's field-by-field rendering cost ~440 Python calls per
+        # task. impl_drf/tests/test_serializers.py checks this equals what the fields render
+        # (ModelSerializer.to_representation) from the same task as a model, for every shape.
+        row = instance
+        assignee_id = row["assignee_id"]
         return {
-            "id": str(instance.id),
-            "project_id": str(instance.project_id),
-            "title": instance.title,
-            "description": instance.description,
-            "status": instance.status,
-            "priority": instance.priority,
-            "assignee": None if assignee is None else _user_summary(assignee),
+            "id": str(row["id"]),
+            "project_id": str(row["project_id"]),
+            "title": row["title"],
+            "description": row["description"],
+            "status": row["status"],
+            "priority": row["priority"],
+            "assignee": None
+            if assignee_id is None
+            else {
+                "id": str(assignee_id),
+                "email": row["assignee__email"],
+                "display_name": row["assignee__display_name"],
+            },
             "labels": [
                 {"id": str(label.id), "name": label.name, "color": label.color}
-                for label in instance.ordered_labels
+                for label in row["labels"]
             ],
-            "due_date": None if instance.due_date is None else format_date(instance.due_date),
-            "created_by": _user_summary(instance.created_by),
-            "created_at": format_timestamp(instance.created_at),
-            "updated_at": format_timestamp(instance.updated_at),
-            "version": instance.version,
-            "comment_count": instance.comment_count,
+            "due_date": None if row["due_date"] is None else format_date(row["due_date"]),
+            "created_by": {
+                "id": str(row["created_by_id"]),
+                "email": row["created_by__email"],
+                "display_name": row["created_by__display_name"],
+            },
+            "created_at": format_timestamp(row["created_at"]),
+            "updated_at": format_timestamp(row["updated_at"]),
+            "version": row["version"],
+            "comment_count": row["comment_count"],
         }
-
-
-def _user_summary(user: models.User) -> dict[str, Any]:
-    """UserSummarySerializer's output."""
-    return {"id": str(user.id), "email": user.email, "display_name": user.display_name}
 
 
 class CommentSerializer(ResourceSerializer):

@@ -16,6 +16,7 @@ from rest_framework.exceptions import ErrorDetail, NotFound, ValidationError
 from impl_drf import selectors
 from impl_drf.conditional import IfMatch
 from impl_drf.models import Task, TaskLabel, User
+from impl_drf.selectors import TaskRow
 from impl_drf.services import activity, locks
 from impl_drf.services.notifications import notify_assignee
 from shared.changes import diff, request_form, task_request_form
@@ -35,7 +36,7 @@ def _lock_task(task_id: uuid.UUID) -> Task:
     return task
 
 
-def _as_seen_by(actor: User, task_id: uuid.UUID) -> Task:
+def _as_seen_by(actor: User, task_id: uuid.UUID) -> TaskRow:
     """The task for the answer, read before the commit: after it, a concurrent deletion of the
     task or its project could make the re-read find nothing."""
     return selectors.task_for(actor, task_id)
@@ -62,7 +63,7 @@ def _check_references(project_id: uuid.UUID, data: dict[str, Any]) -> None:
 
 
 @transaction.atomic
-def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Task:
+def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> TaskRow:
     _lock_project(project_id)
     _check_references(project_id, data)
     fields = {field: value for field, value in data.items() if field != "label_ids"}
@@ -77,7 +78,7 @@ def create_task(project_id: uuid.UUID, actor: User, data: dict[str, Any]) -> Tas
 
 
 @transaction.atomic
-def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch) -> Task:
+def update_task(task: Task, actor: User, data: dict[str, Any], if_match: IfMatch) -> TaskRow:
     _lock_project(task.project_id)
     locked = _lock_task(task.id)
     _check_references(locked.project_id, data)

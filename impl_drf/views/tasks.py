@@ -26,6 +26,7 @@ from impl_drf.models import Task, User
 from impl_drf.openapi import IDEMPOTENCY_KEY, problems
 from impl_drf.pagination import Keyset
 from impl_drf.permissions import ProjectPermission
+from impl_drf.selectors import TaskRow
 from impl_drf.serializers import (
     TaskCreateSerializer,
     TaskListQuerySerializer,
@@ -43,9 +44,9 @@ def task_representation(user: User, task_id: uuid.UUID) -> dict[str, Any]:
     return TaskSerializer(selectors.task_for(user, task_id)).data
 
 
-def task_response(task: Task, *, created: bool = False) -> Response:
+def task_response(task: TaskRow, *, created: bool = False) -> Response:
     """A task as the caller sees it, as its write's transaction read it, with its ETag."""
-    location = f"/api/v1/tasks/{task.pk}" if created else None
+    location = f"/api/v1/tasks/{task['id']}" if created else None
     return representation_response(TaskSerializer(task).data, location=location)
 
 
@@ -125,9 +126,9 @@ class TaskViewSet(ContractViewSet):
     body_serializer_classes = {"partial_update": TaskUpdateSerializer}
     schema_tags = ["tasks"]
 
-    def get_queryset(self) -> QuerySet[Task]:
+    def get_queryset(self) -> QuerySet[Task] | QuerySet[TaskRow]:
         if self.action == "retrieve":
-            return selectors.tasks_for(self.request.user)
+            return selectors.tasks_for(self.request.user)  # rows, not models
         return selectors.visible_tasks(self.request.user)  # services read the answer
 
     @extend_schema(
