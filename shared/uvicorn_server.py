@@ -13,6 +13,7 @@ elsewhere with Last-Event-ID) — then stops as uvicorn does: ordinary requests 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 
@@ -25,9 +26,8 @@ from shared.live.long_calls import graceful_stop
 
 class GracefulServer(Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # In the event loop (not in the signal handler), so the callbacks may set asyncio
-        # events; before uvicorn closes the listener, with no await in between, so a stream is
-        # either refused by the closed hub (503) or never accepted.
+        # First: uvicorn then waits for every connection, an open stream's too. Here, in the
+        # event loop rather than in the signal handler, the callbacks may set asyncio events.
         graceful_stop()
         await super().shutdown(sockets)
 
@@ -46,15 +46,14 @@ class _GracefulProcess(multiprocess.Process):
 def run(config: Config) -> None:
     """Serve `config` until a signal stops it: in this process, or with `config.workers > 1`
     under uvicorn's supervisor (health checks, restarts, SIGHUP/TTIN/TTOU as usual)."""
+    if config.workers > 1:
+        _supervise(config)
+        return
     server = GracefulServer(config)
-    try:
-        if config.workers > 1:
-            _supervise(config)
-        else:
-            server.run()
-    except KeyboardInterrupt:  # the SIGINT uvicorn re-raises once it has shut down
-        pass
-    if not server.started and config.workers == 1:
+    # uvicorn re-raises the SIGINT that stopped it once it has shut down (a KeyboardInterrupt).
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
         sys.exit(STARTUP_FAILURE)
 
 
