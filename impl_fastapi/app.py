@@ -39,6 +39,7 @@ from shared.httputil import (
     CORS_MAX_AGE,
 )
 from shared.live.hub_async import AsyncHub
+from shared.live.long_calls import on_graceful_stop
 from shared.openapi_tags import OPENAPI_TAGS
 from shared.settings import Settings, SettingsError, get_settings
 from shared.webhooks import AsyncWebhookWorker
@@ -59,6 +60,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # worker delivering the notifications' outbox.
     app.state.live = AsyncHub(settings.database_url)
     app.state.live.start()
+    # At SIGTERM, not after uvicorn's graceful timeout (shared.uvicorn_server): open streams end
+    # at once (their clients resume elsewhere with Last-Event-ID); the close below comes later.
+    on_graceful_stop(app.state.live.end_streams)
     # The assistant's one HTTP client (none without LLM_BASE_URL: askAssistant answers 503).
     app.state.assistant = AsyncAssistant.from_settings(settings)
     webhooks = None

@@ -15,6 +15,7 @@ from litestar import Litestar, Request
 from impl_litestar.settings import app_settings
 from shared.assistant import AsyncAssistant
 from shared.live.hub_async import AsyncHub
+from shared.live.long_calls import on_graceful_stop
 from shared.webhooks import AsyncWebhookWorker
 
 HUB_KEY = "live_hub"
@@ -29,6 +30,9 @@ async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
         raise RuntimeError("DATABASE_URL is not set")
     hub = AsyncHub(database_url)
     hub.start()
+    # At SIGTERM, not after uvicorn's graceful timeout (shared.uvicorn_server): open streams end
+    # at once (their clients resume elsewhere with Last-Event-ID); the close below comes later.
+    on_graceful_stop(hub.end_streams)
     app.state[HUB_KEY] = hub
     app.state[ASSISTANT_KEY] = assistant = AsyncAssistant.from_settings(settings)
     worker = None
@@ -45,7 +49,7 @@ async def live_lifespan(app: Litestar) -> AsyncIterator[None]:
         if worker is not None:
             await worker.close()
         await assistant.aclose()
-        await hub.close()  # ends the streams still open: their `receive` returns None
+        await hub.close()  # stops listening; ends the streams where no graceful stop did
 
 
 def provide_hub(request: Request[Any, Any, Any]) -> AsyncHub:

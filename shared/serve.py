@@ -22,6 +22,7 @@ def run(impl: Implementation, host: str, port: int, workers: int) -> None:
 def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from shared import uvicorn_server
     from shared.logredact import uvicorn_log_config
 
     # uvicorn re-raises the signal that stopped it once it has shut down gracefully; under the
@@ -29,7 +30,7 @@ def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> No
     # success (contract/DECISIONS.md, "Operations": exit 0), so the re-raised SIGTERM is
     # absorbed here.
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(
+    config = uvicorn.Config(
         impl.target,
         factory=True,
         host=host,
@@ -42,6 +43,8 @@ def _run_uvicorn(impl: Implementation, host: str, port: int, workers: int) -> No
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+    # uvicorn.run, but with a server that ends open event streams when the stop begins.
+    uvicorn_server.run(config)
 
 
 def _run_gunicorn(impl: Implementation, host: str, port: int, workers: int) -> None:

@@ -1,7 +1,8 @@
 """SIGTERM under load (issue 13; contract/DECISIONS.md, "Operations"): requests in flight when
 the signal comes get their normal answers, no connection is reset, new connections are refused
 from then on, and the process exits 0 — promptly once its work is done, even with an idle
-keep-alive connection open (gunicorn once waited out its whole 30 s graceful timeout).
+keep-alive connection open (gunicorn once waited out its whole 30 s graceful timeout) or open
+event streams, which end at once with a complete body (uvicorn once drained them for 30 s).
 
 One thing no server controls: a connection the kernel completed in the last instant before the
 listener closed, still in its accept queue, is reset when the listener closes. So a reset is
@@ -14,12 +15,17 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from support.paths import task_url, tasks_url
+from support.client import ContractClient
+from support.live import STREAMS_RETRY_AFTER
+from support.paths import events_url, task_url, tasks_url
+from support.problems import assert_problem
+from support.sse import EventStream, StreamEnded, Streams
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
@@ -129,4 +135,118 @@ def test_sigterm_under_load(server, spawn_server, make_user, make_project, make_
         f"\n[{server.impl}] SIGTERM under {CLIENTS} clients: {len(outcomes)} requests, exit "
         f"{code} after {exited_in:.1f} s, {sum(o.error == 'refused' for o in outcomes)} refused, "
         f"{len(dropped)} dropped in the accept queue"
+    )
+
+
+# ------------------------------------------------------------------ open event streams
+
+OPEN_STREAMS = 3
+# An event stream never ends by itself: a server that waits for it holds the stop for its whole
+# graceful timeout (30 s). Ended at once, the process exits in a second or two; this leaves
+# room for a loaded 2-core machine and still fails clearly against the 30 s drain.
+STREAMS_EXIT_BUDGET = 10.0
+
+
+@pytest.fixture
+def streams() -> Iterator[Streams]:
+    opened = Streams()
+    yield opened
+    opened.close()
+
+
+def _end_of(stream: EventStream, deadline: float) -> float:
+    """Read the stream to its end (heartbeats, events), by `deadline`; when it ended. The end
+    must be clean: a complete body, not a connection cut mid-chunk."""
+    while True:
+        try:
+            stream.next_frame(max(0.0, deadline - time.monotonic()))
+        except StreamEnded:
+            break
+    assert stream.ended is not None
+    assert stream.ended.error is None, f"the stream broke instead of ending: {stream.ended.error!r}"
+    return stream.ended.at
+
+
+def _late_streams(
+    open_one, exited, outcomes: list[EventStream | str], lock: threading.Lock
+) -> None:
+    """Streams asked for after the signal, until one is refused or the server has exited."""
+    while not exited():
+        try:
+            stream = open_one()
+        except httpx.TransportError as exc:  # refused, or closed unanswered
+            with lock:
+                outcomes.append(f"{type(exc).__name__}")
+            return
+        with lock:
+            outcomes.append(stream)
+        time.sleep(0.05)
+
+
+# Two workers: the streams spread over them, and uvicorn's supervisor (not its server alone)
+# is what the signal reaches first.
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_ends_open_event_streams_at_once(
+    server, spawn_server, people, make_project, make_task, contract, streams, workers
+) -> None:
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    url = events_url(project)
+    extra = spawn_server(env={"WEB_CONCURRENCY": str(workers)})
+    client = ContractClient(extra.base_url, contract=contract, token=owner.token)
+    opened = [streams.subscribe(client, url) for _ in range(OPEN_STREAMS)]
+    make_task(project, owner)  # through the session server: one event each, an id to resume at
+    seen = [stream.next_event(10.0).seq for stream in opened]
+    assert len(set(seen)) == 1, seen
+
+    late: list[EventStream | str] = []
+    lock = threading.Lock()
+
+    def open_late() -> EventStream:
+        # A connection of its own each: what a new client does.
+        fresh = ContractClient(extra.base_url, contract=contract, token=owner.token)
+        return streams.open(fresh, url, timeout=STREAMS_EXIT_BUDGET)
+
+    signalled = time.monotonic()
+    extra.terminate()
+    prober = threading.Thread(
+        target=_late_streams,
+        args=(open_late, lambda: extra.process.poll() is not None, late, lock),
+        daemon=True,
+    )
+    prober.start()
+    code = extra.wait(40)
+    exited_in = time.monotonic() - signalled
+    prober.join(STREAMS_EXIT_BUDGET)
+    client.close()
+
+    assert exited_in < STREAMS_EXIT_BUDGET, (
+        f"took {exited_in:.1f} s to exit after SIGTERM with {OPEN_STREAMS} open streams"
+    )
+    assert code == 0, f"exit status {code}; output:\n{extra.log_tail()}"
+    deadline = signalled + STREAMS_EXIT_BUDGET
+    ended = [_end_of(stream, deadline) - signalled for stream in opened]
+    # After the signal, a stream is refused (503 and Retry-After, or no connection) or, admitted
+    # in the instant before the stop, ends like the others: never one left hanging.
+    assert not prober.is_alive(), "a stream asked for after SIGTERM hung"
+    for outcome in late:
+        if isinstance(outcome, str):
+            continue
+        if outcome.status_code == 200:
+            _end_of(outcome, deadline)
+        else:
+            assert_problem(outcome.response, 503)
+            assert outcome.headers.get("retry-after") == STREAMS_RETRY_AFTER
+
+    # Nothing is lost: a client resumes elsewhere from the last id it saw.
+    make_task(project, owner)
+    resumed = streams.subscribe(owner.client, url, headers={"Last-Event-ID": str(seen[0])})
+    event = resumed.next_event(10.0)
+    assert event.seq > seen[0]
+    assert event.json()["verb"] == "task.created", event.data
+    print(
+        f"\n[{server.impl}, {workers} worker(s)] SIGTERM with {OPEN_STREAMS} open streams: exit "
+        f"{code} after "
+        f"{exited_in:.1f} s, streams ended after {', '.join(f'{t:.1f}' for t in ended)} s; "
+        f"late: {[o if isinstance(o, str) else o.status_code for o in late]}"
     )

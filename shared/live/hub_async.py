@@ -62,11 +62,18 @@ class AsyncHub(HubBase):
                 self._listen(), name="quartet-live-listener"
             )
 
-    async def close(self) -> None:
-        """Stop listening and end every subscription (their `receive` returns None)."""
+    def end_streams(self) -> None:
+        """Admit no more streams (StreamsFull: 503) and end every subscription (their `receive`
+        returns None, so their responses complete), at once: what a server's graceful stop runs
+        (shared.live.long_calls.on_graceful_stop), in this hub's event loop, before it waits for
+        its connections. `close` does it too, then stops listening."""
         self._registry.closed = True
         for subscription in self._registry.all():
             subscription.wake()
+
+    async def close(self) -> None:
+        """Stop listening and end every subscription (their `receive` returns None)."""
+        self.end_streams()
         if self._listener_task is not None:
             self._listener_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

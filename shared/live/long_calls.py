@@ -187,17 +187,18 @@ _stop_lock = threading.Lock()
 
 
 def on_graceful_stop(callback: Callable[[], None]) -> None:
-    """Register what ends this process's endless long calls when a graceful stop begins — an
-    event hub's `close` (its streams' generators then end and their responses complete). An
-    event stream never ends by itself, so without this a SIGTERM waits out the server's whole
-    graceful timeout; a client reconnects elsewhere with its Last-Event-ID and loses nothing."""
+    """Register what ends this process's endless long calls when a graceful stop begins — a
+    thread hub's `close`, an asyncio hub's `end_streams` (its streams' generators then end and
+    their responses complete). An event stream never ends by itself, so without this a SIGTERM
+    waits out the server's whole graceful timeout; a client reconnects elsewhere with its
+    Last-Event-ID and loses nothing."""
     with _stop_lock:
         _stop_callbacks.append(callback)
 
 
 def graceful_stop() -> None:
     """Run (once) what on_graceful_stop registered in this process: shared.gunicorn_worker
-    calls it when gunicorn's graceful stop begins."""
+    calls it when gunicorn's graceful stop begins, shared.uvicorn_server when uvicorn's does."""
     with _stop_lock:
         callbacks, _stop_callbacks[:] = list(_stop_callbacks), []
     for callback in callbacks:
