@@ -66,6 +66,20 @@ class Project:
                 (self.actor_id,),
             ).fetchone()[0]
 
+    def write_entries(self, *entries: tuple[str, str, uuid.UUID]) -> list[int]:
+        """Entries `(verb, target_type, target_id)` in one transaction (one wake-up, one read);
+        their seqs."""
+        with psycopg.connect(self.database_url) as conn:
+            conn.execute("SELECT activity_lock(%s)", (self.id,))
+            return [
+                conn.execute(
+                    "INSERT INTO activity (project_id, actor_id, verb, target_type, target_id)"
+                    " VALUES (%s, %s, %s, %s, %s) RETURNING seq",
+                    (self.id, self.actor_id, verb, target_type, target_id),
+                ).fetchone()[0]
+                for verb, target_type, target_id in entries
+            ]
+
     def write(self, count: int = 1, changes: dict[str, Any] | None = None) -> list[int]:
         """`count` entries in one transaction; their seqs."""
         with psycopg.connect(self.database_url) as conn:
@@ -248,9 +262,11 @@ class SyncAsyncHub:
 
         self.hub = self._loop.run(make())
 
-    def subscribe(self, project_id: uuid.UUID, last_event_id: int | None = None) -> Any:
+    def subscribe(
+        self, project_id: uuid.UUID, last_event_id: int | None = None, **ends: Any
+    ) -> Any:
         return SyncAsyncSubscription(
-            self._loop.run(self.hub.subscribe(project_id, last_event_id)), self._loop
+            self._loop.run(self.hub.subscribe(project_id, last_event_id, **ends)), self._loop
         )
 
     def connected(self, timeout: float) -> bool:
@@ -283,8 +299,10 @@ class SyncThreadHub:
     def __init__(self, database_url: str, max_streams: int) -> None:
         self.hub = ThreadHub(database_url, max_streams=max_streams)
 
-    def subscribe(self, project_id: uuid.UUID, last_event_id: int | None = None) -> Any:
-        return self.hub.subscribe(project_id, last_event_id)
+    def subscribe(
+        self, project_id: uuid.UUID, last_event_id: int | None = None, **ends: Any
+    ) -> Any:
+        return self.hub.subscribe(project_id, last_event_id, **ends)
 
     def connected(self, timeout: float) -> bool:
         return self.hub.connected.wait(timeout)
@@ -557,6 +575,68 @@ def test_closing_the_hub_ends_its_streams(make_hub: Callable[..., Any], project:
         hub.hub._registry.admit()
 
 
+def test_the_viewers_removal_is_sent_then_ends_the_stream_and_nothing_after_it(
+    make_hub: Callable[..., Any], project: Project
+) -> None:
+    """A `member.removed` entry naming the stream's own user (target_id = the user's id): the
+    wake-up's events up to and including it are sent, then the stream ends — what follows in
+    the same batch is not sent. Another member's stream of the project takes it all and goes
+    on."""
+    hub = make_hub()
+    removed, staying = uuid.uuid4(), uuid.uuid4()
+    leaving = hub.subscribe(project.id, viewer=removed, expires_at=time.time() + 600)
+    other = hub.subscribe(project.id, viewer=staying, expires_at=time.time() + 600)
+    task = uuid.uuid4()
+    written = project.write_entries(
+        ("task.updated", "task", task),  # the removal unassigns their task first
+        ("member.removed", "member", removed),
+        ("task.updated", "task", task),  # committed with it: one read, one batch
+    )
+    received = collect(leaving, 2, 5)
+    assert [e.seq for e in received] == written[:2]
+    assert received[1].removed_member == removed
+    assert json.loads(received[1].data)["target_id"] == str(removed)
+    assert leaving.receive(3) is None, "the stream goes on after its user's removal"
+    assert [e.seq for e in collect(other, 3, 5)] == written
+    later = project.write()
+    assert [e.seq for e in collect(other, 1, 5)] == later
+    leaving.close()
+    other.close()
+
+
+def test_another_members_removal_does_not_end_the_stream(
+    make_hub: Callable[..., Any], project: Project
+) -> None:
+    hub = make_hub()
+    viewer = uuid.uuid4()
+    subscription = hub.subscribe(project.id, viewer=viewer, expires_at=time.time() + 600)
+    (removal,) = project.write_entries(("member.removed", "member", uuid.uuid4()))
+    (updated,) = project.write_entries(("member.updated", "member", viewer))  # a role change
+    assert [e.seq for e in collect(subscription, 2, 5)] == [removal, updated]
+    assert quiet(subscription), "another member's removal ended the stream"
+    later = project.write()
+    assert [e.seq for e in collect(subscription, 1, 5)] == later
+    subscription.close()
+
+
+def test_the_stream_ends_when_its_token_expires(
+    make_hub: Callable[..., Any], project: Project
+) -> None:
+    """`receive` never waits past the token's `exp` (epoch seconds) and ends the stream then —
+    without an event or a heartbeat to notice it — having delivered everything until then."""
+    hub = make_hub()
+    expires_at = time.time() + 3.0
+    subscription = hub.subscribe(project.id, viewer=uuid.uuid4(), expires_at=expires_at)
+    written = project.write()
+    assert [e.seq for e in collect(subscription, 1, 2.5)] == written
+    assert subscription.receive(10) is None, "no end at the token's expiry"
+    late = time.time() - expires_at
+    assert -0.05 <= late < 1.0, f"ended {late:+.2f} s after the token's exp"
+    assert subscription.receive(10) is None
+    already = hub.subscribe(project.id, expires_at=time.time() - 1)
+    assert already.receive(10) is None, "a token expired before subscribing"
+
+
 def test_a_thread_hub_subscription_frames_then_releases(
     project: Project, database_url: str
 ) -> None:
@@ -596,6 +676,32 @@ def test_a_thread_hub_stream_ends_soon_after_its_client_has_gone(
         started = time.monotonic()
         assert list(quiet) == []  # ends without a heartbeat
         assert time.monotonic() - started < CLIENT_GONE_POLL_SECONDS + 1.0
+        assert hub.streams == 0
+    finally:
+        hub.close()
+
+
+def test_thread_hub_frames_end_at_the_tokens_expiry_and_after_the_viewers_removal(
+    project: Project, database_url: str
+) -> None:
+    """The WSGI shape ends the response (and releases the stream) at expiry, without a heartbeat,
+    even while it polls `client_gone`; and right after the frames that carry the removal."""
+    hub = ThreadHub(database_url, max_streams=3)
+    try:
+        expires_at = time.time() + 1.0
+        frames = hub.subscribe(project.id, expires_at=expires_at).frames(
+            heartbeat=5, client_gone=lambda: False
+        )
+        assert next(frames, None) is None, "no end at the token's expiry"
+        assert -0.05 <= time.time() - expires_at < 1.0
+        viewer = uuid.uuid4()
+        frames = hub.subscribe(project.id, viewer=viewer).frames(heartbeat=5)
+        (seq, _after) = project.write_entries(
+            ("member.removed", "member", viewer), ("project.updated", "project", project.id)
+        )
+        chunk = next(frames)  # the wake-up's frames, in one chunk: the removal's only
+        assert chunk.count("event: activity") == 1 and chunk.endswith(f"\nid: {seq}\n\n")
+        assert next(frames, None) is None, "no end after the viewer's removal"
         assert hub.streams == 0
     finally:
         hub.close()

@@ -86,12 +86,19 @@ class AsyncHub(HubBase):
     # ------------------------------------------------------------------ subscribing
 
     async def subscribe(
-        self, project_id: uuid.UUID, last_event_id: int | None = None
+        self,
+        project_id: uuid.UUID,
+        last_event_id: int | None = None,
+        *,
+        viewer: uuid.UUID | None = None,
+        expires_at: float | None = None,
     ) -> AsyncSubscription:
         """A subscription to the project's activity after `last_event_id` (None: after its
-        newest entry now). The caller has checked that its user may see the project. Raises
-        StreamsFull past the cap (answer 503 with Retry-After); database errors as they come
-        (shared.dberrors tells which are a 503)."""
+        newest entry now). The caller has checked that its user, `viewer`, may see the project;
+        the subscription ends after that user's removal, and when the caller's token expires
+        (`expires_at`: its `exp`, epoch seconds). Raises StreamsFull past the cap (answer 503
+        with Retry-After); database errors as they come (shared.dberrors tells which are a
+        503)."""
         self._registry.admit()  # before the first await: concurrent callers see the count
         try:
             self.start()
@@ -100,7 +107,9 @@ class AsyncHub(HubBase):
             self._registry.withdraw()
             raise
         start = head if last_event_id is None else last_event_id
-        subscription = AsyncSubscription(self, project_id, start)
+        subscription = AsyncSubscription(
+            self, project_id, start, viewer=viewer, expires_at=expires_at
+        )
         self._registry.add(subscription, head)
         self._read_locks.setdefault(project_id, asyncio.Lock())
         return subscription
@@ -197,13 +206,24 @@ class AsyncSubscription(SubscriptionBase):
 
     hub: AsyncHub
 
-    def __init__(self, hub: AsyncHub, project_id: uuid.UUID, last_sent: int) -> None:
-        super().__init__(hub, project_id, last_sent, asyncio.Event())
+    def __init__(
+        self,
+        hub: AsyncHub,
+        project_id: uuid.UUID,
+        last_sent: int,
+        *,
+        viewer: uuid.UUID | None = None,
+        expires_at: float | None = None,
+    ) -> None:
+        super().__init__(
+            hub, project_id, last_sent, asyncio.Event(), viewer=viewer, expires_at=expires_at
+        )
 
     async def receive(self, timeout: float = HEARTBEAT_SECONDS) -> list[ActivityEvent] | None:
         """The next events in `seq` order (at most a batch), as soon as there are any; `[]` when
-        `timeout` passed without any (send a heartbeat); None when the hub is closing or the
-        subscription was closed (end the stream)."""
+        `timeout` passed without any (send a heartbeat); None when the hub is closing, the
+        subscription was closed, the token has expired, or after the batch that ended with the
+        viewer's removal (end the stream)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
@@ -214,10 +234,12 @@ class AsyncSubscription(SubscriptionBase):
                 if remaining <= 0:
                     return []
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._flag.wait(), remaining)
+                    await asyncio.wait_for(self._flag.wait(), self._wait_for(remaining))
                 continue
             self._flag.clear()  # before reading: a wake-up during the read is not lost
-            events = await self.hub._next_events(self.project_id, self.last_sent)
+            events = self._until_removed(
+                await self.hub._next_events(self.project_id, self.last_sent)
+            )
             if events:
                 self.last_sent = events[-1].seq
             if len(events) >= READ_BATCH or self.hub._more_for(self.project_id, self.last_sent):
@@ -233,9 +255,10 @@ class AsyncSubscription(SubscriptionBase):
 
     async def frames(self, heartbeat: float = HEARTBEAT_SECONDS) -> AsyncIterator[str]:
         """The stream as SSE text: the frames of each wake-up's events in one chunk, and a
-        heartbeat comment after `heartbeat` seconds without an event; ends when the hub closes.
-        Closes the subscription however the iteration ends (the server closes the generator
-        when the client has gone)."""
+        heartbeat comment after `heartbeat` seconds without an event; ends when `receive` does
+        (the hub closes, the token expires, the viewer's removal was sent). Closes the
+        subscription however the iteration ends (the server closes the generator when the
+        client has gone)."""
         try:
             while (events := await self.receive(heartbeat)) is not None:
                 # one write per wake-up; the Activity JSON was made once, by the hub

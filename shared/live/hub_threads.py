@@ -97,12 +97,19 @@ class ThreadHub(HubBase):
     # ------------------------------------------------------------------ subscribing
 
     def subscribe(
-        self, project_id: uuid.UUID, last_event_id: int | None = None
+        self,
+        project_id: uuid.UUID,
+        last_event_id: int | None = None,
+        *,
+        viewer: uuid.UUID | None = None,
+        expires_at: float | None = None,
     ) -> ThreadSubscription:
         """A subscription to the project's activity after `last_event_id` (None: after its
-        newest entry now). The caller has checked that its user may see the project. Raises
-        StreamsFull past `max_streams` (answer 503 with Retry-After); database errors as they
-        come (shared.dberrors tells which are a 503)."""
+        newest entry now). The caller has checked that its user, `viewer`, may see the project;
+        the subscription ends after that user's removal, and when the caller's token expires
+        (`expires_at`: its `exp`, epoch seconds). Raises StreamsFull past `max_streams` (answer
+        503 with Retry-After); database errors as they come (shared.dberrors tells which are a
+        503)."""
         self.start()
         with self._lock:
             self._registry.admit()
@@ -113,7 +120,9 @@ class ThreadHub(HubBase):
                 self._registry.withdraw()
             raise
         start = head if last_event_id is None else last_event_id
-        subscription = ThreadSubscription(self, project_id, start)
+        subscription = ThreadSubscription(
+            self, project_id, start, viewer=viewer, expires_at=expires_at
+        )
         with self._lock:
             self._registry.add(subscription, head)
             self._read_locks.setdefault(project_id, threading.Lock())
@@ -209,24 +218,36 @@ class ThreadSubscription(SubscriptionBase):
 
     hub: ThreadHub
 
-    def __init__(self, hub: ThreadHub, project_id: uuid.UUID, last_sent: int) -> None:
-        super().__init__(hub, project_id, last_sent, threading.Event())
+    def __init__(
+        self,
+        hub: ThreadHub,
+        project_id: uuid.UUID,
+        last_sent: int,
+        *,
+        viewer: uuid.UUID | None = None,
+        expires_at: float | None = None,
+    ) -> None:
+        super().__init__(
+            hub, project_id, last_sent, threading.Event(), viewer=viewer, expires_at=expires_at
+        )
 
     def receive(self, timeout: float = HEARTBEAT_SECONDS) -> list[ActivityEvent] | None:
         """The next events in `seq` order (at most a batch), as soon as there are any; `[]` when
-        `timeout` passed without any (send a heartbeat); None when the hub is closing or the
-        subscription was closed (end the stream)."""
+        `timeout` passed without any (send a heartbeat); None when the hub is closing, the
+        subscription was closed, the token has expired, or after the batch that ended with the
+        viewer's removal (end the stream)."""
         deadline = time.monotonic() + timeout
         while True:
             if self.ended:
                 return None
             if not self._flag.is_set():
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._flag.wait(remaining):
+                if remaining <= 0:
                     return []
+                self._flag.wait(self._wait_for(remaining))
                 continue
             self._flag.clear()  # before reading: a wake-up during the read is not lost
-            events = self.hub._next_events(self.project_id, self.last_sent)
+            events = self._until_removed(self.hub._next_events(self.project_id, self.last_sent))
             if events:
                 self.last_sent = events[-1].seq
             if len(events) >= READ_BATCH or self.hub._more_for(self.project_id, self.last_sent):
@@ -246,9 +267,9 @@ class ThreadSubscription(SubscriptionBase):
         client_gone: Callable[[], bool] | None = None,
     ) -> Iterator[str]:
         """The stream as SSE text: the frames of each wake-up's events in one chunk, and a
-        heartbeat comment after `heartbeat` seconds without an event; ends when the hub closes,
-        or — asked at least every CLIENT_GONE_POLL_SECONDS while the stream is quiet — when
-        `client_gone()` says so
+        heartbeat comment after `heartbeat` seconds without an event; ends when `receive` does
+        (the hub closes, the token expires, the viewer's removal was sent), or — asked at least
+        every CLIENT_GONE_POLL_SECONDS while the stream is quiet — when `client_gone()` says so
         (shared.live.long_calls.client_gone). Closes the subscription however the iteration
         ends. Without `client_gone`, a WSGI server notices a gone client only when a write fails
         (hence heartbeats of real bytes), and the first write after it left usually succeeds:

@@ -5,11 +5,12 @@ calls it from its event loop, the thread hub under its lock). A subscription is 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any, Protocol
 
 from shared.live.feed import Feed
-from shared.live.stream import ACTIVITY_CHANNEL, StreamsFull
+from shared.live.stream import ACTIVITY_CHANNEL, ActivityEvent, StreamsFull
 
 log = logging.getLogger("quartet.live")
 
@@ -112,15 +113,34 @@ class HubBase:
 
 class SubscriptionBase:
     """A stream's place in its hub: where it is (`last_sent`) and its wake-up flag (an
-    asyncio.Event or a threading.Event, set first: a resumed stream has a backlog)."""
+    asyncio.Event or a threading.Event, set first: a resumed stream has a backlog).
 
-    def __init__(self, hub: HubBase, project_id: uuid.UUID, last_sent: int, flag: Any) -> None:
+    The stream also ends, with no query of its own, when its user's membership does — the
+    project's `member.removed` entry naming `viewer` is among the entries it reads anyway — and
+    when the token it was opened with expires (`expires_at`, epoch seconds): `receive` never
+    waits past that moment. Both optional (None: neither ends it)."""
+
+    def __init__(
+        self,
+        hub: HubBase,
+        project_id: uuid.UUID,
+        last_sent: int,
+        flag: Any,
+        *,
+        viewer: uuid.UUID | None = None,
+        expires_at: float | None = None,
+    ) -> None:
         self.hub = hub
         self.project_id = project_id
         self.last_sent = last_sent
+        self.viewer = viewer
+        # On the monotonic clock, converted once: waits are measured on it, and the wall clock
+        # may step.
+        self.ends_at = None if expires_at is None else time.monotonic() + expires_at - time.time()
         self._flag = flag
         self._flag.set()
         self._closed = False
+        self._removed = False  # the viewer's removal was sent: nothing more
 
     def wake(self) -> None:
         self._flag.set()
@@ -133,4 +153,26 @@ class SubscriptionBase:
 
     @property
     def ended(self) -> bool:
-        return self._closed or self.hub.closed
+        return (
+            self._closed
+            or self.hub.closed
+            or self._removed
+            or (self.ends_at is not None and time.monotonic() >= self.ends_at)
+        )
+
+    def _wait_for(self, seconds: float) -> float:
+        """How long to wait for a wake-up at most: `seconds`, but not past the token's expiry
+        (the stream ends at that moment, not at the next event or heartbeat)."""
+        if self.ends_at is None:
+            return seconds
+        return max(0.0, min(seconds, self.ends_at - time.monotonic()))
+
+    def _until_removed(self, events: list[ActivityEvent]) -> list[ActivityEvent]:
+        """`events` up to and including the viewer's removal, if it is among them (the stream
+        ends after sending it: what follows is no longer theirs to see)."""
+        if self.viewer is not None:
+            for i, event in enumerate(events):
+                if event.removed_member == self.viewer:
+                    self._removed = True
+                    return events[: i + 1]
+        return events

@@ -12,6 +12,7 @@ from typing import Any
 
 from shared.inputs import NUL, parse_int
 from shared.timefmt import format_timestamp
+from shared.vocabulary import ActivityVerb
 
 MEDIA_TYPE = "text/event-stream"
 # Where the activity trigger of migration 0006 notifies (payload: the project id).
@@ -97,10 +98,13 @@ def parse_last_event_id(header: str | None, query: str | None) -> int | None:
 @dataclass(frozen=True, slots=True)
 class ActivityEvent:
     """One activity entry as the stream sends it: `seq` (the SSE id) and `data`, the Activity
-    JSON. Frameworks with their own SSE type take the two fields; the others send `frame()`."""
+    JSON. Frameworks with their own SSE type take the two fields; the others send `frame()`.
+    `removed_member`: for a `member.removed` entry, whom it removed (that user's stream ends
+    with it); not sent."""
 
     seq: int
     data: str
+    removed_member: uuid.UUID | None = None
 
     def frame(self) -> str:
         """The event's SSE text, fields in the order FastAPI's encoder writes them (a client
@@ -132,7 +136,9 @@ def activity_event(row: Any) -> ActivityEvent:
         "created_at": format_timestamp(created_at),
     }
     data = json.dumps(activity, ensure_ascii=False, separators=(",", ":"))
-    return ActivityEvent(seq=int(seq), data=data)
+    # target_id of a member entry is the user's id (contract/DECISIONS.md, "Behaviour details")
+    removed = uuid.UUID(activity["target_id"]) if verb == ActivityVerb.MEMBER_REMOVED else None
+    return ActivityEvent(seq=int(seq), data=data, removed_member=removed)
 
 
 # The two statements of a stream (migration 0006), in each driver's placeholders.
