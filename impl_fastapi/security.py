@@ -6,6 +6,7 @@ user may see and do is permissions.py's."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -35,23 +36,32 @@ class BearerToken(OAuth2PasswordBearer):
 bearer = BearerToken(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", auto_error=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a valid token speaks for, and until when (its `exp`, epoch seconds: an event stream
+    ends then)."""
+
+    user: orm.User
+    expires_at: int
+
+
 async def authenticate(
     token: Annotated[str | None, Depends(bearer)], session: Session, settings: SettingsDep
 ) -> orm.User:
-    return await _user_of(token, session, settings)
+    return (await _caller(token, session, settings)).user
 
 
-async def _user_of(token: str | None, session: AsyncSession, settings: Settings) -> orm.User:
+async def _caller(token: str | None, session: AsyncSession, settings: Settings) -> Caller:
     if token is None:
         raise Unauthorized(NOT_AUTHENTICATED)
     try:
-        user_id = read_token(token, settings)
+        claims = read_token(token, settings)
     except InvalidToken:
         raise Unauthorized() from None
-    user = await session.scalar(selects.USER_BY_ID, {"user_id": user_id})
+    user = await session.scalar(selects.USER_BY_ID, {"user_id": claims.user_id})
     if user is None:  # deleted since the token was issued
         raise Unauthorized()
-    return user
+    return Caller(user, claims.expires_at)
 
 
 CurrentUser = Annotated[orm.User, Depends(authenticate)]
@@ -62,14 +72,15 @@ async def authenticate_stream(
     header_token: Annotated[str | None, Depends(bearer)],
     session: Session,
     settings: SettingsDep,
-) -> orm.User:
+) -> Caller:
     """authenticate, for event streams: the bearer header, or else the `access_token` query
     parameter — one credential, never a fallback from a failing one: a header that is there
     decides, even a bad one. Read raw, before validation (401 before 422): the parameter is
-    declared, documented and validated with the others by the route (routes/events.py)."""
+    declared, documented and validated with the others by the route (routes/events.py). The
+    token's expiry comes along: the stream ends then."""
     if "Authorization" in request.headers:
-        return await _user_of(header_token, session, settings)
-    return await _user_of(request.query_params.get("access_token"), session, settings)
+        return await _caller(header_token, session, settings)
+    return await _caller(request.query_params.get("access_token"), session, settings)
 
 
 # The event stream's router-level authentication (the only operation that takes a query token).

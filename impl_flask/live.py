@@ -88,13 +88,18 @@ def relay_response(slot: LongCall, relay: SyncRelay) -> Response:
     return Response(slot.hold(relay.frames(), relay), content_type=CONTENT_TYPE, headers=HEADERS)
 
 
-def open_stream(project_id: uuid.UUID, last_event_id: int | None) -> Response:
-    """The project's event stream, from after `last_event_id` (None: from now). The caller has
-    checked who is asking and released the request's session. StreamsFull past this worker's
-    long calls (503, errors.py); a database that is away, as every query's error (503)."""
+def open_stream(
+    project_id: uuid.UUID, last_event_id: int | None, *, viewer: uuid.UUID, expires_at: int
+) -> Response:
+    """The project's event stream, from after `last_event_id` (None: from now), until `viewer`
+    is removed from the project or their token expires (`expires_at`). The caller has checked
+    who is asking and released the request's session. StreamsFull past this worker's long calls
+    (503, errors.py); a database that is away, as every query's error (503)."""
     slot = long_calls().admit()
     try:
-        subscription = current_app.extensions[_HUB].subscribe(project_id, last_event_id)
+        subscription = current_app.extensions[_HUB].subscribe(
+            project_id, last_event_id, viewer=viewer, expires_at=expires_at
+        )
     except BaseException:
         slot.release()
         raise

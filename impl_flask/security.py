@@ -19,7 +19,7 @@ from impl_flask.settings import API_PREFIX
 from shared import problems, selects, throttle
 from shared.orm import User
 from shared.settings import get_settings
-from shared.tokens import InvalidToken, bearer_token, read_token
+from shared.tokens import AccessToken, InvalidToken, bearer_token, read_token
 
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 ACCESS_TOKEN = "access_token"  # the query parameter of `query_token` views
@@ -56,7 +56,7 @@ def authenticate() -> None:
     if token is None:
         abort(401, message=problems.NOT_AUTHENTICATED, headers=CHALLENGE)
     try:
-        user_id = read_token(token, get_settings())
+        claims = read_token(token, get_settings())
     except InvalidToken:
         abort(401, message=problems.INVALID_TOKEN, headers=CHALLENGE)
     # The lookup below begins the request's transaction, which holds a pooled connection until
@@ -64,14 +64,21 @@ def authenticate() -> None:
     # before), so a client that sends it slowly holds no connection meanwhile. Cached, so the
     # view's JSON or form parsing reads these bytes.
     request.get_data(cache=True)
-    user = db.session().execute(selects.USER_BY_ID, {"user_id": user_id}).scalar_one_or_none()
+    user = (
+        db.session().execute(selects.USER_BY_ID, {"user_id": claims.user_id}).scalar_one_or_none()
+    )
     if user is None:  # deleted since the token was issued
         abort(401, message=problems.INVALID_TOKEN, headers=CHALLENGE)
-    g.current_user = user
+    g.current_user, g.access_token = user, claims
 
 
 def current_user() -> User:
     return g.current_user
+
+
+def current_token() -> AccessToken:
+    """The request's token's claims (an event stream ends at its expiry)."""
+    return g.access_token
 
 
 def client_address() -> str:

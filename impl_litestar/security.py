@@ -41,14 +41,18 @@ class BearerTokenMiddleware(ASGIMiddleware):
         if token is None:
             raise unauthorized(problems.NOT_AUTHENTICATED)
         try:
-            user_id = tokens.read_token(token, app_settings(request.app.state))
+            claims = tokens.read_token(token, app_settings(request.app.state))
         except tokens.InvalidToken:
             raise unauthorized(problems.INVALID_TOKEN) from None
         await request.body()  # at most MAX_BODY_BYTES: the 413 came before (middleware.py)
-        user = await request_session(request).scalar(selects.USER_BY_ID, {"user_id": user_id})
+        user = await request_session(request).scalar(
+            selects.USER_BY_ID, {"user_id": claims.user_id}
+        )
         if user is None:  # deleted, or never existed
             raise unauthorized(problems.INVALID_TOKEN)
-        scope["user"], scope["auth"] = user, token  # `request.user` from here on
+        # `request.user` and `request.auth` from here on: the token's claims, whose expiry ends
+        # an event stream (routes/events.py).
+        scope["user"], scope["auth"] = user, claims
         await next_app(scope, receive, send)
 
 
@@ -67,7 +71,7 @@ def _token(request: Request[Any, Any, Any]) -> str | None:
     return tokens.bearer_token(authorization)
 
 
-def provide_current_user(request: Request[User, str, Any]) -> User:
+def provide_current_user(request: Request[User, tokens.AccessToken, Any]) -> User:
     return request.user
 
 

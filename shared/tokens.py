@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 
 import jwt
 
@@ -26,8 +27,17 @@ def issue_token(user_id: uuid.UUID, settings: Settings, now: int | None = None) 
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
-def read_token(token: str, settings: Settings) -> uuid.UUID:
-    """The user id a valid token speaks for. Existence of the user is the caller's check."""
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A valid token's claims: whom it speaks for, and until when (its `exp`, epoch seconds: an
+    event stream ends then)."""
+
+    user_id: uuid.UUID
+    expires_at: int
+
+
+def read_token(token: str, settings: Settings) -> AccessToken:
+    """The claims of a valid token. Existence of the user is the caller's check."""
     try:
         claims = jwt.decode(
             token,
@@ -35,7 +45,7 @@ def read_token(token: str, settings: Settings) -> uuid.UUID:
             algorithms=[ALGORITHM],  # pins the algorithm: `alg: none` and RS/HS confusion fail
             options={"require": ["sub", "iat", "exp"]},
         )
-        return uuid.UUID(claims["sub"])
+        return AccessToken(uuid.UUID(claims["sub"]), int(claims["exp"]))
     except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as exc:
         raise InvalidToken(str(exc)) from None
 

@@ -306,7 +306,7 @@ def authenticate(request: Request) -> Handler:
     if token is None:
         raise _problem(401, "Unauthorized", "Not authenticated.")
     try:
-        user_id = read_token(token, get_settings())
+        user_id = read_token(token, get_settings()).user_id
     except InvalidToken:
         raise _problem(401, "Unauthorized", "Invalid token.") from None
     user = yield Statement(AUTH_SQL, (user_id,), "one")

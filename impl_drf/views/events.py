@@ -134,7 +134,12 @@ class EventStreamViewSet(ProjectScopedViewSet):
         connection.close()  # back to the pool: the stream reads through the hub
         slot = long_calls().admit()  # StreamsFull → 503, Retry-After: 5
         try:
-            subscription = live.hub().subscribe(project.pk, self.last_event_id)
+            subscription = live.hub().subscribe(
+                project.pk,
+                self.last_event_id,
+                viewer=request.user.pk,  # ends after their removal from the project ...
+                expires_at=request.auth.expires_at,  # ... or when their token expires
+            )
         except BaseException:
             slot.release()
             raise

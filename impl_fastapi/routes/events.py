@@ -30,9 +30,8 @@ from impl_fastapi.db import Session
 from impl_fastapi.openapi import event_stream_response, problem_responses
 from impl_fastapi.permissions import require_project_role
 from impl_fastapi.schemas import ASCII_INT, QueryText, ResourceId
-from impl_fastapi.security import STREAM_AUTHENTICATED, authenticate_stream
+from impl_fastapi.security import STREAM_AUTHENTICATED, Caller, authenticate_stream
 from impl_fastapi.validation import ContractRoute
-from shared import orm
 from shared.live.hub_async import AsyncHub, AsyncSubscription
 from shared.live.stream import HEARTBEAT, MEDIA_TYPE, SEQ_MAX, STREAM_HEADERS
 
@@ -83,12 +82,14 @@ async def resume_after(
 class StreamStart:
     project_id: UUID
     after: int | None
+    viewer: UUID  # the stream ends after this user's removal from the project ...
+    expires_at: int  # ... and when their token expires
 
 
 async def stream_start(
     project_id: ResourceId,
     after: Annotated[int | None, Depends(resume_after)],
-    user: Annotated[orm.User, Depends(authenticate_stream)],
+    caller: Annotated[Caller, Depends(authenticate_stream)],
     session: Session,
     access_token: Annotated[  # documented and validated here; authenticate_stream reads it raw
         QueryText | None,
@@ -102,16 +103,18 @@ async def stream_start(
 ) -> StreamStart:
     """A member's stream (404 otherwise), its session closed: a stream must not keep a pool
     connection, and its subscription may wait for the hub's reader."""
-    await require_project_role(session, project_id, user)
+    await require_project_role(session, project_id, caller.user)
     await session.close()
-    return StreamStart(project_id, after)
+    return StreamStart(project_id, after, caller.user.id, caller.expires_at)
 
 
 async def subscription(
     request: Request, start: Annotated[StreamStart, Depends(stream_start)]
 ) -> AsyncIterator[AsyncSubscription]:
     hub: AsyncHub = request.app.state.live
-    subscribed = await hub.subscribe(start.project_id, start.after)  # StreamsFull: 503
+    subscribed = await hub.subscribe(  # StreamsFull: 503
+        start.project_id, start.after, viewer=start.viewer, expires_at=start.expires_at
+    )
     try:
         yield subscribed
     finally:

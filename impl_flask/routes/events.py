@@ -12,7 +12,7 @@ from impl_flask.db import TransactionalView
 from impl_flask.openapi import EVENT_STREAM, STREAM_RESPONSE_HEADERS, Blueprint
 from impl_flask.permissions import require_role
 from impl_flask.schemas import EventsQuerySchema
-from impl_flask.security import query_token
+from impl_flask.security import current_token, current_user, query_token
 from impl_flask.settings import API_PREFIX
 from shared.live.stream import MEDIA_TYPE
 from shared.openapi_tags import TAG_DESCRIPTIONS
@@ -44,4 +44,7 @@ class ProjectEvents(TransactionalView):
         after = validation.last_event_id(query.get("last_event_id"))
         require_role(project_id)
         db.release_session()  # the stream holds no pool connection: the hub reads for it
-        return live.open_stream(project_id, after)
+        # It ends after the caller's removal from the project, or when their token expires.
+        return live.open_stream(
+            project_id, after, viewer=current_user().id, expires_at=current_token().expires_at
+        )

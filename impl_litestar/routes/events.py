@@ -34,6 +34,8 @@ from impl_litestar.streaming import ReleasedStream
 from impl_litestar.validation import RESUMABLE_OPT, last_event_id
 from shared.live.hub_async import AsyncHub, AsyncSubscription
 from shared.live.stream import HEARTBEAT, MEDIA_TYPE, STREAM_HEADERS
+from shared.orm import User
+from shared.tokens import AccessToken
 
 
 def provide_last_event_id(request: Request[Any, Any, Any]) -> int | None:
@@ -60,6 +62,7 @@ class EventController(Controller):
     )
     async def stream_project_events(
         self,
+        request: Request[User, AccessToken, Any],
         db_session: AsyncSession,
         access: ProjectAccess,
         hub: AsyncHub,
@@ -72,7 +75,12 @@ class EventController(Controller):
         # Back to the pool now, not at provide_db_session's commit after the handler: the
         # subscribe below may wait its turn on the hub's one reader connection.
         await db_session.close()
-        subscription = await hub.subscribe(access.project_id, after)  # 503 past the cap
+        subscription = await hub.subscribe(  # 503 past the cap
+            access.project_id,
+            after,
+            viewer=access.user.id,  # ends after their removal ...
+            expires_at=request.auth.expires_at,  # ... or when the token expires (security.py)
+        )
         return ReleasedStream(
             _frames(subscription),
             release=subscription.close,
