@@ -29,7 +29,7 @@ import pytest
 
 from support.client import ContractClient
 from support.contract import Contract
-from support.factories import Account, random_id
+from support.factories import Account, login, random_id
 from support.live import (
     HEARTBEAT_SECONDS,
     STREAMS_RETRY_AFTER,
@@ -58,7 +58,7 @@ from support.problems import assert_errors, assert_problem, assert_unauthorized,
 from support.rawhttp import connect, head
 from support.responses import expect, get_json
 from support.servers import TEST_SECRET_KEY, ServerProcess, start_server
-from support.sse import Frame, Streams
+from support.sse import EventStream, Frame, StreamEnded, Streams, StreamTimeout
 
 # The stream server's threads (threaded implementations): 62 streams at once.
 LIVE_THREADS = 64
@@ -68,6 +68,11 @@ ARRIVAL_SECONDS = 1.0
 # listens for events that must not come.
 WAIT = 10.0
 QUIET = 0.5
+# A server whose tokens live this long (sign-in, subscribing and an event fit well within it),
+# and how soon after a token's exp its stream must have ended: far below the 15 s heartbeat, at
+# which a stream that noticed only then would end.
+SHORT_TOKEN_SECONDS = 6
+ENDS_WITHIN = 2.0
 POOL_SIZE = 10  # contract/DECISIONS.md, "Database budgets"
 
 
@@ -343,6 +348,80 @@ def test_the_token_may_come_as_access_token_and_the_header_wins(
     (entry,) = newest(owner.client, project)
     for stream in (by_query, by_header):
         assert_activity_event(stream.next_event(WAIT), entry, seqs)
+
+
+def events_until_the_end(stream: EventStream, seconds: float) -> list[Frame]:
+    """The events a stream sends until the server ends it — within `seconds`, and cleanly: the
+    response finished, not the connection broken."""
+    deadline = time.monotonic() + seconds
+    events: list[Frame] = []
+    try:
+        while True:
+            frame = stream.next_frame(max(0.0, deadline - time.monotonic()))
+            if not frame.is_comment:
+                events.append(frame)
+    except StreamEnded:
+        pass
+    except StreamTimeout:
+        verbs = [event.json()["verb"] for event in events]
+        raise AssertionError(
+            f"the stream did not end within {seconds:.1f} s (events: {verbs})"
+        ) from None
+    assert stream.ended is not None and stream.ended.error is None, stream.ended
+    return events
+
+
+def test_a_removed_members_stream_ends_after_their_removal(
+    people, make_project, add_member, make_task, on_live, streams, seqs
+) -> None:
+    """The member sees their removal (and the unassignment before it), then the stream ends: a
+    later change never reaches them, and a reconnect is a 404. Another member's stream of the
+    project goes on; a role change ends none."""
+    owner, member, colleague = people.get(3)
+    project = make_project(owner)
+    add_member(project, owner, member, "editor")
+    add_member(project, owner, colleague, "viewer")
+    make_task(project, owner, assignee_id=member.id)
+    url = events_url(project)
+    leaving = streams.subscribe(on_live(member), url)
+    staying = streams.subscribe(on_live(colleague), url)
+
+    add_member(project, owner, member, "viewer")  # their own role changed: their stream goes on
+    expect(owner.client.delete(member_url(project, member.id)), 204)
+    expect(owner.client.post(tasks_url(project), json={"title": "after the removal"}), 201)
+    changed, unassigned, removed, later = newest(owner.client, project, 4)
+    assert [unassigned["verb"], removed["verb"]] == ["task.updated", "member.removed"]
+    assert removed["target_id"] == member.id
+
+    assert_in_order(events_until_the_end(leaving, WAIT), [changed, unassigned, removed], seqs)
+    assert_in_order(staying.events(4, WAIT), [changed, unassigned, removed, later], seqs)
+    assert staying.quiet(QUIET) == []
+    assert_problem(streams.open(on_live(member), url).response, 404)
+
+
+@pytest.mark.slow
+def test_a_stream_ends_when_its_token_expires(
+    people, make_project, make_task, spawn_server, contract, streams, seqs
+) -> None:
+    """At the token's `exp` — not at the next event or heartbeat — the server finishes the
+    stream; a reconnect with the same token is a 401. Events flow until then."""
+    (owner,) = people.get(1)
+    project = make_project(owner)
+    short = spawn_server(env={"ACCESS_TOKEN_TTL_SECONDS": str(SHORT_TOKEN_SECONDS)})
+    with ContractClient(short.base_url, contract=contract) as client:
+        token = login(client, owner.email, owner.password)
+        expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+        expiry = time.monotonic() + expires_at - time.time()  # the clock frames are stamped by
+        url = events_url(project)
+        stream = streams.subscribe(client, url, params={"access_token": token})
+        make_task(project, owner)
+        assert_in_order(stream.events(1, WAIT), newest(owner.client, project), seqs)
+
+        assert events_until_the_end(stream, expiry + ENDS_WITHIN - time.monotonic()) == []
+        ended = stream.ended.at - expiry
+        assert -0.2 <= ended <= ENDS_WITHIN, f"ended {ended:+.2f} s after the token's exp"
+        assert_unauthorized(streams.open(client, url, params={"access_token": token}).response)
+    print(f"ended {ended:+.2f} s after the token's exp")
 
 
 def test_access_token_is_accepted_on_the_event_stream_only(people, make_project, on_live) -> None:
