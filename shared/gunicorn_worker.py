@@ -10,8 +10,8 @@ graceful timeout.
 
 Endless ones are ended when the stop begins: the event streams of this worker
 (shared.live.long_calls.graceful_stop, which closes the hub each implementation registered), so
-that a SIGTERM does not wait out the graceful timeout for streams that would never finish; their
-clients reconnect elsewhere and resume with Last-Event-ID."""
+that a SIGTERM does not wait out the graceful timeout for streams that would last until their
+tokens expire; their clients reconnect elsewhere and resume with Last-Event-ID."""
 
 from __future__ import annotations
 

@@ -3,11 +3,12 @@
 shared.gunicorn_worker.
 
 On SIGTERM (or SIGINT) uvicorn stops listening, then waits up to its graceful timeout for open
-connections, and only then runs the application's lifespan shutdown. An event stream never ends
-by itself, so it would hold the stop for the whole timeout and then be cut mid-body. This server
-first runs shared.live.long_calls.graceful_stop() — the callbacks the FastAPI and Litestar
-lifespans registered, which end their hub's streams (their responses complete; clients resume
-elsewhere with Last-Event-ID) — then stops as uvicorn does: ordinary requests in flight finish.
+connections, and only then runs the application's lifespan shutdown. An event stream lasts until
+its token expires, so it would hold the stop for the whole timeout and then be cut mid-body. This
+server first runs shared.live.long_calls.graceful_stop() — the callbacks the FastAPI and
+Litestar lifespans registered, which end their hub's streams (their responses complete; clients
+resume elsewhere with Last-Event-ID) — then stops as uvicorn does: ordinary requests in flight
+finish.
 
 `run(config)` is what `uvicorn.run` does with a config, with this server in every process."""
 

@@ -7,7 +7,8 @@ long as the client stays, so it first takes one of the worker's long-call slots
 `Retry-After: 5`, and the two threads left always serve ordinary requests. The request's
 database connection goes back to the pool before the stream starts: the hub's own listener and
 reader connections do the stream's work, and Django would otherwise keep the request's
-connection until the response is closed, i.e. for the whole stream.
+connection until the response is closed, i.e. for the whole stream. The hub ends the stream
+when the token expires (`request.auth`: its claims, security.py) or after the caller's removal.
 
 The body is a StreamingHttpResponse over a sync generator (WSGI), not a DRF Response: DRF
 renders a whole body at once. gunicorn sends each chunk as it comes; while the stream is quiet it
@@ -124,7 +125,8 @@ class EventStreamViewSet(ProjectScopedViewSet):
                 OpenApiTypes.STR,
                 description="The project's activity as Server-Sent Events: `: ping` first, "
                 "then one `activity` event per entry (`id`: its `seq`), a `: ping` after 15 "
-                "seconds without one, until the client leaves.",
+                "seconds without one, until the client leaves, the token expires or the caller "
+                "is removed from the project.",
             ),
             **problems(401, 404, 422),
         },

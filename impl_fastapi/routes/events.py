@@ -6,8 +6,9 @@ runs, the status is sent): the token (header or `access_token`) → `Last-Event-
 `last_event_id` (422) → membership (404) → the request's session closed → the subscription
 (503 when the process holds as many streams as it may). The subscription is a request-scoped
 `yield` dependency, so it is closed after the response, however it ends (a client that leaves
-cancels it at once: Starlette listens for the disconnect). The stream itself holds no pool
-connection: the hub reads on its own connections.
+cancels it at once: Starlette listens for the disconnect; the hub ends it when the token expires
+— `authenticate_stream` gives its expiry — or after the caller's removal). The stream itself
+holds no pool connection: the hub reads on its own connections.
 
 The body is a plain `StreamingResponse` of the frames shared.live.stream makes, one chunk per
 wake-up, not `fastapi.sse.EventSourceResponse`, which builds a pydantic `ServerSentEvent` per
@@ -132,7 +133,8 @@ Subscription = Annotated[AsyncSubscription, Depends(subscription, scope="request
     responses={
         **event_stream_response(
             "The project's activity as Server-Sent Events (`: ping` first, then one `activity` "
-            "event per entry, a `: ping` after 15 seconds without one), until the client leaves.",
+            "event per entry, a `: ping` after 15 seconds without one), until the client leaves, "
+            "the token expires or the caller is removed from the project.",
             {"activity": "Activity"},
         ),
         **problem_responses(401, 404, 422),

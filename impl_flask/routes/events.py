@@ -31,15 +31,17 @@ class ProjectEvents(TransactionalView):
         EVENT_STREAM,
         content_type=MEDIA_TYPE,
         headers=STREAM_RESPONSE_HEADERS,
-        description="`: ping`, then one `activity` event per entry, until the client leaves.",
+        description="`: ping`, then one `activity` event per entry, until the client leaves, "
+        "the token expires or the caller is removed from the project.",
     )
     @blp.problems(401, 404, 422, 500)
     def get(self, query: dict[str, Any], project_id: uuid.UUID) -> Response:
         """Stream the activity of a project (Server-Sent Events)
 
         `: ping` first, then one `activity` event per entry (`id`: its `seq`), a `: ping`
-        after 15 seconds without one. Members of any role. Resume with `Last-Event-ID` (or
-        `last_event_id`); the token may also come as `access_token`.
+        after 15 seconds without one. Members of any role, until the token expires or the
+        caller is removed from the project. Resume with `Last-Event-ID` (or `last_event_id`);
+        the token may also come as `access_token`.
         """
         after = validation.last_event_id(query.get("last_event_id"))
         require_role(project_id)

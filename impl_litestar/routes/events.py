@@ -4,7 +4,8 @@ The checks are those of every project-scoped GET — 401 (the token may also com
 `access_token` query parameter: security.py), 422 (`Last-Event-ID` / `last_event_id`:
 validation.py), 404 for non-members — and then the request's session is released: the stream
 holds no pooled connection. The process's hub (live.py) wakes the subscription on every commit
-of the project's activity and reads the new entries on its own connection.
+of the project's activity and reads the new entries on its own connection; it ends the stream
+when the token expires (`request.auth`: its claims, security.py) or after the caller's removal.
 
 The body is a `Stream` of the frames shared.live.stream makes, one chunk per wake-up, rather
 than `ServerSentEvent`, which encodes a `ServerSentEventMessage` per event per subscriber and
@@ -71,7 +72,8 @@ class EventController(Controller):
         """One `activity` event per entry (`id` = its `seq`, `data` = the Activity as the
         activity list has it), after a first `: ping` comment and one every 15 s without an
         event. Resumes after `Last-Event-ID` (or `last_event_id`); without either, starts after
-        the project's newest entry."""
+        the project's newest entry. Ends when the token expires or the caller is removed from
+        the project."""
         # Back to the pool now, not at provide_db_session's commit after the handler: the
         # subscribe below may wait its turn on the hub's one reader connection.
         await db_session.close()

@@ -189,9 +189,9 @@ _stop_lock = threading.Lock()
 def on_graceful_stop(callback: Callable[[], None]) -> None:
     """Register what ends this process's endless long calls when a graceful stop begins — a
     thread hub's `close`, an asyncio hub's `end_streams` (its streams' generators then end and
-    their responses complete). An event stream never ends by itself, so without this a SIGTERM
-    waits out the server's whole graceful timeout; a client reconnects elsewhere with its
-    Last-Event-ID and loses nothing."""
+    their responses complete). An event stream lasts until its token expires, so without this a
+    SIGTERM waits out the server's whole graceful timeout; a client reconnects elsewhere with
+    its Last-Event-ID and loses nothing."""
     with _stop_lock:
         _stop_callbacks.append(callback)
 
