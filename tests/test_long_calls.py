@@ -159,6 +159,7 @@ def test_a_graceful_stop_runs_each_registered_callback_once_even_if_one_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(module, "_stop_callbacks", [])
+    monkeypatch.setattr(module, "_stopping", False)  # restored: this process goes on serving
     ran: list[str] = []
 
     def broken() -> None:
@@ -170,6 +171,22 @@ def test_a_graceful_stop_runs_each_registered_callback_once_even_if_one_fails(
     module.graceful_stop()
     module.graceful_stop()  # a second stop has nothing left to run
     assert ran == ["broken", "hub.close"]
+
+
+def test_what_registers_after_the_stop_has_begun_runs_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DRF makes its hub on a worker's first stream, which the worker may accept just before its
+    listener closes: that hub must not outlive the stop (it held gunicorn for its whole 30 s)."""
+    monkeypatch.setattr(module, "_stop_callbacks", [])
+    monkeypatch.setattr(module, "_stopping", False)
+    ran: list[str] = []
+    module.on_graceful_stop(lambda: ran.append("early"))
+    assert ran == []
+    module.graceful_stop()
+    assert ran == ["early"]
+    module.on_graceful_stop(lambda: ran.append("late"))
+    assert ran == ["early", "late"]
 
 
 # ------------------------------------------------------------------ a client that has gone

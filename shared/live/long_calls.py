@@ -184,6 +184,7 @@ def long_calls() -> LongCalls:
 
 _stop_callbacks: list[Callable[[], None]] = []
 _stop_lock = threading.Lock()
+_stopping = False  # set in a server process whose graceful stop has begun (never in a master)
 
 
 def on_graceful_stop(callback: Callable[[], None]) -> None:
@@ -191,15 +192,22 @@ def on_graceful_stop(callback: Callable[[], None]) -> None:
     thread hub's `close`, an asyncio hub's `end_streams` (its streams' generators then end and
     their responses complete). An event stream lasts until its token expires, so without this a
     SIGTERM waits out the server's whole graceful timeout; a client reconnects elsewhere with
-    its Last-Event-ID and loses nothing."""
+    its Last-Event-ID and loses nothing. Once the stop has begun, the callback runs at once."""
     with _stop_lock:
-        _stop_callbacks.append(callback)
+        if not _stopping:
+            _stop_callbacks.append(callback)
+            return
+    # The stop has begun already: a hub made after it (DRF makes its hub on the first stream,
+    # which a worker may accept just before its listener closes) must not outlive the stop.
+    callback()
 
 
 def graceful_stop() -> None:
     """Run (once) what on_graceful_stop registered in this process: shared.gunicorn_worker
     calls it when gunicorn's graceful stop begins, shared.uvicorn_server when uvicorn's does."""
+    global _stopping
     with _stop_lock:
+        _stopping = True
         callbacks, _stop_callbacks[:] = list(_stop_callbacks), []
     for callback in callbacks:
         try:
