@@ -205,19 +205,7 @@ class AsyncSubscription(SubscriptionBase):
     response ends, however it ends (or use `async with`, or `frames()`)."""
 
     hub: AsyncHub
-
-    def __init__(
-        self,
-        hub: AsyncHub,
-        project_id: uuid.UUID,
-        last_sent: int,
-        *,
-        viewer: uuid.UUID | None = None,
-        expires_at: float | None = None,
-    ) -> None:
-        super().__init__(
-            hub, project_id, last_sent, asyncio.Event(), viewer=viewer, expires_at=expires_at
-        )
+    flag_type = asyncio.Event
 
     async def receive(self, timeout: float = HEARTBEAT_SECONDS) -> list[ActivityEvent] | None:
         """The next events in `seq` order (at most a batch), as soon as there are any; `[]` when

@@ -217,19 +217,7 @@ class ThreadSubscription(SubscriptionBase):
     response ends, however it ends (or use `with`, or `frames()`)."""
 
     hub: ThreadHub
-
-    def __init__(
-        self,
-        hub: ThreadHub,
-        project_id: uuid.UUID,
-        last_sent: int,
-        *,
-        viewer: uuid.UUID | None = None,
-        expires_at: float | None = None,
-    ) -> None:
-        super().__init__(
-            hub, project_id, last_sent, threading.Event(), viewer=viewer, expires_at=expires_at
-        )
+    flag_type = threading.Event
 
     def receive(self, timeout: float = HEARTBEAT_SECONDS) -> list[ActivityEvent] | None:
         """The next events in `seq` order (at most a batch), as soon as there are any; `[]` when

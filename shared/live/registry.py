@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from shared.live.feed import Feed
@@ -120,12 +121,14 @@ class SubscriptionBase:
     when the token it was opened with expires (`expires_at`, epoch seconds): `receive` never
     waits past that moment. Both optional (None: neither ends it)."""
 
+    # The wake-up flag's type: asyncio.Event or threading.Event, as the hub's runtime.
+    flag_type: Callable[[], Any]
+
     def __init__(
         self,
         hub: HubBase,
         project_id: uuid.UUID,
         last_sent: int,
-        flag: Any,
         *,
         viewer: uuid.UUID | None = None,
         expires_at: float | None = None,
@@ -137,7 +140,7 @@ class SubscriptionBase:
         # On the monotonic clock, converted once: waits are measured on it, and the wall clock
         # may step.
         self.ends_at = None if expires_at is None else time.monotonic() + expires_at - time.time()
-        self._flag = flag
+        self._flag = self.flag_type()
         self._flag.set()
         self._closed = False
         self._removed = False  # the viewer's removal was sent: nothing more
